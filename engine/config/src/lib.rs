@@ -1,0 +1,1 @@
+//! Business and flow configuration: YAML + JSON Schema validation, compiled snapshots, hot reload.

@@ -1,0 +1,1 @@
+//! Offline language understanding and speaking for Hindi, English and Hinglish.

@@ -1,0 +1,1 @@
+//! Embedded storage (redb): reservations, calls, transcripts, privacy, migrations, durable jobs.
