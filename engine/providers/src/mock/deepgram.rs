@@ -1,0 +1,697 @@
+//! Mock Deepgram live STT (`/v1/listen`), protocol notes §2.9.
+//!
+//! Transcription is scripted but audio-driven: the mock finds speech in the µ-law stream by
+//! energy (a 20 ms frame is speech when most of its bytes are loud) and, when
+//! `endpointing` ms of silence follow speech, emits the next scripted utterance as
+//! `is_final:true, speech_final:true`. Interims come every second of speech, and an
+//! intermediate `is_final` every [`MockDeepgramConfig::final_every_ms`] of speech, so
+//! the client's concatenation rule is exercised.
+//!
+//! Words are tied to audio: a scripted utterance expects `speech_ms` of speech, and if the
+//! mock receives only part of it (because audio was lost in a dropped socket) it transcribes
+//! only the matching tail of the words. A client that does not replay its buffered audio after
+//! a reconnect therefore loses words here, just as it would with the real service.
+
+use std::collections::HashMap;
+use std::io;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::json;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
+use tokio_tungstenite::tungstenite::http::{HeaderValue, StatusCode};
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+
+use super::{Shared, Shutdown, lock, stopped};
+
+/// One utterance the mock will "recognise", in script order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScriptedUtterance {
+    /// The transcript.
+    pub text: String,
+    /// How much speech (ms) the caller needs to say it; less received → fewer words.
+    pub speech_ms: u32,
+}
+
+impl ScriptedUtterance {
+    /// Utterance `text` spoken over `speech_ms`.
+    pub fn new(text: impl Into<String>, speech_ms: u32) -> Self {
+        Self {
+            text: text.into(),
+            speech_ms,
+        }
+    }
+}
+
+/// Mock settings.
+#[derive(Debug, Clone)]
+pub struct MockDeepgramConfig {
+    /// The only key accepted (`Authorization: Token <key>` or `Bearer <key>`).
+    pub api_key: String,
+    /// Utterances recognised in order; speech beyond the script yields empty transcripts.
+    pub script: Vec<ScriptedUtterance>,
+    /// Speech between intermediate `is_final` (not `speech_final`) results.
+    pub final_every_ms: u32,
+    /// Close with 1011 `NET-0001` after this long without any frame (Deepgram: 10 s).
+    pub idle_timeout: Duration,
+}
+
+impl Default for MockDeepgramConfig {
+    fn default() -> Self {
+        Self {
+            api_key: "dg-test-key".into(),
+            script: Vec::new(),
+            final_every_ms: 2000,
+            idle_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Misbehaviour, switchable at runtime. One-shot modes return to `Normal` once triggered.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DeepgramMode {
+    /// Behave.
+    Normal,
+    /// After this many audio bytes on the current socket, drop TCP without a close frame.
+    DropAfterBytes(usize),
+    /// After this many audio bytes, send a close frame (e.g. 1011 `NET-0000`, 1008 `DATA-0000`).
+    CloseAfterBytes {
+        /// Audio bytes to accept first.
+        bytes: usize,
+        /// Close code.
+        code: u16,
+        /// Close reason.
+        reason: String,
+    },
+    /// Read everything, answer nothing, never close.
+    Stall,
+    /// Send one garbage text frame before the next real message.
+    MalformedNext,
+    /// Refuse every upgrade with this HTTP status (e.g. 401, 429, 500).
+    RejectUpgrade(u16),
+}
+
+/// What one connection looked like, for assertions.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ConnectionRecord {
+    /// Query parameters of the upgrade request.
+    pub query: Vec<(String, String)>,
+    /// Whether the key matched.
+    pub authorized: bool,
+    /// Audio bytes received.
+    pub audio_bytes: usize,
+    /// Text frames received (`KeepAlive`, `Finalize`, `CloseStream` JSON).
+    pub text_messages: Vec<String>,
+}
+
+impl ConnectionRecord {
+    /// First value of a query parameter.
+    pub fn param(&self, key: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// How many text frames of the given `type` arrived.
+    pub fn count_type(&self, kind: &str) -> usize {
+        let needle = format!("\"type\":\"{kind}\"");
+        self.text_messages
+            .iter()
+            .filter(|m| m.replace(' ', "").contains(&needle))
+            .count()
+    }
+}
+
+#[derive(Debug)]
+struct State {
+    cfg: MockDeepgramConfig,
+    mode: DeepgramMode,
+    connections: Vec<ConnectionRecord>,
+    /// Position in the script, shared across connections (a reconnect continues it).
+    script_index: usize,
+    words_done: usize,
+    speech_ms_done: u32,
+}
+
+/// A running mock Deepgram; dropped → stops.
+#[derive(Debug)]
+pub struct MockDeepgram {
+    /// `ws://127.0.0.1:port`, for `DeepgramConfig::base_url`.
+    pub base_url: String,
+    state: Shared<State>,
+    _shutdown: Shutdown,
+}
+
+impl MockDeepgram {
+    /// Starts the mock on 127.0.0.1:0.
+    pub async fn start(cfg: MockDeepgramConfig) -> io::Result<Self> {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let state: Shared<State> = Shared::new(std::sync::Mutex::new(State {
+            cfg,
+            mode: DeepgramMode::Normal,
+            connections: Vec::new(),
+            script_index: 0,
+            words_done: 0,
+            speech_ms_done: 0,
+        }));
+        let (shutdown, rx) = Shutdown::new();
+        let accept_state = state.clone();
+        tokio::spawn(async move {
+            let stop = stopped(rx.clone());
+            tokio::pin!(stop);
+            loop {
+                tokio::select! {
+                    _ = &mut stop => break,
+                    accepted = listener.accept() => {
+                        if let Ok((tcp, _)) = accepted {
+                            tokio::spawn(serve(tcp, accept_state.clone(), rx.clone()));
+                        }
+                    }
+                }
+            }
+        });
+        Ok(Self {
+            base_url: format!("ws://{addr}"),
+            state,
+            _shutdown: shutdown,
+        })
+    }
+
+    /// Switches behaviour for what happens next.
+    pub fn set_mode(&self, mode: DeepgramMode) {
+        lock(&self.state).mode = mode;
+    }
+
+    /// Every connection so far (including refused upgrades).
+    pub fn connections(&self) -> Vec<ConnectionRecord> {
+        lock(&self.state).connections.clone()
+    }
+
+    /// Scripted utterances fully or partly consumed.
+    pub fn script_position(&self) -> usize {
+        lock(&self.state).script_index
+    }
+}
+
+/// 20 ms µ-law frames of "speech" (loud, varying bytes) totalling `ms`.
+pub fn speech(ms: u32) -> Vec<bytes::Bytes> {
+    frames(ms, |i| [0x05u8, 0x0A, 0x85, 0x8A][i % 4])
+}
+
+/// 20 ms µ-law frames of digital silence (0xFF) totalling `ms`.
+pub fn silence(ms: u32) -> Vec<bytes::Bytes> {
+    frames(ms, |_| 0xFF)
+}
+
+fn frames(ms: u32, byte: impl Fn(usize) -> u8) -> Vec<bytes::Bytes> {
+    (0..ms / 20)
+        .map(|_| bytes::Bytes::from((0..160).map(&byte).collect::<Vec<u8>>()))
+        .collect()
+}
+
+/// A µ-law byte is loud when its magnitude bits (inverted in µ-law) are high.
+fn is_loud(b: u8) -> bool {
+    ((!b) & 0x7F) >= 0x20
+}
+
+struct Params {
+    interim_results: bool,
+    vad_events: bool,
+    endpointing_ms: Option<u32>,
+    utterance_end_ms: Option<u32>,
+    bytes_per_ms: usize,
+}
+
+impl Params {
+    fn from_query(q: &[(String, String)]) -> Self {
+        let map: HashMap<&str, &str> = q.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let flag = |k: &str| map.get(k) == Some(&"true");
+        let rate: usize = map
+            .get("sample_rate")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(8000);
+        Self {
+            interim_results: flag("interim_results"),
+            vad_events: flag("vad_events"),
+            endpointing_ms: match map.get("endpointing") {
+                Some(&"false") => None,
+                Some(v) => v.parse().ok(),
+                None => Some(10),
+            },
+            utterance_end_ms: map.get("utterance_end_ms").and_then(|v| v.parse().ok()),
+            bytes_per_ms: (rate / 1000).max(1),
+        }
+    }
+}
+
+async fn serve(tcp: TcpStream, state: Shared<State>, shutdown: watch::Receiver<bool>) {
+    let handshake: Shared<ConnectionRecord> = Shared::default();
+    let hs = handshake.clone();
+    let check_state = state.clone();
+    // The handshake callback's error type is fixed by tungstenite.
+    #[allow(clippy::result_large_err)]
+    let callback = move |req: &Request, resp: Response| -> Result<Response, ErrorResponse> {
+        let query: Vec<(String, String)> = req
+            .uri()
+            .query()
+            .map(|q| {
+                url::form_urlencoded::parse(q.as_bytes())
+                    .into_owned()
+                    .collect()
+            })
+            .unwrap_or_default();
+        let s = lock(&check_state);
+        let auth = req
+            .headers()
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        let key = &s.cfg.api_key;
+        let authorized = auth == format!("Token {key}") || auth == format!("Bearer {key}");
+        {
+            let mut rec = lock(&hs);
+            rec.query = query.clone();
+            rec.authorized = authorized;
+        }
+        let reject = |status: u16, code: &str, msg: &str| {
+            let body =
+                json!({"err_code": code, "err_msg": msg, "request_id": "mock-request"}).to_string();
+            let mut r = ErrorResponse::new(Some(body));
+            *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
+            r.headers_mut().insert(
+                "dg-error",
+                HeaderValue::from_str(msg).unwrap_or(HeaderValue::from_static("error")),
+            );
+            r.headers_mut()
+                .insert("dg-request-id", HeaderValue::from_static("mock-request"));
+            r
+        };
+        if let DeepgramMode::RejectUpgrade(status) = s.mode {
+            return Err(reject(
+                status,
+                "MOCK_REJECT",
+                "Rejected by the mock on request.",
+            ));
+        }
+        if req.uri().path() != "/v1/listen" {
+            return Err(reject(404, "NOT_FOUND", "Unknown path."));
+        }
+        if !authorized {
+            return Err(reject(401, "INVALID_AUTH", "Invalid credentials."));
+        }
+        let model = query
+            .iter()
+            .find(|(k, _)| k == "model")
+            .map(|(_, v)| v.as_str())
+            .unwrap_or("");
+        if model.starts_with("nova-3") && query.iter().any(|(k, _)| k == "keywords") {
+            return Err(reject(
+                400,
+                "INVALID_QUERY_PARAMETER",
+                "Keywords are not supported for Nova-3. Please use `keyterm` instead.",
+            ));
+        }
+        let mut resp = resp;
+        resp.headers_mut()
+            .insert("dg-request-id", HeaderValue::from_static("mock-request"));
+        Ok(resp)
+    };
+    let accepted = tokio_tungstenite::accept_hdr_async(tcp, callback).await;
+    let index = {
+        let mut s = lock(&state);
+        s.connections.push(lock(&handshake).clone());
+        s.connections.len() - 1
+    };
+    let Ok(ws) = accepted else { return };
+    let params = Params::from_query(&lock(&handshake).query);
+    let mut conn = Conn {
+        ws,
+        state,
+        index,
+        params,
+        offset: 0,
+        last_final_end: 0,
+        in_speech: false,
+        speech_bytes: 0,
+        speech_since_final: 0,
+        since_interim: 0,
+        silence_run: 0,
+        utterance_end_armed: false,
+        silence_since_final: 0,
+    };
+    let stop = stopped(shutdown);
+    tokio::pin!(stop);
+    tokio::select! {
+        _ = &mut stop => {}
+        _ = conn.run() => {}
+    }
+}
+
+struct Conn {
+    ws: WebSocketStream<TcpStream>,
+    state: Shared<State>,
+    index: usize,
+    params: Params,
+    /// Audio bytes received on this socket.
+    offset: usize,
+    last_final_end: usize,
+    in_speech: bool,
+    /// Speech bytes in the current segment (since speech started).
+    speech_bytes: usize,
+    /// Speech bytes since the last intermediate final.
+    speech_since_final: usize,
+    since_interim: usize,
+    silence_run: usize,
+    utterance_end_armed: bool,
+    silence_since_final: usize,
+}
+
+enum Flow {
+    Continue,
+    Stop,
+}
+
+impl Conn {
+    async fn run(&mut self) {
+        let idle = lock(&self.state).cfg.idle_timeout;
+        loop {
+            let frame = match tokio::time::timeout(idle, self.ws.next()).await {
+                Err(_) => {
+                    if self.stalled() {
+                        continue;
+                    }
+                    let _ = self.close(1011, "NET-0001").await;
+                    return;
+                }
+                Ok(None) | Ok(Some(Err(_))) => return,
+                Ok(Some(Ok(f))) => f,
+            };
+            if self.stalled() {
+                continue;
+            }
+            let flow = match frame {
+                Message::Binary(audio) => self.on_audio(&audio).await,
+                Message::Text(text) => {
+                    let text = text.as_str().to_owned();
+                    lock(&self.state).connections[self.index]
+                        .text_messages
+                        .push(text.clone());
+                    self.on_text(&text).await
+                }
+                Message::Close(_) => Flow::Stop,
+                _ => Flow::Continue,
+            };
+            if let Flow::Stop = flow {
+                return;
+            }
+        }
+    }
+
+    fn stalled(&self) -> bool {
+        lock(&self.state).mode == DeepgramMode::Stall
+    }
+
+    async fn close(&mut self, code: u16, reason: &str) -> Result<(), ()> {
+        let frame = CloseFrame {
+            code: CloseCode::from(code),
+            reason: reason.to_owned().into(),
+        };
+        self.ws
+            .send(Message::Close(Some(frame)))
+            .await
+            .map_err(|_| ())?;
+        // Like a real server, wait (briefly) for the client's close reply instead of resetting
+        // the connection, so the client can read the close code.
+        let wait = tokio::time::timeout(Duration::from_secs(1), async {
+            while let Some(Ok(m)) = self.ws.next().await {
+                if m.is_close() {
+                    break;
+                }
+            }
+        });
+        let _ = wait.await;
+        Ok(())
+    }
+
+    async fn send(&mut self, value: serde_json::Value) -> Result<(), ()> {
+        let malformed = {
+            let mut s = lock(&self.state);
+            if s.mode == DeepgramMode::MalformedNext {
+                s.mode = DeepgramMode::Normal;
+                true
+            } else {
+                false
+            }
+        };
+        if malformed {
+            self.ws
+                .send(Message::text("{\"type\":\"Results\",\"channel\":"))
+                .await
+                .map_err(|_| ())?;
+        }
+        self.ws
+            .send(Message::text(value.to_string()))
+            .await
+            .map_err(|_| ())
+    }
+
+    async fn on_audio(&mut self, audio: &[u8]) -> Flow {
+        if audio.is_empty() {
+            // Deepgram treats a zero-length frame as end of stream.
+            return Flow::Stop;
+        }
+        self.offset += audio.len();
+        lock(&self.state).connections[self.index].audio_bytes += audio.len();
+        let mode = lock(&self.state).mode.clone();
+        match mode {
+            DeepgramMode::DropAfterBytes(n) if self.offset >= n => {
+                lock(&self.state).mode = DeepgramMode::Normal;
+                return Flow::Stop; // drops TCP without a close frame
+            }
+            DeepgramMode::CloseAfterBytes {
+                bytes,
+                code,
+                reason,
+            } if self.offset >= bytes => {
+                lock(&self.state).mode = DeepgramMode::Normal;
+                let _ = self.close(code, &reason).await;
+                return Flow::Stop;
+            }
+            _ => {}
+        }
+        let loud = audio.iter().filter(|b| is_loud(**b)).count();
+        let result = if loud * 2 > audio.len() {
+            self.on_speech(audio.len()).await
+        } else {
+            self.on_silence(audio.len()).await
+        };
+        match result {
+            Ok(()) => Flow::Continue,
+            Err(()) => Flow::Stop,
+        }
+    }
+
+    async fn on_speech(&mut self, len: usize) -> Result<(), ()> {
+        if !self.in_speech {
+            self.in_speech = true;
+            if self.params.vad_events {
+                let t = self.secs(self.offset - len);
+                self.send(json!({"type":"SpeechStarted","channel":[0,1],"timestamp":t}))
+                    .await?;
+            }
+        }
+        self.utterance_end_armed = false;
+        self.silence_run = 0;
+        self.silence_since_final = 0;
+        self.speech_bytes += len;
+        self.speech_since_final += len;
+        self.since_interim += len;
+        let bpm = self.params.bytes_per_ms;
+        if self.params.interim_results && self.since_interim >= 1000 * bpm {
+            self.since_interim = 0;
+            let text = self.words_for(self.speech_since_final, false, false);
+            self.send(self.results(&text, false, false, false, self.offset))
+                .await?;
+        }
+        let final_every = lock(&self.state).cfg.final_every_ms as usize * bpm;
+        if final_every > 0 && self.speech_since_final >= final_every {
+            let text = self.words_for(self.speech_since_final, true, false);
+            self.speech_since_final = 0;
+            let end = self.offset;
+            self.utterance_end_armed |= !text.is_empty();
+            self.send(self.results(&text, true, false, false, end))
+                .await?;
+            self.last_final_end = end;
+        }
+        Ok(())
+    }
+
+    async fn on_silence(&mut self, len: usize) -> Result<(), ()> {
+        let bpm = self.params.bytes_per_ms;
+        self.silence_run += len;
+        if self.in_speech {
+            if let Some(ep) = self.params.endpointing_ms
+                && self.silence_run >= ep as usize * bpm
+            {
+                self.finish_segment(true, false).await?;
+            }
+        } else {
+            // Deepgram sends empty finals during long silence; so does the mock, every 2 s.
+            self.silence_since_final += len;
+            if self.silence_since_final >= 2000 * bpm {
+                self.silence_since_final = 0;
+                let end = self.offset;
+                self.send(self.results("", true, false, false, end)).await?;
+                self.last_final_end = end;
+            }
+        }
+        // UtteranceEnd: a gap of `utterance_end_ms` after the last transcribed word, whether
+        // or not endpointing fired (needs interim results, as with the real service).
+        if let Some(ue) = self.params.utterance_end_ms
+            && self.utterance_end_armed
+            && self.params.interim_results
+            && self.silence_run >= ue as usize * bpm
+        {
+            self.utterance_end_armed = false;
+            let t = self.secs(self.last_final_end);
+            self.send(json!({"type":"UtteranceEnd","channel":[0,1],"last_word_end":t}))
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Ends the current speech segment with a final result.
+    async fn finish_segment(&mut self, speech_final: bool, from_finalize: bool) -> Result<(), ()> {
+        let text = self.words_for(self.speech_since_final, true, true);
+        {
+            let mut s = lock(&self.state);
+            if s.script_index < s.cfg.script.len() {
+                s.script_index += 1;
+            }
+            s.words_done = 0;
+            s.speech_ms_done = 0;
+        }
+        self.in_speech = false;
+        self.speech_bytes = 0;
+        self.speech_since_final = 0;
+        self.since_interim = 0;
+        self.silence_since_final = 0;
+        self.utterance_end_armed |= !text.is_empty();
+        let end = self.offset;
+        self.send(self.results(&text, true, speech_final, from_finalize, end))
+            .await?;
+        self.last_final_end = end;
+        Ok(())
+    }
+
+    /// Words of the current scripted utterance matching `bytes` of speech since the last
+    /// final. `commit` marks them as transcribed. Interims and intermediate finals take words
+    /// from the front; the end of a segment takes the *tail* of the remaining words in
+    /// proportion to the speech received, so audio lost before it means words lost.
+    fn words_for(&self, bytes: usize, commit: bool, segment_end: bool) -> String {
+        let mut s = lock(&self.state);
+        let Some(item) = s.cfg.script.get(s.script_index).cloned() else {
+            return String::new();
+        };
+        let words: Vec<&str> = item.text.split_whitespace().collect();
+        let remaining = &words[s.words_done.min(words.len())..];
+        let remaining_ms = item.speech_ms.saturating_sub(s.speech_ms_done).max(1) as f64;
+        let got_ms = bytes as f64 / self.params.bytes_per_ms as f64;
+        let share = (got_ms / remaining_ms).min(1.0);
+        let n = if share >= 0.9 {
+            remaining.len()
+        } else {
+            (remaining.len() as f64 * share).round() as usize
+        };
+        let picked: Vec<&str> = if segment_end {
+            remaining[remaining.len() - n..].to_vec()
+        } else {
+            remaining[..n].to_vec()
+        };
+        if commit {
+            s.words_done += n;
+            s.speech_ms_done += got_ms as u32;
+        }
+        picked.join(" ")
+    }
+
+    fn secs(&self, bytes: usize) -> f64 {
+        bytes as f64 / (self.params.bytes_per_ms as f64 * 1000.0)
+    }
+
+    fn results(
+        &self,
+        text: &str,
+        is_final: bool,
+        speech_final: bool,
+        from_finalize: bool,
+        end: usize,
+    ) -> serde_json::Value {
+        let start = if is_final {
+            self.last_final_end
+        } else {
+            self.last_final_end.min(end)
+        };
+        let words: Vec<serde_json::Value> = text
+            .split_whitespace()
+            .map(|w| json!({"word": w.to_lowercase(), "punctuated_word": w, "confidence": 0.93}))
+            .collect();
+        json!({
+            "type": "Results",
+            "channel_index": [0, 1],
+            "duration": self.secs(end - start),
+            "start": self.secs(start),
+            "is_final": is_final,
+            "speech_final": speech_final,
+            "from_finalize": from_finalize,
+            "channel": {"alternatives": [{"transcript": text, "confidence": if text.is_empty() { 0.0 } else { 0.93 }, "words": words}]},
+            "metadata": {"request_id": "mock-request", "model_info": {"name": "mock", "version": "0", "arch": "mock"}, "model_uuid": "mock"}
+        })
+    }
+
+    async fn on_text(&mut self, text: &str) -> Flow {
+        let kind = serde_json::from_str::<serde_json::Value>(text)
+            .ok()
+            .and_then(|v| v.get("type").and_then(|t| t.as_str()).map(str::to_owned))
+            .unwrap_or_default();
+        let result = match kind.as_str() {
+            "Finalize" => {
+                if self.in_speech || self.speech_since_final > 0 {
+                    self.finish_segment(false, true).await
+                } else {
+                    Ok(())
+                }
+            }
+            "CloseStream" => {
+                let flushed = if self.in_speech {
+                    self.finish_segment(false, false).await
+                } else {
+                    Ok(())
+                };
+                if flushed.is_ok() {
+                    let _ = self
+                        .send(json!({
+                            "type": "Metadata", "transaction_key": "deprecated",
+                            "request_id": "mock-request", "sha256": "", "created": "",
+                            "duration": self.secs(self.offset), "channels": 1
+                        }))
+                        .await;
+                    let _ = self.close(1000, "").await;
+                }
+                return Flow::Stop;
+            }
+            _ => Ok(()), // KeepAlive and unknown: no reply
+        };
+        match result {
+            Ok(()) => Flow::Continue,
+            Err(()) => Flow::Stop,
+        }
+    }
+}
