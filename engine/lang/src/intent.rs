@@ -1,0 +1,506 @@
+//! Intent classification: the flow's example phrases plus built-in repair intents.
+//!
+//! Order of decisions (first hit wins):
+//! 1. **human** — "human", "manager", "insaan", "kisi se baat", "real person" …
+//! 2. **cancel** (repair: abandon what we are doing) — "rehne do", "never mind", "chhodo",
+//!    "forget it", "cancel karo"; but "cancel" next to reservation words ("cancel my
+//!    reservation", "booking cancel karni hai") is left to the flows (cancel_reservation).
+//! 3. **repeat** — "phir se", "dobara", "repeat", "pardon", "kya bola", a lone "kya?"/"sorry?".
+//! 4. **goodbye** — only when the whole utterance is thanks/bye/"bas"/"that's all" words, so
+//!    "bas 2 log" is not a goodbye.
+//! 5. **flow intents** — every example is compared with the utterance: words are reduced to
+//!    their canonical form (numbers become `#`), common function words are ignored, and the
+//!    score is the Dice overlap `2·matched / (|utterance| + |example|)` where words match
+//!    exactly or with Jaro-Winkler ≥ 0.9 for words of 5+ letters. An intent's score is its best
+//!    example; the best intent wins if it scores at least 0.5 (ties: the earlier intent).
+//! 6. **correction** — a marker ("nahi", "no", "actually", "I mean", "matlab", "galti se",
+//!    "not") followed by more words, when no flow intent scored at least 0.75.
+
+use serde::{Deserialize, Serialize};
+
+use crate::normalize::{Token, tokenize};
+
+/// A flow's intent with its example phrases (any language).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IntentExamples {
+    /// Intent name as used in the flow files (`make_reservation`).
+    pub intent: String,
+    /// Example phrases.
+    pub examples: Vec<String>,
+}
+
+/// The repair intents every flow understands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RepairIntent {
+    /// Abandon the current task ("rehne do", "never mind").
+    Cancel,
+    /// Say that again ("kya? phir se boliye").
+    Repeat,
+    /// Transfer to a person ("manager se baat karao").
+    Human,
+    /// The caller corrects something just said ("nahi, 5 log", "actually 8:30").
+    Correction,
+    /// The caller is done ("bas, dhanyavaad", "that's all").
+    Goodbye,
+}
+
+impl RepairIntent {
+    /// Name used as [`IntentMatch::intent`].
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RepairIntent::Cancel => "cancel",
+            RepairIntent::Repeat => "repeat",
+            RepairIntent::Human => "human",
+            RepairIntent::Correction => "correction",
+            RepairIntent::Goodbye => "goodbye",
+        }
+    }
+}
+
+/// The classification of one utterance.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IntentMatch {
+    /// The flow intent name, or the repair intent's [`RepairIntent::as_str`].
+    pub intent: String,
+    /// 0.0–1.0 (built-in repair matches are 1.0, corrections 0.8).
+    pub score: f32,
+    /// Set when this is a built-in repair intent.
+    pub repair: Option<RepairIntent>,
+}
+
+const HUMAN_WORDS: &[&str] = &[
+    "human",
+    "insaan",
+    "insan",
+    "manager",
+    "operator",
+    "representative",
+    "agent",
+    "staff",
+    "owner",
+    "malik",
+    "receptionist",
+    "इंसान",
+    "मैनेजर",
+    "मालिक",
+    "आदमी",
+    "aadmi",
+    "banda",
+    "person",
+];
+const HUMAN_PHRASES: &[&[&str]] = &[
+    &["kisi", "se", "baat"],
+    &["किसी", "से", "बात"],
+    &["talk", "to", "someone"],
+    &["speak", "to", "someone"],
+    &["real", "person"],
+    &["call", "transfer"],
+    &["transfer", "the", "call"],
+    &["transfer", "karo"],
+];
+const CANCEL_PHRASES: &[&[&str]] = &[
+    &["rehne", "do"],
+    &["rahne", "do"],
+    &["रहने", "दो"],
+    &["रहने", "दीजिए"],
+    &["rehne", "dijiye"],
+    &["never", "mind"],
+    &["nevermind"],
+    &["chhodo"],
+    &["chodo"],
+    &["छोडो"],
+    &["छोडिए"],
+    &["chhodiye"],
+    &["forget", "it"],
+    &["leave", "it"],
+    &["cancel"],
+    &["कैंसल"],
+    &["stop", "it"],
+    &["mat", "karo"],
+    &["मत", "करो"],
+    &["band", "karo"],
+    &["nahi", "chahiye"],
+    &["नहीं", "चाहिए"],
+    &["koi", "zarurat", "nahi"],
+];
+const RESERVATION_WORDS: &[&str] = &[
+    "reservation",
+    "booking",
+    "table",
+    "reserve",
+    "reserved",
+    "appointment",
+    "बुकिंग",
+    "रिजर्वेशन",
+    "टेबल",
+    "book",
+    "booked",
+    "बुक",
+];
+const REPEAT_PHRASES: &[&[&str]] = &[
+    &["phir", "se"],
+    &["fir", "se"],
+    &["फिर", "से"],
+    &["dobara"],
+    &["dubara"],
+    &["दोबारा"],
+    &["repeat"],
+    &["pardon"],
+    &["come", "again"],
+    &["say", "that", "again"],
+    &["say", "again"],
+    &["kya", "bola"],
+    &["kya", "kaha"],
+    &["क्या", "कहा"],
+    &["क्या", "बोला"],
+    &["didnt", "hear"],
+    &["didnt", "catch"],
+    &["sunai", "nahi"],
+    &["सुनाई", "नहीं"],
+    &["samajh", "nahi"],
+    &["samjha", "nahi"],
+    &["samjhi", "nahi"],
+    &["समझ", "नहीं"],
+    &["ek", "baar", "aur"],
+    &["once", "more"],
+    &["one", "more", "time"],
+    &["didnt", "understand"],
+    &["dont", "understand"],
+];
+const LONE_REPEAT: &[&str] = &[
+    "kya",
+    "what",
+    "sorry",
+    "pardon",
+    "huh",
+    "haan",
+    "क्या",
+    "जी",
+    "hello",
+    "ji",
+];
+const GOODBYE_CORE: &[&str] = &[
+    "bye",
+    "goodbye",
+    "alvida",
+    "bas",
+    "dhanyavaad",
+    "dhanyawad",
+    "dhanyavad",
+    "shukriya",
+    "thanks",
+    "thank",
+    "thankyou",
+    "धन्यवाद",
+    "शुक्रिया",
+    "बस",
+    "अलविदा",
+    "बाय",
+    "all",
+    "else",
+];
+const GOODBYE_FILLER: &[&str] = &[
+    "ok",
+    "okay",
+    "ji",
+    "haan",
+    "theek",
+    "hai",
+    "you",
+    "so",
+    "much",
+    "very",
+    "thats",
+    "that",
+    "is",
+    "itna",
+    "hi",
+    "ही",
+    "इतना",
+    "है",
+    "जी",
+    "ठीक",
+    "nothing",
+    "kuch",
+    "nahi",
+    "aur",
+    "chahiye",
+    "namaste",
+    "नमस्ते",
+    "good",
+    "night",
+    "day",
+    "sir",
+    "madam",
+    "bhaiya",
+    "aapka",
+    "apka",
+    "aapko",
+    "bahut",
+    "बहुत",
+    "आपका",
+    "it",
+    "for",
+    "now",
+    "then",
+    "abhi",
+    "ke",
+    "liye",
+    "and",
+];
+const CORRECTION_MARKERS: &[&str] = &[
+    "nahi",
+    "no",
+    "actually",
+    "matlab",
+    "galti",
+    "not",
+    "sorry",
+    "wait",
+    "ruko",
+    "नहीं",
+    "मतलब",
+    "गलती",
+];
+const STOPWORDS: &[&str] = &[
+    "the",
+    "a",
+    "an",
+    "is",
+    "to",
+    "i",
+    "me",
+    "my",
+    "please",
+    "hai",
+    "ke",
+    "ka",
+    "ki",
+    "ko",
+    "ji",
+    "can",
+    "you",
+    "do",
+    "for",
+    "of",
+    "it",
+    "am",
+    "are",
+    "we",
+    "hain",
+    "है",
+    "के",
+    "की",
+    "का",
+    "को",
+    "जी",
+    "mujhe",
+    "मुझे",
+    "would",
+    "like",
+    "want",
+    "hum",
+    "main",
+    "se",
+    "से",
+    "kya",
+    "what",
+];
+
+fn has_phrase(toks: &[Token], phrase: &[&str]) -> bool {
+    toks.len() >= phrase.len()
+        && (0..=toks.len() - phrase.len()).any(|i| {
+            phrase
+                .iter()
+                .enumerate()
+                .all(|(k, p)| toks[i + k].text == *p || toks[i + k].canon == *p)
+        })
+}
+
+fn repair(r: RepairIntent, score: f32) -> Option<IntentMatch> {
+    Some(IntentMatch {
+        intent: r.as_str().to_string(),
+        score,
+        repair: Some(r),
+    })
+}
+
+/// Classifies `text` against the built-in repair intents and the flow's `intents`.
+pub fn classify_intent(text: &str, intents: &[IntentExamples]) -> Option<IntentMatch> {
+    let toks = tokenize(text);
+    if toks.is_empty() {
+        return None;
+    }
+    let any = |list: &[&str]| toks.iter().any(|t| list.contains(&t.text.as_str()));
+    if any(HUMAN_WORDS) && !any(&["momo", "thali"])
+        || HUMAN_PHRASES.iter().any(|p| has_phrase(&toks, p))
+    {
+        // "person" alone is ambiguous ("table for one person"): require talk/speak/baat.
+        let only_person = !HUMAN_PHRASES.iter().any(|p| has_phrase(&toks, p))
+            && toks
+                .iter()
+                .filter(|t| HUMAN_WORDS.contains(&t.text.as_str()))
+                .all(|t| t.text == "person");
+        let talk = any(&[
+            "talk",
+            "speak",
+            "baat",
+            "बात",
+            "connect",
+            "transfer",
+            "chahiye",
+            "karao",
+            "karwao",
+            "se",
+        ]);
+        if !only_person || talk && !toks.iter().any(|t| t.number().is_some()) {
+            return repair(RepairIntent::Human, 1.0);
+        }
+    }
+    let reservation_talk = any(RESERVATION_WORDS);
+    if CANCEL_PHRASES.iter().any(|p| has_phrase(&toks, p)) && !reservation_talk {
+        return repair(RepairIntent::Cancel, 1.0);
+    }
+    if REPEAT_PHRASES.iter().any(|p| has_phrase(&toks, p))
+        || toks.len() <= 2
+            && toks.iter().all(|t| LONE_REPEAT.contains(&t.text.as_str()))
+            && toks.iter().any(|t| {
+                matches!(
+                    t.text.as_str(),
+                    "kya" | "what" | "sorry" | "pardon" | "huh" | "क्या"
+                )
+            })
+    {
+        return repair(RepairIntent::Repeat, 1.0);
+    }
+    let goodbye_core = toks
+        .iter()
+        .any(|t| GOODBYE_CORE.contains(&t.text.as_str()) && t.text != "all" && t.text != "else")
+        || has_phrase(&toks, &["thats", "all"])
+        || has_phrase(&toks, &["nothing", "else"])
+        || has_phrase(&toks, &["kuch", "nahi", "chahiye"]) && toks.len() <= 4;
+    if goodbye_core
+        && toks.iter().all(|t| {
+            GOODBYE_CORE.contains(&t.text.as_str()) || GOODBYE_FILLER.contains(&t.text.as_str())
+        })
+    {
+        return repair(RepairIntent::Goodbye, 1.0);
+    }
+    let best = best_flow_intent(&toks, intents);
+    let first = toks[0].text.as_str();
+    let marker = CORRECTION_MARKERS.contains(&first)
+        || has_phrase(&toks, &["i", "mean"])
+        || has_phrase(&toks, &["i", "meant"])
+        || has_phrase(&toks, &["galti", "se"]);
+    let content = toks
+        .iter()
+        .filter(|t| {
+            !CORRECTION_MARKERS.contains(&t.text.as_str())
+                && !matches!(
+                    t.text.as_str(),
+                    "i" | "mean" | "meant" | "se" | "ji" | "make" | "it"
+                )
+        })
+        .count();
+    if marker && content > 0 && best.as_ref().is_none_or(|b| b.score < 0.75) {
+        return repair(RepairIntent::Correction, 0.8);
+    }
+    best
+}
+
+fn words(toks: &[Token]) -> Vec<String> {
+    toks.iter()
+        .filter(|t| !STOPWORDS.contains(&t.text.as_str()) && !STOPWORDS.contains(&t.canon.as_str()))
+        .map(|t| {
+            if t.number().is_some() {
+                "#".to_string()
+            } else {
+                t.canon.clone()
+            }
+        })
+        .collect()
+}
+
+fn word_match(a: &str, b: &str) -> bool {
+    a == b || a.chars().count() >= 5 && b.chars().count() >= 5 && strsim::jaro_winkler(a, b) >= 0.9
+}
+
+fn dice(u: &[String], e: &[String]) -> f32 {
+    if u.is_empty() || e.is_empty() {
+        return 0.0;
+    }
+    let mut used = vec![false; e.len()];
+    let mut matched = 0usize;
+    for w in u {
+        if let Some(j) = (0..e.len()).find(|&j| !used[j] && word_match(w, &e[j])) {
+            used[j] = true;
+            matched += 1;
+        }
+    }
+    2.0 * matched as f32 / (u.len() + e.len()) as f32
+}
+
+fn best_flow_intent(toks: &[Token], intents: &[IntentExamples]) -> Option<IntentMatch> {
+    let u = words(toks);
+    let mut best: Option<IntentMatch> = None;
+    for it in intents {
+        let score = it
+            .examples
+            .iter()
+            .map(|ex| dice(&u, &words(&tokenize(ex))))
+            .fold(0.0f32, f32::max);
+        if score >= 0.5 && best.as_ref().is_none_or(|b| score > b.score) {
+            best = Some(IntentMatch {
+                intent: it.intent.clone(),
+                score: (score * 1000.0).round() / 1000.0,
+                repair: None,
+            });
+        }
+    }
+    best
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn flows() -> Vec<IntentExamples> {
+        vec![
+            IntentExamples {
+                intent: "make_reservation".into(),
+                examples: vec![
+                    "table book karna hai".into(),
+                    "I want to book a table".into(),
+                ],
+            },
+            IntentExamples {
+                intent: "cancel_reservation".into(),
+                examples: vec![
+                    "cancel my reservation".into(),
+                    "booking cancel karni hai".into(),
+                ],
+            },
+        ]
+    }
+
+    #[test]
+    fn repairs_and_flows() {
+        let f = flows();
+        let i = |s: &str| classify_intent(s, &f).map(|m| m.intent);
+        assert_eq!(i("rehne do").as_deref(), Some("cancel"));
+        assert_eq!(
+            i("cancel my reservation").as_deref(),
+            Some("cancel_reservation")
+        );
+        assert_eq!(i("kya? phir se boliye").as_deref(), Some("repeat"));
+        assert_eq!(i("manager se baat karao").as_deref(), Some("human"));
+        assert_eq!(i("bas, dhanyavaad").as_deref(), Some("goodbye"));
+        assert_eq!(i("bas 2 log").as_deref(), None);
+        assert_eq!(i("nahi, 5 log").as_deref(), Some("correction"));
+        assert_eq!(
+            i("mujhe table book karna hai").as_deref(),
+            Some("make_reservation")
+        );
+    }
+}

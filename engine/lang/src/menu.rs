@@ -1,0 +1,287 @@
+//! Fuzzy menu item matching: "momo", "मोमोज़", "chicken wale momos", "thukpa", "chiken momo".
+//!
+//! Every word is reduced to a comparable key: Devanagari is transliterated to Latin, then
+//! [`skeleton`] removes spelling noise (vowel length, aspiration `h`, doubled letters, w/v,
+//! z/j), and a plural `s` (momos) or `z` (मोमोज़) is dropped. Two keys match with their
+//! Jaro-Winkler similarity when it is at least 0.88 (typos), or exactly.
+//!
+//! Score of an item = best over its names and aliases of the F1 of two coverages:
+//! *recall* = matched share of the phrase's words, *precision* = share of the caller's
+//! menu-related words (words that occur in any item's names or aliases) that the phrase
+//! explains. "chicken wale momos" scores 1.0 for "chicken momo", 0.8 for "chicken fried momo"
+//! and 0.5 for "veg momo"; "momo" alone scores every momo equally. Items scoring at least 0.5
+//! are returned, best first, ties in menu order.
+
+use serde::{Deserialize, Serialize};
+
+use crate::normalize::{skeleton, tokenize};
+
+/// One orderable item with the ways callers name it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MenuEntry {
+    /// Stable id from the business YAML (`chicken_steamed_momo`).
+    pub id: String,
+    /// Official names, any language ("Chicken Steamed Momo", "चिकन मोमो").
+    #[serde(default)]
+    pub names: Vec<String>,
+    /// Other ways callers say it ("chicken momos", "nimbu soda").
+    #[serde(default)]
+    pub aliases: Vec<String>,
+}
+
+/// Minimum score for an item to be returned.
+const THRESHOLD: f32 = 0.5;
+/// Minimum Jaro-Winkler similarity for two different keys to match.
+const MIN_SIMILARITY: f64 = 0.88;
+
+/// Items mentioned in `text`, best first, with scores in 0.0–1.0.
+pub fn match_menu_item(text: &str, items: &[MenuEntry]) -> Vec<(String, f32)> {
+    let utter: Vec<String> = tokenize(text)
+        .iter()
+        .map(|t| key(&t.text))
+        .filter(|k| !k.is_empty())
+        .collect();
+    let phrases: Vec<Vec<Vec<String>>> = items
+        .iter()
+        .map(|it| {
+            it.names
+                .iter()
+                .chain(&it.aliases)
+                .map(|p| {
+                    tokenize(p)
+                        .iter()
+                        .map(|t| key(&t.text))
+                        .filter(|k| !k.is_empty())
+                        .collect()
+                })
+                .collect()
+        })
+        .collect();
+    // The caller's words that belong to the menu vocabulary.
+    let menu_words: Vec<&String> = utter
+        .iter()
+        .filter(|u| {
+            phrases
+                .iter()
+                .flatten()
+                .flatten()
+                .any(|p| similarity(p, u) > 0.0)
+        })
+        .collect();
+    if menu_words.is_empty() {
+        return Vec::new();
+    }
+    let mut out: Vec<(usize, f32)> = Vec::new();
+    for (idx, item_phrases) in phrases.iter().enumerate() {
+        let mut best = 0.0f32;
+        for phrase in item_phrases {
+            if phrase.is_empty() {
+                continue;
+            }
+            let matched: f64 = phrase
+                .iter()
+                .map(|p| utter.iter().map(|u| similarity(p, u)).fold(0.0, f64::max))
+                .sum();
+            let recall = matched / phrase.len() as f64;
+            let explained = menu_words
+                .iter()
+                .filter(|u| phrase.iter().any(|p| similarity(p, u) > 0.0))
+                .count();
+            let precision = explained as f64 / menu_words.len() as f64;
+            if recall > 0.0 && precision > 0.0 {
+                let f1 = 2.0 * recall * precision / (recall + precision);
+                best = best.max(f1 as f32);
+            }
+        }
+        if best >= THRESHOLD {
+            out.push((idx, best));
+        }
+    }
+    out.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    out.into_iter()
+        .map(|(i, s)| (items[i].id.clone(), (s * 1000.0).round() / 1000.0))
+        .collect()
+}
+
+fn similarity(a: &str, b: &str) -> f64 {
+    if a == b {
+        return 1.0;
+    }
+    if a.chars().count() < 3 || b.chars().count() < 3 {
+        return 0.0;
+    }
+    let s = strsim::jaro_winkler(a, b);
+    if s >= MIN_SIMILARITY { s } else { 0.0 }
+}
+
+/// Comparable key of one word (see the module docs).
+fn key(word: &str) -> String {
+    let latin = if word.chars().any(crate::normalize::is_devanagari_letter) {
+        transliterate(word)
+    } else {
+        word.to_string()
+    };
+    let mut k = skeleton(&latin);
+    if k.chars().count() > 3 && (k.ends_with('s') || k.ends_with('j')) {
+        k.pop();
+    }
+    k
+}
+
+fn consonant(c: char) -> Option<&'static str> {
+    Some(match c {
+        'क' => "k",
+        'ख' => "kh",
+        'ग' => "g",
+        'घ' => "gh",
+        'ङ' => "n",
+        'च' => "ch",
+        'छ' => "chh",
+        'ज' => "j",
+        'झ' => "jh",
+        'ञ' => "n",
+        'ट' => "t",
+        'ठ' => "th",
+        'ड' => "d",
+        'ढ' => "dh",
+        'ण' => "n",
+        'त' => "t",
+        'थ' => "th",
+        'द' => "d",
+        'ध' => "dh",
+        'न' => "n",
+        'प' => "p",
+        'फ' => "f",
+        'ब' => "b",
+        'भ' => "bh",
+        'म' => "m",
+        'य' => "y",
+        'र' => "r",
+        'ल' => "l",
+        'व' => "v",
+        'श' => "sh",
+        'ष' => "sh",
+        'स' => "s",
+        'ह' => "h",
+        'ळ' => "l",
+        _ => return None,
+    })
+}
+
+fn vowel_sign(c: char) -> Option<&'static str> {
+    Some(match c {
+        'ा' => "aa",
+        'ि' => "i",
+        'ी' => "ee",
+        'ु' => "u",
+        'ू' => "oo",
+        'ृ' => "ri",
+        'े' => "e",
+        'ै' => "ai",
+        'ो' => "o",
+        'ौ' => "au",
+        'ॅ' => "e",
+        'ॉ' => "o",
+        _ => return None,
+    })
+}
+
+fn independent_vowel(c: char) -> Option<&'static str> {
+    Some(match c {
+        'अ' => "a",
+        'आ' => "aa",
+        'इ' => "i",
+        'ई' => "ee",
+        'उ' => "u",
+        'ऊ' => "oo",
+        'ऋ' => "ri",
+        'ए' => "e",
+        'ऐ' => "ai",
+        'ओ' => "o",
+        'औ' => "au",
+        'ऑ' => "o",
+        _ => return None,
+    })
+}
+
+/// Rough Devanagari → Latin transliteration with schwa deletion: the inherent `a` is dropped at
+/// the end of a word and before a consonant that carries a vowel sign (except in the first
+/// syllable), so "थुकपा" → "thukpaa", "चिकन" → "chikan", "पनीर" → "paneer".
+pub(crate) fn transliterate(word: &str) -> String {
+    let chars: Vec<char> = word.chars().collect();
+    let mut out = String::with_capacity(word.len() * 2);
+    for (i, &c) in chars.iter().enumerate() {
+        if let Some(cons) = consonant(c) {
+            out.push_str(cons);
+            let next = chars.get(i + 1).copied();
+            let has_sign = next.is_some_and(|n| vowel_sign(n).is_some() || n == '्');
+            if has_sign {
+                continue;
+            }
+            let at_end = next.is_none()
+                || next.is_some_and(|n| n == 'ं' || n == 'ः') && chars.get(i + 2).is_none();
+            let next_cons_with_sign = next.is_some_and(|n| consonant(n).is_some())
+                && chars.get(i + 2).is_some_and(|n2| vowel_sign(*n2).is_some());
+            let first_syllable = i == 0;
+            if !first_syllable && (at_end || next_cons_with_sign) {
+                continue;
+            }
+            out.push('a');
+        } else if let Some(v) = vowel_sign(c).or_else(|| independent_vowel(c)) {
+            out.push_str(v);
+        } else if c == 'ं' {
+            out.push('n');
+        } else if c == 'ः' {
+            out.push('h');
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn menu() -> Vec<MenuEntry> {
+        let e = |id: &str, names: &[&str], aliases: &[&str]| MenuEntry {
+            id: id.into(),
+            names: names.iter().map(|s| s.to_string()).collect(),
+            aliases: aliases.iter().map(|s| s.to_string()).collect(),
+        };
+        vec![
+            e("veg_steamed_momo", &["Veg Steamed Momo"], &["veg momo"]),
+            e(
+                "chicken_steamed_momo",
+                &["Chicken Steamed Momo"],
+                &["chicken momo"],
+            ),
+            e("chicken_fried_momo", &["Chicken Fried Momo"], &[]),
+            e("veg_thukpa", &["Veg Thukpa"], &[]),
+        ]
+    }
+
+    #[test]
+    fn transliteration() {
+        assert_eq!(transliterate("थुकपा"), "thukpaa");
+        assert_eq!(transliterate("चिकन"), "chikan");
+        assert_eq!(transliterate("पनीर"), "paneer");
+        assert_eq!(transliterate("मोमोज"), "momoj");
+    }
+
+    #[test]
+    fn ranking() {
+        let m = menu();
+        assert_eq!(
+            match_menu_item("chicken wale momos", &m)[0].0,
+            "chicken_steamed_momo"
+        );
+        assert_eq!(
+            match_menu_item("chiken momo", &m)[0].0,
+            "chicken_steamed_momo"
+        );
+        assert_eq!(match_menu_item("थुकपा", &m)[0].0, "veg_thukpa");
+        let momo = match_menu_item("मोमोज़", &m);
+        assert_eq!(momo.len(), 3);
+        assert!(match_menu_item("what time do you open", &m).is_empty());
+    }
+}

@@ -1,0 +1,259 @@
+//! Party size: "4 log", "chaar logon ke liye", "hum paanch hain", "family of six", "table for
+//! two", "do adults aur do bachche" (4), "main akela"/"just me" (1), "hum do", "५ लोग".
+//!
+//! Only numbers tied to people count, so "kal 8 baje 4 log" is 4, never 8. Order of evidence:
+//! adults + children counts (summed); a number before a people word ("4 log", "5 people"; if
+//! children are also counted separately without "including"/"jisme", they are added); a
+//! number after "table for"/"for"/"hum"/"we are"/"party of"/"family of", before "ke liye" or
+//! "of us"; solo phrases (1); "couple"/"me and my wife" (2); finally an utterance that is
+//! nothing but a number (confidence 0.6: the dialog asked "how many?").
+
+use crate::lexicon::month_number;
+use crate::normalize::{Token, tokenize};
+use crate::{Extraction, span_of};
+
+/// The number of people the caller wants to book for.
+pub fn extract_party_size(text: &str) -> Option<u32> {
+    extract_party_size_detail(text).map(|e| e.value)
+}
+
+const FILLER: &[&str] = &[
+    "ji", "haan", "sir", "madam", "bas", "sirf", "only", "just", "please", "total", "people",
+    "hain", "around", "about", "lagbhag", "kareeb", "approx", "we", "are", "hum", "log", "toh",
+    "to", "so", "umm", "um", "hmm", "nahi", "no", "actually", "ok", "okay", "theek", "matlab",
+    "hi", "honge", "jan",
+];
+
+const RELATIONS: &[&str] = &[
+    "wife",
+    "husband",
+    "biwi",
+    "patni",
+    "pati",
+    "dost",
+    "friend",
+    "girlfriend",
+    "boyfriend",
+    "mother",
+    "father",
+    "mummy",
+    "papa",
+    "maa",
+    "mom",
+    "dad",
+    "beta",
+    "beti",
+    "son",
+    "daughter",
+    "partner",
+    "bhai",
+    "behen",
+    "sister",
+    "brother",
+    "पत्नी",
+    "पति",
+    "दोस्त",
+    "मम्मी",
+    "पापा",
+    "बीवी",
+    "भाई",
+    "बहन",
+    "colleague",
+];
+
+fn people_number(t: &Token) -> Option<u32> {
+    t.number().filter(|n| (1..=500).contains(n))
+}
+
+/// True when token `i` is a number used for something else (time, date).
+fn is_other_number(toks: &[Token], i: usize) -> bool {
+    let next = toks.get(i + 1).map_or("", |t| t.canon.as_str());
+    let next_text = toks.get(i + 1).map_or("", |t| t.text.as_str());
+    let prev = if i > 0 {
+        toks[i - 1].canon.as_str()
+    } else {
+        ""
+    };
+    let t = &toks[i];
+    t.text.contains([':', '.', '/'])
+        || matches!(
+            next,
+            "baje" | "tarikh" | "minute" | "subah" | "shaam" | "raat" | "dopahar"
+        )
+        || matches!(
+            next_text,
+            "pm" | "am" | "oclock" | "din" | "days" | "hours" | "ghante" | "baje"
+        )
+        || month_number(next).is_some()
+        || month_number(prev).is_some()
+        || matches!(prev, "saadhe" | "sawa" | "paune" | "at")
+}
+
+/// [`extract_party_size`] with span and confidence.
+pub fn extract_party_size_detail(text: &str) -> Option<Extraction<u32>> {
+    let toks = tokenize(text);
+    let c = |i: usize| toks.get(i).map_or("", |t| t.canon.as_str());
+    let w = |i: usize| toks.get(i).map_or("", |t| t.text.as_str());
+    let num_at = |i: usize| {
+        toks.get(i)
+            .filter(|_| !is_other_number(&toks, i))
+            .and_then(people_number)
+    };
+
+    // Adults and children, and "N log".
+    let (mut adults, mut kids, mut total) = (0u32, 0u32, None::<(u32, usize)>);
+    let (mut first, mut last) = (usize::MAX, 0usize);
+    for i in 0..toks.len() {
+        let Some(n) = num_at(i) else { continue };
+        // "4 log", "4 logon", "४ लोग", allowing one adjective between: "5 aur log" is rare.
+        let unit = c(i + 1);
+        match unit {
+            "adult" => adults += n,
+            "bachche" => kids += n,
+            "log" => {
+                if total.is_none() {
+                    total = Some((n, i));
+                }
+            }
+            _ => continue,
+        }
+        first = first.min(i);
+        last = last.max(i + 1);
+    }
+    let including = toks.iter().any(|t| {
+        matches!(
+            t.text.as_str(),
+            "including" | "jisme" | "jismein" | "jinme" | "jinmein" | "जिसमें" | "inclusive"
+        )
+    });
+    if adults > 0 {
+        return Some(Extraction {
+            value: adults + kids,
+            span: span_of(&toks, first, last),
+            confidence: 1.0,
+        });
+    }
+    if let Some((n, i)) = total {
+        let value = if kids > 0 && !including { n + kids } else { n };
+        return Some(Extraction {
+            value,
+            span: span_of(&toks, first.min(i), last.max(i + 1)),
+            confidence: 1.0,
+        });
+    }
+
+    // Cue words before or after the number.
+    for i in 0..toks.len() {
+        let Some(n) = num_at(i) else { continue };
+        let weak = toks[i].is_weak_number() && toks[i].text != "do" && toks[i].text != "one";
+        if weak {
+            continue;
+        }
+        let p1 = w(i.wrapping_sub(1));
+        let p2 = w(i.wrapping_sub(2));
+        let next = c(i + 1);
+        let cue_before = matches!(p1, "for" | "of")
+            && !matches!(p2, "out")
+            && !matches!(w(i + 1), "nights" | "night" | "hours" | "minutes" | "mins")
+            || c(i.wrapping_sub(1)) == "hum"
+            || (matches!(p1, "are" | "were" | "re") && matches!(c(i.wrapping_sub(2)), "hum"))
+            || (p1 == "log" && c(i.wrapping_sub(2)) == "hum")
+            || (p1 == "total");
+        let cue_after = (next == "ke" && c(i + 2) == "liye")
+            || (next == "of" && w(i + 2) == "us")
+            || next == "hain" && c(i.wrapping_sub(1)) == "hum";
+        // "for 2" must not be "for 2 o'clock"; is_other_number covers that.
+        if cue_before || cue_after {
+            // "table for one" is fine; "do" needs its cue too, which it has here.
+            return Some(Extraction {
+                value: n,
+                span: span_of(&toks, i, i),
+                confidence: 0.95,
+            });
+        }
+    }
+
+    // Solo: "main akela", "just me", "sirf main", "only me", "मैं अकेला", "akele aa raha hoon".
+    let has = |s: &str| toks.iter().any(|t| t.canon == s || t.text == s);
+    let solo = has("akela")
+        || ((has("sirf") || has("bas")) && (has("main") || has("me") || has("myself")))
+        || toks.windows(2).any(|p| {
+            matches!(p[0].text.as_str(), "just" | "only")
+                && matches!(p[1].text.as_str(), "me" | "myself")
+        })
+        || toks.windows(2).any(|p| {
+            p[0].text == "for" && matches!(p[1].text.as_str(), "me" | "myself") && toks.len() <= 3
+        });
+    if solo {
+        return Some(Extraction {
+            value: 1,
+            span: span_of(&toks, 0, toks.len() - 1),
+            confidence: 0.9,
+        });
+    }
+    // Couples: "couple", "me and my wife", "main aur meri wife".
+    if has("couple") || has("dono") && has("hum") {
+        return Some(Extraction {
+            value: 2,
+            span: span_of(&toks, 0, toks.len() - 1),
+            confidence: 0.85,
+        });
+    }
+    for i in 0..toks.len() {
+        if matches!(c(i), "main") || matches!(w(i), "me" | "i" | "myself") {
+            let conj = matches!(w(i + 1), "and" | "aur" | "और");
+            let rel = (i + 2..toks.len().min(i + 4)).any(|j| RELATIONS.contains(&w(j)));
+            let more_people = toks.iter().any(|t| t.number().is_some());
+            if conj && rel && !more_people {
+                return Some(Extraction {
+                    value: 2,
+                    span: span_of(&toks, i, (i + 3).min(toks.len() - 1)),
+                    confidence: 0.85,
+                });
+            }
+        }
+    }
+    // Bare number answer ("chaar", "5 hi", "bas do").
+    let numbers: Vec<usize> = (0..toks.len())
+        .filter(|&i| toks[i].number().is_some())
+        .collect();
+    if numbers.len() == 1 {
+        let i = numbers[0];
+        let rest_is_filler = toks.iter().enumerate().all(|(j, t)| {
+            j == i || FILLER.contains(&t.text.as_str()) || FILLER.contains(&t.canon.as_str())
+        });
+        if rest_is_filler
+            && !is_other_number(&toks, i)
+            && let Some(n) = people_number(&toks[i])
+        {
+            return Some(Extraction {
+                value: n,
+                span: span_of(&toks, i, i),
+                confidence: 0.6,
+            });
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn examples() {
+        assert_eq!(extract_party_size("4 log"), Some(4));
+        assert_eq!(extract_party_size("chaar logon ke liye"), Some(4));
+        assert_eq!(extract_party_size("hum paanch hain"), Some(5));
+        assert_eq!(extract_party_size("family of six"), Some(6));
+        assert_eq!(extract_party_size("table for two"), Some(2));
+        assert_eq!(extract_party_size("do adults aur do bachche"), Some(4));
+        assert_eq!(extract_party_size("main akela"), Some(1));
+        assert_eq!(extract_party_size("just me"), Some(1));
+        assert_eq!(extract_party_size("hum do"), Some(2));
+        assert_eq!(extract_party_size("kal 8 baje 4 log"), Some(4));
+        assert_eq!(extract_party_size("पांच लोगों के लिए"), Some(5));
+        assert_eq!(extract_party_size("kal 8 baje"), None);
+        assert_eq!(extract_party_size("table for 8 pm"), None);
+    }
+}

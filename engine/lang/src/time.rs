@@ -1,0 +1,456 @@
+//! Clock times: "8 baje", "raat 8 baje", "shaam saat baje", "saadhe saat", "sawa aath",
+//! "paune nau", "dedh baje", "dhai baje", "8:30 pm", "8.30", "20:30", "आठ बजे", "साढ़े सात",
+//! "quarter past eight", "half past seven", "eight thirty", "noon".
+//!
+//! Half/quarter words: saadhe N = N:30, sawa N = N:15, paune N = (N−1):45, dedh = 1:30,
+//! dhai = 2:30 (dedh/dhai need "baje" or a part-of-day word, since "dedh plate" is not a time).
+//!
+//! AM/PM, in order: an explicit am/pm; a part-of-day word anywhere in the utterance (subah =
+//! morning, dopahar = 12–17 h, shaam/evening/tonight = afternoon–evening, raat/night = 17–04 h:
+//! "raat 1 baje" is 01:00, "raat 12 baje" midnight); a 24-hour value (13–23, 0); the opening
+//! hours in [`TimeHints`] (the reading that falls inside a window, end exclusive); and finally
+//! the clock-face default 1–7 → pm, 8–11 → am, 12 → noon. The last two cases are marked
+//! ambiguous when both or neither reading fit, so the dialog can confirm.
+
+use std::ops::Range;
+
+use chrono::NaiveTime;
+use serde::{Deserialize, Serialize};
+
+use crate::lexicon::number_value_of_word;
+use crate::normalize::{Token, tokenize};
+use crate::span_of;
+
+/// What the business knows that helps read a bare "8 baje".
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimeHints {
+    /// Opening windows `(open, close)` in local time; `close` is exclusive and may be past
+    /// midnight (`close <= open` means the window wraps).
+    pub open_windows: Vec<(NaiveTime, NaiveTime)>,
+}
+
+impl TimeHints {
+    /// Hints from opening windows.
+    pub fn with_windows(open_windows: Vec<(NaiveTime, NaiveTime)>) -> Self {
+        TimeHints { open_windows }
+    }
+
+    fn fits(&self, t: NaiveTime) -> bool {
+        self.open_windows.iter().any(|&(a, b)| {
+            if a < b {
+                t >= a && t < b
+            } else {
+                t >= a || t < b
+            }
+        })
+    }
+}
+
+/// A time found in an utterance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TimeExtraction {
+    /// The 24-hour local time.
+    pub time: NaiveTime,
+    /// Byte range in the original utterance.
+    pub span: Range<usize>,
+    /// True when am/pm could not be decided from words or opening hours (a guess).
+    pub ambiguous: bool,
+}
+
+/// The time of day said in `text`, or `None`.
+pub fn extract_time(text: &str, hints: &TimeHints) -> Option<NaiveTime> {
+    extract_time_detail(text, hints).map(|e| e.time)
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Period {
+    Am,
+    Pm,
+    Morning,
+    Afternoon,
+    Evening,
+    Night,
+}
+
+fn period_of(t: &Token) -> Option<Period> {
+    Some(match (t.canon.as_str(), t.text.as_str()) {
+        (_, "am") => Period::Am,
+        (_, "pm") => Period::Pm,
+        ("subah", _) => Period::Morning,
+        ("dopahar", _) | (_, "noon") => Period::Afternoon,
+        ("shaam", _) | (_, "tonight") => Period::Evening,
+        ("raat", _) => Period::Night,
+        _ => return None,
+    })
+}
+
+/// A raw clock reading before am/pm resolution.
+struct Reading {
+    hour: u32,
+    minute: u32,
+    from: usize,
+    to: usize,
+    /// Explicit am/pm attached to the reading.
+    ampm: Option<Period>,
+    /// 2 = explicit time syntax (baje, colon, half words), 1 = contextual ("at 8", "raat 8").
+    strength: u8,
+}
+
+fn num(t: Option<&Token>) -> Option<u32> {
+    let t = t?;
+    t.number().or_else(|| number_value_of_word(&t.text))
+}
+
+fn hour_num(t: Option<&Token>) -> Option<u32> {
+    num(t).filter(|h| (1..=12).contains(h))
+}
+
+fn is_people(t: Option<&Token>) -> bool {
+    t.is_some_and(|t| {
+        matches!(
+            t.canon.as_str(),
+            "log" | "adult" | "bachche" | "tarikh" | "minute"
+        ) || crate::lexicon::month_number(&t.canon).is_some()
+    })
+}
+
+/// [`extract_time`] with span and ambiguity.
+pub fn extract_time_detail(text: &str, hints: &TimeHints) -> Option<TimeExtraction> {
+    let toks = tokenize(text);
+    let mut readings: Vec<Reading> = Vec::new();
+    let c = |i: usize| toks.get(i).map_or("", |t| t.canon.as_str());
+    let w = |i: usize| toks.get(i).map_or("", |t| t.text.as_str());
+    let mut i = 0;
+    while i < toks.len() {
+        let t = &toks[i];
+        // 8:30, 8.30, 20:30
+        if let Some((h, m)) = t
+            .text
+            .split_once([':', '.'])
+            .and_then(|(h, m)| Some((h.parse::<u32>().ok()?, m.parse::<u32>().ok()?)))
+        {
+            if h < 24
+                && m < 60
+                && t.text.len() <= 5
+                && t.text
+                    .split([':', '.'])
+                    .nth(1)
+                    .is_some_and(|m| m.len() == 2)
+            {
+                readings.push(Reading {
+                    hour: h,
+                    minute: m,
+                    from: i,
+                    to: i,
+                    ampm: None,
+                    strength: 2,
+                });
+            }
+            i += 1;
+            continue;
+        }
+        match t.canon.as_str() {
+            "saadhe" | "sawa" | "paune" => {
+                if let Some(n) = hour_num(toks.get(i + 1)) {
+                    let (h, m) = match t.canon.as_str() {
+                        "saadhe" => (n, 30),
+                        "sawa" => (n, 15),
+                        _ => (if n == 1 { 12 } else { n - 1 }, 45),
+                    };
+                    let to = if c(i + 2) == "baje" { i + 2 } else { i + 1 };
+                    readings.push(Reading {
+                        hour: h,
+                        minute: m,
+                        from: i,
+                        to,
+                        ampm: None,
+                        strength: 2,
+                    });
+                    i = to + 1;
+                    continue;
+                }
+            }
+            "dedh" | "dhai" => {
+                let has_baje = c(i + 1) == "baje";
+                let has_period = i > 0 && period_of(&toks[i - 1]).is_some();
+                if has_baje || has_period {
+                    let h = if t.canon == "dedh" { 1 } else { 2 };
+                    let to = if has_baje { i + 1 } else { i };
+                    readings.push(Reading {
+                        hour: h,
+                        minute: 30,
+                        from: i,
+                        to,
+                        ampm: None,
+                        strength: 2,
+                    });
+                    i = to + 1;
+                    continue;
+                }
+            }
+            "noon" | "midnight" => {
+                let h = if t.canon == "noon" { 12 } else { 0 };
+                readings.push(Reading {
+                    hour: h,
+                    minute: 0,
+                    from: i,
+                    to: i,
+                    ampm: None,
+                    strength: 2,
+                });
+            }
+            "half" | "quarter" if w(i + 1) == "past" || w(i + 1) == "to" => {
+                if let Some(n) = hour_num(toks.get(i + 2)) {
+                    let (h, m) = match (t.canon.as_str(), w(i + 1)) {
+                        ("half", "past") => (n, 30),
+                        ("quarter", "past") => (n, 15),
+                        ("quarter", _) => (if n == 1 { 12 } else { n - 1 }, 45),
+                        _ => {
+                            i += 1;
+                            continue;
+                        }
+                    };
+                    readings.push(Reading {
+                        hour: h,
+                        minute: m,
+                        from: i,
+                        to: i + 2,
+                        ampm: None,
+                        strength: 2,
+                    });
+                    i += 3;
+                    continue;
+                }
+            }
+            _ => {}
+        }
+        if let Some(n) = num(Some(t)).filter(|n| *n <= 24) {
+            let strong_num = !t.is_weak_number() || t.text == "do" || t.text == "sat";
+            // N baje [bajkar M minute]
+            if c(i + 1) == "baje" && strong_num {
+                let mut minute = 0;
+                let mut to = i + 1;
+                if let Some(m) = num(toks.get(i + 2)).filter(|m| *m < 60)
+                    && (c(i + 3) == "minute" || w(i + 1).starts_with("baj") && w(i + 1) != "baje")
+                {
+                    minute = m;
+                    to = if c(i + 3) == "minute" { i + 3 } else { i + 2 };
+                }
+                readings.push(Reading {
+                    hour: n,
+                    minute,
+                    from: i,
+                    to,
+                    ampm: None,
+                    strength: 2,
+                });
+                i = to + 1;
+                continue;
+            }
+            // N pm / N am / N p.m.
+            if let Some(p @ (Period::Am | Period::Pm)) = toks.get(i + 1).and_then(period_of)
+                && (1..=12).contains(&n)
+            {
+                readings.push(Reading {
+                    hour: n,
+                    minute: 0,
+                    from: i,
+                    to: i + 1,
+                    ampm: Some(p),
+                    strength: 2,
+                });
+                i += 2;
+                continue;
+            }
+            // "eight thirty", "8 30 pm", "at 7 45"
+            if (1..=12).contains(&n)
+                && let Some(m) = num(toks.get(i + 1)).filter(|m| (10..60).contains(m))
+            {
+                let words = crate::lexicon::is_english_tens(w(i + 1))
+                    || matches!(
+                        w(i + 1),
+                        "fifteen" | "forty five" | "thirty" | "ten" | "twenty" | "fifty"
+                    );
+                let ctx_after = toks.get(i + 2).and_then(period_of).is_some() || c(i + 2) == "baje";
+                let ctx_before = matches!(w(i.wrapping_sub(1)), "at" | "around" | "by")
+                    || (i > 0 && period_of(&toks[i - 1]).is_some());
+                if (words || ctx_after || ctx_before) && !is_people(toks.get(i + 2)) {
+                    let ampm = toks
+                        .get(i + 2)
+                        .and_then(period_of)
+                        .filter(|p| matches!(p, Period::Am | Period::Pm));
+                    let to = if ctx_after { i + 2 } else { i + 1 };
+                    readings.push(Reading {
+                        hour: n,
+                        minute: m,
+                        from: i,
+                        to,
+                        ampm,
+                        strength: 2,
+                    });
+                    i = to + 1;
+                    continue;
+                }
+            }
+            // Contextual: "at 8", "around 8", "raat 8", "8 raat ko", "8 in the evening".
+            if (1..=12).contains(&n)
+                && strong_num
+                && !is_people(toks.get(i + 1))
+                && !t.text.contains('/')
+            {
+                let before = w(i.wrapping_sub(1));
+                let prev_period = i > 0 && period_of(&toks[i - 1]).is_some();
+                let next_period = toks.get(i + 1).and_then(period_of).is_some();
+                let english_at = matches!(before, "at" | "around" | "by" | "till" | "until")
+                    && c(i + 1) != "log";
+                if prev_period || next_period || english_at {
+                    let from = if prev_period { i - 1 } else { i };
+                    let to = if next_period { i + 1 } else { i };
+                    readings.push(Reading {
+                        hour: n,
+                        minute: 0,
+                        from,
+                        to,
+                        ampm: None,
+                        strength: 1,
+                    });
+                }
+            }
+        }
+        i += 1;
+    }
+    // The strongest reading; among equals the last one ("7 nahi, 8 baje" means 8).
+    let best = readings.iter().fold(None::<&Reading>, |acc, r| match acc {
+        Some(a) if a.strength > r.strength => Some(a),
+        _ => Some(r),
+    })?;
+    // am/pm right after the reading ("8:30 pm", "saadhe saat pm"), else a part-of-day word
+    // anywhere ("kal raat ko saadhe aath", "8 in the evening").
+    let mut to = best.to;
+    let ampm_after = toks
+        .get(best.to + 1)
+        .and_then(period_of)
+        .filter(|p| matches!(p, Period::Am | Period::Pm));
+    if ampm_after.is_some() && best.ampm.is_none() {
+        to += 1;
+    }
+    let period = best.ampm.or(ampm_after).or_else(|| {
+        toks.iter()
+            .find_map(period_of)
+            .filter(|p| !matches!(p, Period::Am | Period::Pm))
+    });
+    let (time, ambiguous) = resolve(best.hour, best.minute, period, hints)?;
+    Some(TimeExtraction {
+        time,
+        span: span_of(&toks, best.from, to),
+        ambiguous,
+    })
+}
+
+fn resolve(
+    hour: u32,
+    minute: u32,
+    period: Option<Period>,
+    hints: &TimeHints,
+) -> Option<(NaiveTime, bool)> {
+    let mk = |h: u32| NaiveTime::from_hms_opt(h % 24, minute, 0);
+    if hour == 0 || hour > 12 {
+        return Some((mk(hour)?, false));
+    }
+    let h12 = hour % 12; // 12 → 0
+    let am = h12;
+    let pm = h12 + 12;
+    let h = match period {
+        Some(Period::Am) | Some(Period::Morning) => {
+            if hour == 12 && period == Some(Period::Morning) {
+                12
+            } else {
+                am
+            }
+        }
+        Some(Period::Pm) => pm,
+        Some(Period::Afternoon) => {
+            if hour == 12 || hour == 11 {
+                hour
+            } else {
+                pm
+            }
+        }
+        Some(Period::Evening) => {
+            if hour == 12 {
+                12
+            } else {
+                pm
+            }
+        }
+        Some(Period::Night) => match hour {
+            12 => 0,
+            1..=4 => am,
+            _ => pm,
+        },
+        None => {
+            if hour == 12 && hints.open_windows.is_empty() {
+                return Some((mk(12)?, false));
+            }
+            let (a, p) = (
+                mk(if hour == 12 { 0 } else { am })?,
+                mk(if hour == 12 { 12 } else { pm })?,
+            );
+            let (fa, fp) = (hints.fits(a), hints.fits(p));
+            return Some(match (fa, fp) {
+                (true, false) => (a, false),
+                (false, true) => (p, false),
+                _ => (
+                    if (1..=7).contains(&hour) || hour == 12 {
+                        p
+                    } else {
+                        a
+                    },
+                    true,
+                ),
+            });
+        }
+    };
+    Some((mk(h)?, false))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(h: u32, m: u32) -> Option<NaiveTime> {
+        NaiveTime::from_hms_opt(h, m, 0)
+    }
+    fn dinner() -> TimeHints {
+        TimeHints::with_windows(vec![
+            (t(12, 0).unwrap(), t(15, 30).unwrap()),
+            (t(19, 0).unwrap(), t(23, 0).unwrap()),
+        ])
+    }
+
+    #[test]
+    fn hindi_fractions() {
+        let h = dinner();
+        assert_eq!(extract_time("saadhe saat", &h), t(19, 30));
+        assert_eq!(extract_time("sawa aath baje", &h), t(20, 15));
+        assert_eq!(extract_time("paune nau", &h), t(20, 45));
+        assert_eq!(extract_time("dedh baje", &h), t(13, 30));
+        assert_eq!(extract_time("dhai baje", &h), t(14, 30));
+        assert_eq!(extract_time("साढ़े सात बजे", &h), t(19, 30));
+    }
+
+    #[test]
+    fn period_words_and_hints() {
+        let h = dinner();
+        assert_eq!(extract_time("8 baje", &h), t(20, 0));
+        assert_eq!(extract_time("1 baje", &h), t(13, 0));
+        assert_eq!(extract_time("subah 8 baje", &h), t(8, 0));
+        assert_eq!(extract_time("raat 12 baje", &h), t(0, 0));
+        assert_eq!(extract_time("8:30 pm", &TimeHints::default()), t(20, 30));
+        assert_eq!(extract_time("20:30", &TimeHints::default()), t(20, 30));
+        assert_eq!(extract_time("kal 8 baje 4 log", &h), t(20, 0));
+        assert_eq!(extract_time("4 log", &h), None);
+        let e = extract_time_detail("8 baje", &TimeHints::default()).unwrap();
+        assert!(e.ambiguous);
+    }
+}
