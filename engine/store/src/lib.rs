@@ -1,1 +1,70 @@
-//! Embedded storage (redb): reservations, calls, transcripts, privacy, migrations, durable jobs.
+//! Embedded storage for Vartalaap: reservations, calls and transcripts, caller privacy,
+//! schema migrations and durable background jobs, all in one redb file.
+//!
+//! The crate is a library over a synchronous [`Store`]; the REST API (server crate) and the
+//! dialog engine call it. Design decisions, each explained in its module and in
+//! `docs/STORAGE.md`:
+//!
+//! - **One write transaction per business change.** A booking re-checks capacity and writes the
+//!   reservation, its indexes, its WhatsApp follow-up and the job that sends it atomically
+//!   ([`Store::book`]). redb serialises writers, so the capacity check cannot race.
+//! - **No hidden clock.** Every operation takes `now`; only [`JobRunner`] reads a [`Clock`].
+//! - **Phone numbers never in plaintext at rest or in logs**: [`PhoneNumber`] redacts itself,
+//!   rows hold AES-256-GCM ciphertext plus an HMAC lookup hash ([`PhoneCrypto`]).
+//! - **Numbered migrations** ([`migrate::MIGRATIONS`], described in `migrations/`), each atomic.
+
+#![deny(missing_docs)]
+
+mod booking;
+mod calls;
+mod capacity;
+mod crypto;
+mod error;
+mod handlers;
+#[doc(hidden)]
+pub mod fixtures;
+mod jobs;
+pub mod migrate;
+mod model;
+mod phone;
+mod records;
+mod retention;
+mod rotation;
+mod runner;
+mod schedule;
+mod store;
+mod tables;
+mod whatsapp;
+
+pub use booking::{Booked, BookingRequest, FollowupSpec, ReservationChange, ReservationFilter};
+pub use calls::{CallEnd, CallFilter, CallerUpdate, NewCall, NewTurn};
+pub use capacity::{CapacityRule, SlotAvailability, SlotGrid, nearest_free};
+pub use crypto::{CryptoError, EncryptedPhone, HashPepper, PhoneCrypto, PhoneHash, PhoneKey};
+pub use error::{BookingError, JobError, OpenError, StoreError, UnknownVariant};
+pub use jobs::{Backoff, FixedJitter, JobFailure, JobFate, JobFilter, Jitter, NewJob, RandomJitter};
+pub use migrate::{MigrationReport, SCHEMA_VERSION};
+pub use model::{
+    BadTime, CallLog, CallOutcome, CallWithTurns, CallbackReason, CallbackRequest, CallbackStatus,
+    CallerPreferences, ConversationTurn, FollowupStatus, ImprovementSuggestion, Job, JobStatus,
+    Reservation, ReservationStatus, ReviewStatus, SuggestionStatus, TimeOfDay, TranscriptReview,
+    TurnRole, TurnTimings, WhatsappFollowup,
+};
+pub use phone::{PhoneError, PhoneNumber};
+pub use records::{CallbackFilter, NewCallback, NewReview, NewSuggestion};
+pub use retention::{DailyAggregate, PurgeReport, RetentionPolicy};
+pub use rotation::RotationReport;
+pub use runner::{Clock, JobHandler, JobRunner, RunnerConfig, SystemClock};
+pub use schedule::{Schedule, ScheduledJob};
+pub use store::{MAX_PAGE, Page, PageRequest, Store, migrate_file};
+pub use handlers::{PurgeHandler, WhatsAppFollowupHandler, WhatsAppRetrySweepHandler};
+pub use runner::HandlerFuture;
+pub use whatsapp::{
+    FollowupMessage, SendError, SendReceipt, WhatsAppConfig, WhatsAppSender, WebhookToken,
+};
+
+/// Job kind of the WhatsApp confirmation written by [`Store::book`].
+pub const WHATSAPP_FOLLOWUP_KIND: &str = "whatsapp_followup";
+/// Job kind of the daily retention purge.
+pub const RETENTION_PURGE_KIND: &str = "retention_purge";
+/// Job kind of the hourly sweep that re-queues failed WhatsApp sends.
+pub const WHATSAPP_RETRY_SWEEP_KIND: &str = "whatsapp_retry_sweep";

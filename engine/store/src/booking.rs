@@ -1,0 +1,509 @@
+//! Reservations: booking with a capacity re-check, changes, cancellation, look-ups.
+
+use chrono::{DateTime, Days, NaiveDate, Utc};
+use redb::{ReadableDatabase, ReadableMultimapTable, ReadableTable, WriteTransaction};
+
+use crate::capacity::{CapacityRule, Hold, SlotAvailability, SlotGrid, absolute_minute};
+use crate::crypto::PhoneHash;
+use crate::error::{BookingError, StoreError};
+use crate::jobs::{NewJob, enqueue_in};
+use crate::model::{
+    FollowupStatus, Reservation, ReservationStatus, TimeOfDay, WhatsappFollowup,
+};
+use crate::phone::PhoneNumber;
+use crate::store::{Page, PageRequest, Store};
+use crate::tables::*;
+
+/// Largest party the phone bot books; larger ones become callback requests.
+pub const MAX_PARTY: u8 = 20;
+
+/// A booking as the dialog engine or the API hands it over.
+#[derive(Debug, Clone)]
+pub struct BookingRequest {
+    /// Business (tenant) id.
+    pub business_id: String,
+    /// Call that made the booking.
+    pub call_id: Option<u64>,
+    /// Name the caller gave.
+    pub customer_name: Option<String>,
+    /// Caller's number (stored only encrypted + hashed).
+    pub phone: Option<PhoneNumber>,
+    /// Covers, 1–20.
+    pub party_size: u8,
+    /// Business-local date.
+    pub date: NaiveDate,
+    /// Business-local time.
+    pub time: TimeOfDay,
+    /// Conversation language.
+    pub language: Option<String>,
+    /// Free text.
+    pub notes: Option<String>,
+    /// Caller agreed to a WhatsApp confirmation.
+    pub whatsapp_consent: bool,
+    /// How to word the confirmation; `None` when WhatsApp is not configured for the business.
+    pub followup: Option<FollowupSpec>,
+}
+
+/// Template details for the WhatsApp confirmation, from business config.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FollowupSpec {
+    /// Approved template name.
+    pub template: String,
+    /// Template language code.
+    pub language: String,
+    /// Restaurant display name.
+    pub restaurant_name: String,
+    /// Attempts before the send job is dead-lettered.
+    pub max_attempts: u32,
+}
+
+/// What a successful booking wrote.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Booked {
+    /// The reservation.
+    pub reservation: Reservation,
+    /// The confirmation, when the caller consented and WhatsApp is configured.
+    pub followup: Option<WhatsappFollowup>,
+    /// Id of the job that will send it.
+    pub followup_job_id: Option<u64>,
+}
+
+/// A change to a reservation; `None` fields stay as they are. Same rules as a phone booking:
+/// capacity is re-checked (excluding the reservation itself) whenever the result is confirmed.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ReservationChange {
+    /// New covers.
+    pub party_size: Option<u8>,
+    /// New date.
+    pub date: Option<NaiveDate>,
+    /// New time.
+    pub time: Option<TimeOfDay>,
+    /// New status.
+    pub status: Option<ReservationStatus>,
+    /// Replace the notes.
+    pub notes: Option<String>,
+    /// Replace the customer name.
+    pub customer_name: Option<String>,
+}
+
+/// Filters for [`Store::list_reservations`]; all optional and combined with AND.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ReservationFilter {
+    /// Only this business (uses the business+date index).
+    pub business_id: Option<String>,
+    /// Reservation date ≥ this.
+    pub date_from: Option<NaiveDate>,
+    /// Reservation date ≤ this.
+    pub date_to: Option<NaiveDate>,
+    /// Only this status.
+    pub status: Option<ReservationStatus>,
+    /// Only this caller.
+    pub phone_hash: Option<PhoneHash>,
+}
+
+impl Store {
+    /// Books a table in one write transaction: re-checks capacity against every confirmed
+    /// reservation whose hold overlaps, then writes the reservation, its indexes, the daily
+    /// aggregates and — only if the caller consented — the WhatsApp follow-up and its job.
+    ///
+    /// Returns [`BookingError::Full`] when the covers are not free.
+    pub fn book(
+        &self,
+        req: &BookingRequest,
+        rule: &CapacityRule,
+        now: DateTime<Utc>,
+    ) -> Result<Booked, BookingError> {
+        validate_business(&req.business_id)?;
+        validate_party(req.party_size)?;
+        rule.validate()
+            .map_err(|problem| BookingError::Invalid { field: "hold_minutes", problem })?;
+        validate_text("notes", req.notes.as_deref(), 1000)?;
+        validate_text("customer_name", req.customer_name.as_deref(), 120)?;
+        // Crypto outside the transaction keeps the serialised section short.
+        let crypto = self.crypto();
+        let phone = req.phone.as_ref().map(|p| (crypto.hash(p), crypto.encrypt(p)));
+
+        let txn = self.db.begin_write()?;
+        check_capacity(&txn, &req.business_id, req.date, req.time, req.party_size, rule, None)?;
+        let id = next_id(&txn, "reservation")?;
+        let reservation = Reservation {
+            id,
+            business_id: req.business_id.clone(),
+            call_id: req.call_id,
+            customer_name: req.customer_name.clone(),
+            phone_hash: phone.as_ref().map(|(h, _)| h.clone()),
+            phone_encrypted: phone.as_ref().map(|(_, e)| e.clone()),
+            party_size: req.party_size,
+            reservation_date: req.date,
+            reservation_time: req.time,
+            status: ReservationStatus::Confirmed,
+            whatsapp_sent: false,
+            whatsapp_consent: req.whatsapp_consent,
+            language: req.language.clone(),
+            notes: req.notes.clone(),
+            created_at: now,
+            updated_at: now,
+        };
+        put_json(&mut txn.open_table(RESERVATIONS)?, id, &reservation)?;
+        index_insert(&txn, &reservation)?;
+        let day = req.date.to_string();
+        bump_aggregate(&txn, &req.business_id, &day, "reservations", 1)?;
+        bump_aggregate(&txn, &req.business_id, &day, "covers", u64::from(req.party_size))?;
+
+        let (followup, followup_job_id) = match (&req.followup, req.whatsapp_consent, &phone) {
+            (Some(spec), true, Some(_)) => {
+                let (f, job) = write_followup(&txn, &reservation, spec, now)?;
+                (Some(f), Some(job))
+            }
+            _ => (None, None),
+        };
+        txn.commit()?;
+        tracing::info!(
+            reservation_id = id,
+            business = %req.business_id,
+            party_size = req.party_size,
+            followup = followup.is_some(),
+            "Reservation booked."
+        );
+        Ok(Booked {
+            reservation,
+            followup,
+            followup_job_id,
+        })
+    }
+
+    /// Changes party size, date/time, status, notes or name with the same capacity rule as a
+    /// phone booking (excluding the reservation's own covers).
+    pub fn modify_reservation(
+        &self,
+        id: u64,
+        change: &ReservationChange,
+        rule: &CapacityRule,
+        now: DateTime<Utc>,
+    ) -> Result<Reservation, BookingError> {
+        if let Some(p) = change.party_size {
+            validate_party(p)?;
+        }
+        validate_text("notes", change.notes.as_deref(), 1000)?;
+        validate_text("customer_name", change.customer_name.as_deref(), 120)?;
+        rule.validate()
+            .map_err(|problem| BookingError::Invalid { field: "hold_minutes", problem })?;
+        let txn = self.db.begin_write()?;
+        let old: Reservation = get_json(&txn.open_table(RESERVATIONS)?, "reservations", id)?
+            .ok_or(BookingError::NotFound(id))?;
+        let mut new = old.clone();
+        if let Some(to) = change.status {
+            if !transition_allowed(old.status, to) {
+                return Err(BookingError::BadTransition { id, from: old.status, to });
+            }
+            new.status = to;
+        }
+        new.party_size = change.party_size.unwrap_or(old.party_size);
+        new.reservation_date = change.date.unwrap_or(old.reservation_date);
+        new.reservation_time = change.time.unwrap_or(old.reservation_time);
+        if change.notes.is_some() {
+            new.notes.clone_from(&change.notes);
+        }
+        if change.customer_name.is_some() {
+            new.customer_name.clone_from(&change.customer_name);
+        }
+        new.updated_at = now;
+        let holds_more = new.status == ReservationStatus::Confirmed
+            && (old.status != ReservationStatus::Confirmed
+                || new.party_size > old.party_size
+                || new.reservation_date != old.reservation_date
+                || new.reservation_time != old.reservation_time);
+        if holds_more {
+            check_capacity(
+                &txn,
+                &new.business_id,
+                new.reservation_date,
+                new.reservation_time,
+                new.party_size,
+                rule,
+                Some(id),
+            )?;
+        }
+        index_remove(&txn, &old)?;
+        index_insert(&txn, &new)?;
+        put_json(&mut txn.open_table(RESERVATIONS)?, id, &new)?;
+        txn.commit()?;
+        tracing::info!(reservation_id = id, status = %new.status, "Reservation changed.");
+        Ok(new)
+    }
+
+    /// Cancels a reservation, releasing its covers. Cancelling twice is not an error.
+    pub fn cancel_reservation(&self, id: u64, now: DateTime<Utc>) -> Result<Reservation, BookingError> {
+        let change = ReservationChange {
+            status: Some(ReservationStatus::Cancelled),
+            ..ReservationChange::default()
+        };
+        // Cancelling never needs capacity, so any valid rule does.
+        let rule = CapacityRule { capacity_covers: 0, hold_minutes: 1 };
+        self.modify_reservation(id, &change, &rule, now)
+    }
+
+    /// One reservation.
+    pub fn get_reservation(&self, id: u64) -> Result<Option<Reservation>, StoreError> {
+        let txn = self.db.begin_read()?;
+        get_json(&txn.open_table(RESERVATIONS)?, "reservations", id)
+    }
+
+    /// A caller's reservations on a date (any status), via the phone-hash index.
+    pub fn find_reservations_by_phone(
+        &self,
+        phone_hash: &PhoneHash,
+        date: NaiveDate,
+    ) -> Result<Vec<Reservation>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let index = txn.open_multimap_table(RES_BY_PHONE)?;
+        let rows = txn.open_table(RESERVATIONS)?;
+        let day = date.to_string();
+        let mut out = Vec::new();
+        for id in index.get((phone_hash.as_str(), day.as_str()))? {
+            let id = id?.value();
+            if let Some(r) = get_json::<Reservation>(&rows, "reservations", id)? {
+                out.push(r);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Filtered, paginated reservations in id order. With a business id the business+date
+    /// index narrows the scan; without one the whole table is scanned.
+    pub fn list_reservations(
+        &self,
+        filter: &ReservationFilter,
+        page: &PageRequest,
+    ) -> Result<Page<Reservation>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let rows = txn.open_table(RESERVATIONS)?;
+        let keep = |r: &Reservation| {
+            filter.business_id.as_ref().is_none_or(|b| *b == r.business_id)
+                && filter.date_from.is_none_or(|d| r.reservation_date >= d)
+                && filter.date_to.is_none_or(|d| r.reservation_date <= d)
+                && filter.status.is_none_or(|s| r.status == s)
+                && filter.phone_hash.as_ref().is_none_or(|h| r.phone_hash.as_ref() == Some(h))
+        };
+        let mut found = Vec::new();
+        if let Some(business) = &filter.business_id {
+            let index = txn.open_multimap_table(RES_BY_DATE)?;
+            let from = filter.date_from.map(|d| d.to_string()).unwrap_or_default();
+            let to = filter.date_to.map(|d| d.to_string()).unwrap_or_else(|| "9999-99-99".into());
+            if from <= to {
+                for entry in index.range((business.as_str(), from.as_str())..=(business.as_str(), to.as_str()))? {
+                    let (_, ids) = entry?;
+                    for id in ids {
+                        let id = id?.value();
+                        if page.after.is_some_and(|a| id <= a) {
+                            continue;
+                        }
+                        if let Some(r) = get_json::<Reservation>(&rows, "reservations", id)?
+                            && keep(&r)
+                        {
+                            found.push((id, r));
+                        }
+                    }
+                }
+            }
+        } else {
+            let start = page.after.map_or(0, |a| a.saturating_add(1));
+            for row in rows.range(start..)? {
+                let (id, bytes) = row?;
+                let r: Reservation = decode("reservations", id.value(), bytes.value())?;
+                if keep(&r) {
+                    found.push((id.value(), r));
+                    if found.len() > page.clamped_limit() {
+                        break;
+                    }
+                }
+            }
+        }
+        Ok(page.paginate(found))
+    }
+
+    /// Free covers for each start time of `grid` on `date`: what the dialog engine offers when
+    /// the wished time is full (see [`crate::nearest_free`]).
+    pub fn availability(
+        &self,
+        business_id: &str,
+        date: NaiveDate,
+        rule: &CapacityRule,
+        grid: &SlotGrid,
+    ) -> Result<Vec<SlotAvailability>, StoreError> {
+        rule.validate().map_err(|p| StoreError::invalid("hold_minutes", p))?;
+        let txn = self.db.begin_read()?;
+        let index = txn.open_multimap_table(RES_BY_DATE)?;
+        let rows = txn.open_table(RESERVATIONS)?;
+        let holds = confirmed_holds(&index, &rows, business_id, date, None)?;
+        Ok(grid
+            .times()
+            .into_iter()
+            .map(|time| SlotAvailability {
+                time,
+                free_covers: rule.free_at(&holds, absolute_minute(date, time)),
+            })
+            .collect())
+    }
+}
+
+fn transition_allowed(from: ReservationStatus, to: ReservationStatus) -> bool {
+    use ReservationStatus::*;
+    from == to
+        || matches!(
+            (from, to),
+            (Confirmed, _) | (Cancelled, Confirmed) | (Completed, NoShow) | (NoShow, Completed)
+        )
+}
+
+/// Confirmed holds on the day before, the day and the day after (holds may cross midnight).
+fn confirmed_holds(
+    index: &impl ReadableMultimapTable<(&'static str, &'static str), u64>,
+    rows: &impl ReadableTable<u64, &'static [u8]>,
+    business: &str,
+    date: NaiveDate,
+    exclude: Option<u64>,
+) -> Result<Vec<Hold>, StoreError> {
+    let mut holds = Vec::new();
+    let days = [date.checked_sub_days(Days::new(1)), Some(date), date.checked_add_days(Days::new(1))];
+    for day in days.into_iter().flatten() {
+        let key = day.to_string();
+        for id in index.get((business, key.as_str()))? {
+            let id = id?.value();
+            if Some(id) == exclude {
+                continue;
+            }
+            if let Some(r) = get_json::<Reservation>(rows, "reservations", id)?
+                && r.status == ReservationStatus::Confirmed
+            {
+                holds.push(Hold {
+                    start: absolute_minute(r.reservation_date, r.reservation_time),
+                    covers: u32::from(r.party_size),
+                });
+            }
+        }
+    }
+    Ok(holds)
+}
+
+fn check_capacity(
+    txn: &WriteTransaction,
+    business: &str,
+    date: NaiveDate,
+    time: TimeOfDay,
+    party_size: u8,
+    rule: &CapacityRule,
+    exclude: Option<u64>,
+) -> Result<(), BookingError> {
+    let index = txn.open_multimap_table(RES_BY_DATE)?;
+    let rows = txn.open_table(RESERVATIONS)?;
+    let holds = confirmed_holds(&index, &rows, business, date, exclude)?;
+    let free = rule.free_at(&holds, absolute_minute(date, time));
+    if u32::from(party_size) > free {
+        return Err(BookingError::Full {
+            party_size,
+            date,
+            time,
+            free_covers: free,
+            capacity: rule.capacity_covers,
+            hold_minutes: rule.hold_minutes,
+        });
+    }
+    Ok(())
+}
+
+pub(crate) fn index_insert(txn: &WriteTransaction, r: &Reservation) -> Result<(), StoreError> {
+    let day = r.reservation_date.to_string();
+    txn.open_multimap_table(RES_BY_DATE)?
+        .insert((r.business_id.as_str(), day.as_str()), r.id)?;
+    if let Some(h) = &r.phone_hash {
+        txn.open_multimap_table(RES_BY_PHONE)?
+            .insert((h.as_str(), day.as_str()), r.id)?;
+    }
+    Ok(())
+}
+
+pub(crate) fn index_remove(txn: &WriteTransaction, r: &Reservation) -> Result<(), StoreError> {
+    let day = r.reservation_date.to_string();
+    txn.open_multimap_table(RES_BY_DATE)?
+        .remove((r.business_id.as_str(), day.as_str()), r.id)?;
+    if let Some(h) = &r.phone_hash {
+        txn.open_multimap_table(RES_BY_PHONE)?
+            .remove((h.as_str(), day.as_str()), r.id)?;
+    }
+    Ok(())
+}
+
+fn write_followup(
+    txn: &WriteTransaction,
+    r: &Reservation,
+    spec: &FollowupSpec,
+    now: DateTime<Utc>,
+) -> Result<(WhatsappFollowup, u64), StoreError> {
+    let id = next_id(txn, "whatsapp_followup")?;
+    let key = format!("wa-confirm:{}:{}", r.business_id, r.id);
+    let followup = WhatsappFollowup {
+        id,
+        reservation_id: r.id,
+        business_id: r.business_id.clone(),
+        template: spec.template.clone(),
+        language: spec.language.clone(),
+        restaurant_name: spec.restaurant_name.clone(),
+        idempotency_key: key.clone(),
+        status: FollowupStatus::Pending,
+        attempts: 0,
+        last_error: None,
+        provider_message_id: None,
+        sent_at: None,
+        created_at: now,
+        updated_at: now,
+    };
+    put_json(&mut txn.open_table(FOLLOWUPS)?, id, &followup)?;
+    let job = enqueue_in(
+        txn,
+        &NewJob {
+            kind: crate::WHATSAPP_FOLLOWUP_KIND.to_owned(),
+            payload: serde_json::json!({ "followup_id": id }),
+            idempotency_key: key,
+            max_attempts: spec.max_attempts.max(1),
+            due_at: now,
+        },
+        now,
+    )?;
+    Ok((followup, job.id))
+}
+
+fn validate_business(id: &str) -> Result<(), BookingError> {
+    if id.is_empty() || id.len() > 64 {
+        return Err(BookingError::Invalid {
+            field: "business_id",
+            problem: format!("must be 1-64 characters (got {})", id.len()),
+        });
+    }
+    Ok(())
+}
+
+fn validate_party(size: u8) -> Result<(), BookingError> {
+    if !(1..=MAX_PARTY).contains(&size) {
+        return Err(BookingError::Invalid {
+            field: "party_size",
+            problem: format!("{size} is outside 1-{MAX_PARTY}; larger parties need a manager callback"),
+        });
+    }
+    Ok(())
+}
+
+fn validate_text(field: &'static str, text: Option<&str>, max: usize) -> Result<(), BookingError> {
+    match text {
+        Some(t) if t.chars().count() > max => Err(BookingError::Invalid {
+            field,
+            problem: format!("longer than {max} characters"),
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// Reads a stored reservation inside a write transaction (follow-up handler, rotation).
+pub(crate) fn load_reservation(txn: &WriteTransaction, id: u64) -> Result<Option<Reservation>, StoreError> {
+    get_json(&txn.open_table(RESERVATIONS)?, "reservations", id)
+}

@@ -1,0 +1,276 @@
+//! Calls, transcript turns and caller preferences.
+
+use chrono::{DateTime, Utc};
+use redb::{ReadableDatabase, ReadableTable};
+
+use crate::crypto::PhoneHash;
+use crate::error::StoreError;
+use crate::model::{
+    CallLog, CallOutcome, CallWithTurns, CallerPreferences, ConversationTurn, TurnRole, TurnTimings,
+};
+use crate::phone::PhoneNumber;
+use crate::store::{Page, PageRequest, Store};
+use crate::tables::*;
+
+/// A call that just started.
+#[derive(Debug, Clone)]
+pub struct NewCall {
+    /// Owning business.
+    pub business_id: String,
+    /// Telephony provider's call id.
+    pub external_call_id: Option<String>,
+    /// Caller's number (stored encrypted + hashed).
+    pub caller: Option<PhoneNumber>,
+    /// Start time.
+    pub started_at: DateTime<Utc>,
+    /// Initial language.
+    pub language: Option<String>,
+}
+
+/// How a call ended.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CallEnd {
+    /// End time.
+    pub ended_at: DateTime<Utc>,
+    /// Outcome.
+    pub outcome: CallOutcome,
+    /// Reservation made, if any.
+    pub reservation_id: Option<u64>,
+    /// Final language, if it changed during the call.
+    pub language: Option<String>,
+}
+
+/// One utterance to append.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewTurn {
+    /// Speaker.
+    pub role: TurnRole,
+    /// Text.
+    pub text: String,
+    /// Language.
+    pub language: Option<String>,
+    /// When it started.
+    pub started_at: DateTime<Utc>,
+    /// Latencies.
+    pub timings: TurnTimings,
+}
+
+/// Filters for [`Store::list_calls`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CallFilter {
+    /// Only this business (uses the business+start index).
+    pub business_id: Option<String>,
+    /// Started at or after.
+    pub from: Option<DateTime<Utc>>,
+    /// Started before.
+    pub to: Option<DateTime<Utc>>,
+    /// Only this outcome.
+    pub outcome: Option<CallOutcome>,
+}
+
+/// What a finished call teaches us about the caller.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CallerUpdate {
+    /// Language used.
+    pub language: Option<String>,
+    /// Name given.
+    pub name: Option<String>,
+    /// WhatsApp consent answer.
+    pub whatsapp_consent: Option<bool>,
+    /// Start of the call (counts a call when set).
+    pub call_at: Option<DateTime<Utc>>,
+}
+
+impl Store {
+    /// Records a new call and bumps the business's daily call counter.
+    pub fn create_call(&self, new: &NewCall, now: DateTime<Utc>) -> Result<CallLog, StoreError> {
+        if new.business_id.is_empty() {
+            return Err(StoreError::invalid("business_id", "must not be empty"));
+        }
+        let crypto = self.crypto();
+        let txn = self.db.begin_write()?;
+        let id = next_id(&txn, "call")?;
+        let call = CallLog {
+            id,
+            business_id: new.business_id.clone(),
+            external_call_id: new.external_call_id.clone(),
+            caller_phone_hash: new.caller.as_ref().map(|p| crypto.hash(p)),
+            caller_phone_encrypted: new.caller.as_ref().map(|p| crypto.encrypt(p)),
+            started_at: new.started_at,
+            ended_at: None,
+            duration_seconds: None,
+            language: new.language.clone(),
+            outcome: CallOutcome::InProgress,
+            reservation_id: None,
+            created_at: now,
+            updated_at: now,
+        };
+        put_json(&mut txn.open_table(CALLS)?, id, &call)?;
+        txn.open_multimap_table(CALLS_BY_START)?
+            .insert((call.business_id.as_str(), call.started_at.timestamp_millis()), id)?;
+        let day = call.started_at.date_naive().to_string();
+        bump_aggregate(&txn, &call.business_id, &day, "calls", 1)?;
+        txn.commit()?;
+        Ok(call)
+    }
+
+    /// Records the end of a call.
+    pub fn finish_call(&self, id: u64, end: &CallEnd, now: DateTime<Utc>) -> Result<CallLog, StoreError> {
+        let txn = self.db.begin_write()?;
+        let mut call: CallLog = get_json(&txn.open_table(CALLS)?, "call_logs", id)?
+            .ok_or_else(|| StoreError::not_found("call", id))?;
+        call.ended_at = Some(end.ended_at);
+        let secs = (end.ended_at - call.started_at).num_seconds().max(0);
+        call.duration_seconds = Some(u32::try_from(secs).unwrap_or(u32::MAX));
+        call.outcome = end.outcome;
+        call.reservation_id = end.reservation_id.or(call.reservation_id);
+        if end.language.is_some() {
+            call.language.clone_from(&end.language);
+        }
+        call.updated_at = now;
+        put_json(&mut txn.open_table(CALLS)?, id, &call)?;
+        txn.commit()?;
+        Ok(call)
+    }
+
+    /// Appends a turn; `seq` is assigned as the next number in the call.
+    pub fn append_turn(&self, call_id: u64, turn: &NewTurn, now: DateTime<Utc>) -> Result<ConversationTurn, StoreError> {
+        let txn = self.db.begin_write()?;
+        if txn.open_table(CALLS)?.get(call_id)?.is_none() {
+            return Err(StoreError::not_found("call", call_id));
+        }
+        let mut turns = txn.open_table(TURNS)?;
+        let seq = match turns.range((call_id, 0)..=(call_id, u32::MAX))?.next_back() {
+            Some(last) => last?.0.value().1 + 1,
+            None => 0,
+        };
+        let stored = ConversationTurn {
+            call_id,
+            seq,
+            role: turn.role,
+            text: turn.text.clone(),
+            language: turn.language.clone(),
+            started_at: turn.started_at,
+            timings: turn.timings.clone(),
+            created_at: now,
+        };
+        turns.insert((call_id, seq), encode(&stored).as_slice())?;
+        drop(turns);
+        txn.commit()?;
+        Ok(stored)
+    }
+
+    /// A call with its transcript in order.
+    pub fn get_call(&self, id: u64) -> Result<Option<CallWithTurns>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let Some(call) = get_json::<CallLog>(&txn.open_table(CALLS)?, "call_logs", id)? else {
+            return Ok(None);
+        };
+        let mut turns = Vec::new();
+        for row in txn.open_table(TURNS)?.range((id, 0)..=(id, u32::MAX))? {
+            let (key, bytes) = row?;
+            let (c, s) = key.value();
+            turns.push(decode("conversation_turns", format!("{c}/{s}"), bytes.value())?);
+        }
+        Ok(Some(CallWithTurns { call, turns }))
+    }
+
+    /// Calls by filter in id order; with a business id the business+start index narrows it.
+    pub fn list_calls(&self, filter: &CallFilter, page: &PageRequest) -> Result<Page<CallLog>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let rows = txn.open_table(CALLS)?;
+        let keep = |c: &CallLog| {
+            filter.business_id.as_ref().is_none_or(|b| *b == c.business_id)
+                && filter.from.is_none_or(|f| c.started_at >= f)
+                && filter.to.is_none_or(|t| c.started_at < t)
+                && filter.outcome.is_none_or(|o| c.outcome == o)
+        };
+        let mut found = Vec::new();
+        if let Some(business) = &filter.business_id {
+            let index = txn.open_multimap_table(CALLS_BY_START)?;
+            let from = filter.from.map_or(i64::MIN, |f| f.timestamp_millis());
+            let to = filter.to.map_or(i64::MAX, |t| t.timestamp_millis());
+            if from <= to {
+                for entry in index.range((business.as_str(), from)..=(business.as_str(), to))? {
+                    for id in entry?.1 {
+                        let id = id?.value();
+                        if page.after.is_some_and(|a| id <= a) {
+                            continue;
+                        }
+                        if let Some(c) = get_json::<CallLog>(&rows, "call_logs", id)?
+                            && keep(&c)
+                        {
+                            found.push((id, c));
+                        }
+                    }
+                }
+            }
+        } else {
+            let start = page.after.map_or(0, |a| a.saturating_add(1));
+            for row in rows.range(start..)? {
+                let (id, bytes) = row?;
+                let c: CallLog = decode("call_logs", id.value(), bytes.value())?;
+                if keep(&c) {
+                    found.push((c.id, c));
+                    if found.len() > page.clamped_limit() {
+                        break;
+                    }
+                }
+            }
+        }
+        Ok(page.paginate(found))
+    }
+
+    /// What we remember about a caller.
+    pub fn get_caller_preferences(&self, hash: &PhoneHash) -> Result<Option<CallerPreferences>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(CALLER_PREFS)?;
+        match table.get(hash.as_str())? {
+            Some(bytes) => decode("caller_preferences", hash, bytes.value()).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Creates or updates a caller's preferences (fields left `None` are kept).
+    pub fn update_caller_preferences(
+        &self,
+        hash: &PhoneHash,
+        update: &CallerUpdate,
+        now: DateTime<Utc>,
+    ) -> Result<CallerPreferences, StoreError> {
+        let txn = self.db.begin_write()?;
+        let mut table = txn.open_table(CALLER_PREFS)?;
+        let existing: Option<CallerPreferences> = match table.get(hash.as_str())? {
+            Some(bytes) => Some(decode("caller_preferences", hash, bytes.value())?),
+            None => None,
+        };
+        let mut prefs = existing.unwrap_or_else(|| CallerPreferences {
+            phone_hash: hash.clone(),
+            last_language: None,
+            preferred_name: None,
+            whatsapp_consent: None,
+            total_calls: 0,
+            last_call_at: None,
+            created_at: now,
+            updated_at: now,
+        });
+        if update.language.is_some() {
+            prefs.last_language.clone_from(&update.language);
+        }
+        if update.name.is_some() {
+            prefs.preferred_name.clone_from(&update.name);
+        }
+        if update.whatsapp_consent.is_some() {
+            prefs.whatsapp_consent = update.whatsapp_consent;
+        }
+        if let Some(at) = update.call_at {
+            prefs.total_calls += 1;
+            prefs.last_call_at = Some(at);
+        }
+        prefs.updated_at = now;
+        table.insert(hash.as_str(), encode(&prefs).as_slice())?;
+        drop(table);
+        txn.commit()?;
+        Ok(prefs)
+    }
+}

@@ -1,0 +1,190 @@
+//! Numbered schema migrations. Each one is described in `migrations/NNNN_name.md` at the repo
+//! root (a test keeps that directory and [`MIGRATIONS`] in step) and runs as Rust code here.
+//!
+//! **Invariant:** a migration and the `schema_version` bump commit in one redb write
+//! transaction, so a failure (or a crash) leaves the database exactly at the previous version.
+//! A database whose version is above [`SCHEMA_VERSION`] is refused, never "best-effort" read.
+
+use std::collections::BTreeMap;
+
+use redb::{
+    Database, ReadableDatabase, ReadableTable, TableError, WriteTransaction,
+};
+
+use crate::error::{OpenError, StoreError};
+use crate::model::{CallLog, Reservation};
+use crate::tables::*;
+
+/// The schema version this build writes and understands.
+pub const SCHEMA_VERSION: u32 = 3;
+
+/// One migration step.
+#[derive(Clone, Copy)]
+pub struct Migration {
+    /// Version the database has after this step (1-based, contiguous).
+    pub version: u32,
+    /// Matches the `migrations/NNNN_<name>.md` file name.
+    pub name: &'static str,
+    /// The change; runs inside the transaction that also records `version`.
+    pub apply: fn(&WriteTransaction) -> Result<(), StoreError>,
+}
+
+impl std::fmt::Debug for Migration {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Migration({:04}_{})", self.version, self.name)
+    }
+}
+
+/// Every migration of this build, in order.
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "initial_tables",
+        apply: m0001_initial_tables,
+    },
+    Migration {
+        version: 2,
+        name: "reservations_by_phone_index",
+        apply: m0002_reservations_by_phone,
+    },
+    Migration {
+        version: 3,
+        name: "daily_aggregates",
+        apply: m0003_daily_aggregates,
+    },
+];
+
+/// What [`migrate`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MigrationReport {
+    /// Version before.
+    pub from: u32,
+    /// Version after.
+    pub to: u32,
+    /// `NNNN_name` of each applied step.
+    pub applied: Vec<String>,
+}
+
+/// Reads the recorded schema version (0 for a new, empty file).
+pub fn schema_version(db: &Database) -> Result<u32, StoreError> {
+    let txn = db.begin_read()?;
+    let meta = match txn.open_table(META) {
+        Ok(t) => t,
+        Err(TableError::TableDoesNotExist(_)) => return Ok(0),
+        Err(e) => return Err(e.into()),
+    };
+    let version = meta.get("schema_version")?.map(|v| v.value()).unwrap_or(0);
+    u32::try_from(version).map_err(|_| StoreError::invalid("schema_version", "out of range"))
+}
+
+/// Applies every pending migration of this build ([`MIGRATIONS`]).
+pub fn migrate(db: &Database) -> Result<MigrationReport, OpenError> {
+    migrate_with(db, MIGRATIONS)
+}
+
+/// Applies pending steps from `migrations` (normally [`MIGRATIONS`]; tests inject failing
+/// ones), each in its own write transaction.
+pub fn migrate_with(db: &Database, migrations: &[Migration]) -> Result<MigrationReport, OpenError> {
+    let supported = migrations.last().map_or(0, |m| m.version);
+    let from = schema_version(db)?;
+    if from > supported {
+        return Err(OpenError::TooNew {
+            found: from,
+            supported,
+        });
+    }
+    let mut current = from;
+    let mut applied = Vec::new();
+    for m in migrations.iter().filter(|m| m.version > from) {
+        debug_assert_eq!(m.version, current + 1, "migrations must be contiguous");
+        let fail = |reason: String| OpenError::Migration {
+            version: m.version,
+            name: m.name,
+            left_at: current,
+            reason,
+        };
+        let txn = db.begin_write().map_err(|e| fail(e.to_string()))?;
+        // Dropping `txn` on any error aborts it: nothing of the step is kept.
+        (m.apply)(&txn).map_err(|e| fail(e.to_string()))?;
+        {
+            let mut meta = txn.open_table(META).map_err(|e| fail(e.to_string()))?;
+            meta.insert("schema_version", u64::from(m.version))
+                .map_err(|e| fail(e.to_string()))?;
+        }
+        txn.commit().map_err(|e| fail(e.to_string()))?;
+        tracing::info!(version = m.version, name = m.name, "Applied migration.");
+        applied.push(format!("{:04}_{}", m.version, m.name));
+        current = m.version;
+    }
+    Ok(MigrationReport {
+        from,
+        to: current,
+        applied,
+    })
+}
+
+/// 0001: every table of the first release. Opening a table in a write transaction creates it.
+fn m0001_initial_tables(txn: &WriteTransaction) -> Result<(), StoreError> {
+    txn.open_table(META)?;
+    txn.open_table(RESERVATIONS)?;
+    txn.open_multimap_table(RES_BY_DATE)?;
+    txn.open_table(CALLS)?;
+    txn.open_multimap_table(CALLS_BY_START)?;
+    txn.open_table(TURNS)?;
+    txn.open_table(CALLER_PREFS)?;
+    txn.open_table(FOLLOWUPS)?;
+    txn.open_table(REVIEWS)?;
+    txn.open_table(SUGGESTIONS)?;
+    txn.open_multimap_table(SUGGESTIONS_BY_STATUS)?;
+    txn.open_table(CALLBACKS)?;
+    txn.open_table(JOBS)?;
+    txn.open_table(JOBS_BY_DUE)?;
+    txn.open_table(JOBS_BY_KEY)?;
+    Ok(())
+}
+
+/// 0002: index reservations by (phone hash, date) and backfill it from existing rows.
+fn m0002_reservations_by_phone(txn: &WriteTransaction) -> Result<(), StoreError> {
+    let rows = txn.open_table(RESERVATIONS)?;
+    let mut index = txn.open_multimap_table(RES_BY_PHONE)?;
+    for row in rows.iter()? {
+        let (id, bytes) = row?;
+        let r: Reservation = decode("reservations", id.value(), bytes.value())?;
+        if let Some(hash) = &r.phone_hash {
+            let date = r.reservation_date.to_string();
+            index.insert((hash.as_str(), date.as_str()), r.id)?;
+        }
+    }
+    Ok(())
+}
+
+/// 0003: per-business daily counters that outlive retention purges, backfilled from the calls
+/// and reservations still stored.
+fn m0003_daily_aggregates(txn: &WriteTransaction) -> Result<(), StoreError> {
+    let mut counts: BTreeMap<(String, String, &'static str), u64> = BTreeMap::new();
+    {
+        let calls = txn.open_table(CALLS)?;
+        for row in calls.iter()? {
+            let (id, bytes) = row?;
+            let c: CallLog = decode("call_logs", id.value(), bytes.value())?;
+            let day = c.started_at.date_naive().to_string();
+            *counts.entry((c.business_id, day, "calls")).or_default() += 1;
+        }
+        let reservations = txn.open_table(RESERVATIONS)?;
+        for row in reservations.iter()? {
+            let (id, bytes) = row?;
+            let r: Reservation = decode("reservations", id.value(), bytes.value())?;
+            let day = r.reservation_date.to_string();
+            // Same meaning as the live counters: bookings made and covers booked, whatever
+            // happened to them later.
+            *counts.entry((r.business_id.clone(), day.clone(), "reservations")).or_default() += 1;
+            *counts.entry((r.business_id, day, "covers")).or_default() += u64::from(r.party_size);
+        }
+    }
+    let mut agg = txn.open_table(AGGREGATES)?;
+    for ((business, day, metric), n) in counts {
+        agg.insert((business.as_str(), day.as_str(), metric), n)?;
+    }
+    Ok(())
+}
+

@@ -1,0 +1,142 @@
+//! Calls, their turns and what we remember about a caller between calls.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::string_enum;
+use crate::crypto::{EncryptedPhone, PhoneHash};
+
+/// How a call ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CallOutcome {
+    /// Still running (or the process died before recording the end).
+    InProgress,
+    /// A reservation was made.
+    ReservationMade,
+    /// A manager callback was requested.
+    CallbackRequested,
+    /// Handed to a human.
+    Transferred,
+    /// Ended normally without a booking.
+    Completed,
+    /// The caller hung up early.
+    Abandoned,
+    /// A technical failure ended it.
+    Failed,
+}
+string_enum!(CallOutcome {
+    InProgress => "in_progress", ReservationMade => "reservation_made",
+    CallbackRequested => "callback_requested", Transferred => "transferred",
+    Completed => "completed", Abandoned => "abandoned", Failed => "failed"
+});
+
+/// One phone call (schemas/call_log.json).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CallLog {
+    /// Store-assigned id.
+    pub id: u64,
+    /// Owning business.
+    pub business_id: String,
+    /// Telephony provider's call id (Plivo CallUUID), for support look-ups.
+    pub external_call_id: Option<String>,
+    /// HMAC of the caller's number.
+    pub caller_phone_hash: Option<PhoneHash>,
+    /// Ciphertext of the caller's number.
+    pub caller_phone_encrypted: Option<EncryptedPhone>,
+    /// Call start (UTC).
+    pub started_at: DateTime<Utc>,
+    /// Call end, once known.
+    pub ended_at: Option<DateTime<Utc>>,
+    /// `ended_at - started_at` in whole seconds.
+    pub duration_seconds: Option<u32>,
+    /// Main language of the conversation.
+    pub language: Option<String>,
+    /// How it ended.
+    pub outcome: CallOutcome,
+    /// Reservation made during the call.
+    pub reservation_id: Option<u64>,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Who spoke.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TurnRole {
+    /// The person on the phone.
+    Caller,
+    /// Vartalaap.
+    Bot,
+    /// Flow/system events worth keeping in the transcript.
+    System,
+}
+string_enum!(TurnRole { Caller => "caller", Bot => "bot", System => "system" });
+
+/// Latency breakdown of one turn, for the call view and performance work.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TurnTimings {
+    /// End of caller speech → final transcript.
+    pub stt_ms: Option<u32>,
+    /// Transcript → first LLM token.
+    pub llm_first_token_ms: Option<u32>,
+    /// First LLM token → first TTS audio.
+    pub tts_first_audio_ms: Option<u32>,
+    /// End of caller speech → first bot audio.
+    pub total_ms: Option<u32>,
+}
+
+/// One utterance in a call transcript (schemas/conversation_turn.json). Purged after the
+/// retention period.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConversationTurn {
+    /// The call.
+    pub call_id: u64,
+    /// 0-based order within the call.
+    pub seq: u32,
+    /// Speaker.
+    pub role: TurnRole,
+    /// What was said (transcript or bot text).
+    pub text: String,
+    /// Language of this utterance.
+    pub language: Option<String>,
+    /// When the utterance started.
+    pub started_at: DateTime<Utc>,
+    /// Latency breakdown.
+    pub timings: TurnTimings,
+    /// When it was stored.
+    pub created_at: DateTime<Utc>,
+}
+
+/// A call together with its transcript, as the call view shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CallWithTurns {
+    /// The call.
+    pub call: CallLog,
+    /// Turns in `seq` order.
+    pub turns: Vec<ConversationTurn>,
+}
+
+/// What we remember about a caller between calls, keyed by phone hash
+/// (schemas/caller_preferences.json). Purged when not refreshed within the retention period.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CallerPreferences {
+    /// HMAC of the number (the key).
+    pub phone_hash: PhoneHash,
+    /// Language of the last call, to greet in it next time.
+    pub last_language: Option<String>,
+    /// Name the caller gave last time.
+    pub preferred_name: Option<String>,
+    /// Last WhatsApp consent answer.
+    pub whatsapp_consent: Option<bool>,
+    /// Calls seen.
+    pub total_calls: u32,
+    /// Last call start.
+    pub last_call_at: Option<DateTime<Utc>>,
+    /// First time seen.
+    pub created_at: DateTime<Utc>,
+    /// Last change (retention clock).
+    pub updated_at: DateTime<Utc>,
+}

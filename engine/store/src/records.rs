@@ -1,0 +1,270 @@
+//! Manager callback requests, transcript reviews and improvement suggestions.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use redb::{ReadableDatabase, ReadableTable};
+
+use crate::error::StoreError;
+use crate::model::{
+    CallbackReason, CallbackRequest, CallbackStatus, ImprovementSuggestion, ReviewStatus,
+    SuggestionStatus, TimeOfDay, TranscriptReview,
+};
+use crate::phone::PhoneNumber;
+use crate::store::{Page, PageRequest, Store};
+use crate::tables::*;
+
+/// A callback request from the dialog (large party, manager wanted).
+#[derive(Debug, Clone)]
+pub struct NewCallback {
+    /// Owning business.
+    pub business_id: String,
+    /// Originating call.
+    pub call_id: Option<u64>,
+    /// Name given.
+    pub customer_name: Option<String>,
+    /// Number to call back (stored encrypted + hashed).
+    pub phone: Option<PhoneNumber>,
+    /// Requested covers.
+    pub party_size: Option<u32>,
+    /// Wished date.
+    pub requested_date: Option<NaiveDate>,
+    /// Wished time.
+    pub requested_time: Option<TimeOfDay>,
+    /// Why.
+    pub reason: CallbackReason,
+    /// Free text.
+    pub notes: Option<String>,
+}
+
+/// Filters for [`Store::list_callbacks`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CallbackFilter {
+    /// Only this business.
+    pub business_id: Option<String>,
+    /// Only this status.
+    pub status: Option<CallbackStatus>,
+}
+
+/// A transcript review to record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewReview {
+    /// Reviewed call.
+    pub call_id: u64,
+    /// Owning business.
+    pub business_id: String,
+    /// Reviewer.
+    pub reviewer: Option<String>,
+    /// 1–5.
+    pub rating: Option<u8>,
+    /// Issue tags.
+    pub issues: Vec<String>,
+    /// Free text.
+    pub notes: Option<String>,
+    /// Progress.
+    pub status: ReviewStatus,
+}
+
+/// A suggestion to record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewSuggestion {
+    /// Owning business.
+    pub business_id: String,
+    /// Inspiring call.
+    pub call_id: Option<u64>,
+    /// Producing review.
+    pub review_id: Option<u64>,
+    /// Area.
+    pub category: String,
+    /// One line.
+    pub title: String,
+    /// Details.
+    pub description: String,
+}
+
+impl Store {
+    /// Records a callback request for a manager.
+    pub fn create_callback(&self, new: &NewCallback, now: DateTime<Utc>) -> Result<CallbackRequest, StoreError> {
+        if new.business_id.is_empty() {
+            return Err(StoreError::invalid("business_id", "must not be empty"));
+        }
+        if new.party_size == Some(0) {
+            return Err(StoreError::invalid("party_size", "must be at least 1"));
+        }
+        let crypto = self.crypto();
+        let txn = self.db.begin_write()?;
+        let id = next_id(&txn, "callback_request")?;
+        let cb = CallbackRequest {
+            id,
+            business_id: new.business_id.clone(),
+            call_id: new.call_id,
+            customer_name: new.customer_name.clone(),
+            phone_hash: new.phone.as_ref().map(|p| crypto.hash(p)),
+            phone_encrypted: new.phone.as_ref().map(|p| crypto.encrypt(p)),
+            party_size: new.party_size,
+            requested_date: new.requested_date,
+            requested_time: new.requested_time,
+            reason: new.reason,
+            notes: new.notes.clone(),
+            status: CallbackStatus::Pending,
+            created_at: now,
+            updated_at: now,
+        };
+        put_json(&mut txn.open_table(CALLBACKS)?, id, &cb)?;
+        txn.commit()?;
+        tracing::info!(callback_id = id, business = %cb.business_id, reason = %cb.reason, "Callback requested.");
+        Ok(cb)
+    }
+
+    /// One callback request.
+    pub fn get_callback(&self, id: u64) -> Result<Option<CallbackRequest>, StoreError> {
+        let txn = self.db.begin_read()?;
+        get_json(&txn.open_table(CALLBACKS)?, "callback_requests", id)
+    }
+
+    /// Callback requests by filter in id order.
+    pub fn list_callbacks(&self, filter: &CallbackFilter, page: &PageRequest) -> Result<Page<CallbackRequest>, StoreError> {
+        scan(self, CALLBACKS, "callback_requests", page, |c: &CallbackRequest| {
+            filter.business_id.as_ref().is_none_or(|b| *b == c.business_id)
+                && filter.status.is_none_or(|s| s == c.status)
+        })
+    }
+
+    /// Moves a callback request along (`contacted`, `resolved`, …).
+    pub fn set_callback_status(&self, id: u64, status: CallbackStatus, now: DateTime<Utc>) -> Result<CallbackRequest, StoreError> {
+        let txn = self.db.begin_write()?;
+        let mut table = txn.open_table(CALLBACKS)?;
+        let mut cb: CallbackRequest = get_json(&table, "callback_requests", id)?
+            .ok_or_else(|| StoreError::not_found("callback request", id))?;
+        cb.status = status;
+        cb.updated_at = now;
+        put_json(&mut table, id, &cb)?;
+        drop(table);
+        txn.commit()?;
+        Ok(cb)
+    }
+
+    /// Records a transcript review.
+    pub fn create_review(&self, new: &NewReview, now: DateTime<Utc>) -> Result<TranscriptReview, StoreError> {
+        if new.rating.is_some_and(|r| !(1..=5).contains(&r)) {
+            return Err(StoreError::invalid("rating", "must be 1 to 5"));
+        }
+        let txn = self.db.begin_write()?;
+        if txn.open_table(CALLS)?.get(new.call_id)?.is_none() {
+            return Err(StoreError::not_found("call", new.call_id));
+        }
+        let id = next_id(&txn, "transcript_review")?;
+        let review = TranscriptReview {
+            id,
+            call_id: new.call_id,
+            business_id: new.business_id.clone(),
+            reviewer: new.reviewer.clone(),
+            rating: new.rating,
+            issues: new.issues.clone(),
+            notes: new.notes.clone(),
+            status: new.status,
+            created_at: now,
+            updated_at: now,
+        };
+        put_json(&mut txn.open_table(REVIEWS)?, id, &review)?;
+        txn.commit()?;
+        Ok(review)
+    }
+
+    /// Reviews of one call.
+    pub fn reviews_for_call(&self, call_id: u64) -> Result<Vec<TranscriptReview>, StoreError> {
+        let page = PageRequest { after: None, limit: crate::MAX_PAGE };
+        Ok(scan(self, REVIEWS, "transcript_reviews", &page, |r: &TranscriptReview| r.call_id == call_id)?.items)
+    }
+
+    /// Records an improvement suggestion (status `open`).
+    pub fn create_suggestion(&self, new: &NewSuggestion, now: DateTime<Utc>) -> Result<ImprovementSuggestion, StoreError> {
+        if new.business_id.is_empty() || new.title.is_empty() {
+            return Err(StoreError::invalid("suggestion", "business_id and title must not be empty"));
+        }
+        let txn = self.db.begin_write()?;
+        let id = next_id(&txn, "improvement_suggestion")?;
+        let s = ImprovementSuggestion {
+            id,
+            business_id: new.business_id.clone(),
+            call_id: new.call_id,
+            review_id: new.review_id,
+            category: new.category.clone(),
+            title: new.title.clone(),
+            description: new.description.clone(),
+            status: SuggestionStatus::Open,
+            created_at: now,
+            updated_at: now,
+        };
+        put_json(&mut txn.open_table(SUGGESTIONS)?, id, &s)?;
+        txn.open_multimap_table(SUGGESTIONS_BY_STATUS)?
+            .insert((s.business_id.as_str(), s.status.as_str()), id)?;
+        txn.commit()?;
+        Ok(s)
+    }
+
+    /// Suggestions of a business in one status, via the business+status index.
+    pub fn list_suggestions(
+        &self,
+        business_id: &str,
+        status: SuggestionStatus,
+        page: &PageRequest,
+    ) -> Result<Page<ImprovementSuggestion>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let index = txn.open_multimap_table(SUGGESTIONS_BY_STATUS)?;
+        let rows = txn.open_table(SUGGESTIONS)?;
+        let mut found = Vec::new();
+        for id in index.get((business_id, status.as_str()))? {
+            let id = id?.value();
+            if let Some(s) = get_json::<ImprovementSuggestion>(&rows, "improvement_suggestions", id)? {
+                found.push((id, s));
+            }
+        }
+        Ok(page.paginate(found))
+    }
+
+    /// Moves a suggestion to another status, keeping the index in step.
+    pub fn set_suggestion_status(
+        &self,
+        id: u64,
+        status: SuggestionStatus,
+        now: DateTime<Utc>,
+    ) -> Result<ImprovementSuggestion, StoreError> {
+        let txn = self.db.begin_write()?;
+        let mut s: ImprovementSuggestion = get_json(&txn.open_table(SUGGESTIONS)?, "improvement_suggestions", id)?
+            .ok_or_else(|| StoreError::not_found("suggestion", id))?;
+        {
+            let mut index = txn.open_multimap_table(SUGGESTIONS_BY_STATUS)?;
+            index.remove((s.business_id.as_str(), s.status.as_str()), id)?;
+            index.insert((s.business_id.as_str(), status.as_str()), id)?;
+        }
+        s.status = status;
+        s.updated_at = now;
+        put_json(&mut txn.open_table(SUGGESTIONS)?, id, &s)?;
+        txn.commit()?;
+        Ok(s)
+    }
+}
+
+/// Full-table scan in id order with a predicate (tables that are small per business).
+fn scan<T: serde::de::DeserializeOwned>(
+    store: &Store,
+    def: redb::TableDefinition<u64, &'static [u8]>,
+    name: &'static str,
+    page: &PageRequest,
+    keep: impl Fn(&T) -> bool,
+) -> Result<Page<T>, StoreError> {
+    let txn = store.db.begin_read()?;
+    let rows = txn.open_table(def)?;
+    let start = page.after.map_or(0, |a| a.saturating_add(1));
+    let mut found = Vec::new();
+    for row in rows.range(start..)? {
+        let (id, bytes) = row?;
+        let item: T = decode(name, id.value(), bytes.value())?;
+        if keep(&item) {
+            found.push((id.value(), item));
+            if found.len() > page.clamped_limit() {
+                break;
+            }
+        }
+    }
+    Ok(page.paginate(found))
+}
