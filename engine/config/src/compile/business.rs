@@ -1,0 +1,644 @@
+//! Business compilation: hours, policy, menu, FAQs, prompts, and cross-references to flows and
+//! plugins.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use chrono_tz::Tz;
+
+use super::{Ctx, Document, parse_time};
+use crate::diagnostic::Diagnostic;
+use crate::model::Lang;
+use crate::model::business::{
+    Address, Business, Category, Diet, Exception, Faq, Languages, LargePartyHandling, Menu,
+    MenuItem, Names, ReservationPolicy, Spice, WeeklyHours, WhatsApp, Window,
+};
+use crate::model::flow::{Flow, StepKind, Target};
+use crate::model::plugin::Plugin;
+use crate::model::prompts::Prompts;
+use crate::raw::business as raw;
+use crate::suggest::did_you_mean;
+
+/// Flows and plugins available to a business, each either compiled or broken (with its own
+/// diagnostics, which are added to the business's errors when it uses them).
+pub struct Library<'a> {
+    /// Flows by id.
+    pub flows: &'a BTreeMap<String, Result<Arc<Flow>, Vec<Diagnostic>>>,
+    /// Plugins by id.
+    pub plugins: &'a BTreeMap<String, Result<Arc<Plugin>, Vec<Diagnostic>>>,
+}
+
+/// A compiled business plus the flows and plugins it uses.
+pub struct Compiled {
+    /// The business.
+    pub business: Business,
+    /// Used flows by id.
+    pub flows: BTreeMap<String, Arc<Flow>>,
+    /// Used plugins by id.
+    pub plugins: BTreeMap<String, Arc<Plugin>>,
+}
+
+const DAYS: [&str; 7] = [
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+];
+
+/// Compiles a schema-valid business document against the library.
+pub fn compile_business(
+    doc: &Document,
+    expected_id: &str,
+    lib: &Library<'_>,
+) -> Result<Compiled, Vec<Diagnostic>> {
+    let mut cx = Ctx::new(doc);
+    let Some(raw) = cx.raw::<raw::Business>(&doc.value) else {
+        return Err(cx.diags);
+    };
+    if raw.id != expected_id {
+        cx.err(
+            "/id",
+            format!(
+                "business id `{}` must match the file name `{expected_id}.yaml`",
+                raw.id
+            ),
+        );
+    }
+    let timezone = timezone(&mut cx, &raw.timezone);
+    let languages = languages(&mut cx, &raw.languages);
+    let supported = languages.supported.clone();
+
+    let mut hours = WeeklyHours::default();
+    for (d, day) in DAYS.iter().enumerate() {
+        let list = raw.hours.get(*day).cloned().unwrap_or_default();
+        hours.days[d] = windows(&mut cx, &format!("/hours/{day}"), &list);
+    }
+    let exceptions = exceptions(&mut cx, &raw.exceptions);
+    let reservations = reservations(&mut cx, &raw.reservations);
+    let menu = menu(&mut cx, &raw.menu);
+    let faqs = faqs(&mut cx, &raw.faqs, &supported);
+
+    let mut voices = BTreeMap::new();
+    for lang in &supported {
+        match raw.voices.get(lang.code()) {
+            Some(v) => {
+                voices.insert(*lang, v.clone());
+            }
+            None => cx.err_key(
+                "/voices",
+                format!("no voice for supported language `{lang}`; add `voices.{lang}`"),
+            ),
+        }
+    }
+    let prompts = prompts(&mut cx, &raw.prompts, &supported);
+
+    let (flows, plugins, mut foreign) = references(&mut cx, &raw, lib, &prompts, &supported);
+
+    let whatsapp = match &raw.whatsapp {
+        Some(w) => {
+            if w.enabled && w.template.is_none() {
+                cx.err_key(
+                    "/whatsapp",
+                    "WhatsApp follow-ups are enabled but no `template` is set",
+                );
+            }
+            WhatsApp {
+                enabled: w.enabled,
+                template: w.template.clone(),
+                requires_consent: w.requires_consent.unwrap_or(true),
+            }
+        }
+        None => WhatsApp {
+            enabled: false,
+            template: None,
+            requires_consent: true,
+        },
+    };
+
+    let mut diags = cx.diags;
+    diags.append(&mut foreign);
+    if !diags.is_empty() {
+        return Err(diags);
+    }
+    let Some(timezone) = timezone else {
+        return Err(diags);
+    };
+    let address = Address {
+        street: raw.address.street,
+        city: raw.address.city,
+        postal_code: match raw.address.postal_code {
+            serde_json::Value::String(s) => s,
+            other => other.to_string(),
+        },
+        state: raw.address.state,
+        country: raw.address.country.unwrap_or_else(|| "IN".to_string()),
+        landmark: raw.address.landmark,
+    };
+    Ok(Compiled {
+        business: Business {
+            id: raw.id,
+            name: names(&raw.name),
+            timezone,
+            phone: raw.phone,
+            transfer_phone: raw.transfer_phone,
+            address,
+            languages,
+            hours,
+            exceptions,
+            reservations,
+            menu,
+            faqs,
+            voices,
+            prompts,
+            flows: raw.flows,
+            start_flow: raw.start_flow,
+            fallback_flow: raw.fallback_flow,
+            plugins: raw.plugins,
+            whatsapp,
+            retention_days: raw.retention_days.unwrap_or(90),
+        },
+        flows,
+        plugins,
+    })
+}
+
+fn names(n: &raw::Names) -> Names {
+    Names {
+        en: n.en.clone(),
+        hi: n.hi.clone(),
+    }
+}
+
+fn timezone(cx: &mut Ctx<'_>, name: &str) -> Option<Tz> {
+    match name.parse::<Tz>() {
+        Ok(tz) => Some(tz),
+        Err(_) => {
+            let hint = did_you_mean(name, chrono_tz::TZ_VARIANTS.iter().map(|t| t.name()));
+            cx.err(
+                "/timezone",
+                format!("\"{name}\" is not an IANA time zone (e.g. Asia/Kolkata){hint}"),
+            );
+            None
+        }
+    }
+}
+
+fn languages(cx: &mut Ctx<'_>, raw: &raw::Languages) -> Languages {
+    let supported: Vec<Lang> = raw
+        .supported
+        .iter()
+        .filter_map(|c| Lang::from_code(c))
+        .collect();
+    let default = Lang::from_code(&raw.default).unwrap_or(Lang::Hi);
+    if !supported.contains(&default) {
+        cx.err(
+            "/languages/default",
+            format!("default language `{default}` is not in `languages.supported`"),
+        );
+    }
+    Languages { default, supported }
+}
+
+fn windows(cx: &mut Ctx<'_>, ptr: &str, raw: &[raw::Window]) -> Vec<Window> {
+    let mut out: Vec<(usize, Window)> = Vec::new();
+    for (i, w) in raw.iter().enumerate() {
+        let p = format!("{ptr}/{i}");
+        let (Some(open), Some(close), Some(last)) = (
+            parse_time(&w.open),
+            parse_time(&w.close),
+            parse_time(&w.last_seating),
+        ) else {
+            continue; // the schema already rejected malformed times
+        };
+        if close <= open {
+            cx.err(
+                format!("{p}/close"),
+                format!(
+                    "closing time {} is not after opening time {} (windows cannot pass midnight)",
+                    w.close, w.open
+                ),
+            );
+            continue;
+        }
+        if last < open || last > close {
+            cx.err(
+                format!("{p}/last_seating"),
+                format!(
+                    "last seating {} is outside its window {}–{}",
+                    w.last_seating, w.open, w.close
+                ),
+            );
+        }
+        out.push((
+            i,
+            Window {
+                name: w.name.clone(),
+                open,
+                close,
+                last_seating: last,
+            },
+        ));
+    }
+    out.sort_by_key(|(_, w)| w.open);
+    for pair in out.windows(2) {
+        let ((_, a), (j, b)) = (&pair[0], &pair[1]);
+        if b.open < a.close {
+            cx.err(
+                format!("{ptr}/{j}/open"),
+                format!(
+                    "window {}–{} overlaps window {}–{}",
+                    b.open.format("%H:%M"),
+                    b.close.format("%H:%M"),
+                    a.open.format("%H:%M"),
+                    a.close.format("%H:%M")
+                ),
+            );
+        }
+    }
+    out.into_iter().map(|(_, w)| w).collect()
+}
+
+fn exceptions(cx: &mut Ctx<'_>, raw: &[raw::Exception]) -> BTreeMap<NaiveDate, Exception> {
+    let mut out = BTreeMap::new();
+    for (i, e) in raw.iter().enumerate() {
+        let p = format!("/exceptions/{i}");
+        let Ok(date) = NaiveDate::parse_from_str(&e.date, "%Y-%m-%d") else {
+            cx.err(
+                format!("{p}/date"),
+                format!("\"{}\" is not a real calendar date", e.date),
+            );
+            continue;
+        };
+        let windows = match (&e.windows, e.closed) {
+            (Some(ws), None | Some(false)) => windows(cx, &format!("{p}/windows"), ws),
+            _ => Vec::new(), // closed all day (the schema allows exactly one of the two)
+        };
+        if out.contains_key(&date) {
+            cx.err(
+                format!("{p}/date"),
+                format!("{date} already has an exception; merge them into one entry"),
+            );
+            continue;
+        }
+        out.insert(
+            date,
+            Exception {
+                date,
+                note: e.note.clone(),
+                windows,
+            },
+        );
+    }
+    out
+}
+
+fn reservations(cx: &mut Ctx<'_>, r: &raw::Reservations) -> ReservationPolicy {
+    let p = "/reservations";
+    if r.party_min > r.party_max {
+        cx.err(
+            format!("{p}/party_min"),
+            format!(
+                "party_min {} is greater than party_max {}",
+                r.party_min, r.party_max
+            ),
+        );
+    }
+    if r.max_phone_party < r.party_min || r.max_phone_party > r.party_max {
+        cx.err(
+            format!("{p}/max_phone_party"),
+            format!(
+                "max_phone_party {} must lie between party_min {} and party_max {}",
+                r.max_phone_party, r.party_min, r.party_max
+            ),
+        );
+    }
+    if r.party_max > r.capacity {
+        cx.err(
+            format!("{p}/party_max"),
+            format!(
+                "party_max {} exceeds capacity {}; such a party could never be seated",
+                r.party_max, r.capacity
+            ),
+        );
+    }
+    ReservationPolicy {
+        slot_minutes: r.slot_minutes,
+        hold_minutes: r.hold_minutes,
+        capacity: r.capacity,
+        party_min: r.party_min,
+        party_max: r.party_max,
+        max_phone_party: r.max_phone_party,
+        large_party: if r.large_party == "decline" {
+            LargePartyHandling::Decline
+        } else {
+            LargePartyHandling::Callback
+        },
+        min_lead_minutes: r.min_lead_minutes,
+        max_days_ahead: r.max_days_ahead,
+        grace_minutes: r.grace_minutes,
+    }
+}
+
+fn menu(cx: &mut Ctx<'_>, m: &raw::Menu) -> Menu {
+    let mut cat_ids: HashMap<&str, usize> = HashMap::new();
+    let mut item_ids: HashMap<&str, String> = HashMap::new();
+    let mut categories = Vec::new();
+    for (c, cat) in m.categories.iter().enumerate() {
+        let cp = format!("/menu/categories/{c}");
+        if let Some(prev) = cat_ids.insert(&cat.id, c) {
+            cx.err(
+                format!("{cp}/id"),
+                format!("duplicate category id `{}` (also category {prev})", cat.id),
+            );
+        }
+        let mut items = Vec::new();
+        for (i, it) in cat.items.iter().enumerate() {
+            let ip = format!("{cp}/items/{i}");
+            if let Some(prev) = item_ids.insert(&it.id, ip.clone()) {
+                cx.err(
+                    format!("{ip}/id"),
+                    format!(
+                        "duplicate menu item id `{}` (first defined at {prev})",
+                        it.id
+                    ),
+                );
+            }
+            let diet = match it.diet.as_str() {
+                "non_veg" => Diet::NonVeg,
+                "vegan" => Diet::Vegan,
+                _ => Diet::Veg,
+            };
+            if it.jain_on_request && diet == Diet::NonVeg {
+                cx.err(
+                    format!("{ip}/jain_on_request"),
+                    format!("`{}` is non-veg, so it cannot be made Jain", it.id),
+                );
+            }
+            let spice = match it.spice.as_deref() {
+                Some("none") => Spice::None,
+                Some("medium") => Spice::Medium,
+                Some("hot") => Spice::Hot,
+                _ => Spice::Mild,
+            };
+            items.push(MenuItem {
+                id: it.id.clone(),
+                name: names(&it.name),
+                aliases: it.aliases.clone(),
+                price_inr: it.price_inr,
+                diet,
+                jain_on_request: it.jain_on_request,
+                spice,
+                allergens: it.allergens.clone(),
+                available: it.available.unwrap_or(true),
+            });
+        }
+        categories.push(Category {
+            id: cat.id.clone(),
+            name: names(&cat.name),
+            items,
+        });
+    }
+    for (i, id) in m.recommended.iter().enumerate() {
+        if !item_ids.contains_key(id.as_str()) {
+            cx.err(
+                format!("/menu/recommended/{i}"),
+                format!(
+                    "unknown menu item `{id}`{}",
+                    did_you_mean(id, item_ids.keys().copied())
+                ),
+            );
+        }
+    }
+    Menu {
+        categories,
+        recommended: m.recommended.clone(),
+    }
+}
+
+fn faqs(cx: &mut Ctx<'_>, raw: &[raw::Faq], supported: &[Lang]) -> Vec<Faq> {
+    let mut seen = BTreeSet::new();
+    let mut out = Vec::new();
+    for (i, f) in raw.iter().enumerate() {
+        let p = format!("/faqs/{i}");
+        if !seen.insert(f.id.as_str()) {
+            cx.err(format!("{p}/id"), format!("duplicate FAQ id `{}`", f.id));
+        }
+        for lang in supported {
+            if !f.answer.contains_key(lang.code()) {
+                cx.err_key(
+                    format!("{p}/answer"),
+                    format!(
+                        "FAQ `{}` has no answer for supported language `{lang}`",
+                        f.id
+                    ),
+                );
+            }
+        }
+        out.push(Faq {
+            id: f.id.clone(),
+            questions: per_lang(&f.questions),
+            answer: per_lang(&f.answer),
+        });
+    }
+    out
+}
+
+fn per_lang<T: Clone>(m: &BTreeMap<String, T>) -> BTreeMap<Lang, T> {
+    m.iter()
+        .filter_map(|(k, v)| Lang::from_code(k).map(|l| (l, v.clone())))
+        .collect()
+}
+
+fn prompts(
+    cx: &mut Ctx<'_>,
+    raw: &BTreeMap<String, BTreeMap<String, String>>,
+    supported: &[Lang],
+) -> Prompts {
+    let mut prompts = Prompts::new();
+    let all: BTreeSet<&str> = raw
+        .values()
+        .flat_map(|m| m.keys().map(String::as_str))
+        .collect();
+    for (code, templates) in raw {
+        let Some(lang) = Lang::from_code(code) else {
+            continue;
+        };
+        for (name, src) in templates {
+            if let Err(e) = prompts.add(lang, name, src) {
+                let line = e
+                    .line()
+                    .map(|l| format!(" (line {l} of the template)"))
+                    .unwrap_or_default();
+                let detail = e
+                    .detail()
+                    .map_or_else(|| e.kind().to_string(), str::to_string);
+                cx.err(
+                    format!("/prompts/{code}/{name}"),
+                    format!("template `{name}` does not compile: {detail}{line}"),
+                );
+            }
+        }
+    }
+    for lang in supported {
+        let have: BTreeSet<&str> = raw
+            .get(lang.code())
+            .map(|m| m.keys().map(String::as_str).collect())
+            .unwrap_or_default();
+        for missing in all.difference(&have) {
+            cx.err_key(
+                format!("/prompts/{lang}"),
+                format!(
+                    "template `{missing}` is defined for another language but not for supported language `{lang}`"
+                ),
+            );
+        }
+    }
+    prompts
+}
+
+type Refs = (
+    BTreeMap<String, Arc<Flow>>,
+    BTreeMap<String, Arc<Plugin>>,
+    Vec<Diagnostic>,
+);
+
+/// Resolves `flows`, `plugins`, `start_flow`, `fallback_flow`, and checks what the used flows
+/// need from this business: templates per language, target flows and steps, plugins, intents.
+fn references(
+    cx: &mut Ctx<'_>,
+    raw: &raw::Business,
+    lib: &Library<'_>,
+    prompts: &Prompts,
+    supported: &[Lang],
+) -> Refs {
+    let mut foreign = Vec::new();
+    let mut plugins = BTreeMap::new();
+    for (i, id) in raw.plugins.iter().enumerate() {
+        match lib.plugins.get(id) {
+            Some(Ok(p)) => {
+                plugins.insert(id.clone(), p.clone());
+            }
+            Some(Err(d)) => foreign.extend(d.iter().cloned()),
+            None => cx.err(
+                format!("/plugins/{i}"),
+                format!(
+                    "unknown plugin `{id}` (no plugins/{id}.rhai){}",
+                    did_you_mean(id, lib.plugins.keys().map(String::as_str))
+                ),
+            ),
+        }
+    }
+    let mut flows = BTreeMap::new();
+    let mut flow_ptr = BTreeMap::new();
+    for (i, id) in raw.flows.iter().enumerate() {
+        flow_ptr.insert(id.as_str(), format!("/flows/{i}"));
+        match lib.flows.get(id) {
+            Some(Ok(f)) => {
+                flows.insert(id.clone(), f.clone());
+            }
+            Some(Err(d)) => foreign.extend(d.iter().cloned()),
+            None => cx.err(
+                format!("/flows/{i}"),
+                format!(
+                    "unknown flow `{id}` (no flows/{id}.yaml){}",
+                    did_you_mean(id, lib.flows.keys().map(String::as_str))
+                ),
+            ),
+        }
+    }
+    for (key, id) in [
+        ("start_flow", &raw.start_flow),
+        ("fallback_flow", &raw.fallback_flow),
+    ] {
+        if !raw.flows.contains(id) {
+            cx.err(
+                format!("/{key}"),
+                format!(
+                    "`{key}` is `{id}`, which is not listed in `flows`{}",
+                    did_you_mean(id, raw.flows.iter().map(String::as_str))
+                ),
+            );
+        }
+    }
+
+    let mut intents: BTreeMap<&str, &str> = BTreeMap::new();
+    for (id, flow) in &flows {
+        let ptr = flow_ptr.get(id.as_str()).cloned().unwrap_or_default();
+        for t in &flow.triggers {
+            if let Some(other) = intents.insert(&t.intent, id) {
+                cx.err(
+                    ptr.clone(),
+                    format!(
+                        "intent `{}` is triggered by both flow `{other}` and flow `{id}`",
+                        t.intent
+                    ),
+                );
+            }
+        }
+        let mut reported = BTreeSet::new();
+        for (step, name) in flow.templates() {
+            for lang in supported {
+                if !prompts.has(*lang, name) && reported.insert((name, *lang)) {
+                    cx.err(
+                        ptr.clone(),
+                        format!(
+                            "flow `{id}` (step `{}`) uses template `{name}`, which is missing for language `{lang}`; add `prompts.{lang}.{name}`",
+                            step.id
+                        ),
+                    );
+                }
+            }
+        }
+        for (step, target) in flow.targets() {
+            if let Target::Flow {
+                flow: to,
+                step: to_step,
+            } = target
+            {
+                match flows.get(to).or_else(|| lib.flows.get(to).and_then(|r| r.as_ref().ok())) {
+                    _ if !raw.flows.contains(to) => cx.err(
+                        ptr.clone(),
+                        format!(
+                            "flow `{id}` (step `{}`) jumps to flow `{to}`, which this business does not list in `flows`",
+                            step.id
+                        ),
+                    ),
+                    Some(target_flow) => {
+                        if let Some(s) = to_step
+                            && target_flow.step(s).is_none()
+                        {
+                            cx.err(
+                                ptr.clone(),
+                                format!(
+                                    "flow `{id}` (step `{}`) jumps to step `{s}` of flow `{to}`, which has no such step{}",
+                                    step.id,
+                                    did_you_mean(s, target_flow.steps.iter().map(|x| x.id.as_str()))
+                                ),
+                            );
+                        }
+                    }
+                    None => {}
+                }
+            }
+            let _ = step;
+        }
+        for step in &flow.steps {
+            if let StepKind::Call(c) = &step.kind
+                && !raw.plugins.contains(&c.plugin)
+            {
+                cx.err(
+                    ptr.clone(),
+                    format!(
+                        "flow `{id}` (step `{}`) calls plugin `{}`, which this business does not list in `plugins`",
+                        step.id, c.plugin
+                    ),
+                );
+            }
+        }
+    }
+    (flows, plugins, foreign)
+}

@@ -1,0 +1,558 @@
+//! Flow compilation: resolve step ids, check slots, expressions, plugin calls and the graph.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+
+use super::plugin::compile_expr;
+use super::{Ctx, Document};
+use crate::diagnostic::Diagnostic;
+use crate::model::Lang;
+use crate::model::flow::{
+    Action, Call, Case, Collect, Expr, Flow, Slot, SlotType, Step, StepKind, Target, Trigger,
+};
+use crate::model::plugin::Plugin;
+use crate::raw::flow as raw;
+use crate::suggest::did_you_mean;
+
+/// Canonical reservation slots: conversation state uses these names with these types.
+pub const CANONICAL_SLOTS: [(&str, SlotType); 5] = [
+    ("party_size", SlotType::Integer),
+    ("date", SlotType::Date),
+    ("time", SlotType::Time),
+    ("name", SlotType::String),
+    ("whatsapp_consent", SlotType::Bool),
+];
+
+/// What a flow may refer to outside itself.
+pub struct FlowEnv<'a> {
+    /// Ids of all flow files present (targets of `goto: {flow: …}`).
+    pub flow_ids: &'a BTreeSet<String>,
+    /// Plugins by id: `Ok` when the script compiled, `Err` when it is broken (already reported).
+    pub plugins: &'a BTreeMap<String, Result<Arc<Plugin>, Vec<Diagnostic>>>,
+}
+
+/// Compiles a schema-valid flow document. `expected_id` is the file stem.
+pub fn compile_flow(
+    doc: &Document,
+    expected_id: &str,
+    env: &FlowEnv<'_>,
+) -> Result<Flow, Vec<Diagnostic>> {
+    let mut cx = Ctx::new(doc);
+    let Some(raw) = cx.raw::<raw::Flow>(&doc.value) else {
+        return Err(cx.diags);
+    };
+    if raw.id != expected_id {
+        cx.err(
+            "/id",
+            format!(
+                "flow id `{}` must match the file name `{expected_id}.yaml`",
+                raw.id
+            ),
+        );
+    }
+
+    let triggers = triggers(&mut cx, &raw);
+    let slots = slots(&mut cx, &raw);
+
+    // Step ids first, so targets can refer forwards.
+    let mut index: HashMap<&str, usize> = HashMap::new();
+    for (i, s) in raw.steps.iter().enumerate() {
+        if index.insert(s.id.as_str(), i).is_some() {
+            cx.err(
+                format!("/steps/{i}/id"),
+                format!(
+                    "duplicate step id `{}`; step ids must be unique in a flow",
+                    s.id
+                ),
+            );
+        }
+    }
+    let vars: BTreeSet<&str> = raw.steps.iter().filter_map(|s| s.into.as_deref()).collect();
+
+    let mut b = StepBuilder {
+        cx: &mut cx,
+        env,
+        index: &index,
+        slots: &slots,
+        vars: &vars,
+    };
+    let mut kinds = Vec::with_capacity(raw.steps.len());
+    for (i, s) in raw.steps.iter().enumerate() {
+        kinds.push(b.step(i, s));
+    }
+
+    let steps = link(&mut cx, &raw.steps, kinds);
+    if !cx.diags.is_empty() {
+        return Err(cx.diags);
+    }
+    Ok(Flow {
+        id: raw.id,
+        description: raw.description,
+        triggers,
+        slots,
+        steps,
+    })
+}
+
+fn triggers(cx: &mut Ctx<'_>, raw: &raw::Flow) -> Vec<Trigger> {
+    let mut seen = BTreeSet::new();
+    let mut out = Vec::new();
+    for (i, t) in raw.triggers.iter().enumerate() {
+        if !seen.insert(t.intent.as_str()) {
+            cx.err(
+                format!("/triggers/{i}/intent"),
+                format!("intent `{}` is listed twice in this flow", t.intent),
+            );
+        }
+        let examples = t
+            .examples
+            .iter()
+            .filter_map(|(k, v)| Lang::from_code(k).map(|l| (l, v.clone())))
+            .collect();
+        out.push(Trigger {
+            intent: t.intent.clone(),
+            examples,
+        });
+    }
+    out
+}
+
+fn slots(cx: &mut Ctx<'_>, raw: &raw::Flow) -> BTreeMap<String, Slot> {
+    let mut out = BTreeMap::new();
+    for (name, s) in &raw.slots {
+        let ptr = format!("/slots/{name}");
+        let kind = match s.kind.as_str() {
+            "integer" => SlotType::Integer,
+            "string" => SlotType::String,
+            "date" => SlotType::Date,
+            "time" => SlotType::Time,
+            "bool" => SlotType::Bool,
+            _ => SlotType::MenuItem,
+        };
+        if let Some((_, want)) = CANONICAL_SLOTS.iter().find(|(n, _)| n == name)
+            && *want != kind
+        {
+            cx.err(
+                format!("{ptr}/type"),
+                format!(
+                    "slot `{name}` is a canonical reservation slot and must have type `{}`, not `{}`",
+                    want.name(),
+                    kind.name()
+                ),
+            );
+        }
+        if kind != SlotType::Integer && (s.min.is_some() || s.max.is_some()) {
+            cx.err(ptr.clone(), "`min`/`max` only apply to integer slots");
+        }
+        if let (Some(lo), Some(hi)) = (s.min, s.max)
+            && lo > hi
+        {
+            cx.err(
+                format!("{ptr}/min"),
+                format!("min {lo} is greater than max {hi}"),
+            );
+        }
+        out.insert(
+            name.clone(),
+            Slot {
+                name: name.clone(),
+                kind,
+                min: s.min,
+                max: s.max,
+                description: s.description.clone(),
+            },
+        );
+    }
+    out
+}
+
+struct StepBuilder<'c, 'a, 'e> {
+    cx: &'c mut Ctx<'a>,
+    env: &'e FlowEnv<'e>,
+    index: &'e HashMap<&'e str, usize>,
+    slots: &'e BTreeMap<String, Slot>,
+    vars: &'e BTreeSet<&'e str>,
+}
+
+impl StepBuilder<'_, '_, '_> {
+    fn step(&mut self, i: usize, s: &raw::Step) -> Option<StepKind> {
+        let p = format!("/steps/{i}");
+        self.check_modifiers(&p, s);
+        if let Some(template) = &s.say {
+            return Some(StepKind::Say {
+                template: template.clone(),
+            });
+        }
+        if let Some(slot) = &s.collect {
+            return self.collect(&p, s, slot);
+        }
+        if let Some(set) = &s.set {
+            let mut assignments = Vec::new();
+            for (slot, src) in set {
+                let sp = format!("{p}/set/{slot}");
+                self.slot_exists(&format!("{p}/set"), slot, true);
+                if let Some(e) = self.expr(&sp, src) {
+                    assignments.push((slot.clone(), e));
+                }
+            }
+            return Some(StepKind::Set { assignments });
+        }
+        if let Some(cases) = &s.cases {
+            let mut out = Vec::new();
+            for (k, c) in cases.iter().enumerate() {
+                let cp = format!("{p}/if/{k}");
+                let when = self.expr(&format!("{cp}/when"), &c.when);
+                let goto = self.target(&format!("{cp}/goto"), &c.goto);
+                if let (Some(when), Some(goto)) = (when, goto) {
+                    out.push(Case { when, goto });
+                }
+            }
+            return Some(StepKind::If { cases: out });
+        }
+        if let Some(call) = &s.call {
+            return self.call(&p, s, call);
+        }
+        if let Some(name) = &s.action {
+            let action = Action::from_name(name)?;
+            let on_failure = self.opt_target(&format!("{p}/on_failure"), s.on_failure.as_ref());
+            if action.can_fail() && s.on_failure.is_none() {
+                self.cx.err_key(
+                    format!("{p}/action"),
+                    format!(
+                        "action `{name}` can fail; add `on_failure: <step>` to say where the conversation goes then"
+                    ),
+                );
+            }
+            return Some(StepKind::Action { action, on_failure });
+        }
+        if let Some(t) = &s.goto {
+            return self.target(&format!("{p}/goto"), t).map(StepKind::Goto);
+        }
+        if s.end.is_some() {
+            return Some(StepKind::End);
+        }
+        self.cx.err(
+            p,
+            "step has no kind (say, collect, set, if, call, action, goto or end)",
+        );
+        None
+    }
+
+    fn check_modifiers(&mut self, p: &str, s: &raw::Step) {
+        let collect_only = [
+            ("prompt", s.prompt.is_some()),
+            ("reprompts", s.reprompts.is_some()),
+            ("max_attempts", s.max_attempts.is_some()),
+            ("validate", s.validate.is_some()),
+            ("invalid", s.invalid.is_some()),
+        ];
+        if s.collect.is_none() {
+            for (key, present) in collect_only {
+                if present {
+                    self.cx.err_key(
+                        format!("{p}/{key}"),
+                        format!("`{key}` only applies to `collect` steps"),
+                    );
+                }
+            }
+        }
+        if s.call.is_none() {
+            for (key, present) in [("args", s.args.is_some()), ("into", s.into.is_some())] {
+                if present {
+                    self.cx.err_key(
+                        format!("{p}/{key}"),
+                        format!("`{key}` only applies to `call` steps"),
+                    );
+                }
+            }
+        }
+        if s.on_failure.is_some() && s.collect.is_none() && s.call.is_none() && s.action.is_none() {
+            self.cx.err_key(
+                format!("{p}/on_failure"),
+                "`on_failure` only applies to `collect`, `call` and `action` steps",
+            );
+        }
+    }
+
+    fn collect(&mut self, p: &str, s: &raw::Step, slot: &str) -> Option<StepKind> {
+        self.slot_exists(&format!("{p}/collect"), slot, false);
+        let Some(prompt) = s.prompt.clone() else {
+            self.cx.err(
+                p,
+                "a `collect` step needs `prompt: <template>` to ask for the slot",
+            );
+            return None;
+        };
+        let validate = match &s.validate {
+            Some(src) => Some(self.expr(&format!("{p}/validate"), src)?),
+            None => None,
+        };
+        let on_failure = self.opt_target(&format!("{p}/on_failure"), s.on_failure.as_ref());
+        Some(StepKind::Collect(Collect {
+            slot: slot.to_string(),
+            prompt,
+            reprompts: s.reprompts.clone().unwrap_or_default(),
+            max_attempts: s.max_attempts.unwrap_or(3),
+            validate,
+            invalid: s.invalid.clone(),
+            on_failure,
+        }))
+    }
+
+    fn call(&mut self, p: &str, s: &raw::Step, call: &str) -> Option<StepKind> {
+        let (plugin, function) = call.split_once('.')?;
+        let args_src = s.args.clone().unwrap_or_default();
+        let cp = format!("{p}/call");
+        match self.env.plugins.get(plugin) {
+            None => {
+                let hint = did_you_mean(plugin, self.env.plugins.keys().map(String::as_str));
+                self.cx.err(
+                    cp,
+                    format!("unknown plugin `{plugin}` (no plugins/{plugin}.rhai){hint}"),
+                );
+            }
+            Some(Ok(pl)) if !pl.has_function(function, args_src.len()) => {
+                let msg = match pl.functions.get(function) {
+                    Some(arities) => format!(
+                        "plugin `{plugin}` defines `{function}` with {arities:?} parameter(s), but this call passes {}",
+                        args_src.len()
+                    ),
+                    None => format!(
+                        "plugin `{plugin}` has no function `{function}`{}",
+                        did_you_mean(function, pl.functions.keys().map(String::as_str))
+                    ),
+                };
+                self.cx.err(cp, msg);
+            }
+            // A broken plugin is reported on its own file.
+            Some(_) => {}
+        }
+        let mut args = Vec::new();
+        for (k, a) in args_src.iter().enumerate() {
+            args.push(self.expr(&format!("{p}/args/{k}"), a)?);
+        }
+        let on_failure = self.opt_target(&format!("{p}/on_failure"), s.on_failure.as_ref());
+        Some(StepKind::Call(Call {
+            plugin: plugin.to_string(),
+            function: function.to_string(),
+            args,
+            into: s.into.clone(),
+            on_failure,
+        }))
+    }
+
+    fn slot_exists(&mut self, ptr: &str, slot: &str, key: bool) {
+        if !self.slots.contains_key(slot) {
+            let msg = format!(
+                "unknown slot `{slot}`; declare it under `slots:`{}",
+                did_you_mean(slot, self.slots.keys().map(String::as_str))
+            );
+            if key {
+                self.cx.err_key(format!("{ptr}/{slot}"), msg);
+            } else {
+                self.cx.err(ptr, msg);
+            }
+        }
+    }
+
+    fn expr(&mut self, ptr: &str, src: &str) -> Option<Expr> {
+        let ast = match compile_expr(src) {
+            Ok(ast) => ast,
+            Err(msg) => {
+                self.cx.err(ptr, msg);
+                return None;
+            }
+        };
+        let mut ok = true;
+        for (scope, name) in member_refs(src) {
+            let (known, list): (bool, Vec<&str>) = match scope {
+                "slots" => (
+                    self.slots.contains_key(name),
+                    self.slots.keys().map(String::as_str).collect(),
+                ),
+                _ => (
+                    self.vars.contains(name),
+                    self.vars.iter().copied().collect(),
+                ),
+            };
+            if !known {
+                ok = false;
+                let what = if scope == "slots" {
+                    "slot (declare it under `slots:`)"
+                } else {
+                    "variable (set it with `into:` on a call step)"
+                };
+                self.cx.err(
+                    ptr,
+                    format!(
+                        "`{scope}.{name}` refers to an unknown {what}{}",
+                        did_you_mean(name, list)
+                    ),
+                );
+            }
+        }
+        ok.then(|| Expr {
+            source: src.to_string(),
+            ast,
+        })
+    }
+
+    fn opt_target(&mut self, ptr: &str, t: Option<&raw::Target>) -> Option<Target> {
+        t.and_then(|t| self.target(ptr, t))
+    }
+
+    fn target(&mut self, ptr: &str, t: &raw::Target) -> Option<Target> {
+        match t {
+            raw::Target::Step(id) => match self.index.get(id.as_str()) {
+                Some(&index) => Some(Target::Step {
+                    id: id.clone(),
+                    index,
+                }),
+                None => {
+                    let hint = did_you_mean(id, self.index.keys().copied());
+                    self.cx.err(
+                        ptr,
+                        format!(
+                            "goto target `{id}` is not a step of this flow{hint} (to jump to another flow write `{{flow: {id}}}`)"
+                        ),
+                    );
+                    None
+                }
+            },
+            raw::Target::Flow(f) => {
+                if !self.env.flow_ids.contains(&f.flow) {
+                    let hint = did_you_mean(&f.flow, self.env.flow_ids.iter().map(String::as_str));
+                    self.cx.err(
+                        format!("{ptr}/flow"),
+                        format!("unknown flow `{}` (no flows/{}.yaml){hint}", f.flow, f.flow),
+                    );
+                    return None;
+                }
+                Some(Target::Flow {
+                    flow: f.flow.clone(),
+                    step: f.step.clone(),
+                })
+            }
+        }
+    }
+}
+
+/// Fills in `next`, then checks for dead ends and unreachable steps.
+fn link(cx: &mut Ctx<'_>, raw: &[raw::Step], kinds: Vec<Option<StepKind>>) -> Vec<Step> {
+    let n = kinds.len();
+    let mut steps = Vec::with_capacity(n);
+    for (i, kind) in kinds.into_iter().enumerate() {
+        let Some(kind) = kind else { continue };
+        let next = if kind.is_terminal() {
+            None
+        } else if i + 1 < n {
+            Some(i + 1)
+        } else {
+            cx.err(
+                format!("/steps/{i}"),
+                format!(
+                    "step `{}` is the last step but does not finish the flow; add a step with `goto`, `end: true` or `action: end_call` after it",
+                    raw[i].id
+                ),
+            );
+            None
+        };
+        steps.push(Step {
+            id: raw[i].id.clone(),
+            kind,
+            next,
+        });
+    }
+    if steps.len() != n {
+        // Some steps failed to build; graph checks would only add noise.
+        return steps;
+    }
+    let mut seen = vec![false; n];
+    let mut stack = vec![0usize];
+    while let Some(i) = stack.pop() {
+        if std::mem::replace(&mut seen[i], true) {
+            continue;
+        }
+        let s = &steps[i];
+        stack.extend(s.next);
+        for t in s.kind.targets() {
+            if let Target::Step { index, .. } = t {
+                stack.push(*index);
+            }
+        }
+    }
+    for (i, reached) in seen.iter().enumerate() {
+        if !reached {
+            cx.err(
+                format!("/steps/{i}"),
+                format!(
+                    "step `{}` is never reached: no step falls through or jumps to it",
+                    raw[i].id
+                ),
+            );
+        }
+    }
+    steps
+}
+
+/// `slots.x` and `vars.y` references in an expression (outside string literals).
+fn member_refs(src: &str) -> Vec<(&'static str, &str)> {
+    let mut out = Vec::new();
+    let bytes = src.as_bytes();
+    let mut i = 0;
+    let mut quote: Option<u8> = None;
+    while i < bytes.len() {
+        let c = bytes[i];
+        if let Some(q) = quote {
+            if c == b'\\' {
+                i += 2;
+                continue;
+            }
+            if c == q {
+                quote = None;
+            }
+            i += 1;
+            continue;
+        }
+        if c == b'"' || c == b'`' || c == b'\'' {
+            quote = Some(c);
+            i += 1;
+            continue;
+        }
+        let word_start = i == 0
+            || !(bytes[i - 1].is_ascii_alphanumeric()
+                || bytes[i - 1] == b'_'
+                || bytes[i - 1] == b'.');
+        for scope in ["slots", "vars"] {
+            let prefix = scope.len() + 1;
+            if word_start
+                && src[i..].starts_with(scope)
+                && bytes.get(i + scope.len()) == Some(&b'.')
+            {
+                let rest = &src[i + prefix..];
+                let len = rest
+                    .bytes()
+                    .take_while(|b| b.is_ascii_alphanumeric() || *b == b'_')
+                    .count();
+                if len > 0 {
+                    out.push((scope, &rest[..len]));
+                }
+            }
+        }
+        i += 1;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_member_refs() {
+        assert_eq!(
+            member_refs("slots.party_size > 10 && vars.policy.allow && \"slots.x\" != myslots.y"),
+            vec![("slots", "party_size"), ("vars", "policy")]
+        );
+    }
+}

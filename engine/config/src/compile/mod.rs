@@ -1,0 +1,120 @@
+//! The compile stage: schema-valid documents → validated model types, with semantic checks.
+//!
+//! Every check pushes a [`Diagnostic`] and carries on, so one run reports every problem
+//! (vector's `compile` style). A document either compiles completely or yields its full list of
+//! errors; nothing half-built escapes.
+
+pub mod business;
+pub mod flow;
+pub mod plugin;
+
+use serde_json::Value;
+
+use crate::diagnostic::Diagnostic;
+use crate::schema::{self, SchemaKind};
+use crate::yaml::{self, PosMap};
+
+/// A YAML document that parsed and passed its schema.
+pub struct Document {
+    /// Path relative to the config root.
+    pub file: String,
+    /// The document as JSON.
+    pub value: Value,
+    /// Positions of its nodes.
+    pub pos: PosMap,
+}
+
+/// Stage 1+2: parse YAML with positions and validate against the schema (all errors).
+pub fn parse_document(
+    kind: SchemaKind,
+    file: &str,
+    text: &str,
+) -> Result<Document, Vec<Diagnostic>> {
+    let (value, pos) = yaml::parse(text).map_err(|e| {
+        vec![Diagnostic {
+            file: file.to_string(),
+            line: Some(e.pos.line),
+            column: Some(e.pos.column),
+            pointer: e.pointer,
+            message: e.message,
+        }]
+    })?;
+    if value.is_null() {
+        return Err(vec![Diagnostic {
+            file: file.to_string(),
+            line: Some(1),
+            column: Some(1),
+            pointer: String::new(),
+            message: "the file is empty; expected a mapping of keys".to_string(),
+        }]);
+    }
+    let errors = schema::validate(kind, &value, &pos, file);
+    if errors.is_empty() {
+        Ok(Document {
+            file: file.to_string(),
+            value,
+            pos,
+        })
+    } else {
+        Err(errors)
+    }
+}
+
+/// Collects diagnostics for one document, locating JSON pointers through its position map.
+pub struct Ctx<'a> {
+    file: &'a str,
+    pos: &'a PosMap,
+    /// Diagnostics found so far.
+    pub diags: Vec<Diagnostic>,
+}
+
+impl<'a> Ctx<'a> {
+    /// A collector for `doc`.
+    pub fn new(doc: &'a Document) -> Self {
+        Ctx {
+            file: &doc.file,
+            pos: &doc.pos,
+            diags: Vec::new(),
+        }
+    }
+
+    /// An error about the value at `pointer`.
+    pub fn err(&mut self, pointer: impl Into<String>, message: impl Into<String>) {
+        let pointer = pointer.into();
+        let p = self.pos.value(&pointer);
+        self.push(pointer, p, message.into());
+    }
+
+    /// An error about the key whose value is at `pointer` (e.g. a misplaced modifier).
+    pub fn err_key(&mut self, pointer: impl Into<String>, message: impl Into<String>) {
+        let pointer = pointer.into();
+        let p = self.pos.key(&pointer);
+        self.push(pointer, p, message.into());
+    }
+
+    fn push(&mut self, pointer: String, p: Option<crate::yaml::Pos>, message: String) {
+        self.diags.push(Diagnostic {
+            file: self.file.to_string(),
+            line: p.map(|p| p.line),
+            column: p.map(|p| p.column),
+            pointer,
+            message,
+        });
+    }
+
+    /// Deserializes the raw serde type; a failure here means schema and types drifted apart.
+    pub fn raw<T: serde::de::DeserializeOwned>(&mut self, value: &Value) -> Option<T> {
+        match serde_json::from_value(value.clone()) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.err("", format!("does not match the expected structure: {e}"));
+                None
+            }
+        }
+    }
+}
+
+/// Parses `HH:MM` (already pattern-checked by the schema).
+pub fn parse_time(s: &str) -> Option<chrono::NaiveTime> {
+    chrono::NaiveTime::parse_from_str(s, "%H:%M").ok()
+}

@@ -1,0 +1,371 @@
+//! YAML text → `serde_json::Value` plus a JSON-pointer → source-position map.
+//!
+//! Why not `serde_yaml`: it deserializes straight into types and exposes no per-node spans, so an
+//! error found later (by the JSON Schema or a semantic check) could not be pointed back at a line
+//! and column. We use `saphyr-parser`'s event API instead: every scalar, sequence and mapping event
+//! carries a [`saphyr_parser::Span`], and we build the value tree and the position map in one walk.
+//! `saphyr-parser` is a small, dependency-free, YAML 1.2–compliant parser (the maintained successor
+//! of `yaml-rust`), which also means plain `12:00` stays a string (YAML 1.1 would read it as a
+//! base-60 integer) and `yes`/`no` stay strings.
+//!
+//! Scalars are resolved with the YAML 1.2 core schema: `null`/`~`/empty → null, `true`/`false` →
+//! bool, decimal/octal/hex integers, floats; quoted scalars are always strings.
+
+use std::collections::HashMap;
+
+use saphyr_parser::{Event, Parser, ScalarStyle, Span};
+use serde_json::{Map, Number, Value};
+
+use crate::pointer;
+
+/// A 1-based line and column in a source file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pos {
+    /// 1-based line number.
+    pub line: u32,
+    /// 1-based column (in characters).
+    pub column: u32,
+}
+
+impl Pos {
+    fn from_span(span: &Span) -> Self {
+        Pos {
+            line: u32::try_from(span.start.line()).unwrap_or(u32::MAX).max(1),
+            column: u32::try_from(span.start.col() + 1).unwrap_or(u32::MAX),
+        }
+    }
+}
+
+/// Where each node of a parsed document sits in the source.
+///
+/// Keys are RFC 6901 JSON pointers (`/hours/tuesday/0/close`). For mapping entries we keep the
+/// key's position too, so "unknown key" errors can point at the key rather than its value.
+#[derive(Debug, Default, Clone)]
+pub struct PosMap {
+    values: HashMap<String, Pos>,
+    keys: HashMap<String, Pos>,
+}
+
+impl PosMap {
+    /// Position of the value at `pointer`, or of its nearest existing ancestor (a missing
+    /// property is reported where its parent object starts).
+    pub fn value(&self, pointer: &str) -> Option<Pos> {
+        let mut p = pointer;
+        loop {
+            if let Some(pos) = self.values.get(p) {
+                return Some(*pos);
+            }
+            if p.is_empty() {
+                return None;
+            }
+            p = pointer::parent(p);
+        }
+    }
+
+    /// Position of the mapping key whose value is at `pointer` (falls back to [`Self::value`]).
+    pub fn key(&self, pointer: &str) -> Option<Pos> {
+        self.keys
+            .get(pointer)
+            .copied()
+            .or_else(|| self.value(pointer))
+    }
+}
+
+/// A YAML problem that stops us from building a value tree at all.
+#[derive(Debug, Clone, PartialEq)]
+pub struct YamlError {
+    /// Where the problem was detected.
+    pub pos: Pos,
+    /// The JSON pointer of the node being built when the problem occurred ("" at top level).
+    pub pointer: String,
+    /// What went wrong, in words an owner can act on.
+    pub message: String,
+}
+
+/// Parses one YAML document into a JSON value and its position map.
+pub fn parse(text: &str) -> Result<(Value, PosMap), YamlError> {
+    let mut builder = Builder {
+        parser: Parser::new_from_str(text),
+        map: PosMap::default(),
+        anchors: HashMap::new(),
+        last: Pos { line: 1, column: 1 },
+    };
+    builder.document()
+}
+
+struct Builder<'a> {
+    parser: Parser<'a, saphyr_parser::StrInput<'a>>,
+    map: PosMap,
+    anchors: HashMap<usize, Value>,
+    last: Pos,
+}
+
+impl<'a> Builder<'a> {
+    fn next(&mut self, pointer: &str) -> Result<(Event<'a>, Span), YamlError> {
+        match self.parser.next_event() {
+            Some(Ok((ev, span))) => {
+                self.last = Pos::from_span(&span);
+                Ok((ev, span))
+            }
+            Some(Err(e)) => {
+                let m = e.marker();
+                Err(YamlError {
+                    pos: Pos {
+                        line: u32::try_from(m.line()).unwrap_or(u32::MAX).max(1),
+                        column: u32::try_from(m.col() + 1).unwrap_or(u32::MAX),
+                    },
+                    pointer: pointer.to_string(),
+                    message: format!("YAML syntax error: {}", e.info()),
+                })
+            }
+            None => Err(self.err(pointer, "unexpected end of the YAML stream")),
+        }
+    }
+
+    fn err(&self, pointer: &str, message: impl Into<String>) -> YamlError {
+        YamlError {
+            pos: self.last,
+            pointer: pointer.to_string(),
+            message: message.into(),
+        }
+    }
+
+    fn document(&mut self) -> Result<(Value, PosMap), YamlError> {
+        let mut value = None;
+        loop {
+            let (ev, span) = self.next("")?;
+            match ev {
+                Event::StreamStart | Event::DocumentEnd | Event::Nothing => {}
+                Event::DocumentStart(_) => {
+                    if value.is_some() {
+                        return Err(self.err(
+                            "",
+                            "the file holds more than one YAML document (a second `---`); \
+                             put one business or flow per file",
+                        ));
+                    }
+                    let (ev, span) = self.next("")?;
+                    value = Some(self.node(ev, span, String::new())?);
+                }
+                Event::StreamEnd => break,
+                other => {
+                    let _ = span;
+                    return Err(self.err("", format!("unexpected YAML event {other:?}")));
+                }
+            }
+        }
+        let value = value.unwrap_or(Value::Null);
+        Ok((value, std::mem::take(&mut self.map)))
+    }
+
+    fn node(&mut self, ev: Event<'a>, span: Span, ptr: String) -> Result<Value, YamlError> {
+        let pos = Pos::from_span(&span);
+        self.map.values.insert(ptr.clone(), pos);
+        let (value, anchor) = match ev {
+            Event::Scalar(text, style, anchor, tag) => {
+                let forced_str = tag
+                    .as_ref()
+                    .is_some_and(|t| t.is_yaml_core_schema() && t.suffix == "str");
+                let v = if style == ScalarStyle::Plain && !forced_str {
+                    resolve_plain(&text)
+                } else {
+                    Value::String(text.into_owned())
+                };
+                (v, anchor)
+            }
+            Event::SequenceStart(anchor, _) => {
+                let mut items = Vec::new();
+                loop {
+                    let child = format!("{ptr}/{}", items.len());
+                    let (ev, span) = self.next(&child)?;
+                    if matches!(ev, Event::SequenceEnd) {
+                        break;
+                    }
+                    items.push(self.node(ev, span, child)?);
+                }
+                (Value::Array(items), anchor)
+            }
+            Event::MappingStart(anchor, _) => (Value::Object(self.mapping(&ptr)?), anchor),
+            Event::Alias(id) => match self.anchors.get(&id) {
+                Some(v) => (v.clone(), 0),
+                None => return Err(self.err(&ptr, "alias refers to an unknown anchor")),
+            },
+            other => return Err(self.err(&ptr, format!("unexpected YAML event {other:?}"))),
+        };
+        if anchor != 0 {
+            self.anchors.insert(anchor, value.clone());
+        }
+        Ok(value)
+    }
+
+    fn mapping(&mut self, ptr: &str) -> Result<Map<String, Value>, YamlError> {
+        let mut obj = Map::new();
+        loop {
+            let (ev, span) = self.next(ptr)?;
+            let key = match ev {
+                Event::MappingEnd => break,
+                Event::Scalar(text, ..) => text.into_owned(),
+                _ => {
+                    return Err(self.err(
+                        ptr,
+                        "mapping keys must be plain words, not lists or mappings",
+                    ));
+                }
+            };
+            let child = format!("{ptr}/{}", pointer::escape(&key));
+            let key_pos = Pos::from_span(&span);
+            if obj.contains_key(&key) {
+                return Err(YamlError {
+                    pos: key_pos,
+                    pointer: child,
+                    message: format!("duplicate key `{key}`; each key may appear only once"),
+                });
+            }
+            self.map.keys.insert(child.clone(), key_pos);
+            let (ev, span) = self.next(&child)?;
+            let value = self.node(ev, span, child)?;
+            obj.insert(key, value);
+        }
+        Ok(obj)
+    }
+}
+
+/// YAML 1.2 core-schema resolution of a plain (unquoted) scalar.
+fn resolve_plain(text: &str) -> Value {
+    match text {
+        "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
+        "true" | "True" | "TRUE" => return Value::Bool(true),
+        "false" | "False" | "FALSE" => return Value::Bool(false),
+        _ => {}
+    }
+    if let Some(n) = parse_int(text) {
+        return Value::Number(n);
+    }
+    if is_float(text)
+        && let Ok(f) = text.parse::<f64>()
+        && let Some(n) = Number::from_f64(f)
+    {
+        return Value::Number(n);
+    }
+    Value::String(text.to_string())
+}
+
+fn parse_int(text: &str) -> Option<Number> {
+    let (neg, digits) = match text.as_bytes().first()? {
+        b'-' => (true, &text[1..]),
+        b'+' => (false, &text[1..]),
+        _ => (false, text),
+    };
+    let (radix, body) = if let Some(h) = digits.strip_prefix("0x") {
+        (16, h)
+    } else if let Some(o) = digits.strip_prefix("0o") {
+        (8, o)
+    } else {
+        (10, digits)
+    };
+    if body.is_empty() || !body.chars().all(|c| c.is_digit(radix)) || (radix != 10 && neg) {
+        return None;
+    }
+    let magnitude = u64::from_str_radix(body, radix).ok()?;
+    if neg {
+        let v = i64::try_from(magnitude).ok()?;
+        Some(Number::from(-v))
+    } else {
+        Some(Number::from(magnitude))
+    }
+}
+
+fn is_float(text: &str) -> bool {
+    let t = text.strip_prefix(['-', '+']).unwrap_or(text);
+    let (mantissa, exp) = match t.find(['e', 'E']) {
+        Some(i) => (&t[..i], Some(&t[i + 1..])),
+        None => (t, None),
+    };
+    let mantissa_ok = {
+        let mut parts = mantissa.splitn(2, '.');
+        let int = parts.next().unwrap_or("");
+        let frac = parts.next();
+        let int_ok = int.chars().all(|c| c.is_ascii_digit());
+        let frac_ok = frac.is_none_or(|f| f.chars().all(|c| c.is_ascii_digit()));
+        int_ok && frac_ok && (!int.is_empty() || frac.is_some_and(|f| !f.is_empty()))
+    };
+    let exp_ok = exp.is_none_or(|e| {
+        let e = e.strip_prefix(['-', '+']).unwrap_or(e);
+        !e.is_empty() && e.chars().all(|c| c.is_ascii_digit())
+    });
+    mantissa_ok && exp_ok
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn builds_value_and_positions() {
+        let text = "a: 1\nhours:\n  tuesday:\n    - open: \"12:00\"\n      close: 25:00\n";
+        let (v, map) = parse(text).unwrap();
+        assert_eq!(
+            v,
+            json!({"a": 1, "hours": {"tuesday": [{"open": "12:00", "close": "25:00"}]}})
+        );
+        assert_eq!(
+            map.value("/hours/tuesday/0/close"),
+            Some(Pos {
+                line: 5,
+                column: 14
+            })
+        );
+        assert_eq!(
+            map.key("/hours/tuesday/0/close"),
+            Some(Pos { line: 5, column: 7 })
+        );
+        // A missing child falls back to its parent.
+        assert_eq!(
+            map.value("/hours/tuesday/0/last_seating"),
+            Some(Pos { line: 4, column: 7 })
+        );
+    }
+
+    #[test]
+    fn core_schema_scalars() {
+        let (v, _) =
+            parse("[~, true, no, 12, -3, 0x1f, 1.5, 12:00, '12', 2026-12-31, +91 135]").unwrap();
+        assert_eq!(
+            v,
+            json!([
+                null,
+                true,
+                "no",
+                12,
+                -3,
+                31,
+                1.5,
+                "12:00",
+                "12",
+                "2026-12-31",
+                "+91 135"
+            ])
+        );
+    }
+
+    #[test]
+    fn syntax_error_has_position() {
+        let err = parse("a: 1\nb: [1, 2\nc: 3\n").unwrap_err();
+        assert!(err.message.starts_with("YAML syntax error"), "{err:?}");
+        assert!(err.pos.line >= 2, "{err:?}");
+    }
+
+    #[test]
+    fn duplicate_key_is_an_error() {
+        let err = parse("a: 1\na: 2\n").unwrap_err();
+        assert_eq!(err.pos, Pos { line: 2, column: 1 });
+        assert!(err.message.contains("duplicate key `a`"));
+    }
+
+    #[test]
+    fn anchors_and_aliases() {
+        let (v, _) = parse("x: &w {open: '12:00'}\ny: *w\n").unwrap();
+        assert_eq!(v["y"], json!({"open": "12:00"}));
+    }
+}
