@@ -6,6 +6,8 @@
 //! here is compiled into the production server.
 
 pub mod deepgram;
+pub mod groq;
+pub mod plivo;
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
