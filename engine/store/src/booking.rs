@@ -7,9 +7,7 @@ use crate::capacity::{CapacityRule, Hold, SlotAvailability, SlotGrid, absolute_m
 use crate::crypto::PhoneHash;
 use crate::error::{BookingError, StoreError};
 use crate::jobs::{NewJob, enqueue_in};
-use crate::model::{
-    FollowupStatus, Reservation, ReservationStatus, TimeOfDay, WhatsappFollowup,
-};
+use crate::model::{FollowupStatus, Reservation, ReservationStatus, TimeOfDay, WhatsappFollowup};
 use crate::phone::PhoneNumber;
 use crate::store::{Page, PageRequest, Store};
 use crate::tables::*;
@@ -115,16 +113,29 @@ impl Store {
     ) -> Result<Booked, BookingError> {
         validate_business(&req.business_id)?;
         validate_party(req.party_size)?;
-        rule.validate()
-            .map_err(|problem| BookingError::Invalid { field: "hold_minutes", problem })?;
+        rule.validate().map_err(|problem| BookingError::Invalid {
+            field: "hold_minutes",
+            problem,
+        })?;
         validate_text("notes", req.notes.as_deref(), 1000)?;
         validate_text("customer_name", req.customer_name.as_deref(), 120)?;
         // Crypto outside the transaction keeps the serialised section short.
         let crypto = self.crypto();
-        let phone = req.phone.as_ref().map(|p| (crypto.hash(p), crypto.encrypt(p)));
+        let phone = req
+            .phone
+            .as_ref()
+            .map(|p| (crypto.hash(p), crypto.encrypt(p)));
 
         let txn = self.db.begin_write()?;
-        check_capacity(&txn, &req.business_id, req.date, req.time, req.party_size, rule, None)?;
+        check_capacity(
+            &txn,
+            &req.business_id,
+            req.date,
+            req.time,
+            req.party_size,
+            rule,
+            None,
+        )?;
         let id = next_id(&txn, "reservation")?;
         let reservation = Reservation {
             id,
@@ -148,7 +159,13 @@ impl Store {
         index_insert(&txn, &reservation)?;
         let day = req.date.to_string();
         bump_aggregate(&txn, &req.business_id, &day, "reservations", 1)?;
-        bump_aggregate(&txn, &req.business_id, &day, "covers", u64::from(req.party_size))?;
+        bump_aggregate(
+            &txn,
+            &req.business_id,
+            &day,
+            "covers",
+            u64::from(req.party_size),
+        )?;
 
         let (followup, followup_job_id) = match (&req.followup, req.whatsapp_consent, &phone) {
             (Some(spec), true, Some(_)) => {
@@ -186,15 +203,21 @@ impl Store {
         }
         validate_text("notes", change.notes.as_deref(), 1000)?;
         validate_text("customer_name", change.customer_name.as_deref(), 120)?;
-        rule.validate()
-            .map_err(|problem| BookingError::Invalid { field: "hold_minutes", problem })?;
+        rule.validate().map_err(|problem| BookingError::Invalid {
+            field: "hold_minutes",
+            problem,
+        })?;
         let txn = self.db.begin_write()?;
         let old: Reservation = get_json(&txn.open_table(RESERVATIONS)?, "reservations", id)?
             .ok_or(BookingError::NotFound(id))?;
         let mut new = old.clone();
         if let Some(to) = change.status {
             if !transition_allowed(old.status, to) {
-                return Err(BookingError::BadTransition { id, from: old.status, to });
+                return Err(BookingError::BadTransition {
+                    id,
+                    from: old.status,
+                    to,
+                });
             }
             new.status = to;
         }
@@ -233,13 +256,20 @@ impl Store {
     }
 
     /// Cancels a reservation, releasing its covers. Cancelling twice is not an error.
-    pub fn cancel_reservation(&self, id: u64, now: DateTime<Utc>) -> Result<Reservation, BookingError> {
+    pub fn cancel_reservation(
+        &self,
+        id: u64,
+        now: DateTime<Utc>,
+    ) -> Result<Reservation, BookingError> {
         let change = ReservationChange {
             status: Some(ReservationStatus::Cancelled),
             ..ReservationChange::default()
         };
         // Cancelling never needs capacity, so any valid rule does.
-        let rule = CapacityRule { capacity_covers: 0, hold_minutes: 1 };
+        let rule = CapacityRule {
+            capacity_covers: 0,
+            hold_minutes: 1,
+        };
         self.modify_reservation(id, &change, &rule, now)
     }
 
@@ -279,19 +309,30 @@ impl Store {
         let txn = self.db.begin_read()?;
         let rows = txn.open_table(RESERVATIONS)?;
         let keep = |r: &Reservation| {
-            filter.business_id.as_ref().is_none_or(|b| *b == r.business_id)
+            filter
+                .business_id
+                .as_ref()
+                .is_none_or(|b| *b == r.business_id)
                 && filter.date_from.is_none_or(|d| r.reservation_date >= d)
                 && filter.date_to.is_none_or(|d| r.reservation_date <= d)
                 && filter.status.is_none_or(|s| r.status == s)
-                && filter.phone_hash.as_ref().is_none_or(|h| r.phone_hash.as_ref() == Some(h))
+                && filter
+                    .phone_hash
+                    .as_ref()
+                    .is_none_or(|h| r.phone_hash.as_ref() == Some(h))
         };
         let mut found = Vec::new();
         if let Some(business) = &filter.business_id {
             let index = txn.open_multimap_table(RES_BY_DATE)?;
             let from = filter.date_from.map(|d| d.to_string()).unwrap_or_default();
-            let to = filter.date_to.map(|d| d.to_string()).unwrap_or_else(|| "9999-99-99".into());
+            let to = filter
+                .date_to
+                .map(|d| d.to_string())
+                .unwrap_or_else(|| "9999-99-99".into());
             if from <= to {
-                for entry in index.range((business.as_str(), from.as_str())..=(business.as_str(), to.as_str()))? {
+                for entry in index
+                    .range((business.as_str(), from.as_str())..=(business.as_str(), to.as_str()))?
+                {
                     let (_, ids) = entry?;
                     for id in ids {
                         let id = id?.value();
@@ -331,7 +372,8 @@ impl Store {
         rule: &CapacityRule,
         grid: &SlotGrid,
     ) -> Result<Vec<SlotAvailability>, StoreError> {
-        rule.validate().map_err(|p| StoreError::invalid("hold_minutes", p))?;
+        rule.validate()
+            .map_err(|p| StoreError::invalid("hold_minutes", p))?;
         let txn = self.db.begin_read()?;
         let index = txn.open_multimap_table(RES_BY_DATE)?;
         let rows = txn.open_table(RESERVATIONS)?;
@@ -365,7 +407,11 @@ fn confirmed_holds(
     exclude: Option<u64>,
 ) -> Result<Vec<Hold>, StoreError> {
     let mut holds = Vec::new();
-    let days = [date.checked_sub_days(Days::new(1)), Some(date), date.checked_add_days(Days::new(1))];
+    let days = [
+        date.checked_sub_days(Days::new(1)),
+        Some(date),
+        date.checked_add_days(Days::new(1)),
+    ];
     for day in days.into_iter().flatten() {
         let key = day.to_string();
         for id in index.get((business, key.as_str()))? {
@@ -487,7 +533,9 @@ fn validate_party(size: u8) -> Result<(), BookingError> {
     if !(1..=MAX_PARTY).contains(&size) {
         return Err(BookingError::Invalid {
             field: "party_size",
-            problem: format!("{size} is outside 1-{MAX_PARTY}; larger parties need a manager callback"),
+            problem: format!(
+                "{size} is outside 1-{MAX_PARTY}; larger parties need a manager callback"
+            ),
         });
     }
     Ok(())
@@ -504,6 +552,9 @@ fn validate_text(field: &'static str, text: Option<&str>, max: usize) -> Result<
 }
 
 /// Reads a stored reservation inside a write transaction (follow-up handler, rotation).
-pub(crate) fn load_reservation(txn: &WriteTransaction, id: u64) -> Result<Option<Reservation>, StoreError> {
+pub(crate) fn load_reservation(
+    txn: &WriteTransaction,
+    id: u64,
+) -> Result<Option<Reservation>, StoreError> {
     get_json(&txn.open_table(RESERVATIONS)?, "reservations", id)
 }

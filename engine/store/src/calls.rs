@@ -106,8 +106,13 @@ impl Store {
             updated_at: now,
         };
         put_json(&mut txn.open_table(CALLS)?, id, &call)?;
-        txn.open_multimap_table(CALLS_BY_START)?
-            .insert((call.business_id.as_str(), call.started_at.timestamp_millis()), id)?;
+        txn.open_multimap_table(CALLS_BY_START)?.insert(
+            (
+                call.business_id.as_str(),
+                call.started_at.timestamp_millis(),
+            ),
+            id,
+        )?;
         let day = call.started_at.date_naive().to_string();
         bump_aggregate(&txn, &call.business_id, &day, "calls", 1)?;
         txn.commit()?;
@@ -115,7 +120,12 @@ impl Store {
     }
 
     /// Records the end of a call.
-    pub fn finish_call(&self, id: u64, end: &CallEnd, now: DateTime<Utc>) -> Result<CallLog, StoreError> {
+    pub fn finish_call(
+        &self,
+        id: u64,
+        end: &CallEnd,
+        now: DateTime<Utc>,
+    ) -> Result<CallLog, StoreError> {
         let txn = self.db.begin_write()?;
         let mut call: CallLog = get_json(&txn.open_table(CALLS)?, "call_logs", id)?
             .ok_or_else(|| StoreError::not_found("call", id))?;
@@ -134,7 +144,12 @@ impl Store {
     }
 
     /// Appends a turn; `seq` is assigned as the next number in the call.
-    pub fn append_turn(&self, call_id: u64, turn: &NewTurn, now: DateTime<Utc>) -> Result<ConversationTurn, StoreError> {
+    pub fn append_turn(
+        &self,
+        call_id: u64,
+        turn: &NewTurn,
+        now: DateTime<Utc>,
+    ) -> Result<ConversationTurn, StoreError> {
         let txn = self.db.begin_write()?;
         if txn.open_table(CALLS)?.get(call_id)?.is_none() {
             return Err(StoreError::not_found("call", call_id));
@@ -170,17 +185,28 @@ impl Store {
         for row in txn.open_table(TURNS)?.range((id, 0)..=(id, u32::MAX))? {
             let (key, bytes) = row?;
             let (c, s) = key.value();
-            turns.push(decode("conversation_turns", format!("{c}/{s}"), bytes.value())?);
+            turns.push(decode(
+                "conversation_turns",
+                format!("{c}/{s}"),
+                bytes.value(),
+            )?);
         }
         Ok(Some(CallWithTurns { call, turns }))
     }
 
     /// Calls by filter in id order; with a business id the business+start index narrows it.
-    pub fn list_calls(&self, filter: &CallFilter, page: &PageRequest) -> Result<Page<CallLog>, StoreError> {
+    pub fn list_calls(
+        &self,
+        filter: &CallFilter,
+        page: &PageRequest,
+    ) -> Result<Page<CallLog>, StoreError> {
         let txn = self.db.begin_read()?;
         let rows = txn.open_table(CALLS)?;
         let keep = |c: &CallLog| {
-            filter.business_id.as_ref().is_none_or(|b| *b == c.business_id)
+            filter
+                .business_id
+                .as_ref()
+                .is_none_or(|b| *b == c.business_id)
                 && filter.from.is_none_or(|f| c.started_at >= f)
                 && filter.to.is_none_or(|t| c.started_at < t)
                 && filter.outcome.is_none_or(|o| c.outcome == o)
@@ -222,7 +248,10 @@ impl Store {
     }
 
     /// What we remember about a caller.
-    pub fn get_caller_preferences(&self, hash: &PhoneHash) -> Result<Option<CallerPreferences>, StoreError> {
+    pub fn get_caller_preferences(
+        &self,
+        hash: &PhoneHash,
+    ) -> Result<Option<CallerPreferences>, StoreError> {
         let txn = self.db.begin_read()?;
         let table = txn.open_table(CALLER_PREFS)?;
         match table.get(hash.as_str())? {

@@ -114,8 +114,10 @@ pub fn nearest_free(
     party_size: u32,
     count: usize,
 ) -> Vec<TimeOfDay> {
-    let mut fitting: Vec<&SlotAvailability> =
-        slots.iter().filter(|s| s.free_covers >= party_size).collect();
+    let mut fitting: Vec<&SlotAvailability> = slots
+        .iter()
+        .filter(|s| s.free_covers >= party_size)
+        .collect();
     fitting.sort_by_key(|s| {
         let d = i32::from(s.time.minutes()) - i32::from(wanted.minutes());
         (d.abs(), d > 0)
@@ -159,8 +161,22 @@ mod tests {
         assert_eq!(rule.free_at(&[h(0, 6)], 30), 4);
         assert_eq!(rule.free_at(&[h(0, 6), h(10, 6)], 30), 0);
         assert!(rule.validate().is_ok());
-        assert!(CapacityRule { capacity_covers: 1, hold_minutes: 0 }.validate().is_err());
-        assert!(CapacityRule { capacity_covers: 1, hold_minutes: 1441 }.validate().is_err());
+        assert!(
+            CapacityRule {
+                capacity_covers: 1,
+                hold_minutes: 0
+            }
+            .validate()
+            .is_err()
+        );
+        assert!(
+            CapacityRule {
+                capacity_covers: 1,
+                hold_minutes: 1441
+            }
+            .validate()
+            .is_err()
+        );
     }
 
     #[test]

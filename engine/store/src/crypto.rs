@@ -46,7 +46,9 @@ pub enum CryptoError {
     #[error("key id {0:?} is invalid: use 1-32 characters from [A-Za-z0-9_.-]")]
     BadKeyId(String),
     /// Key text did not decode to exactly 32 bytes.
-    #[error("encryption key {key_id:?} must be 32 bytes given as 64 hex characters or base64 ({problem})")]
+    #[error(
+        "encryption key {key_id:?} must be 32 bytes given as 64 hex characters or base64 ({problem})"
+    )]
     BadKey {
         /// Which key (never the key itself).
         key_id: String,
@@ -57,13 +59,17 @@ pub enum CryptoError {
     #[error("phone hash pepper must be at least 16 bytes (got {0})")]
     WeakPepper(usize),
     /// The ciphertext names a key id this process was not given.
-    #[error("phone ciphertext was written with key id {0:?}, which is not in the keyring; add it to the configured keys")]
+    #[error(
+        "phone ciphertext was written with key id {0:?}, which is not in the keyring; add it to the configured keys"
+    )]
     UnknownKeyId(String),
     /// The stored value is not `<key_id>:<base64>` with a nonce and tag.
     #[error("phone ciphertext is malformed ({0})")]
     Malformed(&'static str),
     /// Authentication failed: the ciphertext was altered, or the key under this id is wrong.
-    #[error("phone ciphertext failed authentication under key id {0:?} (tampered data or wrong key)")]
+    #[error(
+        "phone ciphertext failed authentication under key id {0:?} (tampered data or wrong key)"
+    )]
     Authentication(String),
 }
 
@@ -351,13 +357,19 @@ mod tests {
         for i in [0, NONCE_LEN, blob.len() - 1] {
             blob[i] ^= 0x01;
             let bad = EncryptedPhone::from_stored(format!("{id}:{}", B64.encode(&blob)));
-            assert_eq!(c.decrypt(&bad), Err(CryptoError::Authentication("k1".into())));
+            assert_eq!(
+                c.decrypt(&bad),
+                Err(CryptoError::Authentication("k1".into()))
+            );
             blob[i] ^= 0x01;
         }
         // Relabelling the ciphertext with another known key id also fails (key id is AAD).
         let c2 = c.rotated_to(PhoneKey::new("k1b", [1; 32]).unwrap());
         let moved = EncryptedPhone::from_stored(format!("k1b:{body}"));
-        assert_eq!(c2.decrypt(&moved), Err(CryptoError::Authentication("k1b".into())));
+        assert_eq!(
+            c2.decrypt(&moved),
+            Err(CryptoError::Authentication("k1b".into()))
+        );
         assert!(matches!(
             c.decrypt(&EncryptedPhone::from_stored("no-separator".into())),
             Err(CryptoError::Malformed(_))
@@ -373,11 +385,18 @@ mod tests {
         let writer = crypto(1, "pepper-pepper-pepper");
         let enc = writer.encrypt(&phone("9876543210"));
         // Same key id, different key bytes.
-        let reader = crypto(2, "pepper-pepper-pepper").with_old_key(PhoneKey::new("k1", [9; 32]).unwrap());
-        assert_eq!(reader.decrypt(&enc), Err(CryptoError::Authentication("k1".into())));
+        let reader =
+            crypto(2, "pepper-pepper-pepper").with_old_key(PhoneKey::new("k1", [9; 32]).unwrap());
+        assert_eq!(
+            reader.decrypt(&enc),
+            Err(CryptoError::Authentication("k1".into()))
+        );
         // Unknown key id.
         let stranger = crypto(3, "pepper-pepper-pepper");
-        assert_eq!(stranger.decrypt(&enc), Err(CryptoError::UnknownKeyId("k1".into())));
+        assert_eq!(
+            stranger.decrypt(&enc),
+            Err(CryptoError::UnknownKeyId("k1".into()))
+        );
     }
 
     #[test]
@@ -387,11 +406,18 @@ mod tests {
         let other = crypto(1, "another-pepper-value");
         let h = a.hash(&phone("098765 43210"));
         assert_eq!(h, a.hash(&phone("+91 98765 43210")));
-        assert_eq!(h, b.hash(&phone("9876543210")), "hash does not depend on the AES key");
+        assert_eq!(
+            h,
+            b.hash(&phone("9876543210")),
+            "hash does not depend on the AES key"
+        );
         assert_ne!(h, other.hash(&phone("9876543210")));
         assert_ne!(h, a.hash(&phone("9876543211")));
         assert_eq!(h.as_str().len(), 64);
-        assert_eq!(PhoneHash::parse(&h.as_str().to_uppercase()), Some(h.clone()));
+        assert_eq!(
+            PhoneHash::parse(&h.as_str().to_uppercase()),
+            Some(h.clone())
+        );
         assert!(!format!("{h:?}").contains(&h.as_str()[8..]));
     }
 
@@ -412,9 +438,21 @@ mod tests {
         assert_eq!(format!("{k:?}"), "PhoneKey(\"main\", <redacted>)");
         let b64 = B64.encode([7u8; 32]);
         assert!(PhoneKey::from_text("main", &b64).is_ok());
-        assert!(matches!(PhoneKey::from_text("main", "abcd"), Err(CryptoError::BadKey { .. })));
-        assert!(matches!(PhoneKey::new("bad:id", [0; 32]), Err(CryptoError::BadKeyId(_))));
-        assert_eq!(HashPepper::new(b"short".to_vec()).unwrap_err(), CryptoError::WeakPepper(5));
-        assert_eq!(format!("{:?}", HashPepper::new(vec![1; 16]).unwrap()), "HashPepper(<redacted>)");
+        assert!(matches!(
+            PhoneKey::from_text("main", "abcd"),
+            Err(CryptoError::BadKey { .. })
+        ));
+        assert!(matches!(
+            PhoneKey::new("bad:id", [0; 32]),
+            Err(CryptoError::BadKeyId(_))
+        ));
+        assert_eq!(
+            HashPepper::new(b"short".to_vec()).unwrap_err(),
+            CryptoError::WeakPepper(5)
+        );
+        assert_eq!(
+            format!("{:?}", HashPepper::new(vec![1; 16]).unwrap()),
+            "HashPepper(<redacted>)"
+        );
     }
 }

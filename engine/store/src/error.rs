@@ -23,7 +23,9 @@ pub enum StoreError {
     #[error("database error: {0}")]
     Db(#[from] redb::Error),
     /// A stored row failed to decode: the file was written by an incompatible build or damaged.
-    #[error("stored {table} row {key} does not decode: {source}; run `vartalaap migrate` or restore a backup")]
+    #[error(
+        "stored {table} row {key} does not decode: {source}; run `vartalaap migrate` or restore a backup"
+    )]
     Corrupt {
         /// Table name.
         table: &'static str,
@@ -216,7 +218,9 @@ pub enum OpenError {
         supported: u32,
     },
     /// A migration failed and was rolled back; the database stays at `version - 1`.
-    #[error("migration {version:04}_{name} failed and was rolled back (database left at version {left_at}): {reason}")]
+    #[error(
+        "migration {version:04}_{name} failed and was rolled back (database left at version {left_at}): {reason}"
+    )]
     Migration {
         /// Failing migration number.
         version: u32,

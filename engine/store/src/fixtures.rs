@@ -28,7 +28,8 @@ pub const FIXTURE_BUSINESS: &str = "himalayan-kitchen";
 pub fn fixture_crypto() -> PhoneCrypto {
     PhoneCrypto::new(
         PhoneKey::new(FIXTURE_KEY_ID, [0x42; 32]).unwrap_or_else(|_| unreachable!("valid id")),
-        HashPepper::new(b"vartalaap-fixture-pepper".to_vec()).unwrap_or_else(|_| unreachable!("long enough")),
+        HashPepper::new(b"vartalaap-fixture-pepper".to_vec())
+            .unwrap_or_else(|_| unreachable!("long enough")),
     )
 }
 
@@ -38,7 +39,9 @@ pub fn fixture_date() -> NaiveDate {
 }
 
 fn at(h: u32) -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 12, 20, h, 0, 0).single().unwrap_or_default()
+    Utc.with_ymd_and_hms(2026, 12, 20, h, 0, 0)
+        .single()
+        .unwrap_or_default()
 }
 
 /// Writes a fresh database at `path` at schema `version` (1..SCHEMA_VERSION) with one
@@ -48,10 +51,15 @@ pub fn write_fixture(path: &Path, version: u32) -> Result<(), OpenError> {
         path: path.display().to_string(),
         source,
     })?;
-    let steps: Vec<_> = MIGRATIONS.iter().copied().filter(|m| m.version <= version).collect();
+    let steps: Vec<_> = MIGRATIONS
+        .iter()
+        .copied()
+        .filter(|m| m.version <= version)
+        .collect();
     migrate_with(&db, &steps)?;
     let crypto = fixture_crypto();
-    let phone = PhoneNumber::parse(FIXTURE_PHONE).map_err(|e| StoreError::invalid("phone", e.to_string()))?;
+    let phone = PhoneNumber::parse(FIXTURE_PHONE)
+        .map_err(|e| StoreError::invalid("phone", e.to_string()))?;
     let hash = crypto.hash(&phone);
     let txn = db.begin_write().map_err(StoreError::from)?;
     let reservation = Reservation {
@@ -63,7 +71,8 @@ pub fn write_fixture(path: &Path, version: u32) -> Result<(), OpenError> {
         phone_encrypted: Some(crypto.encrypt(&phone)),
         party_size: 4,
         reservation_date: fixture_date(),
-        reservation_time: TimeOfDay::from_hm(20, 0).unwrap_or(TimeOfDay::from_minutes(0).unwrap_or_else(|| unreachable!())),
+        reservation_time: TimeOfDay::from_hm(20, 0)
+            .unwrap_or(TimeOfDay::from_minutes(0).unwrap_or_else(|| unreachable!())),
         status: ReservationStatus::Confirmed,
         whatsapp_sent: false,
         whatsapp_consent: false,
@@ -88,7 +97,11 @@ pub fn write_fixture(path: &Path, version: u32) -> Result<(), OpenError> {
         updated_at: at(10),
     };
     {
-        put_json(&mut txn.open_table(RESERVATIONS).map_err(StoreError::from)?, 1, &reservation)?;
+        put_json(
+            &mut txn.open_table(RESERVATIONS).map_err(StoreError::from)?,
+            1,
+            &reservation,
+        )?;
         let day = reservation.reservation_date.to_string();
         txn.open_multimap_table(RES_BY_DATE)
             .map_err(StoreError::from)?
@@ -100,15 +113,22 @@ pub fn write_fixture(path: &Path, version: u32) -> Result<(), OpenError> {
                 .insert((hash.as_str(), day.as_str()), 1)
                 .map_err(StoreError::from)?;
         }
-        put_json(&mut txn.open_table(CALLS).map_err(StoreError::from)?, 1, &call)?;
+        put_json(
+            &mut txn.open_table(CALLS).map_err(StoreError::from)?,
+            1,
+            &call,
+        )?;
         txn.open_multimap_table(CALLS_BY_START)
             .map_err(StoreError::from)?
             .insert((FIXTURE_BUSINESS, call.started_at.timestamp_millis()), 1)
             .map_err(StoreError::from)?;
         let mut turns = txn.open_table(TURNS).map_err(StoreError::from)?;
-        for (seq, (role, text)) in [(TurnRole::Bot, "Namaste, Himalayan Kitchen."), (TurnRole::Caller, "Char logon ke liye table chahiye.")]
-            .into_iter()
-            .enumerate()
+        for (seq, (role, text)) in [
+            (TurnRole::Bot, "Namaste, Himalayan Kitchen."),
+            (TurnRole::Caller, "Char logon ke liye table chahiye."),
+        ]
+        .into_iter()
+        .enumerate()
         {
             let seq = u32::try_from(seq).unwrap_or(0);
             let turn = ConversationTurn {
@@ -121,7 +141,9 @@ pub fn write_fixture(path: &Path, version: u32) -> Result<(), OpenError> {
                 timings: TurnTimings::default(),
                 created_at: at(10),
             };
-            turns.insert((1, seq), encode(&turn).as_slice()).map_err(StoreError::from)?;
+            turns
+                .insert((1, seq), encode(&turn).as_slice())
+                .map_err(StoreError::from)?;
         }
         let prefs = CallerPreferences {
             phone_hash: hash.clone(),
@@ -139,7 +161,8 @@ pub fn write_fixture(path: &Path, version: u32) -> Result<(), OpenError> {
             .map_err(StoreError::from)?;
         let mut meta = txn.open_table(META).map_err(StoreError::from)?;
         for entity in ["reservation", "call"] {
-            meta.insert(format!("next_id:{entity}").as_str(), 2).map_err(StoreError::from)?;
+            meta.insert(format!("next_id:{entity}").as_str(), 2)
+                .map_err(StoreError::from)?;
         }
     }
     txn.commit().map_err(StoreError::from)?;

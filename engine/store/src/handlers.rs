@@ -32,7 +32,10 @@ impl Store {
     }
 
     /// Follow-ups of one reservation.
-    pub fn followups_for_reservation(&self, reservation_id: u64) -> Result<Vec<WhatsappFollowup>, StoreError> {
+    pub fn followups_for_reservation(
+        &self,
+        reservation_id: u64,
+    ) -> Result<Vec<WhatsappFollowup>, StoreError> {
         let txn = self.db.begin_read()?;
         let mut out = Vec::new();
         for row in txn.open_table(FOLLOWUPS)?.iter()? {
@@ -49,8 +52,9 @@ impl Store {
     /// the reservation is no longer confirmed or consent was withdrawn.
     fn plan_followup(&self, id: u64, now: DateTime<Utc>) -> Result<Plan, StoreError> {
         let txn = self.db.begin_write()?;
-        let mut f: WhatsappFollowup = get_json(&txn.open_table(FOLLOWUPS)?, "whatsapp_followups", id)?
-            .ok_or_else(|| StoreError::not_found("whatsapp followup", id))?;
+        let mut f: WhatsappFollowup =
+            get_json(&txn.open_table(FOLLOWUPS)?, "whatsapp_followups", id)?
+                .ok_or_else(|| StoreError::not_found("whatsapp followup", id))?;
         if matches!(f.status, FollowupStatus::Sent | FollowupStatus::Skipped) {
             return Ok(Plan::Nothing);
         }
@@ -65,7 +69,10 @@ impl Store {
             f.updated_at = now;
             put_json(&mut txn.open_table(FOLLOWUPS)?, id, &f)?;
             txn.commit()?;
-            tracing::info!(followup_id = id, "WhatsApp follow-up skipped: reservation no longer confirmed.");
+            tracing::info!(
+                followup_id = id,
+                "WhatsApp follow-up skipped: reservation no longer confirmed."
+            );
             return Ok(Plan::Nothing);
         };
         Ok(Plan::Send(Box::new(FollowupMessage {
@@ -87,8 +94,9 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let txn = self.db.begin_write()?;
-        let mut f: WhatsappFollowup = get_json(&txn.open_table(FOLLOWUPS)?, "whatsapp_followups", id)?
-            .ok_or_else(|| StoreError::not_found("whatsapp followup", id))?;
+        let mut f: WhatsappFollowup =
+            get_json(&txn.open_table(FOLLOWUPS)?, "whatsapp_followups", id)?
+                .ok_or_else(|| StoreError::not_found("whatsapp followup", id))?;
         f.attempts += 1;
         f.updated_at = now;
         match outcome {
@@ -122,11 +130,19 @@ fn followup_id(job: &Job) -> Result<u64, JobFailure> {
 }
 
 fn permanent(message: String) -> JobFailure {
-    JobFailure { message, retry_after: None, permanent: true }
+    JobFailure {
+        message,
+        retry_after: None,
+        permanent: true,
+    }
 }
 
 fn transient(message: String) -> JobFailure {
-    JobFailure { message, retry_after: None, permanent: false }
+    JobFailure {
+        message,
+        retry_after: None,
+        permanent: false,
+    }
 }
 
 async fn blocking<T: Send + 'static>(
@@ -151,7 +167,11 @@ pub struct WhatsAppFollowupHandler {
 impl WhatsAppFollowupHandler {
     /// A handler using `sender`; `clock` stamps `sent_at`.
     pub fn new(store: Arc<Store>, sender: WhatsAppSender, clock: Arc<dyn Clock>) -> Self {
-        WhatsAppFollowupHandler { store, sender, clock }
+        WhatsAppFollowupHandler {
+            store,
+            sender,
+            clock,
+        }
     }
 }
 
@@ -168,7 +188,10 @@ impl JobHandler for WhatsAppFollowupHandler {
                 Ok(receipt) => Ok(receipt.clone()),
                 Err(e) => Err(e.to_string()),
             };
-            blocking(&self.store, move |s| s.record_followup(id, record.as_ref().map_err(Clone::clone), now)).await?;
+            blocking(&self.store, move |s| {
+                s.record_followup(id, record.as_ref().map_err(Clone::clone), now)
+            })
+            .await?;
             result.map(|_| ()).map_err(|e| JobFailure {
                 message: e.to_string(),
                 retry_after: e.retry_after(),
@@ -189,27 +212,38 @@ pub struct WhatsAppRetrySweepHandler {
 impl WhatsAppRetrySweepHandler {
     /// A sweep that gives up on follow-ups older than `max_age`.
     pub fn new(store: Arc<Store>, clock: Arc<dyn Clock>, max_age: TimeDelta) -> Self {
-        WhatsAppRetrySweepHandler { store, clock, max_age }
+        WhatsAppRetrySweepHandler {
+            store,
+            clock,
+            max_age,
+        }
     }
 }
 
 impl Store {
     /// Re-queues dead WhatsApp jobs created after `not_before` whose follow-up is unsent.
     /// Returns how many were re-queued.
-    pub fn requeue_failed_whatsapp(&self, not_before: DateTime<Utc>, now: DateTime<Utc>) -> Result<u64, StoreError> {
+    pub fn requeue_failed_whatsapp(
+        &self,
+        not_before: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
         let filter = JobFilter {
             status: Some(JobStatus::Dead),
             kind: Some(crate::WHATSAPP_FOLLOWUP_KIND.to_owned()),
         };
-        let mut page = PageRequest { after: None, limit: crate::MAX_PAGE };
+        let mut page = PageRequest {
+            after: None,
+            limit: crate::MAX_PAGE,
+        };
         let mut n = 0;
         loop {
             let jobs = self.list_jobs(&filter, &page)?;
             for job in &jobs.items {
                 let unsent = match job.payload.get("followup_id").and_then(|v| v.as_u64()) {
-                    Some(fid) => self
-                        .get_followup(fid)?
-                        .is_some_and(|f| matches!(f.status, FollowupStatus::Pending | FollowupStatus::Failed)),
+                    Some(fid) => self.get_followup(fid)?.is_some_and(|f| {
+                        matches!(f.status, FollowupStatus::Pending | FollowupStatus::Failed)
+                    }),
                     None => false,
                 };
                 if unsent && job.created_at >= not_before {
@@ -233,7 +267,10 @@ impl JobHandler for WhatsAppRetrySweepHandler {
         Box::pin(async move {
             let now = self.clock.now();
             let not_before = now - self.max_age;
-            let n = blocking(&self.store, move |s| s.requeue_failed_whatsapp(not_before, now)).await?;
+            let n = blocking(&self.store, move |s| {
+                s.requeue_failed_whatsapp(not_before, now)
+            })
+            .await?;
             if n > 0 {
                 tracing::info!(requeued = n, "Failed WhatsApp sends re-queued.");
             }
@@ -272,7 +309,10 @@ impl JobHandler for PurgeHandler {
                 .and_then(|d| u32::try_from(d).ok())
                 .unwrap_or(90);
             let now = self.clock.now();
-            let policy = RetentionPolicy { business_id, retention_days };
+            let policy = RetentionPolicy {
+                business_id,
+                retention_days,
+            };
             blocking(&self.store, move |s| s.purge(&policy, now)).await?;
             Ok(())
         })

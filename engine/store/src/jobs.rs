@@ -125,13 +125,24 @@ fn delta(d: Duration) -> TimeDelta {
 
 /// Enqueues inside the caller's transaction (so the job commits with the change that causes
 /// it). Idempotent on `idempotency_key`.
-pub(crate) fn enqueue_in(txn: &WriteTransaction, new: &NewJob, now: DateTime<Utc>) -> Result<Job, StoreError> {
+pub(crate) fn enqueue_in(
+    txn: &WriteTransaction,
+    new: &NewJob,
+    now: DateTime<Utc>,
+) -> Result<Job, StoreError> {
     if new.kind.is_empty() || new.idempotency_key.is_empty() {
-        return Err(StoreError::invalid("job", "kind and idempotency_key must not be empty"));
+        return Err(StoreError::invalid(
+            "job",
+            "kind and idempotency_key must not be empty",
+        ));
     }
-    let existing = txn.open_table(JOBS_BY_KEY)?.get(new.idempotency_key.as_str())?.map(|v| v.value());
+    let existing = txn
+        .open_table(JOBS_BY_KEY)?
+        .get(new.idempotency_key.as_str())?
+        .map(|v| v.value());
     if let Some(id) = existing {
-        return get_json(&txn.open_table(JOBS)?, "jobs", id)?.ok_or_else(|| StoreError::not_found("job", id));
+        return get_json(&txn.open_table(JOBS)?, "jobs", id)?
+            .ok_or_else(|| StoreError::not_found("job", id));
     }
     let id = next_id(txn, "job")?;
     let job = Job {
@@ -151,8 +162,10 @@ pub(crate) fn enqueue_in(txn: &WriteTransaction, new: &NewJob, now: DateTime<Utc
         finished_at: None,
     };
     put_json(&mut txn.open_table(JOBS)?, id, &job)?;
-    txn.open_table(JOBS_BY_DUE)?.insert((ms(job.due_at), id), ())?;
-    txn.open_table(JOBS_BY_KEY)?.insert(job.idempotency_key.as_str(), id)?;
+    txn.open_table(JOBS_BY_DUE)?
+        .insert((ms(job.due_at), id), ())?;
+    txn.open_table(JOBS_BY_KEY)?
+        .insert(job.idempotency_key.as_str(), id)?;
     Ok(job)
 }
 
@@ -313,7 +326,10 @@ impl Store {
         let txn = self.db.begin_write()?;
         let mut job = take_for_update(&txn, id)?;
         if job.status != JobStatus::Dead {
-            return Err(JobError::NotDead { id, status: job.status });
+            return Err(JobError::NotDead {
+                id,
+                status: job.status,
+            });
         }
         job.status = JobStatus::Pending;
         job.attempts = 0;
@@ -333,7 +349,11 @@ impl Store {
     }
 
     /// Jobs by filter in id order (dead letters: `status: Some(JobStatus::Dead)`).
-    pub fn list_jobs(&self, filter: &JobFilter, page: &PageRequest) -> Result<Page<Job>, StoreError> {
+    pub fn list_jobs(
+        &self,
+        filter: &JobFilter,
+        page: &PageRequest,
+    ) -> Result<Page<Job>, StoreError> {
         let txn = self.db.begin_read()?;
         let rows = txn.open_table(JOBS)?;
         let start = page.after.map_or(0, |a| a.saturating_add(1));
@@ -380,7 +400,11 @@ mod tests {
         assert_eq!(b.delay(1, none), Duration::from_secs(5));
         assert_eq!(b.delay(2, none), Duration::from_secs(10));
         assert_eq!(b.delay(3, none), Duration::from_secs(20));
-        assert_eq!(b.delay(10, none), Duration::from_secs(30), "capped at max, then halved");
+        assert_eq!(
+            b.delay(10, none),
+            Duration::from_secs(30),
+            "capped at max, then halved"
+        );
         assert!(b.delay(3, full) > Duration::from_millis(39_990));
         assert!(b.delay(3, full) <= Duration::from_secs(40));
         assert_eq!(b.delay(u32::MAX, none), Duration::from_secs(30));

@@ -20,9 +20,9 @@ mod calls;
 mod capacity;
 mod crypto;
 mod error;
-mod handlers;
 #[doc(hidden)]
 pub mod fixtures;
+mod handlers;
 mod jobs;
 pub mod migrate;
 mod model;
@@ -41,7 +41,10 @@ pub use calls::{CallEnd, CallFilter, CallerUpdate, NewCall, NewTurn};
 pub use capacity::{CapacityRule, SlotAvailability, SlotGrid, nearest_free};
 pub use crypto::{CryptoError, EncryptedPhone, HashPepper, PhoneCrypto, PhoneHash, PhoneKey};
 pub use error::{BookingError, JobError, OpenError, StoreError, UnknownVariant};
-pub use jobs::{Backoff, FixedJitter, JobFailure, JobFate, JobFilter, Jitter, NewJob, RandomJitter};
+pub use handlers::{PurgeHandler, WhatsAppFollowupHandler, WhatsAppRetrySweepHandler};
+pub use jobs::{
+    Backoff, FixedJitter, Jitter, JobFailure, JobFate, JobFilter, NewJob, RandomJitter,
+};
 pub use migrate::{MigrationReport, SCHEMA_VERSION};
 pub use model::{
     BadTime, CallLog, CallOutcome, CallWithTurns, CallbackReason, CallbackRequest, CallbackStatus,
@@ -53,13 +56,12 @@ pub use phone::{PhoneError, PhoneNumber};
 pub use records::{CallbackFilter, NewCallback, NewReview, NewSuggestion};
 pub use retention::{DailyAggregate, PurgeReport, RetentionPolicy};
 pub use rotation::RotationReport;
+pub use runner::HandlerFuture;
 pub use runner::{Clock, JobHandler, JobRunner, RunnerConfig, SystemClock};
 pub use schedule::{Schedule, ScheduledJob};
 pub use store::{MAX_PAGE, Page, PageRequest, Store, migrate_file};
-pub use handlers::{PurgeHandler, WhatsAppFollowupHandler, WhatsAppRetrySweepHandler};
-pub use runner::HandlerFuture;
 pub use whatsapp::{
-    FollowupMessage, SendError, SendReceipt, WhatsAppConfig, WhatsAppSender, WebhookToken,
+    FollowupMessage, SendError, SendReceipt, WebhookToken, WhatsAppConfig, WhatsAppSender,
 };
 
 /// Job kind of the WhatsApp confirmation written by [`Store::book`].

@@ -7,9 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use redb::{
-    Database, ReadableDatabase, ReadableTable, TableError, WriteTransaction,
-};
+use redb::{Database, ReadableDatabase, ReadableTable, TableError, WriteTransaction};
 
 use crate::error::{OpenError, StoreError};
 use crate::model::{CallLog, Reservation};
@@ -177,7 +175,9 @@ fn m0003_daily_aggregates(txn: &WriteTransaction) -> Result<(), StoreError> {
             let day = r.reservation_date.to_string();
             // Same meaning as the live counters: bookings made and covers booked, whatever
             // happened to them later.
-            *counts.entry((r.business_id.clone(), day.clone(), "reservations")).or_default() += 1;
+            *counts
+                .entry((r.business_id.clone(), day.clone(), "reservations"))
+                .or_default() += 1;
             *counts.entry((r.business_id, day, "covers")).or_default() += u64::from(r.party_size);
         }
     }
@@ -187,4 +187,3 @@ fn m0003_daily_aggregates(txn: &WriteTransaction) -> Result<(), StoreError> {
     }
     Ok(())
 }
-

@@ -21,7 +21,9 @@ pub enum PhoneError {
     #[error("phone number is empty")]
     Empty,
     /// Something other than digits, spaces, `-`, `.`, `(`, `)` or a leading `+` appeared.
-    #[error("phone number contains a character that is not a digit or separator (position {position})")]
+    #[error(
+        "phone number contains a character that is not a digit or separator (position {position})"
+    )]
     BadCharacter {
         /// 0-based character position, so a UI can point at it without us logging the input.
         position: usize,
@@ -138,7 +140,12 @@ mod tests {
 
     #[test]
     fn landlines_with_std_code() {
-        for input in ["+91 135 271 0000", "0135-2710000", "01352710000", "1352710000"] {
+        for input in [
+            "+91 135 271 0000",
+            "0135-2710000",
+            "01352710000",
+            "1352710000",
+        ] {
             assert_eq!(
                 PhoneNumber::parse(input).unwrap().expose_e164(),
                 "+911352710000",
@@ -150,11 +157,15 @@ mod tests {
     #[test]
     fn international_needs_plus_or_00() {
         assert_eq!(
-            PhoneNumber::parse("+44 20 7946 0958").unwrap().expose_e164(),
+            PhoneNumber::parse("+44 20 7946 0958")
+                .unwrap()
+                .expose_e164(),
             "+442079460958"
         );
         assert_eq!(
-            PhoneNumber::parse("0044 20 7946 0958").unwrap().expose_e164(),
+            PhoneNumber::parse("0044 20 7946 0958")
+                .unwrap()
+                .expose_e164(),
             "+442079460958"
         );
     }

@@ -82,7 +82,11 @@ pub struct NewSuggestion {
 
 impl Store {
     /// Records a callback request for a manager.
-    pub fn create_callback(&self, new: &NewCallback, now: DateTime<Utc>) -> Result<CallbackRequest, StoreError> {
+    pub fn create_callback(
+        &self,
+        new: &NewCallback,
+        now: DateTime<Utc>,
+    ) -> Result<CallbackRequest, StoreError> {
         if new.business_id.is_empty() {
             return Err(StoreError::invalid("business_id", "must not be empty"));
         }
@@ -121,15 +125,33 @@ impl Store {
     }
 
     /// Callback requests by filter in id order.
-    pub fn list_callbacks(&self, filter: &CallbackFilter, page: &PageRequest) -> Result<Page<CallbackRequest>, StoreError> {
-        scan(self, CALLBACKS, "callback_requests", page, |c: &CallbackRequest| {
-            filter.business_id.as_ref().is_none_or(|b| *b == c.business_id)
-                && filter.status.is_none_or(|s| s == c.status)
-        })
+    pub fn list_callbacks(
+        &self,
+        filter: &CallbackFilter,
+        page: &PageRequest,
+    ) -> Result<Page<CallbackRequest>, StoreError> {
+        scan(
+            self,
+            CALLBACKS,
+            "callback_requests",
+            page,
+            |c: &CallbackRequest| {
+                filter
+                    .business_id
+                    .as_ref()
+                    .is_none_or(|b| *b == c.business_id)
+                    && filter.status.is_none_or(|s| s == c.status)
+            },
+        )
     }
 
     /// Moves a callback request along (`contacted`, `resolved`, …).
-    pub fn set_callback_status(&self, id: u64, status: CallbackStatus, now: DateTime<Utc>) -> Result<CallbackRequest, StoreError> {
+    pub fn set_callback_status(
+        &self,
+        id: u64,
+        status: CallbackStatus,
+        now: DateTime<Utc>,
+    ) -> Result<CallbackRequest, StoreError> {
         let txn = self.db.begin_write()?;
         let mut table = txn.open_table(CALLBACKS)?;
         let mut cb: CallbackRequest = get_json(&table, "callback_requests", id)?
@@ -143,7 +165,11 @@ impl Store {
     }
 
     /// Records a transcript review.
-    pub fn create_review(&self, new: &NewReview, now: DateTime<Utc>) -> Result<TranscriptReview, StoreError> {
+    pub fn create_review(
+        &self,
+        new: &NewReview,
+        now: DateTime<Utc>,
+    ) -> Result<TranscriptReview, StoreError> {
         if new.rating.is_some_and(|r| !(1..=5).contains(&r)) {
             return Err(StoreError::invalid("rating", "must be 1 to 5"));
         }
@@ -171,14 +197,31 @@ impl Store {
 
     /// Reviews of one call.
     pub fn reviews_for_call(&self, call_id: u64) -> Result<Vec<TranscriptReview>, StoreError> {
-        let page = PageRequest { after: None, limit: crate::MAX_PAGE };
-        Ok(scan(self, REVIEWS, "transcript_reviews", &page, |r: &TranscriptReview| r.call_id == call_id)?.items)
+        let page = PageRequest {
+            after: None,
+            limit: crate::MAX_PAGE,
+        };
+        Ok(scan(
+            self,
+            REVIEWS,
+            "transcript_reviews",
+            &page,
+            |r: &TranscriptReview| r.call_id == call_id,
+        )?
+        .items)
     }
 
     /// Records an improvement suggestion (status `open`).
-    pub fn create_suggestion(&self, new: &NewSuggestion, now: DateTime<Utc>) -> Result<ImprovementSuggestion, StoreError> {
+    pub fn create_suggestion(
+        &self,
+        new: &NewSuggestion,
+        now: DateTime<Utc>,
+    ) -> Result<ImprovementSuggestion, StoreError> {
         if new.business_id.is_empty() || new.title.is_empty() {
-            return Err(StoreError::invalid("suggestion", "business_id and title must not be empty"));
+            return Err(StoreError::invalid(
+                "suggestion",
+                "business_id and title must not be empty",
+            ));
         }
         let txn = self.db.begin_write()?;
         let id = next_id(&txn, "improvement_suggestion")?;
@@ -214,7 +257,9 @@ impl Store {
         let mut found = Vec::new();
         for id in index.get((business_id, status.as_str()))? {
             let id = id?.value();
-            if let Some(s) = get_json::<ImprovementSuggestion>(&rows, "improvement_suggestions", id)? {
+            if let Some(s) =
+                get_json::<ImprovementSuggestion>(&rows, "improvement_suggestions", id)?
+            {
                 found.push((id, s));
             }
         }
@@ -229,8 +274,9 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<ImprovementSuggestion, StoreError> {
         let txn = self.db.begin_write()?;
-        let mut s: ImprovementSuggestion = get_json(&txn.open_table(SUGGESTIONS)?, "improvement_suggestions", id)?
-            .ok_or_else(|| StoreError::not_found("suggestion", id))?;
+        let mut s: ImprovementSuggestion =
+            get_json(&txn.open_table(SUGGESTIONS)?, "improvement_suggestions", id)?
+                .ok_or_else(|| StoreError::not_found("suggestion", id))?;
         {
             let mut index = txn.open_multimap_table(SUGGESTIONS_BY_STATUS)?;
             index.remove((s.business_id.as_str(), s.status.as_str()), id)?;

@@ -9,7 +9,9 @@ use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use redb::{ReadableDatabase, ReadableMultimapTable, ReadableTable};
 
 use crate::error::StoreError;
-use crate::model::{CallbackRequest, CallerPreferences, Job, JobStatus, Reservation, TranscriptReview};
+use crate::model::{
+    CallbackRequest, CallerPreferences, Job, JobStatus, Reservation, TranscriptReview,
+};
 use crate::store::Store;
 use crate::tables::*;
 
@@ -59,7 +61,11 @@ pub struct DailyAggregate {
 impl Store {
     /// Purges one business's personal data older than `now - retention_days`, plus caller
     /// preferences and finished jobs past the same age.
-    pub fn purge(&self, policy: &RetentionPolicy, now: DateTime<Utc>) -> Result<PurgeReport, StoreError> {
+    pub fn purge(
+        &self,
+        policy: &RetentionPolicy,
+        now: DateTime<Utc>,
+    ) -> Result<PurgeReport, StoreError> {
         let cutoff = now - TimeDelta::days(i64::from(policy.retention_days));
         let business = policy.business_id.as_str();
         let mut report = PurgeReport::default();
@@ -72,13 +78,20 @@ impl Store {
         Ok(report)
     }
 
-    fn purge_calls(&self, business: &str, cutoff: DateTime<Utc>, report: &mut PurgeReport) -> Result<(), StoreError> {
+    fn purge_calls(
+        &self,
+        business: &str,
+        cutoff: DateTime<Utc>,
+        report: &mut PurgeReport,
+    ) -> Result<(), StoreError> {
         loop {
             let txn = self.db.begin_write()?;
             let batch: Vec<(i64, u64)> = {
                 let index = txn.open_multimap_table(CALLS_BY_START)?;
                 let mut out = Vec::new();
-                'outer: for entry in index.range((business, i64::MIN)..(business, cutoff.timestamp_millis()))? {
+                'outer: for entry in
+                    index.range((business, i64::MIN)..(business, cutoff.timestamp_millis()))?
+                {
                     let (key, ids) = entry?;
                     let start = key.value().1;
                     for id in ids {
@@ -130,7 +143,12 @@ impl Store {
         }
     }
 
-    fn scrub_reservations(&self, business: &str, cutoff: NaiveDate, report: &mut PurgeReport) -> Result<(), StoreError> {
+    fn scrub_reservations(
+        &self,
+        business: &str,
+        cutoff: NaiveDate,
+        report: &mut PurgeReport,
+    ) -> Result<(), StoreError> {
         let cutoff = cutoff.to_string();
         let mut after: Option<(String, u64)> = None;
         loop {
@@ -186,21 +204,34 @@ impl Store {
         }
     }
 
-    fn purge_callbacks(&self, business: &str, cutoff: DateTime<Utc>, report: &mut PurgeReport) -> Result<(), StoreError> {
-        let n = self.delete_where(CALLBACKS, "callback_requests", |c: &CallbackRequest| {
-            c.business_id == business && c.created_at < cutoff
-        }, |_, _| Ok(()))?;
+    fn purge_callbacks(
+        &self,
+        business: &str,
+        cutoff: DateTime<Utc>,
+        report: &mut PurgeReport,
+    ) -> Result<(), StoreError> {
+        let n = self.delete_where(
+            CALLBACKS,
+            "callback_requests",
+            |c: &CallbackRequest| c.business_id == business && c.created_at < cutoff,
+            |_, _| Ok(()),
+        )?;
         report.callbacks_deleted += n;
         Ok(())
     }
 
-    fn purge_jobs(&self, cutoff: DateTime<Utc>, report: &mut PurgeReport) -> Result<(), StoreError> {
+    fn purge_jobs(
+        &self,
+        cutoff: DateTime<Utc>,
+        report: &mut PurgeReport,
+    ) -> Result<(), StoreError> {
         let n = self.delete_where(
             JOBS,
             "jobs",
             |j: &Job| j.status == JobStatus::Done && j.finished_at.is_some_and(|f| f < cutoff),
             |txn, j| {
-                txn.open_table(JOBS_BY_KEY)?.remove(j.idempotency_key.as_str())?;
+                txn.open_table(JOBS_BY_KEY)?
+                    .remove(j.idempotency_key.as_str())?;
                 Ok(())
             },
         )?;
@@ -208,7 +239,11 @@ impl Store {
         Ok(())
     }
 
-    fn purge_caller_prefs(&self, cutoff: DateTime<Utc>, report: &mut PurgeReport) -> Result<(), StoreError> {
+    fn purge_caller_prefs(
+        &self,
+        cutoff: DateTime<Utc>,
+        report: &mut PurgeReport,
+    ) -> Result<(), StoreError> {
         loop {
             let txn = self.db.begin_write()?;
             let doomed: Vec<String> = {
@@ -216,7 +251,8 @@ impl Store {
                 let mut out = Vec::new();
                 for row in table.iter()? {
                     let (key, bytes) = row?;
-                    let p: CallerPreferences = decode("caller_preferences", key.value(), bytes.value())?;
+                    let p: CallerPreferences =
+                        decode("caller_preferences", key.value(), bytes.value())?;
                     if p.updated_at < cutoff {
                         out.push(key.value().to_owned());
                         if out.len() >= BATCH {
@@ -286,7 +322,12 @@ impl Store {
     }
 
     /// Daily counters for a business in `[from, to]`, which survive purges.
-    pub fn daily_aggregates(&self, business_id: &str, from: NaiveDate, to: NaiveDate) -> Result<Vec<DailyAggregate>, StoreError> {
+    pub fn daily_aggregates(
+        &self,
+        business_id: &str,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<DailyAggregate>, StoreError> {
         let txn = self.db.begin_read()?;
         let table = txn.open_table(AGGREGATES)?;
         let (f, t) = (from.to_string(), to.to_string());
@@ -294,9 +335,14 @@ impl Store {
         for row in table.range((business_id, f.as_str(), "")..=(business_id, t.as_str(), "~"))? {
             let (key, count) = row?;
             let (_, day, metric) = key.value();
-            let Ok(date) = day.parse::<NaiveDate>() else { continue };
+            let Ok(date) = day.parse::<NaiveDate>() else {
+                continue;
+            };
             if out.last().is_none_or(|a| a.date != date) {
-                out.push(DailyAggregate { date, ..DailyAggregate::default() });
+                out.push(DailyAggregate {
+                    date,
+                    ..DailyAggregate::default()
+                });
             }
             if let Some(agg) = out.last_mut() {
                 match metric {
@@ -310,4 +356,3 @@ impl Store {
         Ok(out)
     }
 }
-

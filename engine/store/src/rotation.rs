@@ -36,10 +36,17 @@ type Field<T> = fn(&mut T) -> &mut Option<EncryptedPhone>;
 impl Store {
     /// Makes `new_key` the active phone key and re-encrypts every stored number under it in
     /// batches of `batch_size` rows per transaction. Reads keep working throughout.
-    pub fn rotate_keys(&self, new_key: PhoneKey, batch_size: usize) -> Result<RotationReport, StoreError> {
+    pub fn rotate_keys(
+        &self,
+        new_key: PhoneKey,
+        batch_size: usize,
+    ) -> Result<RotationReport, StoreError> {
         let crypto = self.crypto().rotated_to(new_key);
         self.set_crypto(crypto.clone());
-        tracing::info!(active_key_id = crypto.active_key_id(), "Phone key rotation started.");
+        tracing::info!(
+            active_key_id = crypto.active_key_id(),
+            "Phone key rotation started."
+        );
         let mut report = RotationReport {
             active_key_id: crypto.active_key_id().to_owned(),
             reencrypted: 0,
@@ -47,11 +54,36 @@ impl Store {
             remaining_old: 0,
         };
         let batch = batch_size.max(1);
-        self.rotate_table::<Reservation>(RESERVATIONS, "reservations", |r| &mut r.phone_encrypted, &crypto, batch, &mut report)?;
-        self.rotate_table::<CallLog>(CALLS, "call_logs", |c| &mut c.caller_phone_encrypted, &crypto, batch, &mut report)?;
-        self.rotate_table::<CallbackRequest>(CALLBACKS, "callback_requests", |c| &mut c.phone_encrypted, &crypto, batch, &mut report)?;
+        self.rotate_table::<Reservation>(
+            RESERVATIONS,
+            "reservations",
+            |r| &mut r.phone_encrypted,
+            &crypto,
+            batch,
+            &mut report,
+        )?;
+        self.rotate_table::<CallLog>(
+            CALLS,
+            "call_logs",
+            |c| &mut c.caller_phone_encrypted,
+            &crypto,
+            batch,
+            &mut report,
+        )?;
+        self.rotate_table::<CallbackRequest>(
+            CALLBACKS,
+            "callback_requests",
+            |c| &mut c.phone_encrypted,
+            &crypto,
+            batch,
+            &mut report,
+        )?;
         report.remaining_old = self.count_not_under(crypto.active_key_id())?;
-        tracing::info!(reencrypted = report.reencrypted, remaining_old = report.remaining_old, "Phone key rotation finished.");
+        tracing::info!(
+            reencrypted = report.reencrypted,
+            remaining_old = report.remaining_old,
+            "Phone key rotation finished."
+        );
         Ok(report)
     }
 
@@ -120,7 +152,10 @@ impl Store {
         }
         for row in txn.open_table(CALLBACKS)?.iter()? {
             let (id, b) = row?;
-            count(decode::<CallbackRequest>("callback_requests", id.value(), b.value())?.phone_encrypted);
+            count(
+                decode::<CallbackRequest>("callback_requests", id.value(), b.value())?
+                    .phone_encrypted,
+            );
         }
         Ok(n)
     }

@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 use tokio_util::sync::CancellationToken;
 
 use crate::error::{JobError, StoreError};
-use crate::jobs::{Backoff, JobFailure, Jitter, RandomJitter};
+use crate::jobs::{Backoff, Jitter, JobFailure, RandomJitter};
 use crate::model::Job;
 use crate::schedule::ScheduledJob;
 use crate::store::Store;
@@ -142,7 +142,11 @@ impl JobRunner {
     pub async fn run_once(&self, shutdown: &CancellationToken) -> Result<usize, StoreError> {
         let now = self.clock.now();
         let schedules = self.config.schedules.clone();
-        let (owner, lease, batch) = (self.config.owner.clone(), self.config.lease, self.config.batch);
+        let (owner, lease, batch) = (
+            self.config.owner.clone(),
+            self.config.lease,
+            self.config.batch,
+        );
         let claimed = self
             .blocking(move |s| {
                 if !schedules.is_empty() {
@@ -178,8 +182,10 @@ impl JobRunner {
         match outcome {
             Ok(()) => {
                 tracing::debug!(job_id = id, kind = %job.kind, "Job done.");
-                self.blocking(move |s| ignore_lease_lost(s.complete_job(id, &owner, now).map(|_| ())))
-                    .await
+                self.blocking(move |s| {
+                    ignore_lease_lost(s.complete_job(id, &owner, now).map(|_| ()))
+                })
+                .await
             }
             Err(failure) => {
                 tracing::warn!(job_id = id, kind = %job.kind, attempt = job.attempts, error = %failure.message, "Job attempt failed.");
@@ -188,7 +194,8 @@ impl JobRunner {
                 self.blocking(move |s| {
                     let mut j = jitter.lock().unwrap_or_else(|e| e.into_inner());
                     ignore_lease_lost(
-                        s.fail_job(id, &owner, &failure, &backoff, j.as_mut(), now).map(|_| ()),
+                        s.fail_job(id, &owner, &failure, &backoff, j.as_mut(), now)
+                            .map(|_| ()),
                     )
                 })
                 .await

@@ -53,7 +53,9 @@ impl Schedule {
     pub fn next_after(&self, now: DateTime<Utc>) -> DateTime<Utc> {
         match *self {
             Schedule::Every { period } => {
-                let p = i64::try_from(period.as_millis()).unwrap_or(i64::MAX).max(1000);
+                let p = i64::try_from(period.as_millis())
+                    .unwrap_or(i64::MAX)
+                    .max(1000);
                 let t = now.timestamp_millis();
                 let next = (t.div_euclid(p) + 1).saturating_mul(p);
                 DateTime::from_timestamp_millis(next).unwrap_or(DateTime::<Utc>::MAX_UTC)
@@ -61,13 +63,18 @@ impl Schedule {
             Schedule::DailyAt { time, tz } => {
                 let local_today = now.with_timezone(&tz).date_naive();
                 for offset in 0..=2u64 {
-                    let Some(day) = local_today.checked_add_days(Days::new(offset)) else { break };
+                    let Some(day) = local_today.checked_add_days(Days::new(offset)) else {
+                        break;
+                    };
                     let naive = day.and_time(time);
                     let instant = tz
                         .from_local_datetime(&naive)
                         .earliest()
                         // In a DST gap the wall time does not exist: take the hour after.
-                        .or_else(|| tz.from_local_datetime(&(naive + TimeDelta::hours(1))).earliest())
+                        .or_else(|| {
+                            tz.from_local_datetime(&(naive + TimeDelta::hours(1)))
+                                .earliest()
+                        })
                         .map(|t| t.with_timezone(&Utc));
                     if let Some(at) = instant
                         && at > now
@@ -83,7 +90,11 @@ impl Schedule {
 
 impl Store {
     /// Makes sure the next occurrence of every scheduled job is enqueued (idempotent).
-    pub fn ensure_scheduled(&self, jobs: &[ScheduledJob], now: DateTime<Utc>) -> Result<Vec<Job>, StoreError> {
+    pub fn ensure_scheduled(
+        &self,
+        jobs: &[ScheduledJob],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Job>, StoreError> {
         let mut out = Vec::with_capacity(jobs.len());
         for s in jobs {
             let at = s.schedule.next_after(now);
@@ -118,10 +129,22 @@ mod tests {
             tz: chrono_tz::Asia::Kolkata,
         };
         // 03:00 IST = 21:30 UTC the previous day.
-        assert_eq!(s.next_after(utc("2026-11-26T12:00:00Z")), utc("2026-11-26T21:30:00Z"));
-        assert_eq!(s.next_after(utc("2026-11-26T21:29:59Z")), utc("2026-11-26T21:30:00Z"));
-        assert_eq!(s.next_after(utc("2026-11-26T21:30:00Z")), utc("2026-11-27T21:30:00Z"));
-        assert_eq!(s.next_after(utc("2026-11-26T22:00:00Z")), utc("2026-11-27T21:30:00Z"));
+        assert_eq!(
+            s.next_after(utc("2026-11-26T12:00:00Z")),
+            utc("2026-11-26T21:30:00Z")
+        );
+        assert_eq!(
+            s.next_after(utc("2026-11-26T21:29:59Z")),
+            utc("2026-11-26T21:30:00Z")
+        );
+        assert_eq!(
+            s.next_after(utc("2026-11-26T21:30:00Z")),
+            utc("2026-11-27T21:30:00Z")
+        );
+        assert_eq!(
+            s.next_after(utc("2026-11-26T22:00:00Z")),
+            utc("2026-11-27T21:30:00Z")
+        );
     }
 
     #[test]
@@ -131,8 +154,14 @@ mod tests {
             time: NaiveTime::from_hms_opt(1, 30, 0).unwrap(),
             tz: chrono_tz::Europe::London,
         };
-        assert_eq!(s.next_after(utc("2026-03-28T12:00:00Z")), utc("2026-03-29T01:30:00Z"));
-        assert_eq!(s.next_after(utc("2026-03-29T02:00:00Z")), utc("2026-03-30T00:30:00Z"));
+        assert_eq!(
+            s.next_after(utc("2026-03-28T12:00:00Z")),
+            utc("2026-03-29T01:30:00Z")
+        );
+        assert_eq!(
+            s.next_after(utc("2026-03-29T02:00:00Z")),
+            utc("2026-03-30T00:30:00Z")
+        );
     }
 
     #[test]
@@ -140,7 +169,13 @@ mod tests {
         let s = Schedule::Every {
             period: Duration::from_secs(3600),
         };
-        assert_eq!(s.next_after(utc("2026-11-26T16:54:29Z")), utc("2026-11-26T17:00:00Z"));
-        assert_eq!(s.next_after(utc("2026-11-26T17:00:00Z")), utc("2026-11-26T18:00:00Z"));
+        assert_eq!(
+            s.next_after(utc("2026-11-26T16:54:29Z")),
+            utc("2026-11-26T17:00:00Z")
+        );
+        assert_eq!(
+            s.next_after(utc("2026-11-26T17:00:00Z")),
+            utc("2026-11-26T18:00:00Z")
+        );
     }
 }

@@ -66,7 +66,11 @@ impl PageRequest {
         items.sort_by_key(|(id, _)| *id);
         let more = items.len() > limit;
         items.truncate(limit);
-        let next_after = if more { items.last().map(|(id, _)| *id) } else { None };
+        let next_after = if more {
+            items.last().map(|(id, _)| *id)
+        } else {
+            None
+        };
         Page {
             items: items.into_iter().map(|(_, t)| t).collect(),
             next_after,
@@ -112,7 +116,10 @@ impl Store {
     /// The current keyring (the active key changes during [`Store::rotate_keys`]).
     pub fn crypto(&self) -> Arc<PhoneCrypto> {
         // A poisoned lock only means a panic happened while swapping an Arc; the Arc is intact.
-        self.crypto.read().unwrap_or_else(|e| e.into_inner()).clone()
+        self.crypto
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     pub(crate) fn set_crypto(&self, crypto: PhoneCrypto) {
@@ -156,7 +163,21 @@ mod tests {
         .paginate(vec![(5, 'e'), (4, 'd')]);
         assert_eq!(last.items, ['e']);
         assert_eq!(last.next_after, None);
-        assert_eq!(PageRequest { after: None, limit: 0 }.clamped_limit(), 1);
-        assert_eq!(PageRequest { after: None, limit: 10_000 }.clamped_limit(), MAX_PAGE);
+        assert_eq!(
+            PageRequest {
+                after: None,
+                limit: 0
+            }
+            .clamped_limit(),
+            1
+        );
+        assert_eq!(
+            PageRequest {
+                after: None,
+                limit: 10_000
+            }
+            .clamped_limit(),
+            MAX_PAGE
+        );
     }
 }

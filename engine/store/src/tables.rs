@@ -40,7 +40,8 @@ pub(crate) const CALLER_PREFS: TableDefinition<&str, &[u8]> =
     TableDefinition::new("caller_preferences");
 
 /// Follow-up rows by id.
-pub(crate) const FOLLOWUPS: TableDefinition<u64, &[u8]> = TableDefinition::new("whatsapp_followups");
+pub(crate) const FOLLOWUPS: TableDefinition<u64, &[u8]> =
+    TableDefinition::new("whatsapp_followups");
 /// Transcript reviews by id.
 pub(crate) const REVIEWS: TableDefinition<u64, &[u8]> = TableDefinition::new("transcript_reviews");
 /// Suggestions by id.
@@ -124,7 +125,10 @@ pub(crate) fn bump_aggregate(
     delta: u64,
 ) -> Result<(), StoreError> {
     let mut agg = txn.open_table(AGGREGATES)?;
-    let current = agg.get((business, date, metric))?.map(|v| v.value()).unwrap_or(0);
+    let current = agg
+        .get((business, date, metric))?
+        .map(|v| v.value())
+        .unwrap_or(0);
     agg.insert((business, date, metric), current + delta)?;
     Ok(())
 }

@@ -10,8 +10,7 @@ mod reservations;
 mod reviews;
 
 pub use calls::{
-    CallLog, CallOutcome, CallWithTurns, CallerPreferences, ConversationTurn, TurnRole,
-    TurnTimings,
+    CallLog, CallOutcome, CallWithTurns, CallerPreferences, ConversationTurn, TurnRole, TurnTimings,
 };
 pub use jobs::{Job, JobStatus};
 pub use reservations::{
