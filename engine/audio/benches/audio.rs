@@ -64,6 +64,15 @@ fn pure(c: &mut Criterion) {
                 )
             })
         });
+        group.bench_function("phonemize 2 clauses (Piper front end)", |b| {
+            let ph = vartalaap_audio::tts::EspeakPhonemizer::default();
+            b.iter(|| {
+                black_box(
+                    ph.phonemize("Namaste, thank you for calling Himalayan Kitchen.", "en-us")
+                        .unwrap(),
+                )
+            })
+        });
         group.finish();
     }
 }
