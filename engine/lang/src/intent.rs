@@ -11,7 +11,9 @@
 //! 5. **flow intents** — every example is compared with the utterance: words are reduced to
 //!    their canonical form (numbers become `#`), common function words are ignored, and the
 //!    score is the Dice overlap `2·matched / (|utterance| + |example|)` where words match
-//!    exactly or with Jaro-Winkler ≥ 0.9 for words of 5+ letters. An intent's score is its best
+//!    exactly or with Jaro-Winkler ≥ 0.9 for words of 5+ letters; numbers never match (they are
+//!    slot values, not intent), and fewer than two shared words scores 0 unless both sides are a
+//!    single word ("namaste"). An intent's score is its best
 //!    example; the best intent wins if it scores at least 0.5 (ties: the earlier intent).
 //! 6. **correction** — a marker ("nahi", "no", "actually", "I mean", "matlab", "galti se",
 //!    "not") followed by more words, when no flow intent scored at least 0.75.
@@ -69,243 +71,65 @@ pub struct IntentMatch {
     pub repair: Option<RepairIntent>,
 }
 
+#[rustfmt::skip]
 const HUMAN_WORDS: &[&str] = &[
-    "human",
-    "insaan",
-    "insan",
-    "manager",
-    "operator",
-    "representative",
-    "agent",
-    "staff",
-    "owner",
-    "malik",
-    "receptionist",
-    "इंसान",
-    "मैनेजर",
-    "मालिक",
-    "आदमी",
-    "aadmi",
-    "banda",
-    "person",
+    "human", "insaan", "insan", "manager", "operator", "representative", "agent", "staff", "owner",
+    "malik", "receptionist", "इंसान", "मैनेजर", "मालिक", "आदमी", "aadmi", "banda", "person",
 ];
+#[rustfmt::skip]
 const HUMAN_PHRASES: &[&[&str]] = &[
-    &["kisi", "se", "baat"],
-    &["किसी", "से", "बात"],
-    &["talk", "to", "someone"],
-    &["speak", "to", "someone"],
-    &["real", "person"],
-    &["call", "transfer"],
-    &["transfer", "the", "call"],
-    &["transfer", "karo"],
+    &["kisi", "se", "baat"], &["किसी", "से", "बात"], &["talk", "to", "someone"],
+    &["speak", "to", "someone"], &["real", "person"], &["call", "transfer"],
+    &["transfer", "the", "call"], &["transfer", "karo"],
 ];
+#[rustfmt::skip]
 const CANCEL_PHRASES: &[&[&str]] = &[
-    &["rehne", "do"],
-    &["rahne", "do"],
-    &["रहने", "दो"],
-    &["रहने", "दीजिए"],
-    &["rehne", "dijiye"],
-    &["never", "mind"],
-    &["nevermind"],
-    &["chhodo"],
-    &["chodo"],
-    &["छोडो"],
-    &["छोडिए"],
-    &["chhodiye"],
-    &["forget", "it"],
-    &["leave", "it"],
-    &["cancel"],
-    &["कैंसल"],
-    &["stop", "it"],
-    &["mat", "karo"],
-    &["मत", "करो"],
-    &["band", "karo"],
-    &["nahi", "chahiye"],
-    &["नहीं", "चाहिए"],
+    &["rehne", "do"], &["rahne", "do"], &["रहने", "दो"], &["रहने", "दीजिए"], &["rehne", "dijiye"], &["rahne", "dijiye"], &["rehne", "dijie"],
+    &["never", "mind"], &["nevermind"], &["chhodo"], &["chodo"], &["छोडो"], &["छोडिए"],
+    &["chhodiye"], &["forget", "it"], &["leave", "it"], &["cancel"], &["कैंसल"], &["stop", "it"],
+    &["mat", "karo"], &["मत", "करो"], &["band", "karo"], &["nahi", "chahiye"], &["नहीं", "चाहिए"],
     &["koi", "zarurat", "nahi"],
 ];
+#[rustfmt::skip]
 const RESERVATION_WORDS: &[&str] = &[
-    "reservation",
-    "booking",
-    "table",
-    "reserve",
-    "reserved",
-    "appointment",
-    "बुकिंग",
-    "रिजर्वेशन",
-    "टेबल",
-    "book",
-    "booked",
-    "बुक",
+    "reservation", "booking", "table", "reserve", "reserved", "appointment", "बुकिंग", "रिजर्वेशन",
+    "टेबल", "book", "booked", "बुक",
 ];
+#[rustfmt::skip]
 const REPEAT_PHRASES: &[&[&str]] = &[
-    &["phir", "se"],
-    &["fir", "se"],
-    &["फिर", "से"],
-    &["dobara"],
-    &["dubara"],
-    &["दोबारा"],
-    &["repeat"],
-    &["pardon"],
-    &["come", "again"],
-    &["say", "that", "again"],
-    &["say", "again"],
-    &["kya", "bola"],
-    &["kya", "kaha"],
-    &["क्या", "कहा"],
-    &["क्या", "बोला"],
-    &["didnt", "hear"],
-    &["didnt", "catch"],
-    &["sunai", "nahi"],
-    &["सुनाई", "नहीं"],
-    &["samajh", "nahi"],
-    &["samjha", "nahi"],
-    &["samjhi", "nahi"],
-    &["समझ", "नहीं"],
-    &["ek", "baar", "aur"],
-    &["once", "more"],
-    &["one", "more", "time"],
-    &["didnt", "understand"],
-    &["dont", "understand"],
+    &["phir", "se"], &["fir", "se"], &["फिर", "से"], &["dobara"], &["dubara"], &["दोबारा"],
+    &["repeat"], &["pardon"], &["come", "again"], &["say", "that", "again"], &["say", "again"],
+    &["kya", "bola"], &["kya", "kaha"], &["क्या", "कहा"], &["क्या", "बोला"], &["didnt", "hear"],
+    &["didnt", "catch"], &["sunai", "nahi"], &["सुनाई", "नहीं"], &["samajh", "nahi"],
+    &["samjha", "nahi"], &["samjhi", "nahi"], &["समझ", "नहीं"], &["ek", "baar", "aur"],
+    &["once", "more"], &["one", "more", "time"], &["didnt", "understand"], &["dont", "understand"],
 ];
+#[rustfmt::skip]
 const LONE_REPEAT: &[&str] = &[
-    "kya",
-    "what",
-    "sorry",
-    "pardon",
-    "huh",
-    "haan",
-    "क्या",
-    "जी",
-    "hello",
-    "ji",
+    "kya", "what", "sorry", "pardon", "huh", "haan", "क्या", "जी", "hello", "ji",
 ];
+#[rustfmt::skip]
 const GOODBYE_CORE: &[&str] = &[
-    "bye",
-    "goodbye",
-    "alvida",
-    "bas",
-    "dhanyavaad",
-    "dhanyawad",
-    "dhanyavad",
-    "shukriya",
-    "thanks",
-    "thank",
-    "thankyou",
-    "धन्यवाद",
-    "शुक्रिया",
-    "बस",
-    "अलविदा",
-    "बाय",
-    "all",
-    "else",
+    "bye", "goodbye", "alvida", "bas", "dhanyavaad", "dhanyawad", "dhanyavad", "shukriya",
+    "thanks", "thank", "thankyou", "धन्यवाद", "शुक्रिया", "बस", "अलविदा", "बाय", "all", "else",
 ];
+#[rustfmt::skip]
 const GOODBYE_FILLER: &[&str] = &[
-    "ok",
-    "okay",
-    "ji",
-    "haan",
-    "theek",
-    "hai",
-    "you",
-    "so",
-    "much",
-    "very",
-    "thats",
-    "that",
-    "is",
-    "itna",
-    "hi",
-    "ही",
-    "इतना",
-    "है",
-    "जी",
-    "ठीक",
-    "nothing",
-    "kuch",
-    "nahi",
-    "aur",
-    "chahiye",
-    "namaste",
-    "नमस्ते",
-    "good",
-    "night",
-    "day",
-    "sir",
-    "madam",
-    "bhaiya",
-    "aapka",
-    "apka",
-    "aapko",
-    "bahut",
-    "बहुत",
-    "आपका",
-    "it",
-    "for",
-    "now",
-    "then",
-    "abhi",
-    "ke",
-    "liye",
-    "and",
+    "ok", "okay", "ji", "haan", "theek", "hai", "you", "so", "much", "very", "thats", "that", "is",
+    "itna", "hi", "ही", "इतना", "है", "जी", "ठीक", "nothing", "kuch", "nahi", "aur", "chahiye",
+    "namaste", "नमस्ते", "good", "night", "day", "sir", "madam", "bhaiya", "aapka", "apka",
+    "aapko", "bahut", "बहुत", "आपका", "it", "for", "now", "then", "abhi", "ke", "liye", "and",
 ];
+#[rustfmt::skip]
 const CORRECTION_MARKERS: &[&str] = &[
-    "nahi",
-    "no",
-    "actually",
-    "matlab",
-    "galti",
-    "not",
-    "sorry",
-    "wait",
-    "ruko",
-    "नहीं",
-    "मतलब",
+    "nahi", "no", "actually", "matlab", "galti", "not", "sorry", "wait", "ruko", "नहीं", "मतलब",
     "गलती",
 ];
+#[rustfmt::skip]
 const STOPWORDS: &[&str] = &[
-    "the",
-    "a",
-    "an",
-    "is",
-    "to",
-    "i",
-    "me",
-    "my",
-    "please",
-    "hai",
-    "ke",
-    "ka",
-    "ki",
-    "ko",
-    "ji",
-    "can",
-    "you",
-    "do",
-    "for",
-    "of",
-    "it",
-    "am",
-    "are",
-    "we",
-    "hain",
-    "है",
-    "के",
-    "की",
-    "का",
-    "को",
-    "जी",
-    "mujhe",
-    "मुझे",
-    "would",
-    "like",
-    "want",
-    "hum",
-    "main",
-    "se",
-    "से",
-    "kya",
-    "what",
+    "the", "a", "an", "is", "to", "i", "me", "my", "please", "hai", "ke", "ka", "ki", "ko", "ji",
+    "can", "you", "do", "for", "of", "it", "am", "are", "we", "hain", "है", "के", "की", "का", "को",
+    "जी", "mujhe", "मुझे", "would", "like", "want", "hum", "main", "se", "से", "kya", "what",
 ];
 
 fn has_phrase(toks: &[Token], phrase: &[&str]) -> bool {
@@ -432,11 +256,16 @@ fn dice(u: &[String], e: &[String]) -> f32 {
     }
     let mut used = vec![false; e.len()];
     let mut matched = 0usize;
-    for w in u {
+    for w in u.iter().filter(|w| *w != "#") {
         if let Some(j) = (0..e.len()).find(|&j| !used[j] && word_match(w, &e[j])) {
             used[j] = true;
             matched += 1;
         }
+    }
+    // One shared word is not evidence ("nahi" vs "hum nahi aa payenge") unless both sides are
+    // that one word ("namaste").
+    if matched < 2 && !(u.len() == 1 && e.len() == 1) {
+        return 0.0;
     }
     2.0 * matched as f32 / (u.len() + e.len()) as f32
 }

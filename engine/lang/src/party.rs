@@ -17,6 +17,7 @@ pub fn extract_party_size(text: &str) -> Option<u32> {
     extract_party_size_detail(text).map(|e| e.value)
 }
 
+#[rustfmt::skip]
 const FILLER: &[&str] = &[
     "ji", "haan", "sir", "madam", "bas", "sirf", "only", "just", "please", "total", "people",
     "hain", "around", "about", "lagbhag", "kareeb", "approx", "we", "are", "hum", "log", "toh",
@@ -24,41 +25,12 @@ const FILLER: &[&str] = &[
     "hi", "honge", "jan",
 ];
 
+#[rustfmt::skip]
 const RELATIONS: &[&str] = &[
-    "wife",
-    "husband",
-    "biwi",
-    "patni",
-    "pati",
-    "dost",
-    "friend",
-    "girlfriend",
-    "boyfriend",
-    "mother",
-    "father",
-    "mummy",
-    "papa",
-    "maa",
-    "mom",
-    "dad",
-    "beta",
-    "beti",
-    "son",
-    "daughter",
-    "partner",
-    "bhai",
-    "behen",
-    "sister",
-    "brother",
-    "पत्नी",
-    "पति",
-    "दोस्त",
-    "मम्मी",
-    "पापा",
-    "बीवी",
-    "भाई",
-    "बहन",
-    "colleague",
+    "wife", "husband", "biwi", "patni", "pati", "dost", "friend", "girlfriend", "boyfriend",
+    "mother", "father", "mummy", "papa", "maa", "mom", "dad", "beta", "beti", "son", "daughter",
+    "partner", "bhai", "behen", "sister", "brother", "पत्नी", "पति", "दोस्त", "मम्मी", "पापा",
+    "बीवी", "भाई", "बहन", "colleague",
 ];
 
 fn people_number(t: &Token) -> Option<u32> {
@@ -156,7 +128,8 @@ pub fn extract_party_size_detail(text: &str) -> Option<Extraction<u32>> {
             && !matches!(p2, "out")
             && !matches!(w(i + 1), "nights" | "night" | "hours" | "minutes" | "mins")
             || c(i.wrapping_sub(1)) == "hum"
-            || (matches!(p1, "are" | "were" | "re") && matches!(c(i.wrapping_sub(2)), "hum"))
+            || (matches!(p1, "are" | "re") && matches!(c(i.wrapping_sub(2)), "hum"))
+            || p1 == "were"
             || (p1 == "log" && c(i.wrapping_sub(2)) == "hum")
             || (p1 == "total");
         let cue_after = (next == "ke" && c(i + 2) == "liye")

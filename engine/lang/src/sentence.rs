@@ -7,6 +7,7 @@
 //! case or with a digit. `।`/`॥` always end a sentence.
 
 /// Abbreviations after which a `.` never ends a sentence (lowercase, without the dot).
+#[rustfmt::skip]
 const ABBREVIATIONS: &[&str] = &[
     "rs", "dr", "mr", "mrs", "ms", "st", "no", "nos", "vs", "etc", "approx", "sr", "jr", "prof",
     "shri", "smt", "govt", "ltd", "pvt", "e.g", "i.e", "ph", "mob", "min", "max", "rd",

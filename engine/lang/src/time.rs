@@ -300,12 +300,16 @@ pub fn extract_time_detail(text: &str, hints: &TimeHints) -> Option<TimeExtracti
             {
                 let before = w(i.wrapping_sub(1));
                 let prev_period = i > 0 && period_of(&toks[i - 1]).is_some();
-                let next_period = toks.get(i + 1).and_then(period_of).is_some();
+                // "8 raat ko", "8 in the evening", "8 at night"
+                let period_at = |j: usize| toks.get(j).and_then(period_of).is_some();
+                let next_period = period_at(i + 1)
+                    || (w(i + 1) == "in" && w(i + 2) == "the" && period_at(i + 3))
+                    || (w(i + 1) == "at" && period_at(i + 2));
                 let english_at = matches!(before, "at" | "around" | "by" | "till" | "until")
                     && c(i + 1) != "log";
                 if prev_period || next_period || english_at {
                     let from = if prev_period { i - 1 } else { i };
-                    let to = if next_period { i + 1 } else { i };
+                    let to = if period_at(i + 1) { i + 1 } else { i };
                     readings.push(Reading {
                         hour: n,
                         minute: 0,
