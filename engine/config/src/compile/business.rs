@@ -94,9 +94,10 @@ pub fn compile_business(
             ),
         }
     }
-    let prompts = prompts(&mut cx, &raw.prompts, &supported);
+    let (prompts, broken) = prompts(&mut cx, &raw.prompts, &supported);
 
-    let (flows, plugins, mut foreign) = references(&mut cx, &raw, lib, &prompts, &supported);
+    let (flows, plugins, mut foreign) =
+        references(&mut cx, &raw, lib, &prompts, &broken, &supported);
 
     let whatsapp = match &raw.whatsapp {
         Some(w) => {
@@ -453,12 +454,16 @@ fn per_lang<T: Clone>(m: &BTreeMap<String, T>) -> BTreeMap<Lang, T> {
         .collect()
 }
 
+/// Templates that failed to compile, so they are not also reported as missing.
+type Broken = BTreeSet<(Lang, String)>;
+
 fn prompts(
     cx: &mut Ctx<'_>,
     raw: &BTreeMap<String, BTreeMap<String, String>>,
     supported: &[Lang],
-) -> Prompts {
+) -> (Prompts, Broken) {
     let mut prompts = Prompts::new();
+    let mut broken = Broken::new();
     let all: BTreeSet<&str> = raw
         .values()
         .flat_map(|m| m.keys().map(String::as_str))
@@ -469,6 +474,7 @@ fn prompts(
         };
         for (name, src) in templates {
             if let Err(e) = prompts.add(lang, name, src) {
+                broken.insert((lang, name.clone()));
                 let line = e
                     .line()
                     .map(|l| format!(" (line {l} of the template)"))
@@ -497,7 +503,7 @@ fn prompts(
             );
         }
     }
-    prompts
+    (prompts, broken)
 }
 
 type Refs = (
@@ -513,6 +519,7 @@ fn references(
     raw: &raw::Business,
     lib: &Library<'_>,
     prompts: &Prompts,
+    broken: &Broken,
     supported: &[Lang],
 ) -> Refs {
     let mut foreign = Vec::new();
@@ -582,7 +589,10 @@ fn references(
         let mut reported = BTreeSet::new();
         for (step, name) in flow.templates() {
             for lang in supported {
-                if !prompts.has(*lang, name) && reported.insert((name, *lang)) {
+                if !prompts.has(*lang, name)
+                    && !broken.contains(&(*lang, name.to_string()))
+                    && reported.insert((name, *lang))
+                {
                     cx.err(
                         ptr.clone(),
                         format!(

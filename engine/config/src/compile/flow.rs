@@ -314,7 +314,12 @@ impl StepBuilder<'_, '_, '_> {
             Some(Ok(pl)) if !pl.has_function(function, args_src.len()) => {
                 let msg = match pl.functions.get(function) {
                     Some(arities) => format!(
-                        "plugin `{plugin}` defines `{function}` with {arities:?} parameter(s), but this call passes {}",
+                        "plugin `{plugin}` defines `{function}` with {} parameter(s), but this call passes {} (`args`)",
+                        arities
+                            .iter()
+                            .map(ToString::to_string)
+                            .collect::<Vec<_>>()
+                            .join(" or "),
                         args_src.len()
                     ),
                     None => format!(
