@@ -1,0 +1,64 @@
+//! Command-line interface: one subcommand per job an owner or integrator does.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// Vartalaap: a phone voice-bot for small businesses, driven by YAML.
+#[derive(Debug, Parser)]
+#[command(name = "vartalaap", version, about, long_about = None)]
+pub struct Cli {
+    /// Read settings from this file before the environment (default: ./.env if present).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub env_file: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP server (health, config status; later the Plivo webhooks and the API).
+    ///
+    /// Settings come from environment variables or .env (see .env.example). With no cloud
+    /// keys the offline defaults are used. Business files hot-reload while it runs.
+    Serve {
+        /// Address to listen on (overrides BIND_ADDR).
+        #[arg(long, value_name = "HOST:PORT")]
+        bind: Option<String>,
+        /// Folder holding businesses/, flows/ and plugins/ (overrides CONFIG_ROOT).
+        #[arg(long, value_name = "DIR")]
+        config_root: Option<PathBuf>,
+    },
+    /// Check business, flow and plugin files and print every error with file:line:column.
+    ///
+    /// With no PATH, checks businesses/, flows/ and plugins/ under --root. Exits 1 when any
+    /// error is found, 0 otherwise.
+    Validate {
+        /// Files or folders to check (default: everything under --root).
+        paths: Vec<PathBuf>,
+        /// Folder holding businesses/, flows/ and plugins/.
+        #[arg(long, default_value = ".", value_name = "DIR")]
+        root: PathBuf,
+        /// Output format: human-readable lines or one JSON document for tools.
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        format: OutputFormat,
+    },
+    /// Print fresh secure values for the secret settings, ready to paste into .env.
+    ///
+    /// Prints PHONE_ENCRYPTION_KEY, PHONE_HASH_PEPPER, SESSION_SECRET and an
+    /// ADMIN_PASSWORD_HASH (for a generated password shown once, or for the password read
+    /// from standard input with --admin-password-stdin).
+    Keys {
+        /// Hash the admin password read from the first line of standard input.
+        #[arg(long)]
+        admin_password_stdin: bool,
+    },
+}
+
+/// How `validate` prints its findings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Text,
+    Json,
+}

@@ -1,0 +1,12 @@
+//! The Vartalaap server: the only crate that knows HTTP, WebSocket and JSON wire formats.
+//!
+//! It owns the process edge — settings from the environment, logging, the `vartalaap` CLI and
+//! the warp routes — and wires the inner crates (configuration, storage, engine, providers)
+//! together. Library form so end-to-end tests can build the same routes the binary serves.
+
+pub mod cli;
+pub mod http;
+pub mod logging;
+pub mod secrets;
+pub mod serve;
+pub mod settings;

@@ -1,0 +1,237 @@
+//! Running the CLI's subcommands: the process edge, where errors become `anyhow` with context.
+
+use std::io::{BufRead, Write};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+use vartalaap_config::{ConfigStore, Diagnostic};
+
+use crate::cli::{Cli, Command, OutputFormat};
+use crate::http::{AppState, routes};
+use crate::logging;
+use crate::secrets::{FreshSecrets, ensure_dev_secrets, hash_password, random_password};
+use crate::settings::Settings;
+
+/// How long a graceful shutdown waits for in-flight work before giving up.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// Runs one CLI invocation to completion.
+pub fn run_cli(cli: Cli) -> anyhow::Result<ExitCode> {
+    load_env_file(cli.env_file.as_deref())?;
+    match cli.command {
+        Command::Serve { bind, config_root } => serve_command(bind, config_root),
+        Command::Validate {
+            paths,
+            root,
+            format,
+        } => Ok(validate_command(&root, &paths, format)),
+        Command::Keys {
+            admin_password_stdin,
+        } => keys_command(admin_password_stdin),
+    }
+}
+
+/// Loads `.env` (or the given file) into the environment without overriding set variables.
+fn load_env_file(path: Option<&Path>) -> anyhow::Result<()> {
+    match path {
+        Some(path) => {
+            dotenvy::from_path(path)
+                .with_context(|| format!("could not read the env file {}", path.display()))?;
+        }
+        None => match dotenvy::dotenv() {
+            Ok(_) => {}
+            Err(e) if e.not_found() => {}
+            Err(e) => return Err(e).context("could not read .env"),
+        },
+    }
+    Ok(())
+}
+
+fn serve_command(bind: Option<String>, config_root: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    let mut settings = Settings::from_process_env()?;
+    if let Some(bind) = bind {
+        settings.bind_addr = bind.parse::<SocketAddr>().with_context(|| {
+            format!("--bind must be host:port such as 0.0.0.0:8080, not {bind:?}")
+        })?;
+    }
+    if let Some(root) = config_root {
+        settings.config_root = root;
+    }
+    let dev_secrets = ensure_dev_secrets(&mut settings)?;
+    let _log_guard = logging::init(logging::LogConfig {
+        level: &settings.log_level,
+        format: settings.log_format,
+        dir: settings.log_dir.as_deref(),
+        secrets: settings.secret_values(),
+    })?;
+    if !dev_secrets.generated.is_empty() || !dev_secrets.reused.is_empty() {
+        tracing::warn!(
+            generated = ?dev_secrets.generated,
+            reused = ?dev_secrets.reused,
+            file = %dev_secrets.path.as_deref().map(Path::display).map(|d| d.to_string()).unwrap_or_default(),
+            "Development mode: secrets missing from the environment were taken from the data directory. Set them explicitly (and APP_ENV=production) for real use."
+        );
+    }
+    if let Some(password) = &dev_secrets.new_admin_password {
+        // Straight to the terminal, once; never through the logger.
+        eprintln!(
+            "\nGenerated a development admin password (shown only now): {password}\n\
+             Its hash is stored in {}.\n",
+            dev_secrets
+                .path
+                .as_deref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default()
+        );
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("could not start the async runtime")?;
+    runtime.block_on(serve(settings))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Loads configuration, starts the watcher and serves HTTP until SIGINT or SIGTERM.
+pub async fn serve(settings: Settings) -> anyhow::Result<()> {
+    // Absolute, so file events (which carry absolute paths) match the watched folders.
+    let root = std::fs::canonicalize(&settings.config_root).with_context(|| {
+        format!(
+            "the configuration folder {} does not exist (set CONFIG_ROOT or --config-root)",
+            settings.config_root.display()
+        )
+    })?;
+    let config = ConfigStore::load(&root).map_err(|diagnostics| {
+        anyhow::anyhow!(
+            "no business could be loaded from {}:\n{}",
+            root.display(),
+            render_diagnostics(&diagnostics)
+        )
+    })?;
+    let config = Arc::new(config);
+    let _watcher = config
+        .spawn_watcher()
+        .with_context(|| format!("could not watch {} for changes", root.display()))?;
+    for business in config.list() {
+        tracing::info!(business = %business.id(), version = %business.version, "Business is live.");
+    }
+    let listener = TcpListener::bind(settings.bind_addr)
+        .await
+        .with_context(|| format!("could not listen on {}", settings.bind_addr))?;
+    let local = listener.local_addr().context("listener has no address")?;
+    tracing::info!(address = %local, offline = settings.deepgram.is_none(), "Vartalaap is serving.");
+    let state = AppState {
+        config,
+        started: Instant::now(),
+    };
+    warp::serve(routes(state))
+        .incoming(listener)
+        .graceful(shutdown_signal())
+        .run()
+        .await;
+    tracing::info!("Vartalaap stopped.");
+    Ok(())
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM (what service managers send).
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "Could not listen for Ctrl-C.");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "Could not listen for SIGTERM.");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("Shutting down.");
+}
+
+fn render_diagnostics(diagnostics: &[Diagnostic]) -> String {
+    diagnostics
+        .iter()
+        .map(|d| format!("  {d}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Prints every problem found; exit code 1 when there is any.
+fn validate_command(root: &Path, paths: &[PathBuf], format: OutputFormat) -> ExitCode {
+    let diagnostics = vartalaap_config::validate_paths(root, paths);
+    match format {
+        OutputFormat::Text => {
+            for d in &diagnostics {
+                println!("{d}");
+            }
+            if diagnostics.is_empty() {
+                println!("ok: no errors");
+            } else {
+                println!("{} error(s)", diagnostics.len());
+            }
+        }
+        OutputFormat::Json => {
+            let doc = serde_json::json!({
+                "ok": diagnostics.is_empty(),
+                "errors": diagnostics,
+            });
+            println!("{doc:#}");
+        }
+    }
+    if diagnostics.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+fn keys_command(admin_password_stdin: bool) -> anyhow::Result<ExitCode> {
+    let fresh = FreshSecrets::generate();
+    let (password, shown) = if admin_password_stdin {
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .context("could not read the admin password from standard input")?;
+        let password = line.trim_end_matches(['\r', '\n']).to_string();
+        anyhow::ensure!(
+            password.chars().count() >= 10,
+            "the admin password must be at least 10 characters"
+        );
+        (password, false)
+    } else {
+        (random_password(), true)
+    };
+    let hash = hash_password(&password)?;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "# Fresh secrets for .env — keep them private.")?;
+    write!(out, "{}", fresh.env_lines())?;
+    if shown {
+        writeln!(
+            out,
+            "# Admin password (give it to the owner, then forget it): {password}"
+        )?;
+    }
+    // Single quotes: the PHC string contains `$`, which .env files would try to expand.
+    writeln!(out, "ADMIN_PASSWORD_HASH='{hash}'")?;
+    Ok(ExitCode::SUCCESS)
+}

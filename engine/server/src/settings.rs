@@ -1,0 +1,584 @@
+//! Settings: every knob comes from an environment variable (optionally through a `.env` file).
+//!
+//! Design decision: parsing takes a plain `name → value` map instead of reading the process
+//! environment itself, so tests can check every rule without touching global state, and so one
+//! pass can collect *every* problem and report them together ("fix these three things") rather
+//! than failing on the first. `.env.example` at the repository root lists each variable.
+//!
+//! A cloud provider's key is required only when that provider is switched on; with no keys at
+//! all the offline defaults run. In development mode missing secrets are generated once into
+//! the data directory (see [`crate::secrets::ensure_dev_secrets`]); production never invents
+//! them.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use crate::secrets::Secret;
+
+/// Whether missing secrets may be generated for convenience.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AppEnv {
+    /// Local use: missing secrets are generated into the data directory.
+    Development,
+    /// Real deployments: every secret must be given explicitly.
+    Production,
+}
+
+/// Console log format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines for a terminal.
+    Pretty,
+    /// One JSON object per line for log shippers.
+    Json,
+}
+
+/// Which speech-to-text engine turns the caller's audio into text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SttProvider {
+    /// Local voice activity detection plus the offline recogniser (no cloud).
+    Offline,
+    /// Deepgram live streaming over WebSocket.
+    Deepgram,
+}
+
+/// Which language model (if any) helps understand callers and phrase answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LlmProvider {
+    /// Rule-based understanding only; fully deterministic.
+    None,
+    /// Groq's OpenAI-compatible chat completions.
+    Groq,
+}
+
+/// Deepgram settings, present only when `STT_PROVIDER=deepgram`.
+#[derive(Debug, Clone)]
+pub struct DeepgramSettings {
+    pub api_key: Secret,
+    pub base_url: String,
+}
+
+/// Groq settings, present only when `LLM_PROVIDER=groq`.
+#[derive(Debug, Clone)]
+pub struct GroqSettings {
+    pub api_key: Secret,
+    pub base_url: String,
+    /// Model names get retired upstream, so the name lives in settings, never in code.
+    pub model: String,
+}
+
+/// Plivo credentials: the auth token signs every webhook, so telephony is off without it.
+#[derive(Debug, Clone)]
+pub struct PlivoSettings {
+    pub auth_id: String,
+    pub auth_token: Secret,
+    pub api_base_url: String,
+}
+
+/// WhatsApp follow-up webhook; follow-ups are skipped (and said so) when absent.
+#[derive(Debug, Clone)]
+pub struct WhatsappSettings {
+    pub webhook_url: String,
+    pub webhook_token: Secret,
+}
+
+/// The secrets that protect stored data and the admin API.
+#[derive(Debug, Clone)]
+pub struct SecretSettings {
+    /// 32-byte AES-256-GCM key for caller phone numbers.
+    pub phone_encryption_key: Option<Secret>,
+    /// Pepper for the HMAC-SHA256 phone hash used for look-ups.
+    pub phone_hash_pepper: Option<Secret>,
+    /// Argon2 PHC string of the admin password.
+    pub admin_password_hash: Option<Secret>,
+    /// Key that signs admin session tokens.
+    pub session_secret: Option<Secret>,
+}
+
+/// Everything the server needs to know about its environment, validated.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub app_env: AppEnv,
+    pub bind_addr: SocketAddr,
+    /// The https origin Plivo reaches us on; stream URLs are built from it.
+    pub public_base_url: Option<String>,
+    /// Folder that holds `businesses/`, `flows/`, `plugins/`.
+    pub config_root: PathBuf,
+    /// Database, generated development secrets.
+    pub data_dir: PathBuf,
+    pub log_level: String,
+    pub log_format: LogFormat,
+    /// Daily-rotated log files go here; `None` turns file logging off.
+    pub log_dir: Option<PathBuf>,
+    pub secrets: SecretSettings,
+    pub stt: SttProvider,
+    pub deepgram: Option<DeepgramSettings>,
+    pub llm: LlmProvider,
+    pub groq: Option<GroqSettings>,
+    pub edge_tts_enabled: bool,
+    pub edge_tts_base_url: Option<String>,
+    pub plivo: Option<PlivoSettings>,
+    pub whatsapp: Option<WhatsappSettings>,
+    /// Sample rate TTS audio is converted to before framing (Plivo streams want 8000).
+    pub tts_target_sample_rate: u32,
+    /// Where `scripts/fetch-models.sh` put ONNX Runtime and the voice/VAD models.
+    pub model_dir: Option<PathBuf>,
+}
+
+/// Every problem found in the settings, each with how to fix it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettingsError {
+    pub problems: Vec<String>,
+}
+
+impl fmt::Display for SettingsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "{} problem(s) in the settings (environment variables or .env):",
+            self.problems.len()
+        )?;
+        for problem in &self.problems {
+            writeln!(f, "  - {problem}")?;
+        }
+        write!(f, "see .env.example for every variable and its meaning")
+    }
+}
+
+impl std::error::Error for SettingsError {}
+
+/// Reads variables one by one and records every problem instead of stopping at the first.
+struct Reader<'a> {
+    vars: &'a HashMap<String, String>,
+    problems: Vec<String>,
+}
+
+impl<'a> Reader<'a> {
+    /// A set, non-blank value (surrounding whitespace removed).
+    fn get(&self, name: &str) -> Option<&'a str> {
+        self.vars
+            .get(name)
+            .map(|v| v.trim())
+            .filter(|v| !v.is_empty())
+    }
+
+    fn string_or(&self, name: &str, default: &str) -> String {
+        self.get(name).unwrap_or(default).to_string()
+    }
+
+    fn bool_or(&mut self, name: &str, default: bool) -> bool {
+        match self.get(name).map(str::to_ascii_lowercase).as_deref() {
+            None => default,
+            Some("1" | "true" | "yes" | "on") => true,
+            Some("0" | "false" | "no" | "off") => false,
+            Some(other) => {
+                self.problems
+                    .push(format!("{name} must be true or false, found {other:?}"));
+                default
+            }
+        }
+    }
+
+    fn choice<T: Copy>(&mut self, name: &str, default: T, options: &[(&str, T)]) -> T {
+        let Some(raw) = self.get(name) else {
+            return default;
+        };
+        let lower = raw.to_ascii_lowercase();
+        if let Some((_, value)) = options.iter().find(|(key, _)| *key == lower) {
+            return *value;
+        }
+        let names: Vec<&str> = options.iter().map(|(key, _)| *key).collect();
+        self.problems.push(format!(
+            "{name} must be one of {}, found {raw:?}",
+            names.join(", ")
+        ));
+        default
+    }
+
+    fn url(&mut self, name: &str, default: &str) -> String {
+        let value = self.string_or(name, default);
+        if !(value.starts_with("http://")
+            || value.starts_with("https://")
+            || value.starts_with("ws://")
+            || value.starts_with("wss://"))
+        {
+            self.problems.push(format!(
+                "{name} must be an http(s):// or ws(s):// URL, found {value:?}"
+            ));
+        }
+        value.trim_end_matches('/').to_string()
+    }
+
+    fn optional_url(&mut self, name: &str) -> Option<String> {
+        self.get(name)?;
+        Some(self.url(name, ""))
+    }
+
+    fn required(&mut self, name: &str, because: &str) -> Option<&'a str> {
+        let value = self.get(name);
+        if value.is_none() {
+            self.problems.push(format!("{name} is required {because}"));
+        }
+        value
+    }
+
+    fn secret_hex32(&mut self, name: &str) -> Option<Secret> {
+        let value = self.get(name)?;
+        if value.len() != 64 || !value.bytes().all(|b| b.is_ascii_hexdigit()) {
+            self.problems.push(format!(
+                "{name} must be 64 hex characters (32 bytes); `vartalaap keys` prints a fresh one"
+            ));
+            return None;
+        }
+        Some(Secret::new(value))
+    }
+
+    fn secret_min_len(&mut self, name: &str, min: usize) -> Option<Secret> {
+        let value = self.get(name)?;
+        if value.len() < min {
+            self.problems.push(format!(
+                "{name} must be at least {min} characters; `vartalaap keys` prints a fresh one"
+            ));
+            return None;
+        }
+        Some(Secret::new(value))
+    }
+}
+
+impl Settings {
+    /// Reads the process environment (after loading `.env` if present) and validates it.
+    pub fn from_process_env() -> Result<Self, SettingsError> {
+        let vars: HashMap<String, String> = std::env::vars().collect();
+        Self::from_vars(&vars)
+    }
+
+    /// Validates settings given as a map; collects every problem before failing.
+    pub fn from_vars(vars: &HashMap<String, String>) -> Result<Self, SettingsError> {
+        let mut r = Reader {
+            vars,
+            problems: Vec::new(),
+        };
+        let app_env = r.choice(
+            "APP_ENV",
+            AppEnv::Development,
+            &[
+                ("development", AppEnv::Development),
+                ("dev", AppEnv::Development),
+                ("production", AppEnv::Production),
+                ("prod", AppEnv::Production),
+            ],
+        );
+        let bind_raw = r.string_or("BIND_ADDR", "127.0.0.1:8080");
+        let bind_addr = match bind_raw.parse::<SocketAddr>() {
+            Ok(addr) => addr,
+            Err(_) => {
+                r.problems.push(format!(
+                    "BIND_ADDR must be host:port such as 0.0.0.0:8080, found {bind_raw:?}"
+                ));
+                SocketAddr::from(([127, 0, 0, 1], 8080))
+            }
+        };
+        let public_base_url = r.optional_url("PUBLIC_BASE_URL");
+        let config_root = PathBuf::from(r.string_or("CONFIG_ROOT", "."));
+        let data_dir = PathBuf::from(r.string_or("DATA_DIR", "data"));
+        let log_level = r.string_or("LOG_LEVEL", "info");
+        if tracing_subscriber::EnvFilter::try_new(&log_level).is_err() {
+            r.problems.push(format!(
+                "LOG_LEVEL must be a level (error, warn, info, debug, trace) or a filter such as \
+                 info,vartalaap=debug, found {log_level:?}"
+            ));
+        }
+        let log_format = r.choice(
+            "LOG_FORMAT",
+            LogFormat::Pretty,
+            &[("pretty", LogFormat::Pretty), ("json", LogFormat::Json)],
+        );
+        let log_dir = match r.get("LOG_DIR") {
+            Some("off" | "none") => None,
+            Some(dir) => Some(PathBuf::from(dir)),
+            None => Some(PathBuf::from("logs")),
+        };
+
+        let secrets = SecretSettings {
+            phone_encryption_key: r.secret_hex32("PHONE_ENCRYPTION_KEY"),
+            phone_hash_pepper: r.secret_min_len("PHONE_HASH_PEPPER", 16),
+            admin_password_hash: match r.get("ADMIN_PASSWORD_HASH") {
+                Some(hash) if hash.starts_with("$argon2") => Some(Secret::new(hash)),
+                Some(_) => {
+                    r.problems.push(
+                        "ADMIN_PASSWORD_HASH must be an argon2 PHC string ($argon2id$...); \
+                         `vartalaap keys --admin-password-stdin` makes one"
+                            .to_string(),
+                    );
+                    None
+                }
+                None => None,
+            },
+            session_secret: r.secret_min_len("SESSION_SECRET", 32),
+        };
+        if app_env == AppEnv::Production {
+            for (name, present) in [
+                (
+                    "PHONE_ENCRYPTION_KEY",
+                    secrets.phone_encryption_key.is_some(),
+                ),
+                ("PHONE_HASH_PEPPER", secrets.phone_hash_pepper.is_some()),
+                ("ADMIN_PASSWORD_HASH", secrets.admin_password_hash.is_some()),
+                ("SESSION_SECRET", secrets.session_secret.is_some()),
+            ] {
+                if !present && r.get(name).is_none() {
+                    r.problems.push(format!(
+                        "{name} is required when APP_ENV=production (secrets are never generated \
+                         in production); `vartalaap keys` prints fresh values"
+                    ));
+                }
+            }
+        }
+
+        let stt = r.choice(
+            "STT_PROVIDER",
+            SttProvider::Offline,
+            &[
+                ("offline", SttProvider::Offline),
+                ("deepgram", SttProvider::Deepgram),
+            ],
+        );
+        let deepgram_base_url = r.url("DEEPGRAM_BASE_URL", "wss://api.deepgram.com");
+        let deepgram = match stt {
+            SttProvider::Deepgram => r
+                .required("DEEPGRAM_API_KEY", "when STT_PROVIDER=deepgram")
+                .map(|key| DeepgramSettings {
+                    api_key: Secret::new(key),
+                    base_url: deepgram_base_url,
+                }),
+            SttProvider::Offline => None,
+        };
+
+        let llm = r.choice(
+            "LLM_PROVIDER",
+            LlmProvider::None,
+            &[("none", LlmProvider::None), ("groq", LlmProvider::Groq)],
+        );
+        let groq_base_url = r.url("GROQ_BASE_URL", "https://api.groq.com/openai/v1");
+        let groq = match llm {
+            LlmProvider::Groq => {
+                let key = r.required("GROQ_API_KEY", "when LLM_PROVIDER=groq");
+                let model = r.required(
+                    "GROQ_MODEL",
+                    "when LLM_PROVIDER=groq (model names are retired upstream, so they are a \
+                     setting; see .env.example)",
+                );
+                match (key, model) {
+                    (Some(key), Some(model)) => Some(GroqSettings {
+                        api_key: Secret::new(key),
+                        base_url: groq_base_url,
+                        model: model.to_string(),
+                    }),
+                    _ => None,
+                }
+            }
+            LlmProvider::None => None,
+        };
+
+        let edge_tts_enabled = r.bool_or("EDGE_TTS_ENABLED", false);
+        let edge_tts_base_url = r.optional_url("EDGE_TTS_BASE_URL");
+
+        let plivo = match (r.get("PLIVO_AUTH_ID"), r.get("PLIVO_AUTH_TOKEN")) {
+            (None, None) => None,
+            (Some(id), Some(token)) => Some(PlivoSettings {
+                auth_id: id.to_string(),
+                auth_token: Secret::new(token),
+                api_base_url: r.url("PLIVO_API_BASE_URL", "https://api.plivo.com"),
+            }),
+            (Some(_), None) => {
+                r.problems.push(
+                    "PLIVO_AUTH_TOKEN is required when PLIVO_AUTH_ID is set (it signs every \
+                     Plivo webhook)"
+                        .to_string(),
+                );
+                None
+            }
+            (None, Some(_)) => {
+                r.problems
+                    .push("PLIVO_AUTH_ID is required when PLIVO_AUTH_TOKEN is set".to_string());
+                None
+            }
+        };
+
+        let whatsapp = match (
+            r.get("WHATSAPP_WEBHOOK_URL"),
+            r.get("WHATSAPP_WEBHOOK_TOKEN"),
+        ) {
+            (None, None) => None,
+            (Some(_), Some(token)) => Some(WhatsappSettings {
+                webhook_url: r.url("WHATSAPP_WEBHOOK_URL", ""),
+                webhook_token: Secret::new(token),
+            }),
+            (Some(_), None) => {
+                r.problems.push(
+                    "WHATSAPP_WEBHOOK_TOKEN is required when WHATSAPP_WEBHOOK_URL is set"
+                        .to_string(),
+                );
+                None
+            }
+            (None, Some(_)) => {
+                r.problems.push(
+                    "WHATSAPP_WEBHOOK_URL is required when WHATSAPP_WEBHOOK_TOKEN is set"
+                        .to_string(),
+                );
+                None
+            }
+        };
+
+        let rate_raw = r.string_or("TTS_TARGET_SAMPLE_RATE", "8000");
+        let tts_target_sample_rate = match rate_raw.parse::<u32>() {
+            Ok(rate @ (8000 | 16000 | 22050 | 24000 | 44100 | 48000)) => rate,
+            _ => {
+                r.problems.push(format!(
+                    "TTS_TARGET_SAMPLE_RATE must be one of 8000, 16000, 22050, 24000, 44100, \
+                     48000 (Plivo streams use 8000), found {rate_raw:?}"
+                ));
+                8000
+            }
+        };
+        let model_dir = r.get("VARTALAAP_MODEL_DIR").map(PathBuf::from);
+
+        if !r.problems.is_empty() {
+            return Err(SettingsError {
+                problems: r.problems,
+            });
+        }
+        Ok(Settings {
+            app_env,
+            bind_addr,
+            public_base_url,
+            config_root,
+            data_dir,
+            log_level,
+            log_format,
+            log_dir,
+            secrets,
+            stt,
+            deepgram,
+            llm,
+            groq,
+            edge_tts_enabled,
+            edge_tts_base_url,
+            plivo,
+            whatsapp,
+            tts_target_sample_rate,
+            model_dir,
+        })
+    }
+
+    /// Every secret value in use, so the log writer can scrub them if one ever slips through.
+    pub fn secret_values(&self) -> Vec<String> {
+        let s = &self.secrets;
+        [
+            s.phone_encryption_key.as_ref(),
+            s.phone_hash_pepper.as_ref(),
+            s.admin_password_hash.as_ref(),
+            s.session_secret.as_ref(),
+            self.deepgram.as_ref().map(|d| &d.api_key),
+            self.groq.as_ref().map(|g| &g.api_key),
+            self.plivo.as_ref().map(|p| &p.auth_token),
+            self.whatsapp.as_ref().map(|w| &w.webhook_token),
+        ]
+        .into_iter()
+        .flatten()
+        .map(|secret| secret.expose().to_string())
+        .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn no_variables_at_all_gives_offline_development_defaults() {
+        let s = Settings::from_vars(&HashMap::new()).expect("defaults are valid");
+        assert_eq!(s.app_env, AppEnv::Development);
+        assert_eq!(s.stt, SttProvider::Offline);
+        assert_eq!(s.llm, LlmProvider::None);
+        assert!(!s.edge_tts_enabled);
+        assert!(s.deepgram.is_none() && s.groq.is_none() && s.plivo.is_none());
+        assert_eq!(s.tts_target_sample_rate, 8000);
+        assert_eq!(s.bind_addr.to_string(), "127.0.0.1:8080");
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once() {
+        let err = Settings::from_vars(&vars(&[
+            ("PHONE_ENCRYPTION_KEY", "abc"),
+            ("STT_PROVIDER", "deepgram"),
+            ("LLM_PROVIDER", "groq"),
+            ("GROQ_API_KEY", "gsk_x"),
+            ("BIND_ADDR", "localhost"),
+            ("EDGE_TTS_ENABLED", "maybe"),
+        ]))
+        .unwrap_err();
+        let text = err.to_string();
+        assert_eq!(err.problems.len(), 5, "{text}");
+        assert!(text.contains("PHONE_ENCRYPTION_KEY must be 64 hex characters"));
+        assert!(text.contains("`vartalaap keys` prints a fresh one"));
+        assert!(text.contains("DEEPGRAM_API_KEY is required when STT_PROVIDER=deepgram"));
+        assert!(text.contains("GROQ_MODEL is required"));
+        assert!(text.contains("BIND_ADDR must be host:port"));
+        assert!(text.contains("EDGE_TTS_ENABLED must be true or false"));
+    }
+
+    #[test]
+    fn keys_are_needed_only_for_enabled_providers() {
+        let s = Settings::from_vars(&vars(&[
+            ("LLM_PROVIDER", "groq"),
+            ("GROQ_API_KEY", "gsk_test"),
+            ("GROQ_MODEL", "some-model"),
+            ("GROQ_BASE_URL", "http://127.0.0.1:9999/openai/v1/"),
+        ]))
+        .unwrap();
+        let groq = s.groq.unwrap();
+        assert_eq!(groq.base_url, "http://127.0.0.1:9999/openai/v1");
+        assert_eq!(groq.model, "some-model");
+        assert!(s.deepgram.is_none());
+    }
+
+    #[test]
+    fn production_never_runs_without_secrets() {
+        let err = Settings::from_vars(&vars(&[("APP_ENV", "production")])).unwrap_err();
+        assert_eq!(err.problems.len(), 4);
+        assert!(err.to_string().contains("never generated in production"));
+    }
+
+    #[test]
+    fn secrets_do_not_show_in_debug_output() {
+        let s = Settings::from_vars(&vars(&[
+            ("PHONE_HASH_PEPPER", "pepper-pepper-pepper-123"),
+            ("PLIVO_AUTH_ID", "MAXXXXXXXX"),
+            ("PLIVO_AUTH_TOKEN", "very-secret-token"),
+        ]))
+        .unwrap();
+        let debug = format!("{s:?}");
+        assert!(!debug.contains("pepper-pepper"));
+        assert!(!debug.contains("very-secret-token"));
+        assert_eq!(s.secret_values().len(), 2);
+    }
+
+    #[test]
+    fn plivo_id_without_token_is_an_error() {
+        let err = Settings::from_vars(&vars(&[("PLIVO_AUTH_ID", "MA123")])).unwrap_err();
+        assert!(err.problems[0].contains("PLIVO_AUTH_TOKEN is required"));
+    }
+}

@@ -1,0 +1,234 @@
+//! End-to-end tests of the `vartalaap` command line: exit codes and what a person sees.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
+}
+
+/// The binary with a clean environment: no `.env` from the developer's checkout leaks in.
+fn vartalaap(dir: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_vartalaap"));
+    cmd.current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .stdin(Stdio::null());
+    cmd
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// A scratch copy of the repository's businesses/, flows/, plugins/.
+fn config_copy() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for sub in ["businesses", "flows", "plugins"] {
+        copy_tree(&repo_root().join(sub), &dir.path().join(sub));
+    }
+    dir
+}
+
+#[test]
+fn validate_accepts_the_shipped_configuration() {
+    let out = vartalaap(&repo_root()).arg("validate").output().unwrap();
+    assert!(
+        out.status.success(),
+        "stdout:\n{}\nstderr:\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    assert!(text(&out.stdout).contains("ok: no errors"));
+}
+
+fn break_business(dir: &Path) -> PathBuf {
+    let path = dir.join("businesses/himalayan_kitchen.yaml");
+    let yaml = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        yaml.contains("capacity"),
+        "the business file names its capacity"
+    );
+    let broken = yaml.replacen("capacity", "capcity", 1);
+    std::fs::write(&path, broken).unwrap();
+    path
+}
+
+#[test]
+fn validate_reports_every_error_with_location_and_exits_1() {
+    let dir = config_copy();
+    break_business(dir.path());
+    let out: Output = vartalaap(dir.path()).arg("validate").output().unwrap();
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    let line = stdout
+        .lines()
+        .find(|l| l.contains("capcity"))
+        .unwrap_or_else(|| panic!("no line names the misspelt key:\n{stdout}"));
+    assert!(
+        line.starts_with("businesses/himalayan_kitchen.yaml:"),
+        "{line}"
+    );
+    assert!(line.contains("did you mean"), "{line}");
+}
+
+#[test]
+fn validate_json_output_is_machine_readable() {
+    let dir = config_copy();
+    break_business(dir.path());
+    let out = vartalaap(dir.path())
+        .args(["validate", "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("valid JSON");
+    assert_eq!(doc["ok"], false);
+    let errors = doc["errors"].as_array().unwrap();
+    assert!(!errors.is_empty());
+    assert!(errors[0]["line"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn validate_a_single_named_file() {
+    let dir = config_copy();
+    let path = break_business(dir.path());
+    let out = vartalaap(dir.path())
+        .arg("validate")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    let ok = vartalaap(dir.path())
+        .args(["validate", "flows"])
+        .output()
+        .unwrap();
+    assert!(ok.status.success(), "{}", text(&ok.stdout));
+}
+
+#[test]
+fn keys_prints_values_the_settings_accept() {
+    let out = vartalaap(&repo_root()).arg("keys").output().unwrap();
+    assert!(out.status.success());
+    let stdout = text(&out.stdout);
+    let mut names = Vec::new();
+    for line in stdout.lines().filter(|l| !l.starts_with('#')) {
+        let (name, value) = line.split_once('=').expect("NAME=value lines");
+        names.push(name.to_string());
+        match name {
+            "PHONE_ENCRYPTION_KEY" => {
+                assert_eq!(value.len(), 64);
+                assert!(value.bytes().all(|b| b.is_ascii_hexdigit()));
+            }
+            "ADMIN_PASSWORD_HASH" => assert!(value.starts_with("'$argon2id$")),
+            _ => assert!(value.len() >= 32),
+        }
+    }
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "ADMIN_PASSWORD_HASH",
+            "PHONE_ENCRYPTION_KEY",
+            "PHONE_HASH_PEPPER",
+            "SESSION_SECRET"
+        ]
+    );
+    // Two runs never print the same key.
+    let again = text(&vartalaap(&repo_root()).arg("keys").output().unwrap().stdout);
+    assert_ne!(stdout, again);
+}
+
+#[test]
+fn keys_hashes_a_password_from_stdin() {
+    use std::io::Write;
+    let mut child = vartalaap(&repo_root())
+        .args(["keys", "--admin-password-stdin"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"a long enough password\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("ADMIN_PASSWORD_HASH='$argon2id$"));
+    assert!(!stdout.contains("a long enough password"));
+}
+
+#[test]
+fn bad_settings_are_listed_together_without_a_panic() {
+    let out = vartalaap(&repo_root())
+        .arg("serve")
+        .env("PHONE_ENCRYPTION_KEY", "not-hex")
+        .env("LLM_PROVIDER", "groq")
+        .env("LOG_FORMAT", "xml")
+        .output()
+        .unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(
+        stderr.contains("PHONE_ENCRYPTION_KEY must be 64 hex characters"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("GROQ_API_KEY is required when LLM_PROVIDER=groq"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("LOG_FORMAT must be one of pretty, json"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("not-hex"),
+        "a rejected secret is not echoed back: {stderr}"
+    );
+}
+
+#[test]
+fn production_refuses_to_start_without_secrets() {
+    let out = vartalaap(&repo_root())
+        .arg("serve")
+        .env("APP_ENV", "production")
+        .output()
+        .unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("SESSION_SECRET is required when APP_ENV=production"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn every_subcommand_has_help() {
+    for sub in ["serve", "validate", "keys"] {
+        let out = vartalaap(&repo_root())
+            .args([sub, "--help"])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        assert!(text(&out.stdout).contains("Usage: vartalaap"), "{sub}");
+    }
+}
