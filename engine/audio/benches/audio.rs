@@ -123,6 +123,19 @@ fn models(c: &mut Criterion) {
             took.as_secs_f64() / audio.as_secs_f64()
         );
     }
+    // Streaming: when does the first sentence of the long text reach the sink?
+    let t = Instant::now();
+    let mut first_at = None;
+    piper
+        .synthesize_streaming(long, Lang::English, |_| {
+            first_at.get_or_insert_with(|| t.elapsed());
+        })
+        .unwrap();
+    eprintln!(
+        "piper streaming three sentences: first audio after {:?}, all after {:?}",
+        first_at,
+        t.elapsed()
+    );
     let mut group = c.benchmark_group("piper (1 thread)");
     group
         .sample_size(10)

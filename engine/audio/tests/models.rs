@@ -150,17 +150,25 @@ fn piper_speaks_english_that_silero_hears_as_speech() {
         speech * 100.0
     );
 
-    // Two sentences are synthesized separately and concatenated: longer than the first alone.
-    let first = piper(&models)
+    // Two sentences are synthesized separately: streaming hands them over one by one, with
+    // 200 ms of silence between, and the pieces add up to the one-shot result's length.
+    let mut pieces = Vec::new();
+    let rate = piper(&models)
         .lock()
         .unwrap()
-        .synthesize(
-            "Hello, thank you for calling Himalayan Kitchen.",
-            Lang::English,
-        )
+        .synthesize_streaming(text, Lang::English, |s| pieces.push(s.to_vec()))
         .unwrap();
-    assert!(first.samples.len() < pcm.samples.len() * 3 / 4);
-    assert!(first.duration_ms() > 1_000);
+    assert_eq!(rate, 22_050);
+    assert_eq!(pieces.len(), 3, "sentence, gap, sentence");
+    assert_eq!(pieces[1], vec![0i16; 22_050 / 5]);
+    assert!(pieces[0].len() > 22_050, "first sentence under 1 s");
+    let total: usize = pieces.iter().map(Vec::len).sum();
+    // noise_w makes durations vary a little between runs.
+    assert!(
+        total.abs_diff(pcm.samples.len()) < pcm.samples.len() / 5,
+        "{total} vs {}",
+        pcm.samples.len()
+    );
 }
 
 #[test]

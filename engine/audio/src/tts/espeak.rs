@@ -158,7 +158,11 @@ impl Tts for EspeakTts {
         if let Some(s) = speed.as_deref() {
             args.extend(["-s", s]);
         }
-        let child = spawn(&self.program, &args, text)?;
+        let clean: String = text
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect();
+        let child = spawn(&self.program, &args, &clean)?;
         let bytes = finish(&self.program, child)?;
         Ok(crate::wav::parse_wav(&bytes)?)
     }

@@ -67,7 +67,9 @@ pub fn split_clauses(text: &str) -> Vec<Clause> {
             i = j;
             continue;
         }
-        current.push(c);
+        // Control characters (including NUL, which no process argument may hold) become
+        // spaces.
+        current.push(if c.is_control() { ' ' } else { c });
         i += 1;
     }
     push_clause(&mut clauses, &mut current, None, true);

@@ -127,6 +127,9 @@ pub struct PiperTts {
     session: Session,
     config: PiperConfig,
     phonemizer: EspeakPhonemizer,
+    /// Silence put between sentences (each sentence is its own inference and the model adds
+    /// little trailing pause of its own). Piper's own default is 200 ms.
+    pub sentence_silence_ms: u32,
 }
 
 impl std::fmt::Debug for PiperTts {
@@ -161,6 +164,7 @@ impl PiperTts {
             session,
             config,
             phonemizer: EspeakPhonemizer::default(),
+            sentence_silence_ms: 200,
         })
     }
 
@@ -215,8 +219,17 @@ impl PiperTts {
     }
 }
 
-impl Tts for PiperTts {
-    fn synthesize(&mut self, text: &str, lang: Lang) -> Result<Pcm, TtsError> {
+impl PiperTts {
+    /// Like [`Tts::synthesize`], but hands each sentence's audio to `sink` as soon as it is
+    /// ready (with the inter-sentence silence in front of all but the first), so playback of
+    /// a multi-sentence prompt starts after the first sentence, not after the whole text.
+    /// Returns the sample rate.
+    pub fn synthesize_streaming(
+        &mut self,
+        text: &str,
+        lang: Lang,
+        mut sink: impl FnMut(&[i16]),
+    ) -> Result<u32, TtsError> {
         if let Some(voice_lang) = self.config.lang()
             && voice_lang != lang
         {
@@ -226,12 +239,34 @@ impl Tts for PiperTts {
             });
         }
         let sentences = self.phonemizer.phonemize(text, &self.config.espeak_voice)?;
-        let mut samples = Vec::new();
+        let gap = vec![
+            0i16;
+            (self.config.sample_rate as u64 * self.sentence_silence_ms as u64 / 1000)
+                as usize
+        ];
+        let mut first = true;
         for sentence in &sentences {
-            samples.extend(self.synthesize_phonemes(sentence)?);
+            let audio = self.synthesize_phonemes(sentence)?;
+            if audio.is_empty() {
+                continue;
+            }
+            if !first {
+                sink(&gap);
+            }
+            first = false;
+            sink(&audio);
         }
+        Ok(self.config.sample_rate)
+    }
+}
+
+impl Tts for PiperTts {
+    fn synthesize(&mut self, text: &str, lang: Lang) -> Result<Pcm, TtsError> {
+        let mut samples = Vec::new();
+        let sample_rate =
+            self.synthesize_streaming(text, lang, |s| samples.extend_from_slice(s))?;
         Ok(Pcm {
-            sample_rate: self.config.sample_rate,
+            sample_rate,
             samples,
         })
     }
