@@ -184,6 +184,25 @@ pub(crate) fn dates_in(
             }
             continue;
         }
+        // "25 ko aana hai": a day of the month followed by "ko" (on), not a time or a count.
+        if matches!(text(i + 1), "ko" | "को")
+            && !t.is_weak_number()
+            && !matches!(
+                canon(i.wrapping_sub(1)),
+                "hum" | "saadhe" | "sawa" | "paune"
+            )
+            && !matches!(canon(i + 2), "baje" | "log")
+            && let Some(d) = t.number().filter(|d| (1..=31).contains(d))
+            && let Some(date) = day_only(today, d, past)
+        {
+            cands.push(Cand {
+                prio: 3,
+                date,
+                from: i,
+                to: i + 1,
+            });
+            continue;
+        }
         if let Some(wd) = weekday(&t.canon) {
             let prev = canon(i.wrapping_sub(1));
             let prev2 = canon(i.wrapping_sub(2));

@@ -41,6 +41,7 @@ impl Lang {
 /// vocabulary that are not also English words).
 #[rustfmt::skip]
 const HINDI_MARKERS: &[&str] = &[
+    "bolo", "suno", "dekho", "aana", "aayenge", "aaenge", "jana", "chalo", "haanji", "hoga", "bataiye",
     "hai", "hain", "ho", "hoon", "hun", "hu", "kya", "kyaa", "ka", "ki", "ke", "ko", "se", "mein",
     "main", "mai", "mujhe", "muje", "mera", "meri", "mere", "hum", "humein", "hume", "hamara",
     "hamare", "aap", "aapka", "aapke", "apna", "apne", "nahi", "nahin", "nhi", "kal", "aaj",
@@ -105,6 +106,12 @@ pub fn detect_language(text: &str) -> Lang {
 pub fn language_evidence(text: &str) -> LanguageEvidence {
     let toks = tokenize(text);
     evidence_from_tokens(&toks)
+}
+
+/// True for words that mark a language (function words, everyday vocabulary): such a word is
+/// never taken as a bare name.
+pub(crate) fn is_marker_word(word: &str) -> bool {
+    HINDI_MARKERS.contains(&word) || ENGLISH_MARKERS.contains(&word) || NEUTRAL.contains(&word)
 }
 
 pub(crate) fn evidence_from_tokens(toks: &[Token]) -> LanguageEvidence {

@@ -59,7 +59,7 @@ fn is_name_word(t: &Token, after_cue: bool) -> bool {
         return false;
     }
     // Known vocabulary is not a name, unless a cue said a name comes ("mera naam Mangal hai").
-    let known = lexicon::canonical(s).is_some();
+    let known = lexicon::canonical(s).is_some() || crate::language::is_marker_word(s);
     !known
         || after_cue
             && !matches!(
@@ -144,6 +144,8 @@ pub fn extract_name_detail(text: &str) -> Option<Extraction<String>> {
                         | "likhe"
                         | "likhna"
                         | "note"
+                        | "of"
+                        | "the"
                         | "kar"
                         | "kijiye"
                         | "lo"
@@ -185,7 +187,7 @@ pub fn extract_name_detail(text: &str) -> Option<Extraction<String>> {
             ("this", "is") | ("i", "am") | ("call", "me") | ("it", "is")
         )
         .then_some(i + 2)
-        .or_else(|| matches!(w(i), "im" | "its").then_some(i + 1));
+        .or_else(|| matches!(w(i), "im" | "its" | "under").then_some(i + 1));
         if let Some(j) = cue
             && let Some(r) = take_name(&toks, j, false)
         {

@@ -72,6 +72,30 @@ pub fn extract_party_size_detail(text: &str) -> Option<Extraction<u32>> {
             .and_then(people_number)
     };
 
+    // Companions: "mere saath 4 log (aur) hain", "me and 3 friends", "with me 2 more" → N + 1.
+    for i in 0..toks.len() {
+        let Some(n) = num_at(i) else { continue };
+        let unit = matches!(c(i + 1), "log")
+            || matches!(
+                w(i + 1),
+                "friends" | "dost" | "others" | "more" | "colleagues" | "aur" | "और" | "दोस्त"
+            );
+        let back = |k: usize| i.checked_sub(k).map_or("", |j| w(j));
+        let cue = (1..=3).any(|k| {
+            (matches!(back(k), "saath" | "साथ") && c(i.saturating_sub(k + 1)) == "mera" && i > k)
+                || (matches!(back(k), "and" | "aur" | "plus" | "और")
+                    && matches!(back(k + 1), "me" | "main" | "i" | "मैं" | "mai"))
+                || (back(k) == "me" && back(k + 1) == "with")
+        });
+        if unit && cue {
+            return Some(Extraction {
+                value: n + 1,
+                span: span_of(&toks, i, i + 1),
+                confidence: 0.9,
+            });
+        }
+    }
+
     // Adults and children, and "N log".
     let (mut adults, mut kids, mut total) = (0u32, 0u32, None::<(u32, usize)>);
     let (mut first, mut last) = (usize::MAX, 0usize);
