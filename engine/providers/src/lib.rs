@@ -24,6 +24,9 @@ pub mod deepgram;
 pub mod groq;
 pub mod plivo;
 
+#[cfg(feature = "edge-tts")]
+pub mod edge;
+
 #[cfg(feature = "mock")]
 pub mod mock;
 

@@ -6,6 +6,8 @@
 //! here is compiled into the production server.
 
 pub mod deepgram;
+#[cfg(feature = "edge-tts")]
+pub mod edge;
 pub mod groq;
 pub mod plivo;
 
