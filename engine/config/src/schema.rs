@@ -131,6 +131,8 @@ fn describe(err: &ValidationError<'_>, schema: &Value) -> Described {
         ValidationErrorKind::Pattern { pattern } => {
             let what = pattern_name(pattern);
             match what {
+                // Phone numbers are never echoed: diagnostics end up in logs.
+                Some(w) if pattern == PHONE_PATTERN => here(format!("the value is not {w}")),
                 Some(w) => here(format!("{} is not {w}", show_scalar(instance))),
                 None => here(format!(
                     "{} does not match the pattern {pattern}",
@@ -310,6 +312,8 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+const PHONE_PATTERN: &str = "^\\+[0-9][0-9 ]{6,20}$";
+
 fn pattern_name(pattern: &str) -> Option<&'static str> {
     Some(match pattern {
         "^([01][0-9]|2[0-3]):[0-5][0-9]$" => "a valid HH:MM time",
@@ -317,7 +321,7 @@ fn pattern_name(pattern: &str) -> Option<&'static str> {
         "^[a-z][a-z0-9_]*$" => {
             "a valid identifier (lowercase letters, digits and _, starting with a letter)"
         }
-        "^\\+[0-9][0-9 ]{6,20}$" => {
+        PHONE_PATTERN => {
             "a valid phone number (start with + and the country code, e.g. +91 135 271 0000)"
         }
         "^[a-z][a-z0-9_]*\\.[A-Za-z_][A-Za-z0-9_]*$" => {

@@ -7,6 +7,7 @@
 pub mod business;
 pub mod flow;
 pub mod plugin;
+mod references;
 
 use serde_json::Value;
 
