@@ -416,3 +416,24 @@ async fn a_slow_trickle_hits_the_total_timeout() {
         }
     );
 }
+
+#[tokio::test]
+async fn a_recorded_stream_replays_identically() {
+    let (mock, _) = setup(vec![GroqReply::Text(
+        "Aapka table book ho gaya hai.".into(),
+    )])
+    .await;
+    let mut cfg = GroqConfig::new(mock.base_url.clone(), KEY, MODEL);
+    cfg.record_sse = true;
+    let recorder = GroqClient::new(cfg).unwrap();
+    let mut stream = recorder.stream(&request()).await.unwrap();
+    let mut live = Vec::new();
+    while let Some(ev) = stream.next().await {
+        live.push(ev.unwrap());
+    }
+    let transcript = String::from_utf8(stream.recorded_sse().unwrap().to_vec()).unwrap();
+    assert!(transcript.ends_with("data: [DONE]\n\n"));
+
+    let (_replay_mock, client) = setup(vec![GroqReply::Sse(transcript)]).await;
+    assert_eq!(events(&client).await.unwrap(), live);
+}

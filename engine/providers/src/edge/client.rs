@@ -398,7 +398,9 @@ impl EdgeTts {
                             break Err(TtsError::Protocol("audio frame with empty body".into()));
                         }
                         (None, false) => {
-                            break Err(TtsError::Protocol("audio body without Content-Type".into()));
+                            break Err(TtsError::Protocol(
+                                "audio body without Content-Type".into(),
+                            ));
                         }
                     }
                 }

@@ -79,6 +79,7 @@ impl GroqClient {
             Box::pin(response.bytes_stream()),
             first_token_deadline,
             total_deadline,
+            self.cfg.record_sse,
         ))
     }
 

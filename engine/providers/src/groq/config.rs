@@ -19,6 +19,10 @@ pub struct GroqConfig {
     pub first_token_timeout: Duration,
     /// From sending the request to `[DONE]` (or the whole non-streaming body).
     pub total_timeout: Duration,
+    /// Keep the raw SSE bytes of each stream ([`super::ChatStream::recorded_sse`]) so a real
+    /// answer can be saved as a test fixture (`tests/fixtures/groq/*.sse`) and replayed by the
+    /// mock. Off in production.
+    pub record_sse: bool,
 }
 
 impl GroqConfig {
@@ -36,6 +40,7 @@ impl GroqConfig {
             connect_timeout: Duration::from_secs(3),
             first_token_timeout: Duration::from_secs(3),
             total_timeout: Duration::from_secs(10),
+            record_sse: false,
         }
     }
 }
@@ -49,6 +54,7 @@ impl fmt::Debug for GroqConfig {
             .field("connect_timeout", &self.connect_timeout)
             .field("first_token_timeout", &self.first_token_timeout)
             .field("total_timeout", &self.total_timeout)
+            .field("record_sse", &self.record_sse)
             .finish()
     }
 }

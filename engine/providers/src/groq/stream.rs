@@ -159,6 +159,7 @@ pub struct ChatStream {
     total_deadline: Instant,
     got_first_token: bool,
     finished: bool,
+    recorded: Option<Vec<u8>>,
 }
 
 impl std::fmt::Debug for ChatStream {
@@ -175,6 +176,7 @@ impl ChatStream {
         body: ByteStream,
         first_token_deadline: Instant,
         total_deadline: Instant,
+        record: bool,
     ) -> Self {
         Self {
             body,
@@ -187,7 +189,14 @@ impl ChatStream {
             total_deadline,
             got_first_token: false,
             finished: false,
+            recorded: record.then(Vec::new),
         }
+    }
+
+    /// The raw SSE bytes received so far, when `GroqConfig::record_sse` is on. Saved to a
+    /// `.sse` file, they replay byte for byte through the mock (`GroqReply::from_sse_file`).
+    pub fn recorded_sse(&self) -> Option<&[u8]> {
+        self.recorded.as_deref()
     }
 
     /// The next event; `None` after `Done` or after an error was returned.
@@ -223,6 +232,9 @@ impl ChatStream {
                 }
                 Ok(Some(Ok(bytes))) => bytes,
             };
+            if let Some(raw) = &mut self.recorded {
+                raw.extend_from_slice(&chunk);
+            }
             for event in self.parser.push(&chunk) {
                 if let Err(e) = self.on_event(event.event.as_deref(), &event.data) {
                     return Some(Err(self.fail(e)));
