@@ -215,8 +215,13 @@ fn describe(err: &ValidationError<'_>, schema: &Value) -> Described {
                 .copied()
                 .filter(|k| instance.get(k).is_some())
                 .collect();
+            let hint = if ptr.contains("/steps/") {
+                "; a step does exactly one thing, split it into separate steps"
+            } else {
+                "; use exactly one"
+            };
             here(format!(
-                "has more than one of {}; a step does exactly one thing, split it",
+                "has more than one of {}{hint}",
                 backticked(&present)
             ))
         }
@@ -411,7 +416,7 @@ mod tests {
             "{e:#?}"
         );
         assert!(
-            e.contains(&"f.yaml:5:5 /steps/1: has more than one of `say`, `end`; a step does exactly one thing, split it".into()),
+            e.contains(&"f.yaml:5:5 /steps/1: has more than one of `say`, `end`; a step does exactly one thing, split it into separate steps".into()),
             "{e:#?}"
         );
         assert!(

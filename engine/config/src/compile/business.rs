@@ -507,3 +507,126 @@ fn prompts(
     }
     (prompts, broken)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::yaml::PosMap;
+
+    fn doc() -> Document {
+        Document {
+            file: "b.yaml".into(),
+            value: serde_json::json!({}),
+            pos: PosMap::default(),
+        }
+    }
+
+    fn w(open: &str, close: &str, last: &str) -> raw::Window {
+        raw::Window {
+            name: None,
+            open: open.into(),
+            close: close.into(),
+            last_seating: last.into(),
+        }
+    }
+
+    #[test]
+    fn windows_are_sorted_and_checked() {
+        let d = doc();
+        let mut cx = Ctx::new(&d);
+        let out = windows(
+            &mut cx,
+            "/hours/tuesday",
+            &[w("19:00", "23:00", "22:00"), w("12:00", "15:30", "14:45")],
+        );
+        assert!(cx.diags.is_empty(), "{:?}", cx.diags);
+        assert_eq!(out[0].open, parse_time("12:00").unwrap());
+
+        let mut cx = Ctx::new(&d);
+        windows(
+            &mut cx,
+            "/hours/tuesday",
+            &[
+                w("12:00", "15:30", "16:00"),
+                w("15:00", "18:00", "17:00"),
+                w("20:00", "19:00", "19:30"),
+            ],
+        );
+        let msgs: Vec<(&str, &str)> = cx
+            .diags
+            .iter()
+            .map(|d| (d.pointer.as_str(), d.message.as_str()))
+            .collect();
+        assert_eq!(
+            msgs,
+            vec![
+                (
+                    "/hours/tuesday/0/last_seating",
+                    "last seating 16:00 is outside its window 12:00–15:30"
+                ),
+                (
+                    "/hours/tuesday/2/close",
+                    "closing time 19:00 is not after opening time 20:00 (windows cannot pass midnight)"
+                ),
+                (
+                    "/hours/tuesday/1/open",
+                    "window 15:00–18:00 overlaps window 12:00–15:30"
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn exceptions_replace_or_close_a_day() {
+        let d = doc();
+        let mut cx = Ctx::new(&d);
+        let ex = exceptions(
+            &mut cx,
+            &[
+                raw::Exception {
+                    date: "2027-01-01".into(),
+                    note: None,
+                    closed: Some(true),
+                    windows: None,
+                },
+                raw::Exception {
+                    date: "2027-02-30".into(),
+                    note: None,
+                    closed: Some(true),
+                    windows: None,
+                },
+                raw::Exception {
+                    date: "2027-01-01".into(),
+                    note: None,
+                    closed: None,
+                    windows: Some(vec![w("12:00", "15:00", "14:00")]),
+                },
+            ],
+        );
+        assert_eq!(ex.len(), 1);
+        assert!(ex.values().next().unwrap().windows.is_empty());
+        let msgs: Vec<&str> = cx.diags.iter().map(|d| d.message.as_str()).collect();
+        assert_eq!(
+            msgs,
+            vec![
+                "\"2027-02-30\" is not a real calendar date",
+                "2027-01-01 already has an exception; merge them into one entry",
+            ]
+        );
+    }
+
+    #[test]
+    fn timezone_suggestions() {
+        let d = doc();
+        let mut cx = Ctx::new(&d);
+        assert!(timezone(&mut cx, "Asia/Kolkata").is_some());
+        assert!(timezone(&mut cx, "Europe/Londn").is_none());
+        assert!(
+            cx.diags[0]
+                .message
+                .ends_with("did you mean `Europe/London`?"),
+            "{:?}",
+            cx.diags
+        );
+    }
+}

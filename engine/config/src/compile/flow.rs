@@ -552,6 +552,122 @@ fn member_refs(src: &str) -> Vec<(&'static str, &str)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::compile::parse_document;
+    use crate::schema::SchemaKind;
+
+    fn compile(text: &str) -> Result<Flow, Vec<String>> {
+        let flow_ids: BTreeSet<String> = ["t".to_string(), "other".to_string()].into();
+        let plugins = BTreeMap::new();
+        let env = FlowEnv {
+            flow_ids: &flow_ids,
+            plugins: &plugins,
+        };
+        let doc = parse_document(SchemaKind::Flow, "flows/t.yaml", text)
+            .map_err(|d| d.iter().map(ToString::to_string).collect::<Vec<_>>())?;
+        compile_flow(&doc, "t", &env).map_err(|d| d.iter().map(|d| d.message.clone()).collect())
+    }
+
+    #[test]
+    fn links_next_and_targets() {
+        let f = compile(
+            "id: t\nslots:\n  n: {type: integer}\nsteps:\n  - id: ask\n    collect: n\n    prompt: p\n    on_failure: {flow: other}\n  - id: route\n    if:\n      - when: \"slots.n > 2\"\n        goto: big\n  - id: small\n    say: s\n  - id: done\n    end: true\n  - id: big\n    say: b\n  - id: back\n    goto: done\n",
+        )
+        .unwrap();
+        let next: Vec<Option<usize>> = f.steps.iter().map(|s| s.next).collect();
+        assert_eq!(next, vec![Some(1), Some(2), Some(3), None, Some(5), None]);
+        match &f.steps[1].kind {
+            StepKind::If { cases } => assert_eq!(
+                cases[0].goto,
+                Target::Step {
+                    id: "big".into(),
+                    index: 4
+                }
+            ),
+            other => panic!("{other:?}"),
+        }
+        match &f.steps[0].kind {
+            StepKind::Collect(c) => {
+                assert_eq!(c.max_attempts, 3);
+                assert_eq!(
+                    c.on_failure,
+                    Some(Target::Flow {
+                        flow: "other".into(),
+                        step: None
+                    })
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(f.step_index("back"), Some(5));
+        let templates: Vec<&str> = f.templates().map(|(_, t)| t).collect();
+        assert_eq!(templates, vec!["p", "s", "b"]);
+    }
+
+    #[test]
+    fn modifiers_must_match_the_step_kind() {
+        let errs = compile(
+            "id: t\nsteps:\n  - id: a\n    say: x\n    prompt: y\n    into: z\n    on_failure: b\n  - id: b\n    end: true\n",
+        )
+        .unwrap_err();
+        assert_eq!(
+            errs,
+            vec![
+                "`prompt` only applies to `collect` steps",
+                "`into` only applies to `call` steps",
+                "`on_failure` only applies to `collect`, `call` and `action` steps",
+            ]
+        );
+    }
+
+    #[test]
+    fn collect_needs_a_prompt_and_a_declared_slot() {
+        let errs = compile("id: t\nsteps:\n  - id: a\n    collect: x\n  - id: b\n    end: true\n")
+            .unwrap_err();
+        assert_eq!(
+            errs,
+            vec![
+                "unknown slot `x`; declare it under `slots:`",
+                "a `collect` step needs `prompt: <template>` to ask for the slot",
+            ]
+        );
+    }
+
+    #[test]
+    fn set_and_expressions_check_slots_and_vars() {
+        let errs = compile(
+            "id: t\nslots:\n  party_size: {type: integer}\nsteps:\n  - id: a\n    set: {party_sise: \"vars.x + slots.party_size\"}\n  - id: b\n    end: true\n",
+        )
+        .unwrap_err();
+        assert_eq!(
+            errs,
+            vec![
+                "unknown slot `party_sise`; declare it under `slots:`; did you mean `party_size`?",
+                "`vars.x` refers to an unknown variable (set it with `into:` on a call step)",
+            ]
+        );
+    }
+
+    #[test]
+    fn duplicate_step_ids_and_flow_id() {
+        let errs = compile("id: u\nsteps:\n  - id: a\n    say: x\n  - id: a\n    end: true\n")
+            .unwrap_err();
+        assert_eq!(
+            errs,
+            vec![
+                "flow id `u` must match the file name `t.yaml`",
+                "duplicate step id `a`; step ids must be unique in a flow",
+            ]
+        );
+    }
+
+    #[test]
+    fn terminal_actions_do_not_fall_through() {
+        let f = compile("id: t\nsteps:\n  - id: a\n    action: end_call\n").unwrap();
+        assert_eq!(f.steps[0].next, None);
+        let errs = compile("id: t\nsteps:\n  - id: a\n    say: x\n").unwrap_err();
+        assert_eq!(errs.len(), 1);
+        assert!(errs[0].starts_with("step `a` is the last step"), "{errs:?}");
+    }
 
     #[test]
     fn finds_member_refs() {
