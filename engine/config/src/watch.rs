@@ -84,7 +84,12 @@ impl ConfigStore {
     /// Uses plain threads (no tokio), so it works the same under any runtime; the reload itself
     /// is CPU-bound and must not run on async worker threads anyway.
     pub fn spawn_watcher(self: &Arc<Self>) -> Result<WatchGuard, WatchError> {
-        let root = self.root().to_path_buf();
+        // Event paths are reported under the watched path; canonicalizing makes `root` (and so
+        // the relevance filter) agree with them whether the store was given `.` or a symlink.
+        let root = self
+            .root()
+            .canonicalize()
+            .unwrap_or_else(|_| self.root().to_path_buf());
         let (tx, rx) = sync_channel::<Msg>(1);
         let (reload_tx, reload_rx) = sync_channel::<()>(1);
 
