@@ -20,10 +20,17 @@ fn job(key: &str, max_attempts: u32) -> NewJob {
 }
 
 const LEASE: Duration = Duration::from_secs(30);
-const BACKOFF: Backoff = Backoff { base: Duration::from_secs(10), max: Duration::from_secs(600) };
+const BACKOFF: Backoff = Backoff {
+    base: Duration::from_secs(10),
+    max: Duration::from_secs(600),
+};
 
 fn failure(msg: &str) -> JobFailure {
-    JobFailure { message: msg.into(), retry_after: None, permanent: false }
+    JobFailure {
+        message: msg.into(),
+        retry_after: None,
+        permanent: false,
+    }
 }
 
 #[test]
@@ -41,15 +48,34 @@ fn enqueue_is_idempotent_and_claims_respect_due_time() {
     assert_eq!(claimed[0].attempts, 1);
     assert_eq!(claimed[0].lease_owner.as_deref(), Some("w1"));
     // Leased: nobody else gets it before the lease expires.
-    assert!(store.claim_jobs("w2", now() + TimeDelta::seconds(29), LEASE, 10).unwrap().is_empty());
+    assert!(
+        store
+            .claim_jobs("w2", now() + TimeDelta::seconds(29), LEASE, 10)
+            .unwrap()
+            .is_empty()
+    );
     // After 5 minutes both the expired lease and the later job are claimable.
-    let again = store.claim_jobs("w2", now() + TimeDelta::minutes(5), LEASE, 10).unwrap();
+    let again = store
+        .claim_jobs("w2", now() + TimeDelta::minutes(5), LEASE, 10)
+        .unwrap();
     assert_eq!(again.len(), 2);
     // w1's lease was taken over: its completion is refused.
-    assert!(matches!(store.complete_job(a.id, "w1", now()), Err(JobError::LeaseLost { .. })));
-    let done = store.complete_job(a.id, "w2", now() + TimeDelta::minutes(5)).unwrap();
+    assert!(matches!(
+        store.complete_job(a.id, "w1", now()),
+        Err(JobError::LeaseLost { .. })
+    ));
+    let done = store
+        .complete_job(a.id, "w2", now() + TimeDelta::minutes(5))
+        .unwrap();
     assert_eq!((done.status, done.attempts), (JobStatus::Done, 2));
-    assert!(store.claim_jobs("w3", now() + TimeDelta::days(1), LEASE, 10).unwrap().len() == 1, "only job b's lease remains");
+    assert!(
+        store
+            .claim_jobs("w3", now() + TimeDelta::days(1), LEASE, 10)
+            .unwrap()
+            .len()
+            == 1,
+        "only job b's lease remains"
+    );
 }
 
 #[test]
@@ -63,33 +89,77 @@ fn failures_back_off_then_dead_letter_then_retry() {
     for attempt in 1..=3 {
         let claimed = store.claim_jobs("w", t, LEASE, 1).unwrap();
         assert_eq!(claimed.len(), 1, "attempt {attempt}");
-        match store.fail_job(id, "w", &failure("boom"), &BACKOFF, &mut jitter, t).unwrap() {
+        match store
+            .fail_job(id, "w", &failure("boom"), &BACKOFF, &mut jitter, t)
+            .unwrap()
+        {
             JobFate::Retry(at) => {
                 delays.push((at - t).num_seconds());
-                assert!(store.claim_jobs("w", at - TimeDelta::seconds(1), LEASE, 1).unwrap().is_empty());
+                assert!(
+                    store
+                        .claim_jobs("w", at - TimeDelta::seconds(1), LEASE, 1)
+                        .unwrap()
+                        .is_empty()
+                );
                 t = at;
             }
             JobFate::Dead => assert_eq!(attempt, 3),
         }
     }
-    assert_eq!(delays, [5, 10], "exponential with jitter 0 = half of 10 s, 20 s");
+    assert_eq!(
+        delays,
+        [5, 10],
+        "exponential with jitter 0 = half of 10 s, 20 s"
+    );
     let dead = store.dead_letters(&PageRequest::default()).unwrap();
     assert_eq!(dead.items.len(), 1);
     assert_eq!(dead.items[0].last_error.as_deref(), Some("boom"));
-    assert!(store.claim_jobs("w", t + TimeDelta::days(1), LEASE, 1).unwrap().is_empty(), "dead jobs are not claimed");
+    assert!(
+        store
+            .claim_jobs("w", t + TimeDelta::days(1), LEASE, 1)
+            .unwrap()
+            .is_empty(),
+        "dead jobs are not claimed"
+    );
 
     let retried = store.retry_dead(id, t).unwrap();
     assert_eq!((retried.status, retried.attempts), (JobStatus::Pending, 0));
-    assert!(matches!(store.retry_dead(id, t), Err(JobError::NotDead { .. })));
-    assert!(matches!(store.retry_dead(999, t), Err(JobError::NotFound(999))));
+    assert!(matches!(
+        store.retry_dead(id, t),
+        Err(JobError::NotDead { .. })
+    ));
+    assert!(matches!(
+        store.retry_dead(999, t),
+        Err(JobError::NotFound(999))
+    ));
     let c = store.claim_jobs("w", t, LEASE, 1).unwrap();
     assert_eq!(c.len(), 1);
     // Permanent failures and Retry-After.
-    let ra = JobFailure { message: "429".into(), retry_after: Some(Duration::from_secs(7)), permanent: false };
-    assert_eq!(store.fail_job(id, "w", &ra, &BACKOFF, &mut jitter, t).unwrap(), JobFate::Retry(t + TimeDelta::seconds(7)));
-    store.claim_jobs("w", t + TimeDelta::seconds(7), LEASE, 1).unwrap();
-    let perm = JobFailure { message: "400".into(), retry_after: None, permanent: true };
-    assert_eq!(store.fail_job(id, "w", &perm, &BACKOFF, &mut jitter, t).unwrap(), JobFate::Dead);
+    let ra = JobFailure {
+        message: "429".into(),
+        retry_after: Some(Duration::from_secs(7)),
+        permanent: false,
+    };
+    assert_eq!(
+        store
+            .fail_job(id, "w", &ra, &BACKOFF, &mut jitter, t)
+            .unwrap(),
+        JobFate::Retry(t + TimeDelta::seconds(7))
+    );
+    store
+        .claim_jobs("w", t + TimeDelta::seconds(7), LEASE, 1)
+        .unwrap();
+    let perm = JobFailure {
+        message: "400".into(),
+        retry_after: None,
+        permanent: true,
+    };
+    assert_eq!(
+        store
+            .fail_job(id, "w", &perm, &BACKOFF, &mut jitter, t)
+            .unwrap(),
+        JobFate::Dead
+    );
 }
 
 #[test]
@@ -112,26 +182,45 @@ fn schedules_enqueue_each_occurrence_once() {
             name: "purge:himalayan-kitchen".into(),
             kind: RETENTION_PURGE_KIND.into(),
             payload: json!({"business_id": "himalayan-kitchen", "retention_days": 90}),
-            schedule: Schedule::DailyAt { time: NaiveTime::from_hms_opt(3, 0, 0).unwrap(), tz: chrono_tz::Asia::Kolkata },
+            schedule: Schedule::DailyAt {
+                time: NaiveTime::from_hms_opt(3, 0, 0).unwrap(),
+                tz: chrono_tz::Asia::Kolkata,
+            },
             max_attempts: 3,
         },
         ScheduledJob {
             name: "whatsapp-retry".into(),
             kind: WHATSAPP_RETRY_SWEEP_KIND.into(),
             payload: json!({}),
-            schedule: Schedule::Every { period: Duration::from_secs(3600) },
+            schedule: Schedule::Every {
+                period: Duration::from_secs(3600),
+            },
             max_attempts: 1,
         },
     ];
     // now() = 10:00 UTC = 15:30 IST → next purge 21:30 UTC; next sweep 11:00 UTC.
     let first = store.ensure_scheduled(&schedules, now()).unwrap();
-    let again = store.ensure_scheduled(&schedules, now() + TimeDelta::minutes(10)).unwrap();
-    assert_eq!(first.iter().map(|j| j.id).collect::<Vec<_>>(), again.iter().map(|j| j.id).collect::<Vec<_>>());
+    let again = store
+        .ensure_scheduled(&schedules, now() + TimeDelta::minutes(10))
+        .unwrap();
+    assert_eq!(
+        first.iter().map(|j| j.id).collect::<Vec<_>>(),
+        again.iter().map(|j| j.id).collect::<Vec<_>>()
+    );
     assert_eq!(first[0].due_at, now() + TimeDelta::minutes(11 * 60 + 30));
     assert_eq!(first[1].due_at, now() + TimeDelta::hours(1));
     // Past 11:00 the next hourly occurrence is a new job.
-    let later = store.ensure_scheduled(&schedules, now() + TimeDelta::minutes(61)).unwrap();
+    let later = store
+        .ensure_scheduled(&schedules, now() + TimeDelta::minutes(61))
+        .unwrap();
     assert_eq!(later[0].id, first[0].id);
     assert_ne!(later[1].id, first[1].id);
-    assert_eq!(store.list_jobs(&JobFilter::default(), &PageRequest::default()).unwrap().items.len(), 3);
+    assert_eq!(
+        store
+            .list_jobs(&JobFilter::default(), &PageRequest::default())
+            .unwrap()
+            .items
+            .len(),
+        3
+    );
 }

@@ -60,3 +60,23 @@ pub fn request(party: u8, time: &str, phone_no: Option<&str>, consent: bool) -> 
         followup: Some(spec()),
     }
 }
+
+pub mod webhook;
+
+/// A clock the test moves by hand.
+pub struct ManualClock(pub std::sync::Mutex<DateTime<Utc>>);
+
+impl ManualClock {
+    pub fn new(at: DateTime<Utc>) -> std::sync::Arc<ManualClock> {
+        std::sync::Arc::new(ManualClock(std::sync::Mutex::new(at)))
+    }
+    pub fn set(&self, at: DateTime<Utc>) {
+        *self.0.lock().unwrap() = at;
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> DateTime<Utc> {
+        *self.0.lock().unwrap()
+    }
+}
