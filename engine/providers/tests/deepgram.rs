@@ -305,12 +305,9 @@ async fn undecodable_audio_is_fatal_not_retried() {
 async fn reconnect_gives_up_with_a_typed_error() {
     let mock = mock(&[("hello", 500)]).await;
     let (tx, rx) = DeepgramStt::connect(config(&mock)).await.unwrap();
-    mock.set_mode(DeepgramMode::DropAfterBytes(160));
     send(&tx, speech(40)).await;
-    // Every reconnect is refused from now on.
-    tokio::time::sleep(Duration::from_millis(5)).await;
-    mock.set_mode(DeepgramMode::RejectUpgrade(503));
-    let _ = tx.send_audio(Bytes::from_static(&[0xFF; 160])).await;
+    // Deepgram goes away entirely: the socket drops and every reconnect is refused.
+    drop(mock);
     let events = drain(rx).await;
     assert!(
         events.iter().any(|e| matches!(
@@ -319,6 +316,22 @@ async fn reconnect_gives_up_with_a_typed_error() {
         )),
         "{events:?}"
     );
+    assert!(
+        tx.send_audio(Bytes::from_static(&[0xFF; 160]))
+            .await
+            .is_err()
+    );
+}
+
+#[tokio::test]
+async fn other_upgrade_statuses_are_typed() {
+    let mock = mock(&[("hello", 500)]).await;
+    mock.set_mode(DeepgramMode::RejectUpgrade(503));
+    let cfg = config(&mock);
+    match DeepgramStt::connect(cfg).await {
+        Err(SttError::Status { status: 503, .. }) => {}
+        other => panic!("expected Status 503, got {other:?}"),
+    }
 }
 
 #[tokio::test]

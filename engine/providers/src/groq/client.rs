@@ -95,7 +95,7 @@ impl GroqClient {
                     stage: TimeoutStage::Total,
                 });
             }
-            Ok(Err(e)) => return Err(LlmError::Transport(e.to_string())),
+            Ok(Err(e)) => return Err(LlmError::Transport(e.without_url().to_string())),
             Ok(Ok(b)) => b,
         };
         parse_completion(&body)
@@ -126,7 +126,7 @@ impl GroqClient {
         let response = match timeout_at(deadline, call).await {
             Err(_) => return Err(LlmError::Timeout { stage }),
             Ok(Err(e)) if e.is_timeout() => return Err(LlmError::Timeout { stage }),
-            Ok(Err(e)) => return Err(LlmError::Transport(e.to_string())),
+            Ok(Err(e)) => return Err(LlmError::Transport(e.without_url().to_string())),
             Ok(Ok(r)) => r,
         };
         let status = response.status();

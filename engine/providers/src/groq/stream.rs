@@ -226,7 +226,7 @@ impl ChatStream {
                     let err = if e.is_timeout() {
                         LlmError::Timeout { stage }
                     } else {
-                        LlmError::Transport(e.to_string())
+                        LlmError::Transport(e.without_url().to_string())
                     };
                     return Some(Err(self.fail(err)));
                 }

@@ -219,7 +219,7 @@ impl PlivoRest {
         match tokio::time::timeout(self.cfg.timeout, run).await {
             Err(_) => Err(PlivoError::Timeout(self.cfg.timeout)),
             Ok(Err(e)) if e.is_timeout() => Err(PlivoError::Timeout(self.cfg.timeout)),
-            Ok(Err(e)) => Err(PlivoError::Transport(e.to_string())),
+            Ok(Err(e)) => Err(PlivoError::Transport(e.without_url().to_string())),
             Ok(Ok((code, text))) => {
                 if matches!(code, 401 | 403) {
                     return Err(PlivoError::Unauthorized(code));
