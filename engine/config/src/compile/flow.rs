@@ -87,6 +87,7 @@ pub fn compile_flow(
     }
     Ok(Flow {
         id: raw.id,
+        file: doc.file.clone(),
         description: raw.description,
         triggers,
         slots,
@@ -396,9 +397,12 @@ impl StepBuilder<'_, '_, '_> {
                 );
             }
         }
+        let pos = self.cx.position(ptr);
         ok.then(|| Expr {
             source: src.to_string(),
             ast,
+            line: pos.map_or(0, |p| p.line),
+            column: pos.map_or(0, |p| p.column),
         })
     }
 
@@ -599,6 +603,13 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert_eq!(f.step_index("back"), Some(5));
+        assert_eq!(f.file, "flows/t.yaml");
+        match &f.steps[1].kind {
+            StepKind::If { cases } => {
+                assert_eq!((cases[0].when.line, cases[0].when.column), (11, 15));
+            }
+            other => panic!("{other:?}"),
+        }
         let templates: Vec<&str> = f.templates().map(|(_, t)| t).collect();
         assert_eq!(templates, vec!["p", "s", "b"]);
     }

@@ -103,6 +103,11 @@ impl<'a> Ctx<'a> {
         });
     }
 
+    /// Where the value at `pointer` starts (nearest existing ancestor if absent).
+    pub fn position(&self, pointer: &str) -> Option<crate::yaml::Pos> {
+        self.pos.value(pointer)
+    }
+
     /// Deserializes the raw serde type; a failure here means schema and types drifted apart.
     pub fn raw<T: serde::de::DeserializeOwned>(&mut self, value: &Value) -> Option<T> {
         match serde_json::from_value(value.clone()) {

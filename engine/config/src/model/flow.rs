@@ -38,6 +38,8 @@ use super::Lang;
 pub struct Flow {
     /// Flow id, equal to the file name.
     pub id: String,
+    /// File it was loaded from, relative to the config root (for runtime error messages).
+    pub file: String,
     /// Human description for authors; never spoken.
     pub description: Option<String>,
     /// Intents that start this flow.
@@ -343,10 +345,16 @@ pub enum Target {
 ///
 /// The source is kept for error messages and for runtimes that compile it with their own
 /// hardened engine; `ast` is the expression compiled by a default engine, ready to evaluate.
+/// `line`/`column` locate the expression's YAML value in [`Flow::file`], so a runtime error
+/// can be reported as `flows/x.yaml:12:15`.
 #[derive(Debug, Clone)]
 pub struct Expr {
     /// Expression text as written.
     pub source: String,
     /// Compiled expression.
     pub ast: rhai::AST,
+    /// 1-based line of the expression in the flow file (always known for parsed files).
+    pub line: u32,
+    /// 1-based column of the expression in the flow file.
+    pub column: u32,
 }
