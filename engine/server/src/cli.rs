@@ -44,6 +44,16 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
         format: OutputFormat,
     },
+    /// Apply pending database migrations (serve also does this at start) and report them.
+    ///
+    /// Each migration runs in its own transaction: a failure leaves the database as it was.
+    /// A database written by a newer vartalaap is refused.
+    Migrate,
+    /// Re-encrypt every stored phone number under PHONE_ENCRYPTION_KEY (run with the server
+    /// stopped; a running server does the same in the background when
+    /// PHONE_ENCRYPTION_OLD_KEYS is set). The previous key(s) must be in
+    /// PHONE_ENCRYPTION_OLD_KEYS.
+    RotateKeys,
     /// Print fresh secure values for the secret settings, ready to paste into .env.
     ///
     /// Prints PHONE_ENCRYPTION_KEY, PHONE_HASH_PEPPER, SESSION_SECRET and an

@@ -10,3 +10,4 @@ pub mod logging;
 pub mod secrets;
 pub mod serve;
 pub mod settings;
+pub mod storage;

@@ -9,13 +9,17 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
 use vartalaap_config::{ConfigStore, Diagnostic};
+use vartalaap_store::{Clock, SystemClock};
 
 use crate::cli::{Cli, Command, OutputFormat};
-use crate::http::{AppState, routes};
+use crate::http::metrics::Metrics;
+use crate::http::{AppState, AuthState, routes};
 use crate::logging;
 use crate::secrets::{FreshSecrets, ensure_dev_secrets, hash_password, random_password};
 use crate::settings::Settings;
+use crate::storage;
 
 /// How long a graceful shutdown waits for in-flight work before giving up.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -33,6 +37,8 @@ pub fn run_cli(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Keys {
             admin_password_stdin,
         } => keys_command(admin_password_stdin),
+        Command::Migrate => migrate_command(),
+        Command::RotateKeys => rotate_keys_command(),
     }
 }
 
@@ -120,6 +126,29 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     for business in config.list() {
         tracing::info!(business = %business.id(), version = %business.version, "Business is live.");
     }
+    let store = {
+        let settings = settings.clone();
+        Arc::new(
+            tokio::task::spawn_blocking(move || storage::open_store(&settings))
+                .await
+                .context("opening the database was interrupted")??,
+        )
+    };
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let shutdown = CancellationToken::new();
+    let jobs = storage::spawn_job_runner(
+        store.clone(),
+        &config,
+        &settings,
+        clock.clone(),
+        shutdown.clone(),
+    )?;
+    storage::spawn_key_rotation(store.clone(), &settings)?;
+    let session_secret = settings
+        .secrets
+        .session_secret
+        .clone()
+        .context("SESSION_SECRET is not set; `vartalaap keys` prints one")?;
     let listener = TcpListener::bind(settings.bind_addr)
         .await
         .with_context(|| format!("could not listen on {}", settings.bind_addr))?;
@@ -127,6 +156,14 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     tracing::info!(address = %local, offline = settings.deepgram.is_none(), "Vartalaap is serving.");
     let state = AppState {
         config,
+        store,
+        clock,
+        auth: Arc::new(AuthState {
+            session_secret,
+            admin_password_hash: settings.secrets.admin_password_hash.clone(),
+            limiter: Default::default(),
+        }),
+        metrics: Arc::new(Metrics::new()),
         started: Instant::now(),
     };
     warp::serve(routes(state))
@@ -134,6 +171,12 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         .graceful(shutdown_signal())
         .run()
         .await;
+    shutdown.cancel();
+    if tokio::time::timeout(SHUTDOWN_GRACE, jobs).await.is_err() {
+        tracing::warn!(
+            "Background jobs did not stop in time; their leases expire and they run again later."
+        );
+    }
     tracing::info!("Vartalaap stopped.");
     Ok(())
 }
@@ -233,5 +276,63 @@ fn keys_command(admin_password_stdin: bool) -> anyhow::Result<ExitCode> {
     }
     // Single quotes: the PHC string contains `$`, which .env files would try to expand.
     writeln!(out, "ADMIN_PASSWORD_HASH='{hash}'")?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Settings for the offline commands, with development secrets filled in as `serve` would.
+fn command_settings() -> anyhow::Result<Settings> {
+    let mut settings = Settings::from_process_env()?;
+    ensure_dev_secrets(&mut settings)?;
+    Ok(settings)
+}
+
+fn migrate_command() -> anyhow::Result<ExitCode> {
+    let settings = Settings::from_process_env()?;
+    let path = storage::database_path(&settings);
+    std::fs::create_dir_all(&settings.data_dir)
+        .with_context(|| format!("could not create {}", settings.data_dir.display()))?;
+    let report = vartalaap_store::migrate_file(&path)
+        .with_context(|| format!("could not migrate {}", path.display()))?;
+    if report.applied.is_empty() {
+        println!(
+            "{}: schema version {} is current",
+            path.display(),
+            report.to
+        );
+    } else {
+        println!(
+            "{}: migrated from schema version {} to {}",
+            path.display(),
+            report.from,
+            report.to
+        );
+        for name in &report.applied {
+            println!("  applied {name}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn rotate_keys_command() -> anyhow::Result<ExitCode> {
+    let settings = command_settings()?;
+    anyhow::ensure!(
+        !settings.secrets.phone_encryption_old_keys.is_empty(),
+        "PHONE_ENCRYPTION_OLD_KEYS is empty: put the previous key there and the new one in PHONE_ENCRYPTION_KEY"
+    );
+    let store = storage::open_store(&settings)?;
+    let key = settings
+        .secrets
+        .phone_encryption_key
+        .as_ref()
+        .context("PHONE_ENCRYPTION_KEY is not set")?;
+    let new_key = vartalaap_store::PhoneKey::from_text(&storage::key_id(key), key.expose())
+        .context("PHONE_ENCRYPTION_KEY is not a valid key")?;
+    let report = store
+        .rotate_keys(new_key, 200)
+        .context("key rotation failed; run it again to resume")?;
+    println!(
+        "re-encrypted {} phone number(s) in {} batch(es) under key {}; {} left under old keys",
+        report.reencrypted, report.batches, report.active_key_id, report.remaining_old
+    );
     Ok(ExitCode::SUCCESS)
 }

@@ -92,6 +92,9 @@ pub struct WhatsappSettings {
 pub struct SecretSettings {
     /// 32-byte AES-256-GCM key for caller phone numbers.
     pub phone_encryption_key: Option<Secret>,
+    /// Earlier keys, still able to decrypt; numbers under them are re-encrypted with the
+    /// current key in the background at start-up (key rotation without read downtime).
+    pub phone_encryption_old_keys: Vec<Secret>,
     /// Pepper for the HMAC-SHA256 phone hash used for look-ups.
     pub phone_hash_pepper: Option<Secret>,
     /// Argon2 PHC string of the admin password.
@@ -238,6 +241,29 @@ impl<'a> Reader<'a> {
         Some(Secret::new(value))
     }
 
+    fn secret_hex32_list(&mut self, name: &str) -> Vec<Secret> {
+        let Some(value) = self.get(name) else {
+            return Vec::new();
+        };
+        let mut keys = Vec::new();
+        for (i, key) in value
+            .split(',')
+            .map(str::trim)
+            .filter(|k| !k.is_empty())
+            .enumerate()
+        {
+            if key.len() == 64 && key.bytes().all(|b| b.is_ascii_hexdigit()) {
+                keys.push(Secret::new(key));
+            } else {
+                self.problems.push(format!(
+                    "{name} must be a comma-separated list of 64-hex-character keys; entry {} is not",
+                    i + 1
+                ));
+            }
+        }
+        keys
+    }
+
     fn secret_min_len(&mut self, name: &str, min: usize) -> Option<Secret> {
         let value = self.get(name)?;
         if value.len() < min {
@@ -306,6 +332,7 @@ impl Settings {
 
         let secrets = SecretSettings {
             phone_encryption_key: r.secret_hex32("PHONE_ENCRYPTION_KEY"),
+            phone_encryption_old_keys: r.secret_hex32_list("PHONE_ENCRYPTION_OLD_KEYS"),
             phone_hash_pepper: r.secret_min_len("PHONE_HASH_PEPPER", 16),
             admin_password_hash: match r.get("ADMIN_PASSWORD_HASH") {
                 Some(hash) if hash.starts_with("$argon2") => Some(Secret::new(hash)),
@@ -479,20 +506,24 @@ impl Settings {
     /// Every secret value in use, so the log writer can scrub them if one ever slips through.
     pub fn secret_values(&self) -> Vec<String> {
         let s = &self.secrets;
-        [
-            s.phone_encryption_key.as_ref(),
-            s.phone_hash_pepper.as_ref(),
-            s.admin_password_hash.as_ref(),
-            s.session_secret.as_ref(),
-            self.deepgram.as_ref().map(|d| &d.api_key),
-            self.groq.as_ref().map(|g| &g.api_key),
-            self.plivo.as_ref().map(|p| &p.auth_token),
-            self.whatsapp.as_ref().map(|w| &w.webhook_token),
-        ]
-        .into_iter()
-        .flatten()
-        .map(|secret| secret.expose().to_string())
-        .collect()
+        s.phone_encryption_old_keys
+            .iter()
+            .chain(
+                [
+                    s.phone_encryption_key.as_ref(),
+                    s.phone_hash_pepper.as_ref(),
+                    s.admin_password_hash.as_ref(),
+                    s.session_secret.as_ref(),
+                    self.deepgram.as_ref().map(|d| &d.api_key),
+                    self.groq.as_ref().map(|g| &g.api_key),
+                    self.plivo.as_ref().map(|p| &p.auth_token),
+                    self.whatsapp.as_ref().map(|w| &w.webhook_token),
+                ]
+                .into_iter()
+                .flatten(),
+            )
+            .map(|secret| secret.expose().to_string())
+            .collect()
     }
 }
 

@@ -1,0 +1,558 @@
+//! `/api/*`: the authenticated REST API over storage (reservations, callbacks, calls, caller
+//! preferences, jobs). Shapes follow `schemas/*.json`; the OpenAPI document is `openapi.json`.
+//!
+//! Handlers parse and validate input themselves (naming the field at fault), then run the
+//! synchronous store call on the blocking pool so fsyncs never stall the async workers.
+
+use std::collections::HashMap;
+use std::str::FromStr;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use warp::http::StatusCode;
+use warp::reply::Response;
+use warp::{Filter, Rejection, Reply};
+
+use vartalaap_config::BusinessSnapshot;
+use vartalaap_store::{
+    BookingRequest, CallFilter, CallbackFilter, CallbackStatus, CapacityRule, FollowupSpec,
+    JobFilter, JobStatus, Page, PageRequest, PhoneHash, PhoneNumber, ReservationChange,
+    ReservationFilter, ReservationStatus, Store, TimeOfDay,
+};
+
+use super::error::ApiError;
+use super::{AppState, BODY_LIMIT, with_auth};
+
+/// Every `/api` route except login (which must work without a token).
+pub fn routes(state: AppState) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
+    let api = warp::path("api");
+    let s = move || {
+        let state = state.clone();
+        warp::any().map(move || state.clone())
+    };
+    let list_reservations = api
+        .and(warp::path!("reservations"))
+        .and(warp::get())
+        .and(s())
+        .and(with_auth(s()))
+        .and(query())
+        .and_then(list_reservations);
+    let create_reservation = api
+        .and(warp::path!("reservations"))
+        .and(warp::post())
+        .and(s())
+        .and(with_auth(s()))
+        .and(body())
+        .and_then(create_reservation);
+    let get_reservation = api
+        .and(warp::path!("reservations" / u64))
+        .and(warp::get())
+        .and(s())
+        .and(with_auth(s()))
+        .and_then(get_reservation);
+    let update_reservation = api
+        .and(warp::path!("reservations" / u64))
+        .and(warp::patch())
+        .and(s())
+        .and(with_auth(s()))
+        .and(body())
+        .and_then(update_reservation);
+    let cancel_reservation = api
+        .and(warp::path!("reservations" / u64 / "cancel"))
+        .and(warp::post())
+        .and(s())
+        .and(with_auth(s()))
+        .and_then(cancel_reservation);
+    let list_callbacks = api
+        .and(warp::path!("callbacks"))
+        .and(warp::get())
+        .and(s())
+        .and(with_auth(s()))
+        .and(query())
+        .and_then(list_callbacks);
+    let list_calls = api
+        .and(warp::path!("calls"))
+        .and(warp::get())
+        .and(s())
+        .and(with_auth(s()))
+        .and(query())
+        .and_then(list_calls);
+    let get_call = api
+        .and(warp::path!("calls" / u64))
+        .and(warp::get())
+        .and(s())
+        .and(with_auth(s()))
+        .and_then(get_call);
+    let caller_preferences = api
+        .and(warp::path!("callers" / String / "preferences"))
+        .and(warp::get())
+        .and(s())
+        .and(with_auth(s()))
+        .and_then(caller_preferences);
+    let list_jobs = api
+        .and(warp::path!("jobs"))
+        .and(warp::get())
+        .and(s())
+        .and(with_auth(s()))
+        .and(query())
+        .and_then(list_jobs);
+    let dead_jobs = api
+        .and(warp::path!("jobs" / "dead"))
+        .and(warp::get())
+        .and(s())
+        .and(with_auth(s()))
+        .and(query())
+        .and_then(dead_jobs);
+    let retry_job = api
+        .and(warp::path!("jobs" / u64 / "retry"))
+        .and(warp::post())
+        .and(s())
+        .and(with_auth(s()))
+        .and_then(retry_job);
+    list_reservations
+        .or(create_reservation)
+        .unify()
+        .or(get_reservation)
+        .unify()
+        .or(update_reservation)
+        .unify()
+        .or(cancel_reservation)
+        .unify()
+        .or(list_callbacks)
+        .unify()
+        .or(list_calls)
+        .unify()
+        .or(get_call)
+        .unify()
+        .or(caller_preferences)
+        .unify()
+        .or(dead_jobs)
+        .unify()
+        .or(list_jobs)
+        .unify()
+        .or(retry_job)
+        .unify()
+}
+
+/// The raw query string as a map (validated field by field by each handler).
+fn query() -> impl Filter<Extract = (HashMap<String, String>,), Error = Rejection> + Clone {
+    warp::query::<HashMap<String, String>>()
+}
+
+/// A size-limited body, parsed by the handler so errors can name the field.
+fn body() -> impl Filter<Extract = (Bytes,), Error = Rejection> + Clone {
+    warp::body::content_length_limit(BODY_LIMIT).and(warp::body::bytes())
+}
+
+/// Parses JSON, naming the path of the field at fault (`party_size: invalid type …`).
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        if path.is_empty() || path == "." {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                format!("invalid JSON body: {inner}"),
+            )
+        } else {
+            ApiError::field(path.clone(), format!("{path}: {inner}"))
+        }
+    })
+}
+
+/// Runs a store call on the blocking pool.
+async fn blocking<T, F>(state: &AppState, f: F) -> Result<T, Rejection>
+where
+    T: Send + 'static,
+    F: FnOnce(&Store) -> Result<T, ApiError> + Send + 'static,
+{
+    let store = Arc::clone(&state.store);
+    tokio::task::spawn_blocking(move || f(&store))
+        .await
+        .map_err(|e| warp::reject::custom(ApiError::internal("storage task failed", &e)))?
+        .map_err(warp::reject::custom)
+}
+
+fn reply_json<T: Serialize>(status: StatusCode, value: &T) -> Response {
+    warp::reply::with_status(warp::reply::json(value), status).into_response()
+}
+
+#[derive(Serialize)]
+struct PageBody<T> {
+    items: Vec<T>,
+    /// Pass as `after` for the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_after: Option<u64>,
+}
+
+impl<T> From<Page<T>> for PageBody<T> {
+    fn from(page: Page<T>) -> Self {
+        PageBody {
+            items: page.items,
+            next_after: page.next_after,
+        }
+    }
+}
+
+/// Reads one optional query parameter with a parser, naming it on failure.
+fn param<T>(
+    q: &HashMap<String, String>,
+    name: &str,
+    what: &str,
+    parse: impl Fn(&str) -> Option<T>,
+) -> Result<Option<T>, ApiError> {
+    match q.get(name).map(|v| v.trim()).filter(|v| !v.is_empty()) {
+        None => Ok(None),
+        Some(raw) => parse(raw)
+            .map(Some)
+            .ok_or_else(|| ApiError::field(name, format!("{name} must be {what}, found {raw:?}"))),
+    }
+}
+
+fn page_request(q: &HashMap<String, String>) -> Result<PageRequest, ApiError> {
+    let after = param(q, "after", "a reservation/record id", |v| v.parse().ok())?;
+    let limit = param(q, "limit", "a number from 1 to 500", |v| {
+        v.parse::<usize>().ok().filter(|n| (1..=500).contains(n))
+    })?;
+    Ok(PageRequest {
+        after,
+        limit: limit.unwrap_or(50),
+    })
+}
+
+fn parse_date(v: &str) -> Option<NaiveDate> {
+    NaiveDate::parse_from_str(v, "%Y-%m-%d").ok()
+}
+
+fn parse_instant(v: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(v)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+fn known_business(state: &AppState, id: &str) -> Result<Arc<BusinessSnapshot>, ApiError> {
+    state.config.current(id).ok_or_else(|| {
+        let known: Vec<String> = state
+            .config
+            .list()
+            .iter()
+            .map(|b| b.id().to_string())
+            .collect();
+        ApiError::field(
+            "business_id",
+            format!("unknown business {id:?}; known: {}", known.join(", ")),
+        )
+    })
+}
+
+/// The capacity rule of a business, from its live configuration.
+pub fn capacity_rule(snapshot: &BusinessSnapshot) -> CapacityRule {
+    let policy = &snapshot.business.reservations;
+    CapacityRule {
+        capacity_covers: policy.capacity,
+        hold_minutes: policy.hold_minutes,
+    }
+}
+
+/// The WhatsApp confirmation settings of a business, when it sends them.
+pub fn followup_spec(snapshot: &BusinessSnapshot, language: &str) -> Option<FollowupSpec> {
+    let business = &snapshot.business;
+    let template = business.whatsapp.template.clone()?;
+    business.whatsapp.enabled.then(|| FollowupSpec {
+        template,
+        language: language.to_string(),
+        restaurant_name: business.name.en.clone(),
+        max_attempts: 8,
+    })
+}
+
+/// `GET /api/reservations?business_id&date_from&date_to&status&after&limit`
+async fn list_reservations(
+    state: AppState,
+    q: HashMap<String, String>,
+) -> Result<Response, Rejection> {
+    let status = param(
+        &q,
+        "status",
+        "one of confirmed, cancelled, completed, no_show",
+        |v| ReservationStatus::from_str(v).ok(),
+    )?;
+    let filter = ReservationFilter {
+        business_id: q.get("business_id").cloned().filter(|b| !b.is_empty()),
+        date_from: param(&q, "date_from", "a date YYYY-MM-DD", parse_date)?,
+        date_to: param(&q, "date_to", "a date YYYY-MM-DD", parse_date)?,
+        status,
+        phone_hash: param(&q, "phone_hash", "a 64-hex phone hash", PhoneHash::parse)?,
+    };
+    let page = page_request(&q)?;
+    let found = blocking(&state, move |store| {
+        Ok(store.list_reservations(&filter, &page)?)
+    })
+    .await?;
+    Ok(reply_json(StatusCode::OK, &PageBody::from(found)))
+}
+
+/// Body of `POST /api/reservations`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewReservation {
+    business_id: String,
+    customer_name: Option<String>,
+    phone: Option<String>,
+    party_size: u8,
+    date: String,
+    time: String,
+    notes: Option<String>,
+    #[serde(default)]
+    whatsapp_consent: bool,
+    language: Option<String>,
+}
+
+/// `POST /api/reservations`: the same rules as a phone booking.
+async fn create_reservation(state: AppState, bytes: Bytes) -> Result<Response, Rejection> {
+    let input: NewReservation = parse_json(&bytes)?;
+    let snapshot = known_business(&state, &input.business_id)?;
+    let date = parse_date(&input.date).ok_or_else(|| {
+        ApiError::field(
+            "date",
+            format!("date must be YYYY-MM-DD, found {:?}", input.date),
+        )
+    })?;
+    let time = TimeOfDay::from_str(&input.time).map_err(|_| {
+        ApiError::field(
+            "time",
+            format!("time must be HH:MM (24 h), found {:?}", input.time),
+        )
+    })?;
+    let policy = &snapshot.business.reservations;
+    let party = u32::from(input.party_size);
+    if party < policy.party_min || party > policy.party_max {
+        return Err(ApiError::field(
+            "party_size",
+            format!(
+                "party_size must be between {} and {} for {}",
+                policy.party_min, policy.party_max, snapshot.business.name.en
+            ),
+        )
+        .into());
+    }
+    let phone = match input.phone.as_deref() {
+        None | Some("") => None,
+        Some(raw) => {
+            Some(PhoneNumber::parse(raw).map_err(|e| ApiError::field("phone", e.to_string()))?)
+        }
+    };
+    if input.whatsapp_consent && phone.is_none() {
+        return Err(ApiError::field(
+            "phone",
+            "a phone number is needed for a WhatsApp confirmation",
+        )
+        .into());
+    }
+    let now = state.clock.now();
+    super::booking_rules::check_bookable(&snapshot, date, time, now)?;
+    let language = input
+        .language
+        .clone()
+        .unwrap_or_else(|| snapshot.business.languages.default.code().to_string());
+    let request = BookingRequest {
+        business_id: input.business_id.clone(),
+        call_id: None,
+        customer_name: input.customer_name,
+        phone,
+        party_size: input.party_size,
+        date,
+        time,
+        followup: followup_spec(&snapshot, &language),
+        language: Some(language),
+        notes: input.notes,
+        whatsapp_consent: input.whatsapp_consent,
+    };
+    let rule = capacity_rule(&snapshot);
+    let booked = blocking(&state, move |store| Ok(store.book(&request, &rule, now)?)).await?;
+    state.metrics.booking("api", "booked");
+    Ok(reply_json(StatusCode::CREATED, &booked.reservation))
+}
+
+/// `GET /api/reservations/{id}`
+async fn get_reservation(id: u64, state: AppState) -> Result<Response, Rejection> {
+    let found = blocking(&state, move |store| Ok(store.get_reservation(id)?)).await?;
+    match found {
+        Some(r) => Ok(reply_json(StatusCode::OK, &r)),
+        None => Err(ApiError::not_found(format!("reservation {id} not found")).into()),
+    }
+}
+
+/// Body of `PATCH /api/reservations/{id}`; absent fields stay as they are.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReservationPatch {
+    party_size: Option<u8>,
+    date: Option<String>,
+    time: Option<String>,
+    status: Option<String>,
+    notes: Option<String>,
+    customer_name: Option<String>,
+}
+
+/// `PATCH /api/reservations/{id}`: capacity and hours re-checked like a phone change.
+async fn update_reservation(id: u64, state: AppState, bytes: Bytes) -> Result<Response, Rejection> {
+    let patch: ReservationPatch = parse_json(&bytes)?;
+    let change = ReservationChange {
+        party_size: patch.party_size,
+        date: match &patch.date {
+            None => None,
+            Some(d) => Some(parse_date(d).ok_or_else(|| {
+                ApiError::field("date", format!("date must be YYYY-MM-DD, found {d:?}"))
+            })?),
+        },
+        time: match &patch.time {
+            None => None,
+            Some(t) => Some(TimeOfDay::from_str(t).map_err(|_| {
+                ApiError::field("time", format!("time must be HH:MM (24 h), found {t:?}"))
+            })?),
+        },
+        status: match &patch.status {
+            None => None,
+            Some(s) => Some(ReservationStatus::from_str(s).map_err(|_| {
+                ApiError::field(
+                    "status",
+                    format!("status must be one of confirmed, cancelled, completed, no_show, found {s:?}"),
+                )
+            })?),
+        },
+        notes: patch.notes,
+        customer_name: patch.customer_name,
+    };
+    let existing = blocking(&state, move |store| Ok(store.get_reservation(id)?))
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("reservation {id} not found")))?;
+    let snapshot = known_business(&state, &existing.business_id)?;
+    let policy = &snapshot.business.reservations;
+    if let Some(party) = change.party_size.map(u32::from)
+        && (party < policy.party_min || party > policy.party_max)
+    {
+        return Err(ApiError::field(
+            "party_size",
+            format!(
+                "party_size must be between {} and {}",
+                policy.party_min, policy.party_max
+            ),
+        )
+        .into());
+    }
+    let now = state.clock.now();
+    if change.date.is_some() || change.time.is_some() {
+        super::booking_rules::check_bookable(
+            &snapshot,
+            change.date.unwrap_or(existing.reservation_date),
+            change.time.unwrap_or(existing.reservation_time),
+            now,
+        )?;
+    }
+    let rule = capacity_rule(&snapshot);
+    let updated = blocking(&state, move |store| {
+        Ok(store.modify_reservation(id, &change, &rule, now)?)
+    })
+    .await?;
+    Ok(reply_json(StatusCode::OK, &updated))
+}
+
+/// `POST /api/reservations/{id}/cancel`
+async fn cancel_reservation(id: u64, state: AppState) -> Result<Response, Rejection> {
+    let now = state.clock.now();
+    let cancelled = blocking(&state, move |store| Ok(store.cancel_reservation(id, now)?)).await?;
+    state.metrics.booking("api", "cancelled");
+    Ok(reply_json(StatusCode::OK, &cancelled))
+}
+
+/// `GET /api/callbacks?business_id&status&after&limit`
+async fn list_callbacks(
+    state: AppState,
+    q: HashMap<String, String>,
+) -> Result<Response, Rejection> {
+    let filter = CallbackFilter {
+        business_id: q.get("business_id").cloned().filter(|b| !b.is_empty()),
+        status: param(&q, "status", "a callback status such as pending", |v| {
+            CallbackStatus::from_str(v).ok()
+        })?,
+    };
+    let page = page_request(&q)?;
+    let found = blocking(&state, move |store| {
+        Ok(store.list_callbacks(&filter, &page)?)
+    })
+    .await?;
+    Ok(reply_json(StatusCode::OK, &PageBody::from(found)))
+}
+
+/// `GET /api/calls?business_id&from&to&after&limit`
+async fn list_calls(state: AppState, q: HashMap<String, String>) -> Result<Response, Rejection> {
+    let filter = CallFilter {
+        business_id: q.get("business_id").cloned().filter(|b| !b.is_empty()),
+        from: param(&q, "from", "an RFC 3339 time", parse_instant)?,
+        to: param(&q, "to", "an RFC 3339 time", parse_instant)?,
+        outcome: None,
+    };
+    let page = page_request(&q)?;
+    let found = blocking(&state, move |store| Ok(store.list_calls(&filter, &page)?)).await?;
+    Ok(reply_json(StatusCode::OK, &PageBody::from(found)))
+}
+
+/// `GET /api/calls/{id}`: the call with every turn and its timings.
+async fn get_call(id: u64, state: AppState) -> Result<Response, Rejection> {
+    let found = blocking(&state, move |store| Ok(store.get_call(id)?)).await?;
+    match found {
+        Some(call) => Ok(reply_json(StatusCode::OK, &call)),
+        None => Err(ApiError::not_found(format!("call {id} not found")).into()),
+    }
+}
+
+/// `GET /api/callers/{phone_hash}/preferences`
+async fn caller_preferences(hash: String, state: AppState) -> Result<Response, Rejection> {
+    let hash = PhoneHash::parse(&hash).ok_or_else(|| {
+        ApiError::field(
+            "phone_hash",
+            "phone_hash must be the 64-hex HMAC of the number, as listed on reservations",
+        )
+    })?;
+    let found = blocking(
+        &state,
+        move |store| Ok(store.get_caller_preferences(&hash)?),
+    )
+    .await?;
+    match found {
+        Some(p) => Ok(reply_json(StatusCode::OK, &p)),
+        None => Err(ApiError::not_found("no preferences stored for this caller").into()),
+    }
+}
+
+/// `GET /api/jobs?status&kind&after&limit`
+async fn list_jobs(state: AppState, q: HashMap<String, String>) -> Result<Response, Rejection> {
+    let filter = JobFilter {
+        status: param(&q, "status", "one of pending, running, done, dead", |v| {
+            JobStatus::from_str(v).ok()
+        })?,
+        kind: q.get("kind").cloned().filter(|k| !k.is_empty()),
+    };
+    let page = page_request(&q)?;
+    let found = blocking(&state, move |store| Ok(store.list_jobs(&filter, &page)?)).await?;
+    Ok(reply_json(StatusCode::OK, &PageBody::from(found)))
+}
+
+/// `GET /api/jobs/dead`: dead-lettered jobs, to inspect and retry.
+async fn dead_jobs(state: AppState, q: HashMap<String, String>) -> Result<Response, Rejection> {
+    let page = page_request(&q)?;
+    let found = blocking(&state, move |store| Ok(store.dead_letters(&page)?)).await?;
+    Ok(reply_json(StatusCode::OK, &PageBody::from(found)))
+}
+
+/// `POST /api/jobs/{id}/retry`: puts a dead job back in the queue.
+async fn retry_job(id: u64, state: AppState) -> Result<Response, Rejection> {
+    let now = state.clock.now();
+    let job = blocking(&state, move |store| Ok(store.retry_dead(id, now)?)).await?;
+    Ok(reply_json(StatusCode::OK, &job))
+}

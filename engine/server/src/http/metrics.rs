@@ -1,0 +1,154 @@
+//! Prometheus metrics (`GET /metrics`, text exposition format).
+//!
+//! Built on `prometheus-client` (the Prometheus project's own Rust client): typed metric
+//! families, no global registry, so tests can build an isolated set.
+
+use std::sync::Mutex;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteLabels {
+    method: String,
+    status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct BookingLabels {
+    channel: String,
+    outcome: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StageLabels {
+    stage: String,
+}
+
+/// Every metric the server exports.
+pub struct Metrics {
+    registry: Mutex<Registry>,
+    http_requests: Family<RouteLabels, Counter>,
+    bookings: Family<BookingLabels, Counter>,
+    turn_stage_seconds: Family<StageLabels, Histogram>,
+    live_businesses: Gauge,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Metrics {
+        let mut registry = Registry::with_prefix("vartalaap");
+        let http_requests = Family::<RouteLabels, Counter>::default();
+        registry.register(
+            "http_requests",
+            "HTTP requests answered, by method and status",
+            http_requests.clone(),
+        );
+        let bookings = Family::<BookingLabels, Counter>::default();
+        registry.register(
+            "bookings",
+            "Reservation outcomes, by channel (phone, chat, api) and outcome",
+            bookings.clone(),
+        );
+        let turn_stage_seconds = Family::<StageLabels, Histogram>::new_with_constructor(|| {
+            // 1 ms .. ~16 s
+            Histogram::new(exponential_buckets(0.001, 2.0, 15))
+        });
+        registry.register(
+            "turn_stage_seconds",
+            "Latency of each stage of a conversational turn",
+            turn_stage_seconds.clone(),
+        );
+        let live_businesses = Gauge::default();
+        registry.register(
+            "live_businesses",
+            "Businesses whose configuration is live",
+            live_businesses.clone(),
+        );
+        Metrics {
+            registry: Mutex::new(registry),
+            http_requests,
+            bookings,
+            turn_stage_seconds,
+            live_businesses,
+        }
+    }
+
+    /// Counts one answered HTTP request.
+    pub fn http_request(&self, method: &str, status: u16) {
+        self.http_requests
+            .get_or_create(&RouteLabels {
+                method: method.to_string(),
+                status,
+            })
+            .inc();
+    }
+
+    /// Counts a booking outcome (`booked`, `full`, `cancelled`, `modified`, `callback`).
+    pub fn booking(&self, channel: &str, outcome: &str) {
+        self.bookings
+            .get_or_create(&BookingLabels {
+                channel: channel.to_string(),
+                outcome: outcome.to_string(),
+            })
+            .inc();
+    }
+
+    /// Records how long one stage of a turn took.
+    pub fn turn_stage(&self, stage: &str, seconds: f64) {
+        self.turn_stage_seconds
+            .get_or_create(&StageLabels {
+                stage: stage.to_string(),
+            })
+            .observe(seconds);
+    }
+
+    /// Sets the number of live businesses (refreshed at scrape time).
+    pub fn set_live_businesses(&self, n: usize) {
+        self.live_businesses
+            .set(i64::try_from(n).unwrap_or(i64::MAX));
+    }
+
+    /// The text exposition of every metric.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        let registry = self.registry.lock().unwrap_or_else(|e| e.into_inner());
+        if let Err(e) = prometheus_client::encoding::text::encode(&mut out, &registry) {
+            tracing::error!(error = %e, "Could not encode metrics.");
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_prometheus_text_with_recorded_values() {
+        let m = Metrics::new();
+        m.http_request("GET", 200);
+        m.http_request("GET", 200);
+        m.booking("api", "booked");
+        m.turn_stage("engine", 0.0004);
+        m.set_live_businesses(2);
+        let text = m.render();
+        assert!(
+            text.contains("vartalaap_http_requests_total{method=\"GET\",status=\"200\"} 2"),
+            "{text}"
+        );
+        assert!(text.contains("vartalaap_bookings_total{channel=\"api\",outcome=\"booked\"} 1"));
+        assert!(text.contains("vartalaap_turn_stage_seconds_count{stage=\"engine\"} 1"));
+        assert!(text.contains("vartalaap_live_businesses 2"));
+        assert!(text.ends_with("# EOF\n"));
+    }
+}

@@ -1,0 +1,274 @@
+//! HTTP routes. [`routes`] builds the whole app so tests can drive it without a socket.
+//!
+//! - `GET /health` — liveness: the process is up and serving.
+//! - `GET /health/config` — per business: live config version, when it was loaded, and the
+//!   last rejected edit with its errors (so an owner sees why a save did not take effect).
+//! - `GET /metrics` — Prometheus text format.
+//! - `GET /openapi.json` — the OpenAPI 3.1 description of every route.
+//! - `POST /api/auth/login` — admin password → bearer token; every other `/api` route needs it.
+//! - `/api/...` — see [`api`] and `docs/API.md`.
+
+pub mod api;
+pub mod auth;
+mod booking_rules;
+pub mod error;
+pub mod metrics;
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+use vartalaap_config::ConfigStore;
+use vartalaap_store::{Clock, Store};
+use warp::http::StatusCode;
+use warp::reply::Response;
+use warp::{Filter, Rejection, Reply};
+
+use crate::secrets::Secret;
+use error::ApiError;
+use metrics::Metrics;
+
+/// Largest request body accepted anywhere (JSON bodies here are small).
+pub const BODY_LIMIT: u64 = 64 * 1024;
+
+/// The hand-written part of the OpenAPI document (paths, request/response wrappers).
+const OPENAPI_BASE: &str = include_str!("openapi.json");
+
+/// Record shapes come from `schemas/*.json`, the single source of truth the store is tested
+/// against, so the API description cannot drift from what the API returns.
+const RECORD_SCHEMAS: [(&str, &str); 6] = [
+    (
+        "Reservation",
+        include_str!("../../../../schemas/reservation.json"),
+    ),
+    ("CallLog", include_str!("../../../../schemas/call_log.json")),
+    (
+        "ConversationTurn",
+        include_str!("../../../../schemas/conversation_turn.json"),
+    ),
+    (
+        "CallerPreferences",
+        include_str!("../../../../schemas/caller_preferences.json"),
+    ),
+    (
+        "CallbackRequest",
+        include_str!("../../../../schemas/callback_request.json"),
+    ),
+    ("Job", include_str!("../../../../schemas/job.json")),
+];
+
+/// The OpenAPI 3.1 document served at `/openapi.json`.
+pub fn openapi_document() -> &'static serde_json::Value {
+    static DOC: std::sync::OnceLock<serde_json::Value> = std::sync::OnceLock::new();
+    DOC.get_or_init(|| {
+        let mut doc: serde_json::Value =
+            serde_json::from_str(OPENAPI_BASE).unwrap_or_else(|_| serde_json::json!({}));
+        for (name, text) in RECORD_SCHEMAS {
+            let mut schema: serde_json::Value =
+                serde_json::from_str(text).unwrap_or_else(|_| serde_json::json!({}));
+            if let Some(obj) = schema.as_object_mut() {
+                // Embedded schemas must not rebase references or declare a dialect.
+                obj.remove("$id");
+                obj.remove("$schema");
+            }
+            doc["components"]["schemas"][name] = schema;
+        }
+        doc
+    })
+}
+
+/// Secrets and counters behind admin login.
+pub struct AuthState {
+    /// Signs and verifies session tokens.
+    pub session_secret: Secret,
+    /// argon2 hash of the admin password; `None` disables login.
+    pub admin_password_hash: Option<Secret>,
+    pub limiter: auth::LoginLimiter,
+}
+
+/// Shared state every handler can see. Cheap to clone (all `Arc`s).
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<ConfigStore>,
+    pub store: Arc<Store>,
+    /// The only clock handlers read, so tests can move time.
+    pub clock: Arc<dyn Clock>,
+    pub auth: Arc<AuthState>,
+    pub metrics: Arc<Metrics>,
+    pub started: Instant,
+}
+
+/// Every route the server answers, with JSON errors for anything else.
+pub fn routes(state: AppState) -> impl Filter<Extract = (impl Reply,), Error = Infallible> + Clone {
+    let metrics = state.metrics.clone();
+    health(state.clone())
+        .or(health_config(state.clone()))
+        .unify()
+        .or(metrics_route(state.clone()))
+        .unify()
+        .or(openapi())
+        .unify()
+        .or(login(state.clone()))
+        .unify()
+        .or(api::routes(state))
+        .unify()
+        .recover(error::handle_rejection)
+        .unify()
+        .with(warp::log::custom(move |info| {
+            metrics.http_request(info.method().as_str(), info.status().as_u16());
+        }))
+}
+
+#[derive(Serialize)]
+struct Health {
+    status: &'static str,
+    version: &'static str,
+    uptime_seconds: u64,
+    businesses: usize,
+}
+
+/// `GET /health`
+fn health(state: AppState) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
+    warp::path!("health").and(warp::get()).map(move || {
+        warp::reply::json(&Health {
+            status: "ok",
+            version: env!("CARGO_PKG_VERSION"),
+            uptime_seconds: state.started.elapsed().as_secs(),
+            businesses: state.config.list().len(),
+        })
+        .into_response()
+    })
+}
+
+/// `GET /health/config`
+fn health_config(state: AppState) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
+    warp::path!("health" / "config")
+        .and(warp::get())
+        .map(move || warp::reply::json(&state.config.health()).into_response())
+}
+
+/// `GET /metrics`
+fn metrics_route(state: AppState) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
+    warp::path!("metrics").and(warp::get()).map(move || {
+        state.metrics.set_live_businesses(state.config.list().len());
+        warp::reply::with_header(
+            state.metrics.render(),
+            "content-type",
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )
+        .into_response()
+    })
+}
+
+/// `GET /openapi.json`
+fn openapi() -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
+    warp::path!("openapi.json")
+        .and(warp::get())
+        .map(|| warp::reply::json(openapi_document()).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Login {
+    password: String,
+}
+
+#[derive(Serialize)]
+struct LoginReply {
+    token: String,
+    token_type: &'static str,
+    expires_at: String,
+}
+
+/// `POST /api/auth/login` `{"password": …}` → `{"token", "token_type", "expires_at"}`.
+fn login(state: AppState) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
+    warp::path!("api" / "auth" / "login")
+        .and(warp::post())
+        .and(warp::addr::remote())
+        .and(warp::body::content_length_limit(4 * 1024))
+        .and(warp::body::bytes())
+        .and_then(move |addr: Option<SocketAddr>, bytes: Bytes| {
+            let state = state.clone();
+            async move { login_handler(state, addr, bytes).await }
+        })
+}
+
+async fn login_handler(
+    state: AppState,
+    addr: Option<SocketAddr>,
+    bytes: Bytes,
+) -> Result<Response, Rejection> {
+    let ip = addr
+        .map(|a| a.ip())
+        .unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]));
+    let now = state.clock.now();
+    if let Err(wait) = state.auth.limiter.check(ip, now) {
+        return Err(ApiError {
+            retry_after: Some(wait),
+            ..ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                format!("too many failed logins; try again in {wait} seconds"),
+            )
+        }
+        .into());
+    }
+    let input: Login = api::parse_json(&bytes)?;
+    let Some(hash) = state.auth.admin_password_hash.clone() else {
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "admin login is not configured: set ADMIN_PASSWORD_HASH",
+        )
+        .into());
+    };
+    let ok = tokio::task::spawn_blocking(move || auth::verify_password(&hash, &input.password))
+        .await
+        .map_err(|e| ApiError::internal("password check failed", &e))?;
+    if !ok {
+        state.auth.limiter.failed(ip, now);
+        tracing::warn!(client = %ip, "Admin login failed.");
+        return Err(ApiError::unauthorized("wrong password").into());
+    }
+    state.auth.limiter.succeeded(ip);
+    let claims = auth::Claims {
+        sub: "admin".into(),
+        iat: now.timestamp(),
+        exp: (now + auth::TOKEN_TTL).timestamp(),
+    };
+    let token = auth::sign_token(state.auth.session_secret.expose(), &claims);
+    tracing::info!(client = %ip, "Admin logged in.");
+    Ok(warp::reply::json(&LoginReply {
+        token,
+        token_type: "Bearer",
+        expires_at: (now + auth::TOKEN_TTL).to_rfc3339(),
+    })
+    .into_response())
+}
+
+/// Requires a valid `Authorization: Bearer <token>`; rejects with 401 otherwise.
+pub fn with_auth(
+    state: impl Filter<Extract = (AppState,), Error = Infallible> + Clone + Send + Sync + 'static,
+) -> impl Filter<Extract = (), Error = Rejection> + Clone {
+    state
+        .and(warp::header::optional::<String>("authorization"))
+        .and_then(|state: AppState, header: Option<String>| async move {
+            let token = header
+                .as_deref()
+                .and_then(|h| {
+                    h.strip_prefix("Bearer ")
+                        .or_else(|| h.strip_prefix("bearer "))
+                })
+                .map(str::trim);
+            let result = match token {
+                None => Err(auth::TokenError::Missing),
+                Some(token) => {
+                    auth::verify_token(state.auth.session_secret.expose(), token, state.clock.now())
+                        .map(|_| ())
+                }
+            };
+            result.map_err(|e| warp::reject::custom(ApiError::unauthorized(e.to_string())))
+        })
+        .untuple_one()
+}

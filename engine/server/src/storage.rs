@@ -1,0 +1,163 @@
+//! Wiring storage into the process: opening the database with the configured keys, the
+//! background job runner and its schedules, and the `migrate` / `rotate-keys` commands.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use sha2::{Digest, Sha256};
+use tokio_util::sync::CancellationToken;
+use vartalaap_config::ConfigStore;
+use vartalaap_store::{
+    Clock, HashPepper, PhoneCrypto, PhoneKey, PurgeHandler, RETENTION_PURGE_KIND, RunnerConfig,
+    Schedule, ScheduledJob, Store, WHATSAPP_FOLLOWUP_KIND, WHATSAPP_RETRY_SWEEP_KIND, WebhookToken,
+    WhatsAppConfig, WhatsAppFollowupHandler, WhatsAppRetrySweepHandler, WhatsAppSender,
+};
+
+use crate::secrets::Secret;
+use crate::settings::Settings;
+
+/// The database file inside the data directory.
+pub fn database_path(settings: &Settings) -> PathBuf {
+    settings.data_dir.join("vartalaap.redb")
+}
+
+/// A stable, non-secret id for a key: its SHA-256 fingerprint. Stored beside each
+/// ciphertext, so the right key is picked after a rotation without extra configuration.
+pub fn key_id(key: &Secret) -> String {
+    let digest = Sha256::digest(key.expose().trim().to_ascii_lowercase().as_bytes());
+    format!("k{}", &hex::encode(digest)[..12])
+}
+
+fn phone_key(key: &Secret) -> anyhow::Result<PhoneKey> {
+    PhoneKey::from_text(&key_id(key), key.expose())
+        .context("PHONE_ENCRYPTION_KEY is not a valid 32-byte key")
+}
+
+/// The keyring from settings: the current key plus any old, decrypt-only keys.
+pub fn phone_crypto(settings: &Settings) -> anyhow::Result<PhoneCrypto> {
+    let secrets = &settings.secrets;
+    let key = secrets.phone_encryption_key.as_ref().context(
+        "PHONE_ENCRYPTION_KEY is not set; `vartalaap keys` prints one (development mode generates it)",
+    )?;
+    let pepper = secrets.phone_hash_pepper.as_ref().context(
+        "PHONE_HASH_PEPPER is not set; `vartalaap keys` prints one (development mode generates it)",
+    )?;
+    let pepper = HashPepper::new(pepper.expose().as_bytes().to_vec())
+        .context("PHONE_HASH_PEPPER is too short")?;
+    let mut crypto = PhoneCrypto::new(phone_key(key)?, pepper);
+    for old in &secrets.phone_encryption_old_keys {
+        crypto = crypto.with_old_key(phone_key(old)?);
+    }
+    Ok(crypto)
+}
+
+/// Opens (creating if needed) and migrates the database.
+pub fn open_store(settings: &Settings) -> anyhow::Result<Store> {
+    std::fs::create_dir_all(&settings.data_dir).with_context(|| {
+        format!(
+            "could not create the data directory {}",
+            settings.data_dir.display()
+        )
+    })?;
+    let path = database_path(settings);
+    let crypto = phone_crypto(settings)?;
+    Store::open(&path, crypto).with_context(|| format!("could not open {}", path.display()))
+}
+
+/// Starts the background job runner: WhatsApp follow-ups, the daily purge per business
+/// (03:00 business time) and the hourly retry sweep of failed WhatsApp sends.
+pub fn spawn_job_runner(
+    store: Arc<Store>,
+    config: &ConfigStore,
+    settings: &Settings,
+    clock: Arc<dyn Clock>,
+    shutdown: CancellationToken,
+) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+    let mut schedules = Vec::new();
+    for snapshot in config.list() {
+        let business = &snapshot.business;
+        schedules.push(ScheduledJob {
+            name: format!("purge:{}", business.id),
+            kind: RETENTION_PURGE_KIND.to_string(),
+            payload: serde_json::json!({
+                "business_id": business.id,
+                "retention_days": business.retention_days,
+            }),
+            schedule: Schedule::DailyAt {
+                time: chrono::NaiveTime::from_hms_opt(3, 0, 0).unwrap_or_default(),
+                tz: business.timezone,
+            },
+            max_attempts: 5,
+        });
+    }
+    schedules.push(ScheduledJob {
+        name: "whatsapp-retry-sweep".to_string(),
+        kind: WHATSAPP_RETRY_SWEEP_KIND.to_string(),
+        payload: serde_json::json!({}),
+        schedule: Schedule::Every {
+            period: Duration::from_secs(3600),
+        },
+        max_attempts: 3,
+    });
+    let runner_config = RunnerConfig {
+        owner: format!("vartalaap-{}", std::process::id()),
+        schedules,
+        ..RunnerConfig::default()
+    };
+    let mut runner = vartalaap_store::JobRunner::new(store.clone(), runner_config)
+        .with_clock(clock.clone())
+        .register(
+            RETENTION_PURGE_KIND,
+            PurgeHandler::new(store.clone(), clock.clone()),
+        )
+        .register(
+            WHATSAPP_RETRY_SWEEP_KIND,
+            WhatsAppRetrySweepHandler::new(
+                store.clone(),
+                clock.clone(),
+                chrono::TimeDelta::days(2),
+            ),
+        );
+    match &settings.whatsapp {
+        Some(whatsapp) => {
+            let sender = WhatsAppSender::new(WhatsAppConfig {
+                webhook_url: whatsapp.webhook_url.clone(),
+                token: WebhookToken::new(whatsapp.webhook_token.expose()),
+                timeout: Duration::from_secs(10),
+            })
+            .context("could not build the WhatsApp webhook client")?;
+            runner = runner.register(
+                WHATSAPP_FOLLOWUP_KIND,
+                WhatsAppFollowupHandler::new(store, sender, clock),
+            );
+        }
+        None => tracing::warn!(
+            "WHATSAPP_WEBHOOK_URL is not set: WhatsApp confirmations are queued durably but not sent until it is."
+        ),
+    }
+    Ok(tokio::spawn(runner.run(shutdown)))
+}
+
+/// Re-encrypts numbers still under an old key, in the background, when old keys are set.
+pub fn spawn_key_rotation(store: Arc<Store>, settings: &Settings) -> anyhow::Result<()> {
+    if settings.secrets.phone_encryption_old_keys.is_empty() {
+        return Ok(());
+    }
+    let key = settings
+        .secrets
+        .phone_encryption_key
+        .as_ref()
+        .context("PHONE_ENCRYPTION_KEY is not set")?;
+    let new_key = phone_key(key)?;
+    tokio::task::spawn_blocking(move || match store.rotate_keys(new_key, 200) {
+        Ok(report) => tracing::info!(
+            re_encrypted = report.reencrypted,
+            remaining_old = report.remaining_old,
+            "Phone numbers re-encrypted under the current key; PHONE_ENCRYPTION_OLD_KEYS can be removed once remaining_old is 0."
+        ),
+        Err(error) => tracing::error!(%error, "Key rotation failed; it resumes at the next start."),
+    });
+    Ok(())
+}
