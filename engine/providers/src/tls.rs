@@ -33,3 +33,18 @@ pub(crate) fn http_client(connect_timeout: std::time::Duration) -> Result<reqwes
         .build()
         .map_err(|e| format!("HTTP client setup failed: {e}"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_is_built_once_and_accepted_by_reqwest() {
+        let a = client_config().unwrap();
+        let b = client_config().unwrap();
+        assert!(Arc::ptr_eq(&a, &b));
+        // reqwest rejects a preconfigured TLS value it does not recognise at build time, so
+        // this proves the ring-based config is the one it uses.
+        assert!(http_client(std::time::Duration::from_secs(1)).is_ok());
+    }
+}

@@ -324,6 +324,28 @@ async fn reconnect_gives_up_with_a_typed_error() {
 }
 
 #[tokio::test]
+async fn hanging_up_while_disconnected_ends_quietly() {
+    let mock = mock(&[("hello", 500)]).await;
+    let cfg = DeepgramConfig {
+        reconnect: Backoff {
+            initial: Duration::from_millis(300),
+            max: Duration::from_millis(300),
+            max_attempts: 3,
+        },
+        ..config(&mock)
+    };
+    let (tx, rx) = DeepgramStt::connect(cfg).await.unwrap();
+    send(&tx, speech(40)).await;
+    drop(mock);
+    tx.close().await;
+    let events = drain(rx).await;
+    assert!(
+        !events.iter().any(|e| matches!(e, SttEvent::Error(_))),
+        "{events:?}"
+    );
+}
+
+#[tokio::test]
 async fn other_upgrade_statuses_are_typed() {
     let mock = mock(&[("hello", 500)]).await;
     mock.set_mode(DeepgramMode::RejectUpgrade(503));

@@ -203,7 +203,9 @@ impl Session {
                     }
                     tracing::warn!(%reason, "Deepgram socket dropped; reconnecting.");
                     match self.reconnect(&mut commands, reason).await {
-                        Ok((new_ws, attempt, replayed_bytes)) => {
+                        // Hung up while disconnected: nothing left to transcribe for anyone.
+                        Ok(None) => break,
+                        Ok(Some((new_ws, attempt, replayed_bytes))) => {
                             ws = new_ws;
                             let event = SttEvent::Reconnected {
                                 attempt,
@@ -408,11 +410,13 @@ impl Session {
         }
     }
 
+    /// Re-opens the socket with backoff while buffering incoming audio. `Ok(None)`: the call
+    /// hung up meanwhile, so there is nobody left to transcribe for.
     async fn reconnect(
         &mut self,
         commands: &mut mpsc::Receiver<Command>,
         first_reason: String,
-    ) -> Result<(Ws, u32, usize), SttError> {
+    ) -> Result<Option<(Ws, u32, usize)>, SttError> {
         let mut last = first_reason;
         let policy = self.cfg.reconnect.clone();
         let (cfg, url) = (self.cfg.clone(), self.url.clone());
@@ -424,6 +428,9 @@ impl Session {
                     _ = &mut wait => break,
                     command = commands.recv(), if !self.closing => self.buffer(command),
                 }
+            }
+            if self.closing {
+                return Ok(None);
             }
             let opening = open(&cfg, &url);
             tokio::pin!(opening);
@@ -452,7 +459,7 @@ impl Session {
             match self.resume(&mut ws, chunks).await {
                 Ok(()) => {
                     tracing::info!(attempt, replayed, "Deepgram reconnected.");
-                    return Ok((ws, attempt, replayed));
+                    return Ok(Some((ws, attempt, replayed)));
                 }
                 Err(e) => last = e.to_string(),
             }
