@@ -191,7 +191,8 @@ impl PhoneHash {
 impl fmt::Debug for PhoneHash {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // A prefix is enough to correlate log lines without publishing a full lookup key.
-        write!(f, "PhoneHash({}…)", &self.0[..self.0.len().min(8)])
+        let prefix: String = self.0.chars().take(8).collect();
+        write!(f, "PhoneHash({prefix}…)")
     }
 }
 

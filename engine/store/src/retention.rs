@@ -126,14 +126,15 @@ impl Store {
                 }
                 let ids: std::collections::HashSet<u64> = batch.iter().map(|(_, id)| *id).collect();
                 let mut reviews = txn.open_table(REVIEWS)?;
-                let doomed: Vec<u64> = reviews
-                    .iter()?
-                    .filter_map(|row| {
-                        let (id, bytes) = row.ok()?;
-                        let r: TranscriptReview = serde_json::from_slice(bytes.value()).ok()?;
-                        ids.contains(&r.call_id).then(|| id.value())
-                    })
-                    .collect();
+                let mut doomed = Vec::new();
+                for row in reviews.iter()? {
+                    let (id, bytes) = row?;
+                    let r: TranscriptReview =
+                        decode("transcript_reviews", id.value(), bytes.value())?;
+                    if ids.contains(&r.call_id) {
+                        doomed.push(id.value());
+                    }
+                }
                 for id in doomed {
                     reviews.remove(id)?;
                     report.reviews_deleted += 1;

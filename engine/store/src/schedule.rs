@@ -48,6 +48,35 @@ pub struct ScheduledJob {
     pub max_attempts: u32,
 }
 
+impl ScheduledJob {
+    /// The daily retention purge of one business at 03:00 in its time zone.
+    pub fn daily_purge(business_id: &str, tz: Tz, retention_days: u32) -> ScheduledJob {
+        ScheduledJob {
+            name: format!("purge:{business_id}"),
+            kind: crate::RETENTION_PURGE_KIND.to_owned(),
+            payload: serde_json::json!({ "business_id": business_id, "retention_days": retention_days }),
+            schedule: Schedule::DailyAt {
+                time: NaiveTime::from_hms_opt(3, 0, 0).unwrap_or(NaiveTime::MIN),
+                tz,
+            },
+            max_attempts: 5,
+        }
+    }
+
+    /// The hourly sweep that re-queues failed WhatsApp sends.
+    pub fn hourly_whatsapp_retry() -> ScheduledJob {
+        ScheduledJob {
+            name: "whatsapp-retry-sweep".to_owned(),
+            kind: crate::WHATSAPP_RETRY_SWEEP_KIND.to_owned(),
+            payload: serde_json::json!({}),
+            schedule: Schedule::Every {
+                period: Duration::from_secs(3600),
+            },
+            max_attempts: 1,
+        }
+    }
+}
+
 impl Schedule {
     /// The first run time strictly after `now`.
     pub fn next_after(&self, now: DateTime<Utc>) -> DateTime<Utc> {

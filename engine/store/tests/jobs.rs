@@ -4,7 +4,7 @@ mod common;
 
 use std::time::Duration;
 
-use chrono::{NaiveTime, TimeDelta};
+use chrono::TimeDelta;
 use common::*;
 use serde_json::json;
 use vartalaap_store::*;
@@ -178,26 +178,10 @@ fn schedules_enqueue_each_occurrence_once() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(&dir);
     let schedules = [
-        ScheduledJob {
-            name: "purge:himalayan-kitchen".into(),
-            kind: RETENTION_PURGE_KIND.into(),
-            payload: json!({"business_id": "himalayan-kitchen", "retention_days": 90}),
-            schedule: Schedule::DailyAt {
-                time: NaiveTime::from_hms_opt(3, 0, 0).unwrap(),
-                tz: chrono_tz::Asia::Kolkata,
-            },
-            max_attempts: 3,
-        },
-        ScheduledJob {
-            name: "whatsapp-retry".into(),
-            kind: WHATSAPP_RETRY_SWEEP_KIND.into(),
-            payload: json!({}),
-            schedule: Schedule::Every {
-                period: Duration::from_secs(3600),
-            },
-            max_attempts: 1,
-        },
+        ScheduledJob::daily_purge("himalayan-kitchen", chrono_tz::Asia::Kolkata, 90),
+        ScheduledJob::hourly_whatsapp_retry(),
     ];
+    assert_eq!(schedules[0].payload["retention_days"], 90);
     // now() = 10:00 UTC = 15:30 IST → next purge 21:30 UTC; next sweep 11:00 UTC.
     let first = store.ensure_scheduled(&schedules, now()).unwrap();
     let again = store

@@ -364,5 +364,11 @@ fn schemas_reject_out_of_range_values() {
         "phone_hash",
         json!("+919876543210"),
     );
+    rejects(
+        "reservation",
+        valid.clone(),
+        "created_at",
+        json!("yesterday"),
+    );
     rejects("reservation", valid, "unknown_field", json!(1));
 }
