@@ -207,6 +207,19 @@ fn check_lease(job: &Job, owner: &str) -> Result<(), JobError> {
 impl Store {
     /// Enqueues a job on its own (scheduled work, API). Idempotent on the key.
     pub fn enqueue_job(&self, new: &NewJob, now: DateTime<Utc>) -> Result<Job, StoreError> {
+        // Fast path without a write transaction (and its fsync): schedules call this every poll.
+        {
+            let read = self.db.begin_read()?;
+            let existing = read
+                .open_table(JOBS_BY_KEY)?
+                .get(new.idempotency_key.as_str())?
+                .map(|v| v.value());
+            if let Some(id) = existing
+                && let Some(job) = get_json(&read.open_table(JOBS)?, "jobs", id)?
+            {
+                return Ok(job);
+            }
+        }
         let txn = self.db.begin_write()?;
         let job = enqueue_in(&txn, new, now)?;
         txn.commit()?;
@@ -222,6 +235,18 @@ impl Store {
         lease: Duration,
         limit: usize,
     ) -> Result<Vec<Job>, StoreError> {
+        // An idle poll must not cost a write transaction and an fsync.
+        {
+            let read = self.db.begin_read()?;
+            if read
+                .open_table(JOBS_BY_DUE)?
+                .range(..=(ms(now), u64::MAX))?
+                .next()
+                .is_none()
+            {
+                return Ok(Vec::new());
+            }
+        }
         let txn = self.db.begin_write()?;
         let due: Vec<u64> = {
             let index = txn.open_table(JOBS_BY_DUE)?;
