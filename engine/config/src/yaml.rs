@@ -44,6 +44,8 @@ impl Pos {
 pub struct PosMap {
     values: HashMap<String, Pos>,
     keys: HashMap<String, Pos>,
+    /// Pointers of literal block scalars (`|`), whose content lines map 1:1 to file lines.
+    literal: std::collections::HashSet<String>,
 }
 
 impl PosMap {
@@ -60,6 +62,24 @@ impl PosMap {
             }
             p = pointer::parent(p);
         }
+    }
+
+    /// Where line `n` (1-based) of the string at `pointer` starts, when that string is a
+    /// literal block (`|`); other styles fold or escape lines, so no exact mapping exists.
+    pub fn line_within(&self, pointer: &str, n: usize) -> Option<Pos> {
+        if !self.literal.contains(pointer) {
+            return None;
+        }
+        // A literal block's span starts at its first content line, at the content indent.
+        let start = self.values.get(pointer)?;
+        let line = start
+            .line
+            .checked_add(u32::try_from(n).ok()?)?
+            .checked_sub(1)?;
+        Some(Pos {
+            line,
+            column: start.column,
+        })
     }
 
     /// Position of the mapping key whose value is at `pointer` (falls back to [`Self::value`]).
@@ -163,6 +183,9 @@ impl<'a> Builder<'a> {
         self.map.values.insert(ptr.clone(), pos);
         let (value, anchor) = match ev {
             Event::Scalar(text, style, anchor, tag) => {
+                if style == ScalarStyle::Literal {
+                    self.map.literal.insert(ptr.clone());
+                }
                 let forced_str = tag
                     .as_ref()
                     .is_some_and(|t| t.is_yaml_core_schema() && t.suffix == "str");
@@ -325,6 +348,14 @@ mod tests {
             map.value("/hours/tuesday/0/last_seating"),
             Some(Pos { line: 4, column: 7 })
         );
+    }
+
+    #[test]
+    fn literal_block_lines() {
+        let text = "a: 1\nt: |\n  one\n  two {{\n  three\n";
+        let (_, map) = parse(text).unwrap();
+        assert_eq!(map.line_within("/t", 2), Some(Pos { line: 4, column: 3 }));
+        assert_eq!(map.line_within("/a", 1), None);
     }
 
     #[test]

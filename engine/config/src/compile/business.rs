@@ -484,10 +484,12 @@ fn prompts(
                 let detail = e
                     .detail()
                     .map_or_else(|| e.kind().to_string(), str::to_string);
-                cx.err(
-                    format!("/prompts/{code}/{name}"),
-                    format!("template `{name}` does not compile: {detail}{line}"),
-                );
+                let message = format!("template `{name}` does not compile: {detail}{line}");
+                let ptr = format!("/prompts/{code}/{name}");
+                match e.line() {
+                    Some(n) => cx.err_within(ptr, n, message),
+                    None => cx.err(ptr, message),
+                }
             }
         }
     }

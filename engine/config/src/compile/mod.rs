@@ -103,6 +103,16 @@ impl<'a> Ctx<'a> {
         });
     }
 
+    /// An error on line `n` (1-based) inside the multi-line string at `pointer`: located at
+    /// that exact file line for literal blocks, else at the string's start.
+    pub fn err_within(&mut self, pointer: impl Into<String>, n: usize, message: impl Into<String>) {
+        let pointer = pointer.into();
+        match self.pos.line_within(&pointer, n) {
+            Some(p) => self.push(pointer, Some(p), message.into()),
+            None => self.err(pointer, message),
+        }
+    }
+
     /// Where the value at `pointer` starts (nearest existing ancestor if absent).
     pub fn position(&self, pointer: &str) -> Option<crate::yaml::Pos> {
         self.pos.value(pointer)
