@@ -6,7 +6,7 @@ use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
-use tokio::time::{Instant, sleep, sleep_until, timeout};
+use tokio::time::{Instant, sleep, sleep_until, timeout, timeout_at};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
@@ -311,7 +311,7 @@ impl Session {
     async fn after_send_error(&mut self, ws: &mut Ws, error: WsError) -> Outcome {
         let deadline = Instant::now() + Duration::from_millis(200);
         loop {
-            match timeout(deadline - Instant::now(), ws.next()).await {
+            match timeout_at(deadline, ws.next()).await {
                 Ok(Some(Ok(Message::Text(text)))) => {
                     self.on_text(text.as_str()).await;
                 }
