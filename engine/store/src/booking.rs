@@ -82,6 +82,8 @@ pub struct ReservationChange {
     pub notes: Option<String>,
     /// Replace the customer name.
     pub customer_name: Option<String>,
+    /// Give or withdraw WhatsApp consent; a pending confirmation is skipped once withdrawn.
+    pub whatsapp_consent: Option<bool>,
 }
 
 /// Filters for [`Store::list_reservations`]; all optional and combined with AND.
@@ -229,6 +231,9 @@ impl Store {
         }
         if change.customer_name.is_some() {
             new.customer_name.clone_from(&change.customer_name);
+        }
+        if let Some(consent) = change.whatsapp_consent {
+            new.whatsapp_consent = consent;
         }
         new.updated_at = now;
         let holds_more = new.status == ReservationStatus::Confirmed

@@ -123,6 +123,16 @@ impl PhoneKey {
         PhoneKey::new(id, key)
     }
 
+    /// Parses key text like [`PhoneKey::from_text`] and names the key by its fingerprint
+    /// (`k` + 12 hex chars of SHA-256 of the key bytes), for configurations such as
+    /// `PHONE_ENCRYPTION_KEY` / `PHONE_ENCRYPTION_OLD_KEYS` that carry no key ids. The
+    /// fingerprint reveals nothing usable about a 256-bit key and is stable across restarts.
+    pub fn from_text_fingerprinted(text: &str) -> Result<PhoneKey, CryptoError> {
+        let parsed = PhoneKey::from_text("unnamed", text)?;
+        let digest = <Sha256 as sha2::Digest>::digest(parsed.key);
+        PhoneKey::new(&format!("k{}", &hex::encode(digest)[..12]), parsed.key)
+    }
+
     /// The id stored beside ciphertexts.
     pub fn id(&self) -> &str {
         &self.id
@@ -439,6 +449,18 @@ mod tests {
         assert_eq!(format!("{k:?}"), "PhoneKey(\"main\", <redacted>)");
         let b64 = B64.encode([7u8; 32]);
         assert!(PhoneKey::from_text("main", &b64).is_ok());
+        let fp = PhoneKey::from_text_fingerprinted(&hex_key).unwrap();
+        assert_eq!(fp.id().len(), 13);
+        assert_eq!(
+            fp.id(),
+            PhoneKey::from_text_fingerprinted(&hex_key).unwrap().id()
+        );
+        assert_ne!(
+            fp.id(),
+            PhoneKey::from_text_fingerprinted(&"22".repeat(32))
+                .unwrap()
+                .id()
+        );
         assert!(matches!(
             PhoneKey::from_text("main", "abcd"),
             Err(CryptoError::BadKey { .. })

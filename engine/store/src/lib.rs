@@ -36,7 +36,9 @@ mod store;
 mod tables;
 mod whatsapp;
 
-pub use booking::{Booked, BookingRequest, FollowupSpec, ReservationChange, ReservationFilter};
+pub use booking::{
+    Booked, BookingRequest, FollowupSpec, MAX_PARTY, ReservationChange, ReservationFilter,
+};
 pub use calls::{CallEnd, CallFilter, CallerUpdate, NewCall, NewTurn};
 pub use capacity::{CapacityRule, SlotAvailability, SlotGrid, nearest_free};
 pub use crypto::{CryptoError, EncryptedPhone, HashPepper, PhoneCrypto, PhoneHash, PhoneKey};

@@ -41,8 +41,15 @@ impl Store {
         new_key: PhoneKey,
         batch_size: usize,
     ) -> Result<RotationReport, StoreError> {
-        let crypto = self.crypto().rotated_to(new_key);
-        self.set_crypto(crypto.clone());
+        self.set_crypto(self.crypto().rotated_to(new_key));
+        self.reencrypt_to_active(batch_size)
+    }
+
+    /// Re-encrypts every stored number that is not under the keyring's active key. This is the
+    /// start-up path when configuration already names a new active key and lists the previous
+    /// ones as old keys (`PHONE_ENCRYPTION_OLD_KEYS`); safe to run again after a crash.
+    pub fn reencrypt_to_active(&self, batch_size: usize) -> Result<RotationReport, StoreError> {
+        let crypto = self.crypto();
         tracing::info!(
             active_key_id = crypto.active_key_id(),
             "Phone key rotation started."

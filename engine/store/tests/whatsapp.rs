@@ -224,6 +224,16 @@ async fn cancelled_reservation_is_skipped_and_dead_sends_are_swept_back() {
         .book(&request(2, "20:30", Some("9876543211"), true), &RULE, now())
         .unwrap();
     store.cancel_reservation(b.reservation.id, now()).unwrap();
+    let c = store
+        .book(&request(2, "21:00", Some("9876543212"), true), &RULE, now())
+        .unwrap();
+    let withdraw = ReservationChange {
+        whatsapp_consent: Some(false),
+        ..Default::default()
+    };
+    store
+        .modify_reservation(c.reservation.id, &withdraw, &RULE, now())
+        .unwrap();
     let clock = ManualClock::new(now());
     let config = RunnerConfig {
         owner: "w".into(),
