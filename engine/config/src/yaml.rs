@@ -102,6 +102,11 @@ pub struct YamlError {
     pub message: String,
 }
 
+/// Deepest nesting accepted (real files use fewer than 10 levels).
+const MAX_DEPTH: usize = 64;
+/// Most values a document may expand to, counting each alias expansion in full.
+const MAX_NODES: usize = 1_000_000;
+
 /// Parses one YAML document into a JSON value and its position map.
 pub fn parse(text: &str) -> Result<(Value, PosMap), YamlError> {
     let mut builder = Builder {
@@ -109,6 +114,7 @@ pub fn parse(text: &str) -> Result<(Value, PosMap), YamlError> {
         map: PosMap::default(),
         anchors: HashMap::new(),
         last: Pos { line: 1, column: 1 },
+        budget: MAX_NODES,
     };
     builder.document()
 }
@@ -116,8 +122,10 @@ pub fn parse(text: &str) -> Result<(Value, PosMap), YamlError> {
 struct Builder<'a> {
     parser: Parser<'a, saphyr_parser::StrInput<'a>>,
     map: PosMap,
-    anchors: HashMap<usize, Value>,
+    anchors: HashMap<usize, (Value, usize)>,
     last: Pos,
+    /// Nodes still allowed, counting alias expansions ("billion laughs" protection).
+    budget: usize,
 }
 
 impl<'a> Builder<'a> {
@@ -180,7 +188,16 @@ impl<'a> Builder<'a> {
 
     fn node(&mut self, ev: Event<'a>, span: Span, ptr: String) -> Result<Value, YamlError> {
         let pos = Pos::from_span(&span);
+        // Bounded recursion: a pathological file must produce an error, not a stack overflow.
+        if ptr.matches('/').count() > MAX_DEPTH {
+            return Err(YamlError {
+                pos,
+                pointer: ptr,
+                message: format!("nesting is deeper than {MAX_DEPTH} levels"),
+            });
+        }
         self.map.values.insert(ptr.clone(), pos);
+        self.spend(&ptr, 1)?;
         let (value, anchor) = match ev {
             Event::Scalar(text, style, anchor, tag) => {
                 if style == ScalarStyle::Literal {
@@ -210,15 +227,37 @@ impl<'a> Builder<'a> {
             }
             Event::MappingStart(anchor, _) => (Value::Object(self.mapping(&ptr)?), anchor),
             Event::Alias(id) => match self.anchors.get(&id) {
-                Some(v) => (v.clone(), 0),
+                Some((_, size)) => {
+                    // Pay before copying, so a huge expansion is refused without building it.
+                    self.spend(&ptr, *size)?;
+                    let v = self
+                        .anchors
+                        .get(&id)
+                        .map(|(v, _)| v.clone())
+                        .unwrap_or_default();
+                    (v, 0)
+                }
                 None => return Err(self.err(&ptr, "alias refers to an unknown anchor")),
             },
             other => return Err(self.err(&ptr, format!("unexpected YAML event {other:?}"))),
         };
         if anchor != 0 {
-            self.anchors.insert(anchor, value.clone());
+            self.anchors.insert(anchor, (value.clone(), count(&value)));
         }
         Ok(value)
+    }
+
+    fn spend(&mut self, ptr: &str, n: usize) -> Result<(), YamlError> {
+        match self.budget.checked_sub(n) {
+            Some(left) => {
+                self.budget = left;
+                Ok(())
+            }
+            None => Err(self.err(
+                ptr,
+                format!("the document expands to more than {MAX_NODES} values (through aliases)"),
+            )),
+        }
     }
 
     fn mapping(&mut self, ptr: &str) -> Result<Map<String, Value>, YamlError> {
@@ -250,6 +289,15 @@ impl<'a> Builder<'a> {
             obj.insert(key, value);
         }
         Ok(obj)
+    }
+}
+
+/// Number of nodes in a value (depth is bounded by `MAX_DEPTH`, so recursion is safe).
+fn count(v: &Value) -> usize {
+    1 + match v {
+        Value::Array(a) => a.iter().map(count).sum(),
+        Value::Object(o) => o.values().map(count).sum(),
+        _ => 0,
     }
 }
 
@@ -392,6 +440,27 @@ mod tests {
         let err = parse("a: 1\na: 2\n").unwrap_err();
         assert_eq!(err.pos, Pos { line: 2, column: 1 });
         assert!(err.message.contains("duplicate key `a`"));
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error() {
+        let text = format!("{}{}", "[".repeat(100), "]".repeat(100));
+        let err = parse(&text).unwrap_err();
+        assert!(err.message.contains("deeper than 64"), "{err:?}");
+        // Far deeper input is stopped by the parser's own limit.
+        let text = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        assert!(parse(&text).is_err());
+    }
+
+    #[test]
+    fn alias_bombs_are_stopped() {
+        let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..9 {
+            let refs = vec![format!("*a{}", i - 1); 10].join(", ");
+            text.push_str(&format!("a{i}: &a{i} [{refs}]\n"));
+        }
+        let err = parse(&text).unwrap_err();
+        assert!(err.message.contains("expands to more than"), "{err:?}");
     }
 
     #[test]

@@ -534,17 +534,20 @@ fn member_refs(src: &str) -> Vec<(&'static str, &str)> {
                 || bytes[i - 1] == b'.');
         for scope in ["slots", "vars"] {
             let prefix = scope.len() + 1;
+            // Byte comparisons only: `i` may sit inside a multi-byte character (e.g. in a
+            // comment), where slicing the `str` would panic.
             if word_start
-                && src[i..].starts_with(scope)
+                && bytes[i..].starts_with(scope.as_bytes())
                 && bytes.get(i + scope.len()) == Some(&b'.')
             {
-                let rest = &src[i + prefix..];
-                let len = rest
-                    .bytes()
-                    .take_while(|b| b.is_ascii_alphanumeric() || *b == b'_')
+                let start = i + prefix;
+                let len = bytes[start..]
+                    .iter()
+                    .take_while(|b| b.is_ascii_alphanumeric() || **b == b'_')
                     .count();
-                if len > 0 {
-                    out.push((scope, &rest[..len]));
+                // The name is ASCII, so both ends are character boundaries.
+                if let Some(name) = src.get(start..start + len).filter(|n| !n.is_empty()) {
+                    out.push((scope, name));
                 }
             }
         }
@@ -685,6 +688,11 @@ mod tests {
         assert_eq!(
             member_refs("slots.party_size > 10 && vars.policy.allow && \"slots.x\" != myslots.y"),
             vec![("slots", "party_size"), ("vars", "policy")]
+        );
+        // Non-ASCII outside string literals (a comment) must not panic.
+        assert_eq!(
+            member_refs("slots.n > 1 // लोग vars.x"),
+            vec![("slots", "n"), ("vars", "x")]
         );
     }
 }
