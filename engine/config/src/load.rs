@@ -255,9 +255,27 @@ fn duplicate<'a>(
     false
 }
 
+/// Largest config file accepted; real ones are a few dozen KB.
+pub const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
+
 fn read(abs: &Path, rel: &str) -> Result<Read, Diagnostic> {
-    let bytes =
-        std::fs::read(abs).map_err(|e| Diagnostic::file(rel, format!("cannot read file: {e}")))?;
+    use std::io::Read as _;
+    let cannot = |e: std::io::Error| Diagnostic::file(rel, format!("cannot read file: {e}"));
+    let mut bytes = Vec::new();
+    std::fs::File::open(abs)
+        .map_err(cannot)?
+        .take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(cannot)?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(Diagnostic::file(
+            rel,
+            format!(
+                "file is larger than {} MiB; is it really a configuration file?",
+                MAX_FILE_BYTES / (1024 * 1024)
+            ),
+        ));
+    }
     let sha = Sha256::digest(&bytes).into();
     let text = String::from_utf8(bytes)
         .map_err(|_| Diagnostic::file(rel, "file is not valid UTF-8 text; save it as UTF-8"))?;

@@ -83,3 +83,13 @@ fn diagnostics_serialize_for_tools() {
             .starts_with("unknown key `colour`")
     );
 }
+
+#[test]
+fn oversized_files_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let big = tmp.path().join("huge.yaml");
+    fs::write(&big, "# padding\n".repeat(500_000)).unwrap();
+    let got = lines(&repo(), &[big]);
+    assert_eq!(got.len(), 1, "{got:#?}");
+    assert!(got[0].ends_with("file is larger than 4 MiB; is it really a configuration file?"));
+}
