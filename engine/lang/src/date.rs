@@ -282,7 +282,7 @@ pub(crate) fn dates_in(
         };
         if let Some(days) = rel {
             let from = if days == 2 && text(i.wrapping_sub(1)) == "after" {
-                i - 2
+                i.saturating_sub(2)
             } else {
                 i
             };

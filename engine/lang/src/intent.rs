@@ -151,17 +151,74 @@ fn repair(r: RepairIntent, score: f32) -> Option<IntentMatch> {
 }
 
 /// Classifies `text` against the built-in repair intents and the flow's `intents`.
+///
+/// Builds an [`IntentIndex`] on every call; a dialog engine classifying many utterances
+/// against the same flows should build the index once.
 pub fn classify_intent(text: &str, intents: &[IntentExamples]) -> Option<IntentMatch> {
-    let toks = tokenize(text);
+    IntentIndex::new(intents).classify(text)
+}
+
+/// Flow intents with their examples already reduced to scoring words.
+#[derive(Debug, Clone, Default)]
+pub struct IntentIndex {
+    /// Distinct example words.
+    vocab: Vec<String>,
+    /// Length in chars and first char of each vocabulary word.
+    meta: Vec<(usize, Option<char>)>,
+    /// Intent name and its examples as indexes into `vocab`.
+    intents: Vec<(String, Vec<Vec<usize>>)>,
+}
+
+impl IntentIndex {
+    /// Precomputes the words of every example, interned into one vocabulary so that each
+    /// caller word is compared with each distinct example word once per utterance.
+    pub fn new(intents: &[IntentExamples]) -> Self {
+        let mut vocab: Vec<String> = Vec::new();
+        let mut lookup: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+        let mut intern = |w: String| {
+            *lookup.entry(w.clone()).or_insert_with(|| {
+                vocab.push(w);
+                vocab.len() - 1
+            })
+        };
+        let intents = intents
+            .iter()
+            .map(|it| {
+                let examples = it
+                    .examples
+                    .iter()
+                    .map(|e| words(&tokenize(e)).into_iter().map(&mut intern).collect())
+                    .collect();
+                (it.intent.clone(), examples)
+            })
+            .collect();
+        let meta = vocab
+            .iter()
+            .map(|w| (w.chars().count(), w.chars().next()))
+            .collect();
+        IntentIndex {
+            vocab,
+            meta,
+            intents,
+        }
+    }
+
+    /// Classifies `text` (see [`classify_intent`]).
+    pub fn classify(&self, text: &str) -> Option<IntentMatch> {
+        classify_tokens(&tokenize(text), self)
+    }
+}
+
+pub(crate) fn classify_tokens(toks: &[Token], index: &IntentIndex) -> Option<IntentMatch> {
     if toks.is_empty() {
         return None;
     }
     let any = |list: &[&str]| toks.iter().any(|t| list.contains(&t.text.as_str()));
     if any(HUMAN_WORDS) && !any(&["momo", "thali"])
-        || HUMAN_PHRASES.iter().any(|p| has_phrase(&toks, p))
+        || HUMAN_PHRASES.iter().any(|p| has_phrase(toks, p))
     {
         // "person" alone is ambiguous ("table for one person"): require talk/speak/baat.
-        let only_person = !HUMAN_PHRASES.iter().any(|p| has_phrase(&toks, p))
+        let only_person = !HUMAN_PHRASES.iter().any(|p| has_phrase(toks, p))
             && toks
                 .iter()
                 .filter(|t| HUMAN_WORDS.contains(&t.text.as_str()))
@@ -183,10 +240,10 @@ pub fn classify_intent(text: &str, intents: &[IntentExamples]) -> Option<IntentM
         }
     }
     let reservation_talk = any(RESERVATION_WORDS);
-    if CANCEL_PHRASES.iter().any(|p| has_phrase(&toks, p)) && !reservation_talk {
+    if CANCEL_PHRASES.iter().any(|p| has_phrase(toks, p)) && !reservation_talk {
         return repair(RepairIntent::Cancel, 1.0);
     }
-    if REPEAT_PHRASES.iter().any(|p| has_phrase(&toks, p))
+    if REPEAT_PHRASES.iter().any(|p| has_phrase(toks, p))
         || toks.len() <= 2
             && toks.iter().all(|t| LONE_REPEAT.contains(&t.text.as_str()))
             && toks.iter().any(|t| {
@@ -201,9 +258,9 @@ pub fn classify_intent(text: &str, intents: &[IntentExamples]) -> Option<IntentM
     let goodbye_core = toks
         .iter()
         .any(|t| GOODBYE_CORE.contains(&t.text.as_str()) && t.text != "all" && t.text != "else")
-        || has_phrase(&toks, &["thats", "all"])
-        || has_phrase(&toks, &["nothing", "else"])
-        || has_phrase(&toks, &["kuch", "nahi", "chahiye"]) && toks.len() <= 4;
+        || has_phrase(toks, &["thats", "all"])
+        || has_phrase(toks, &["nothing", "else"])
+        || has_phrase(toks, &["kuch", "nahi", "chahiye"]) && toks.len() <= 4;
     if goodbye_core
         && toks.iter().all(|t| {
             GOODBYE_CORE.contains(&t.text.as_str()) || GOODBYE_FILLER.contains(&t.text.as_str())
@@ -211,12 +268,12 @@ pub fn classify_intent(text: &str, intents: &[IntentExamples]) -> Option<IntentM
     {
         return repair(RepairIntent::Goodbye, 1.0);
     }
-    let best = best_flow_intent(&toks, intents);
+    let best = best_flow_intent(toks, index);
     let first = toks[0].text.as_str();
     let marker = CORRECTION_MARKERS.contains(&first)
-        || has_phrase(&toks, &["i", "mean"])
-        || has_phrase(&toks, &["i", "meant"])
-        || has_phrase(&toks, &["galti", "se"]);
+        || has_phrase(toks, &["i", "mean"])
+        || has_phrase(toks, &["i", "meant"])
+        || has_phrase(toks, &["galti", "se"]);
     let content = toks
         .iter()
         .filter(|t| {
@@ -246,18 +303,16 @@ fn words(toks: &[Token]) -> Vec<String> {
         .collect()
 }
 
-fn word_match(a: &str, b: &str) -> bool {
-    a == b || a.chars().count() >= 5 && b.chars().count() >= 5 && strsim::jaro_winkler(a, b) >= 0.9
-}
-
-fn dice(u: &[String], e: &[String]) -> f32 {
+/// Dice overlap of the caller's words (each given as the set of vocabulary words it matches)
+/// with one example.
+fn dice(u: &[Vec<usize>], e: &[usize]) -> f32 {
     if u.is_empty() || e.is_empty() {
         return 0.0;
     }
     let mut used = vec![false; e.len()];
     let mut matched = 0usize;
-    for w in u.iter().filter(|w| *w != "#") {
-        if let Some(j) = (0..e.len()).find(|&j| !used[j] && word_match(w, &e[j])) {
+    for set in u {
+        if let Some(j) = (0..e.len()).find(|&j| !used[j] && set.contains(&e[j])) {
             used[j] = true;
             matched += 1;
         }
@@ -270,18 +325,40 @@ fn dice(u: &[String], e: &[String]) -> f32 {
     2.0 * matched as f32 / (u.len() + e.len()) as f32
 }
 
-fn best_flow_intent(toks: &[Token], intents: &[IntentExamples]) -> Option<IntentMatch> {
-    let u = words(toks);
+fn best_flow_intent(toks: &[Token], index: &IntentIndex) -> Option<IntentMatch> {
+    // Numbers ("#") are slot values and never match; they still count in the length.
+    let u: Vec<Vec<usize>> = words(toks)
+        .iter()
+        .map(|w| {
+            if w == "#" {
+                Vec::new()
+            } else {
+                let (lw, fw) = (w.chars().count(), w.chars().next());
+                (0..index.vocab.len())
+                    .filter(|&v| {
+                        let (lv, fv) = index.meta[v];
+                        // Jaro-Winkler ≥ 0.9 needs a shared first letter and similar lengths in
+                        // practice; checking that first keeps classification cheap.
+                        *w == index.vocab[v]
+                            || lw >= 5
+                                && lv >= 5
+                                && lw.abs_diff(lv) <= 2
+                                && fw == fv
+                                && strsim::jaro_winkler(w, &index.vocab[v]) >= 0.9
+                    })
+                    .collect()
+            }
+        })
+        .collect();
     let mut best: Option<IntentMatch> = None;
-    for it in intents {
-        let score = it
-            .examples
+    for (intent, examples) in &index.intents {
+        let score = examples
             .iter()
-            .map(|ex| dice(&u, &words(&tokenize(ex))))
+            .map(|ex| dice(&u, ex))
             .fold(0.0f32, f32::max);
         if score >= 0.5 && best.as_ref().is_none_or(|b| score > b.score) {
             best = Some(IntentMatch {
-                intent: it.intent.clone(),
+                intent: intent.clone(),
                 score: (score * 1000.0).round() / 1000.0,
                 repair: None,
             });

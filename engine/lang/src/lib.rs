@@ -12,13 +12,15 @@
 //!
 //! Understanding: [`detect_language`]/[`LanguagePolicy`], [`extract_number`], [`extract_date`],
 //! [`extract_time`], [`extract_party_size`], [`extract_yes_no`], [`extract_name`],
-//! [`match_menu_item`], [`classify_intent`]. Speaking: [`speak_number`], [`speak_money_inr`],
+//! [`match_menu_item`], [`classify_intent`], and all of them at once from one tokenization:
+//! [`Analyzer`]. Speaking: [`speak_number`], [`speak_money_inr`],
 //! [`speak_time`], [`speak_date`], [`split_sentences`], [`SentenceSplitter`]. The behaviour
 //! is specified by the utterance table in `tests/nlu/*.yaml` and described in
 //! `docs/LANGUAGE.md`.
 
 #![deny(missing_docs)]
 
+mod analyze;
 mod date;
 mod intent;
 mod language;
@@ -35,10 +37,11 @@ mod yesno;
 
 use std::ops::Range;
 
+pub use analyze::{Analyzer, Understanding};
 pub use date::{DateContext, DateSense, extract_date, extract_date_detail};
-pub use intent::{IntentExamples, IntentMatch, RepairIntent, classify_intent};
+pub use intent::{IntentExamples, IntentIndex, IntentMatch, RepairIntent, classify_intent};
 pub use language::{Lang, LanguageEvidence, LanguagePolicy, detect_language, language_evidence};
-pub use menu::{MenuEntry, match_menu_item};
+pub use menu::{MenuEntry, MenuIndex, match_menu_item};
 pub use name::{extract_name, extract_name_detail};
 pub use normalize::{Token, normalize, tokenize};
 pub use numbers::{extract_number, extract_number_detail};

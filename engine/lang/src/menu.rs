@@ -14,7 +14,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::normalize::{skeleton, tokenize};
+use crate::normalize::{Token, skeleton, tokenize};
 
 /// One orderable item with the ways callers name it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -35,79 +35,138 @@ const THRESHOLD: f32 = 0.5;
 const MIN_SIMILARITY: f64 = 0.88;
 
 /// Items mentioned in `text`, best first, with scores in 0.0–1.0.
+///
+/// Builds a [`MenuIndex`] on every call; callers matching many utterances against the same
+/// menu should build the index once.
 pub fn match_menu_item(text: &str, items: &[MenuEntry]) -> Vec<(String, f32)> {
-    let utter: Vec<String> = tokenize(text)
-        .iter()
-        .map(|t| key(&t.text))
-        .filter(|k| !k.is_empty())
-        .collect();
-    let phrases: Vec<Vec<Vec<String>>> = items
-        .iter()
-        .map(|it| {
-            it.names
-                .iter()
-                .chain(&it.aliases)
-                .map(|p| {
-                    tokenize(p)
-                        .iter()
-                        .map(|t| key(&t.text))
-                        .filter(|k| !k.is_empty())
-                        .collect()
-                })
-                .collect()
-        })
-        .collect();
-    // The caller's words that belong to the menu vocabulary.
-    let menu_words: Vec<&String> = utter
-        .iter()
-        .filter(|u| {
-            phrases
-                .iter()
-                .flatten()
-                .flatten()
-                .any(|p| similarity(p, u) > 0.0)
-        })
-        .collect();
-    if menu_words.is_empty() {
-        return Vec::new();
-    }
-    let mut out: Vec<(usize, f32)> = Vec::new();
-    for (idx, item_phrases) in phrases.iter().enumerate() {
-        let mut best = 0.0f32;
-        for phrase in item_phrases {
-            if phrase.is_empty() {
-                continue;
-            }
-            let matched: f64 = phrase
-                .iter()
-                .map(|p| utter.iter().map(|u| similarity(p, u)).fold(0.0, f64::max))
-                .sum();
-            let recall = matched / phrase.len() as f64;
-            let explained = menu_words
-                .iter()
-                .filter(|u| phrase.iter().any(|p| similarity(p, u) > 0.0))
-                .count();
-            let precision = explained as f64 / menu_words.len() as f64;
-            if recall > 0.0 && precision > 0.0 {
-                let f1 = 2.0 * recall * precision / (recall + precision);
-                best = best.max(f1 as f32);
-            }
-        }
-        if best >= THRESHOLD {
-            out.push((idx, best));
-        }
-    }
-    out.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-    out.into_iter()
-        .map(|(i, s)| (items[i].id.clone(), (s * 1000.0).round() / 1000.0))
-        .collect()
+    MenuIndex::new(items).match_tokens(&tokenize(text))
 }
 
-fn similarity(a: &str, b: &str) -> f64 {
+/// A menu with every name and alias already reduced to comparable keys.
+///
+/// Words are interned into one vocabulary so that each caller word is compared with each
+/// distinct menu word once per utterance, however many phrases share it.
+#[derive(Debug, Clone, Default)]
+pub struct MenuIndex {
+    ids: Vec<String>,
+    /// Distinct keys of all menu words.
+    vocab: Vec<String>,
+    /// Length in chars and first char of each vocabulary key (cheap pre-checks).
+    meta: Vec<(usize, Option<char>)>,
+    /// Per item, per name/alias, indexes into `vocab`.
+    phrases: Vec<Vec<Vec<usize>>>,
+}
+
+impl MenuIndex {
+    /// Precomputes the keys of every item's names and aliases.
+    pub fn new(items: &[MenuEntry]) -> Self {
+        let mut vocab: Vec<String> = Vec::new();
+        let mut intern = |k: String| match vocab.iter().position(|v| *v == k) {
+            Some(i) => i,
+            None => {
+                vocab.push(k);
+                vocab.len() - 1
+            }
+        };
+        let phrases = items
+            .iter()
+            .map(|it| {
+                it.names
+                    .iter()
+                    .chain(&it.aliases)
+                    .map(|p| {
+                        tokenize(p)
+                            .iter()
+                            .map(|t| key(&t.text))
+                            .filter(|k| !k.is_empty())
+                            .map(&mut intern)
+                            .collect()
+                    })
+                    .collect()
+            })
+            .collect();
+        let meta = vocab.iter().map(|w| meta(w)).collect();
+        MenuIndex {
+            ids: items.iter().map(|i| i.id.clone()).collect(),
+            vocab,
+            meta,
+            phrases,
+        }
+    }
+
+    /// Items mentioned in `text`, best first (see [`match_menu_item`]).
+    pub fn match_text(&self, text: &str) -> Vec<(String, f32)> {
+        self.match_tokens(&tokenize(text))
+    }
+
+    pub(crate) fn match_tokens(&self, toks: &[Token]) -> Vec<(String, f32)> {
+        let v = self.vocab.len();
+        // sims[u * v + w]: similarity of caller word u and menu word w; only rows of words
+        // that match some menu word (the caller's menu words) are kept.
+        let mut sims: Vec<f64> = Vec::new();
+        for t in toks {
+            let k = key(&t.text);
+            if k.is_empty() {
+                continue;
+            }
+            let km = meta(&k);
+            let row: Vec<f64> = self
+                .vocab
+                .iter()
+                .zip(&self.meta)
+                .map(|(w, wm)| similarity(w, *wm, &k, km))
+                .collect();
+            if row.iter().any(|s| *s > 0.0) {
+                sims.extend(row);
+            }
+        }
+        let n = sims.len().checked_div(v).unwrap_or(0);
+        if n == 0 {
+            return Vec::new();
+        }
+        let mut out: Vec<(usize, f32)> = Vec::new();
+        for (idx, item_phrases) in self.phrases.iter().enumerate() {
+            let mut best = 0.0f32;
+            for phrase in item_phrases.iter().filter(|p| !p.is_empty()) {
+                let matched: f64 = phrase
+                    .iter()
+                    .map(|&w| (0..n).map(|u| sims[u * v + w]).fold(0.0, f64::max))
+                    .sum();
+                let recall = matched / phrase.len() as f64;
+                let explained = (0..n)
+                    .filter(|u| phrase.iter().any(|&w| sims[u * v + w] > 0.0))
+                    .count();
+                let precision = explained as f64 / n as f64;
+                if recall > 0.0 && precision > 0.0 {
+                    best = best.max((2.0 * recall * precision / (recall + precision)) as f32);
+                }
+            }
+            if best >= THRESHOLD {
+                out.push((idx, best));
+            }
+        }
+        out.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        out.into_iter()
+            .map(|(i, s)| (self.ids[i].clone(), (s * 1000.0).round() / 1000.0))
+            .collect()
+    }
+}
+
+fn meta(w: &str) -> (usize, Option<char>) {
+    (w.chars().count(), w.chars().next())
+}
+
+fn similarity(
+    a: &str,
+    (la, fa): (usize, Option<char>),
+    b: &str,
+    (lb, fb): (usize, Option<char>),
+) -> f64 {
     if a == b {
         return 1.0;
     }
-    if a.chars().count() < 3 || b.chars().count() < 3 {
+    // Typos keep the first letter and roughly the length; skip the costly comparison otherwise.
+    if la < 3 || lb < 3 || la.abs_diff(lb) > 3 || fa != fb {
         return 0.0;
     }
     let s = strsim::jaro_winkler(a, b);

@@ -117,12 +117,17 @@ fn title_case(text: &str, toks: &[Token], from: usize, to: usize) -> String {
 /// [`extract_name`] with span and confidence.
 pub fn extract_name_detail(text: &str) -> Option<Extraction<String>> {
     let toks = tokenize(text);
+    name_in(text, &toks)
+}
+
+/// Same as the public function, on tokens already made from `text`.
+pub(crate) fn name_in(text: &str, toks: &[Token]) -> Option<Extraction<String>> {
     let w = |i: usize| toks.get(i).map_or("", |t| t.text.as_str());
     let c = |i: usize| toks.get(i).map_or("", |t| t.canon.as_str());
     let found = |range: Option<(usize, usize)>, conf: f32| {
         range.map(|(a, b)| Extraction {
-            value: title_case(text, &toks, a, b),
-            span: span_of(&toks, a, b),
+            value: title_case(text, toks, a, b),
+            span: span_of(toks, a, b),
             confidence: conf,
         })
     };
@@ -169,7 +174,7 @@ pub fn extract_name_detail(text: &str) -> Option<Extraction<String>> {
             {
                 j += 1;
             }
-            if let Some(r) = take_name(&toks, j, true) {
+            if let Some(r) = take_name(toks, j, true) {
                 return found(Some(r), 1.0);
             }
             // "Rahul ke naam se", "Rahul naam hai mera"
@@ -177,7 +182,7 @@ pub fn extract_name_detail(text: &str) -> Option<Extraction<String>> {
             while k > 0 && matches!(c(k - 1), "ke" | "mera") {
                 k -= 1;
             }
-            if let Some(r) = take_name_backwards(&toks, k) {
+            if let Some(r) = take_name_backwards(toks, k) {
                 return found(Some(r), 0.95);
             }
         }
@@ -189,12 +194,12 @@ pub fn extract_name_detail(text: &str) -> Option<Extraction<String>> {
         .then_some(i + 2)
         .or_else(|| matches!(w(i), "im" | "its" | "under").then_some(i + 1));
         if let Some(j) = cue
-            && let Some(r) = take_name(&toks, j, false)
+            && let Some(r) = take_name(toks, j, false)
         {
             return found(Some(r), 0.95);
         }
         if matches!(c(i), "main")
-            && let Some((a, b)) = take_name(&toks, i + 1, false)
+            && let Some((a, b)) = take_name(toks, i + 1, false)
         {
             let after = c(b + 1);
             if matches!(w(b + 1), "bol" | "speaking" | "बोल" | "here") || after == "hain" {
@@ -205,7 +210,7 @@ pub fn extract_name_detail(text: &str) -> Option<Extraction<String>> {
         if matches!(w(i), "here" | "speaking" | "bol" | "बोल")
             && i > 0
             && (w(i) != "bol" || matches!(w(i + 1), "raha" | "rahi" | "रहा" | "रही"))
-            && let Some(r) = take_name_backwards(&toks, i)
+            && let Some(r) = take_name_backwards(toks, i)
             && (r.0 == 0 || matches!(c(r.0 - 1), "main" | "ji" | "haan"))
         {
             return found(Some(r), 0.9);

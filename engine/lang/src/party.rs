@@ -64,11 +64,16 @@ fn is_other_number(toks: &[Token], i: usize) -> bool {
 /// [`extract_party_size`] with span and confidence.
 pub fn extract_party_size_detail(text: &str) -> Option<Extraction<u32>> {
     let toks = tokenize(text);
+    party_in(&toks)
+}
+
+/// Same as the public function, on tokens already made from `text`.
+pub(crate) fn party_in(toks: &[Token]) -> Option<Extraction<u32>> {
     let c = |i: usize| toks.get(i).map_or("", |t| t.canon.as_str());
     let w = |i: usize| toks.get(i).map_or("", |t| t.text.as_str());
     let num_at = |i: usize| {
         toks.get(i)
-            .filter(|_| !is_other_number(&toks, i))
+            .filter(|_| !is_other_number(toks, i))
             .and_then(people_number)
     };
 
@@ -90,7 +95,7 @@ pub fn extract_party_size_detail(text: &str) -> Option<Extraction<u32>> {
         if unit && cue {
             return Some(Extraction {
                 value: n + 1,
-                span: span_of(&toks, i, i + 1),
+                span: span_of(toks, i, i + 1),
                 confidence: 0.9,
             });
         }
@@ -125,7 +130,7 @@ pub fn extract_party_size_detail(text: &str) -> Option<Extraction<u32>> {
     if adults > 0 {
         return Some(Extraction {
             value: adults + kids,
-            span: span_of(&toks, first, last),
+            span: span_of(toks, first, last),
             confidence: 1.0,
         });
     }
@@ -133,7 +138,7 @@ pub fn extract_party_size_detail(text: &str) -> Option<Extraction<u32>> {
         let value = if kids > 0 && !including { n + kids } else { n };
         return Some(Extraction {
             value,
-            span: span_of(&toks, first.min(i), last.max(i + 1)),
+            span: span_of(toks, first.min(i), last.max(i + 1)),
             confidence: 1.0,
         });
     }
@@ -164,7 +169,7 @@ pub fn extract_party_size_detail(text: &str) -> Option<Extraction<u32>> {
             // "table for one" is fine; "do" needs its cue too, which it has here.
             return Some(Extraction {
                 value: n,
-                span: span_of(&toks, i, i),
+                span: span_of(toks, i, i),
                 confidence: 0.95,
             });
         }
@@ -184,7 +189,7 @@ pub fn extract_party_size_detail(text: &str) -> Option<Extraction<u32>> {
     if solo {
         return Some(Extraction {
             value: 1,
-            span: span_of(&toks, 0, toks.len() - 1),
+            span: span_of(toks, 0, toks.len() - 1),
             confidence: 0.9,
         });
     }
@@ -192,7 +197,7 @@ pub fn extract_party_size_detail(text: &str) -> Option<Extraction<u32>> {
     if has("couple") || has("dono") && has("hum") {
         return Some(Extraction {
             value: 2,
-            span: span_of(&toks, 0, toks.len() - 1),
+            span: span_of(toks, 0, toks.len() - 1),
             confidence: 0.85,
         });
     }
@@ -204,7 +209,7 @@ pub fn extract_party_size_detail(text: &str) -> Option<Extraction<u32>> {
             if conj && rel && !more_people {
                 return Some(Extraction {
                     value: 2,
-                    span: span_of(&toks, i, (i + 3).min(toks.len() - 1)),
+                    span: span_of(toks, i, (i + 3).min(toks.len() - 1)),
                     confidence: 0.85,
                 });
             }
@@ -220,12 +225,12 @@ pub fn extract_party_size_detail(text: &str) -> Option<Extraction<u32>> {
             j == i || FILLER.contains(&t.text.as_str()) || FILLER.contains(&t.canon.as_str())
         });
         if rest_is_filler
-            && !is_other_number(&toks, i)
+            && !is_other_number(toks, i)
             && let Some(n) = people_number(&toks[i])
         {
             return Some(Extraction {
                 value: n,
-                span: span_of(&toks, i, i),
+                span: span_of(toks, i, i),
                 confidence: 0.6,
             });
         }

@@ -98,7 +98,15 @@ struct Reading {
 
 fn num(t: Option<&Token>) -> Option<u32> {
     let t = t?;
-    t.number().or_else(|| number_value_of_word(&t.text))
+    // A word the lexicon gave another meaning may still be a number word ("sat" is 7 and an
+    // abbreviation of Saturday); unknown words (canon == text) are not numbers.
+    t.number().or_else(|| {
+        if t.canon != t.text {
+            number_value_of_word(&t.text)
+        } else {
+            None
+        }
+    })
 }
 
 fn hour_num(t: Option<&Token>) -> Option<u32> {
@@ -117,6 +125,11 @@ fn is_people(t: Option<&Token>) -> bool {
 /// [`extract_time`] with span and ambiguity.
 pub fn extract_time_detail(text: &str, hints: &TimeHints) -> Option<TimeExtraction> {
     let toks = tokenize(text);
+    time_in(&toks, hints)
+}
+
+/// Same as the public function, on tokens already made from `text`.
+pub(crate) fn time_in(toks: &[Token], hints: &TimeHints) -> Option<TimeExtraction> {
     let mut readings: Vec<Reading> = Vec::new();
     let c = |i: usize| toks.get(i).map_or("", |t| t.canon.as_str());
     let w = |i: usize| toks.get(i).map_or("", |t| t.text.as_str());
@@ -346,7 +359,7 @@ pub fn extract_time_detail(text: &str, hints: &TimeHints) -> Option<TimeExtracti
     let (time, ambiguous) = resolve(best.hour, best.minute, period, hints)?;
     Some(TimeExtraction {
         time,
-        span: span_of(&toks, best.from, to),
+        span: span_of(toks, best.from, to),
         ambiguous,
     })
 }

@@ -91,18 +91,23 @@ fn contains_phrase(toks: &[Token], phrase: &[&str]) -> Option<usize> {
 /// [`extract_yes_no`] with the rest of the utterance.
 pub fn extract_yes_no_detail(text: &str) -> Option<YesNoReply> {
     let toks = tokenize(text);
+    yes_no_in(&toks)
+}
+
+/// Same as the public function, on tokens already made from `text`.
+pub(crate) fn yes_no_in(toks: &[Token]) -> Option<YesNoReply> {
     if toks.is_empty() {
         return None;
     }
     for p in UNKNOWN_PHRASES {
-        if contains_phrase(&toks, p).is_some() {
+        if contains_phrase(toks, p).is_some() {
             return None;
         }
     }
     let mut used = vec![false; toks.len()];
     let mut answer: Option<bool> = None;
     for p in YES_PHRASES {
-        if let Some(i) = contains_phrase(&toks, p) {
+        if let Some(i) = contains_phrase(toks, p) {
             answer = Some(true);
             used[i..i + p.len()].iter_mut().for_each(|u| *u = true);
         }
