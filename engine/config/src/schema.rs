@@ -55,7 +55,12 @@ fn compiled(kind: SchemaKind) -> Result<&'static Compiled, String> {
 }
 
 /// Validates `value` against the schema of `kind`, returning every error with its position.
-pub(crate) fn validate(kind: SchemaKind, value: &Value, pos: &PosMap, file: &str) -> Vec<Diagnostic> {
+pub(crate) fn validate(
+    kind: SchemaKind,
+    value: &Value,
+    pos: &PosMap,
+    file: &str,
+) -> Vec<Diagnostic> {
     let c = match compiled(kind) {
         Ok(c) => c,
         Err(e) => return vec![Diagnostic::file(file, format!("internal error: {e}"))],
