@@ -1,0 +1,469 @@
+//! [`ScriptHost`], the interface the dialog core calls, and [`RhaiHost`], its implementation.
+//!
+//! # What the core should do when a script fails
+//!
+//! Every method returns `Err(ScriptError)` instead of panicking, and the host has already
+//! logged it (`warn`, with file:line). The core then continues on a safe path:
+//!
+//! - `if` condition fails → treat the case as not matching (fall through to the next case).
+//! - `validate` fails → treat the value as invalid (reprompt; `max_attempts` still applies).
+//! - `set` fails → leave the slot unchanged and continue.
+//! - `call` step fails → go to its `on_failure`, or the business fallback flow.
+//! - `before_booking` fails → do not book; offer a callback or hand off to a human.
+//! - `on_slot` fails → keep the value as understood (accept).
+
+use std::sync::Arc;
+
+use rhai::{CallFnOptions, Dynamic};
+use serde_json::Value;
+use vartalaap_config::BusinessSnapshot;
+use vartalaap_config::model::flow::Expr;
+use vartalaap_config::model::plugin::Plugin;
+
+use crate::error::{Limit, Location, ScriptError};
+use crate::hooks::{HookDecision, SlotDecision};
+use crate::runtime::{CompiledPlugin, ScriptRuntime};
+use crate::sandbox::RunGuard;
+use crate::scope::{ScriptScope, Site, describe, from_dynamic, oversized, rhai_scope, to_dynamic};
+
+/// Runs flow expressions and plugin functions for one business, within the sandbox limits.
+///
+/// Object-safe and `Send + Sync`, so the core can hold an `Arc<dyn ScriptHost>`. Calls are
+/// synchronous and bounded by the limits (50 ms wall time by default).
+pub trait ScriptHost: Send + Sync {
+    /// Evaluates a flow expression to JSON (`()` becomes `null`).
+    fn eval(
+        &self,
+        expr: &Expr,
+        site: &Site<'_>,
+        scope: &ScriptScope<'_>,
+    ) -> Result<Value, ScriptError>;
+
+    /// Evaluates a condition (`when`, `validate`).
+    ///
+    /// No truthiness: only `true` and `false` are conditions. Anything else (a number, a
+    /// string, `()` from a missing slot) is a [`ScriptError::BadReturn`] naming the expression,
+    /// the flow file and the step, so an author sees the mistake instead of a silent `false`.
+    fn eval_bool(
+        &self,
+        expr: &Expr,
+        site: &Site<'_>,
+        scope: &ScriptScope<'_>,
+    ) -> Result<bool, ScriptError> {
+        match self.eval(expr, site, scope)? {
+            Value::Bool(b) => Ok(b),
+            other => {
+                let e = site.expr_at(expr);
+                Err(logged(ScriptError::BadReturn {
+                    at: e.at,
+                    what: format!("condition {}", e.note),
+                    expected: "true or false".into(),
+                    found: describe(&other),
+                }))
+            }
+        }
+    }
+
+    /// Calls `plugin.function(args…)` for a flow's `call` step; `args` are the already
+    /// evaluated argument expressions.
+    fn call(
+        &self,
+        plugin: &str,
+        function: &str,
+        args: Vec<Value>,
+        scope: &ScriptScope<'_>,
+    ) -> Result<Value, ScriptError>;
+
+    /// Asks every plugin defining `before_booking` whether `reservation` (the slots about to
+    /// be booked) may be booked. The first denial wins; no hook means allowed.
+    fn before_booking(
+        &self,
+        reservation: &Value,
+        scope: &ScriptScope<'_>,
+    ) -> Result<HookDecision, ScriptError>;
+
+    /// Asks every plugin defining `on_slot` about a newly understood slot value. Changes feed
+    /// into the next plugin; the first rejection wins; no hook means accepted.
+    fn on_slot(
+        &self,
+        name: &str,
+        value: &Value,
+        scope: &ScriptScope<'_>,
+    ) -> Result<SlotDecision, ScriptError>;
+}
+
+/// The business document, held by whichever owner the host was built from.
+#[derive(Debug)]
+enum Document {
+    Snapshot(Arc<BusinessSnapshot>),
+    Value(Arc<Value>),
+}
+
+impl Document {
+    fn get(&self) -> &Value {
+        match self {
+            Document::Snapshot(s) => &s.document,
+            Document::Value(v) => v,
+        }
+    }
+}
+
+/// [`ScriptHost`] over the sandboxed Rhai runtime, for one business snapshot.
+///
+/// Build one per snapshot (a hot reload makes a new one; conversations keep theirs). Building
+/// compiles the business's plugins through the runtime's cache and converts the business
+/// document to Rhai once; each evaluation then clones that value into a fresh scope.
+#[derive(Debug)]
+pub struct RhaiHost {
+    runtime: Arc<ScriptRuntime>,
+    /// In the order the business lists them (hook order).
+    plugins: Vec<(String, Result<Arc<CompiledPlugin>, ScriptError>)>,
+    document: Document,
+    business: Dynamic,
+}
+
+impl RhaiHost {
+    /// The host for a loaded business.
+    pub fn new(runtime: Arc<ScriptRuntime>, snapshot: Arc<BusinessSnapshot>) -> Self {
+        let plugins: Vec<Arc<Plugin>> = snapshot
+            .business
+            .plugins
+            .iter()
+            .filter_map(|id| snapshot.plugin(id).cloned())
+            .collect();
+        Self::build(runtime, plugins, Document::Snapshot(snapshot))
+    }
+
+    /// A host over explicit plugins and business document (tests, `vartalaap validate`).
+    pub fn from_parts(
+        runtime: Arc<ScriptRuntime>,
+        plugins: Vec<Arc<Plugin>>,
+        business: Arc<Value>,
+    ) -> Self {
+        Self::build(runtime, plugins, Document::Value(business))
+    }
+
+    fn build(runtime: Arc<ScriptRuntime>, plugins: Vec<Arc<Plugin>>, document: Document) -> Self {
+        let plugins = plugins
+            .iter()
+            .map(|p| (p.id.clone(), runtime.plugin(p).map_err(logged)))
+            .collect();
+        let business = to_dynamic(document.get()).unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "Business document could not be given to scripts.");
+            Dynamic::UNIT
+        });
+        RhaiHost {
+            runtime,
+            plugins,
+            document,
+            business,
+        }
+    }
+
+    /// Errors of plugins that did not compile in the sandbox (empty when all are usable).
+    pub fn plugin_errors(&self) -> Vec<&ScriptError> {
+        self.plugins
+            .iter()
+            .filter_map(|(_, p)| p.as_ref().err())
+            .collect()
+    }
+
+    /// The runtime this host runs on.
+    pub fn runtime(&self) -> &Arc<ScriptRuntime> {
+        &self.runtime
+    }
+
+    fn business_for(&self, business: &Value) -> Result<Dynamic, String> {
+        if std::ptr::eq(business, self.document.get()) {
+            Ok(self.business.clone())
+        } else {
+            to_dynamic(business)
+        }
+    }
+
+    fn plugin(&self, id: &str) -> Result<&Arc<CompiledPlugin>, ScriptError> {
+        match self.plugins.iter().find(|(pid, _)| pid == id) {
+            Some((_, Ok(p))) => Ok(p),
+            Some((_, Err(e))) => Err(e.clone()),
+            None => Err(ScriptError::UnknownPlugin {
+                plugin: id.to_string(),
+            }),
+        }
+    }
+
+    /// Runs `function` of `plugin` with `args` under the limits.
+    fn run(
+        &self,
+        plugin: &CompiledPlugin,
+        function: &str,
+        args: Vec<Dynamic>,
+        scope: &ScriptScope<'_>,
+    ) -> Result<Value, ScriptError> {
+        let file = plugin.file();
+        let runtime_err = |message: String| ScriptError::Runtime {
+            at: Location {
+                file: file.to_string(),
+                line: None,
+                col: None,
+            },
+            message,
+        };
+        let business = self.business_for(scope.business).map_err(runtime_err)?;
+        let mut rscope = rhai_scope(scope, business).map_err(runtime_err)?;
+        let result = {
+            let _run = RunGuard::enter(
+                &*self.runtime.clock,
+                &self.runtime.limits,
+                plugin.file.clone(),
+            );
+            self.runtime.engine.call_fn_with_options::<Dynamic>(
+                CallFnOptions::new(),
+                &mut rscope,
+                &plugin.ast,
+                function,
+                args,
+            )
+        };
+        let value = result.map_err(|e| {
+            let mut err = ScriptError::from_rhai(&e, file, None, &self.runtime.limits);
+            place_in_function(&mut err, plugin, function);
+            err
+        })?;
+        let at = Location {
+            file: file.to_string(),
+            line: plugin.function_line(function),
+            col: None,
+        };
+        let value = from_dynamic(&value).map_err(|found| ScriptError::BadReturn {
+            at: at.clone(),
+            what: format!("{}.{function}", plugin.id()),
+            expected: "a value made of maps, arrays, strings, numbers and booleans".into(),
+            found,
+        })?;
+        match oversized(&value, &self.runtime.limits) {
+            Some(detail) => Err(ScriptError::LimitExceeded {
+                which: Limit::Size,
+                at,
+                detail: format!("{detail} (in fn {function})"),
+            }),
+            None => Ok(value),
+        }
+    }
+
+    /// Calls `hook` in every plugin that defines it with one of `arities` (most parameters
+    /// first); `full_args` are all the parameters the hook can take, in order.
+    fn each_hook(
+        &self,
+        hook: &str,
+        arities: &[usize],
+        full_args: &[Dynamic],
+        scope: &ScriptScope<'_>,
+        mut visit: impl FnMut(&CompiledPlugin, Value) -> Result<bool, ScriptError>,
+    ) -> Result<(), ScriptError> {
+        for (_, plugin) in &self.plugins {
+            let plugin = match plugin {
+                Ok(p) => p,
+                // A plugin that failed to compile was logged when the host was built; it
+                // cannot veto anything, and a hook it might define is unknown.
+                Err(_) => continue,
+            };
+            let Some(&arity) = arities.iter().find(|&&n| plugin.has_function(hook, n)) else {
+                continue;
+            };
+            let value = self
+                .run(plugin, hook, full_args[..arity].to_vec(), scope)
+                .map_err(logged)?;
+            if !visit(plugin, value)? {
+                break;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl ScriptHost for RhaiHost {
+    fn eval(
+        &self,
+        expr: &Expr,
+        site: &Site<'_>,
+        scope: &ScriptScope<'_>,
+    ) -> Result<Value, ScriptError> {
+        let e = site.expr_at(expr);
+        let limits = &self.runtime.limits;
+        let ast = self
+            .runtime
+            .expression(&expr.source)
+            .map_err(|err| logged(ScriptError::from_parse(&err, site.file, Some(&e))))?;
+        let runtime_err = |message: String| ScriptError::Runtime {
+            at: e.at.clone(),
+            message: format!("{message} (in {})", e.note),
+        };
+        let business = self
+            .business_for(scope.business)
+            .map_err(|m| logged(runtime_err(m)))?;
+        let mut rscope = rhai_scope(scope, business).map_err(|m| logged(runtime_err(m)))?;
+        let result = {
+            let _run = RunGuard::enter(&*self.runtime.clock, limits, site.file.into());
+            self.runtime
+                .engine
+                .eval_ast_with_scope::<Dynamic>(&mut rscope, &ast)
+        };
+        let value = result
+            .map_err(|err| logged(ScriptError::from_rhai(&err, site.file, Some(&e), limits)))?;
+        let value = from_dynamic(&value).map_err(|found| {
+            logged(ScriptError::BadReturn {
+                at: e.at.clone(),
+                what: format!("expression {}", e.note),
+                expected: "a value made of maps, arrays, strings, numbers and booleans".into(),
+                found,
+            })
+        })?;
+        match oversized(&value, limits) {
+            Some(detail) => Err(logged(ScriptError::LimitExceeded {
+                which: Limit::Size,
+                at: e.at,
+                detail: format!("{detail} (in {})", e.note),
+            })),
+            None => Ok(value),
+        }
+    }
+
+    fn call(
+        &self,
+        plugin: &str,
+        function: &str,
+        args: Vec<Value>,
+        scope: &ScriptScope<'_>,
+    ) -> Result<Value, ScriptError> {
+        let compiled = self.plugin(plugin).map_err(logged)?;
+        if !compiled.has_function(function, args.len()) {
+            return Err(logged(ScriptError::MissingFunction {
+                file: compiled.file().to_string(),
+                plugin: plugin.to_string(),
+                function: function.to_string(),
+                arity: args.len(),
+            }));
+        }
+        let args = args
+            .iter()
+            .map(to_dynamic)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|message| {
+                logged(ScriptError::Runtime {
+                    at: Location {
+                        file: compiled.file().to_string(),
+                        line: None,
+                        col: None,
+                    },
+                    message,
+                })
+            })?;
+        self.run(compiled, function, args, scope).map_err(logged)
+    }
+
+    fn before_booking(
+        &self,
+        reservation: &Value,
+        scope: &ScriptScope<'_>,
+    ) -> Result<HookDecision, ScriptError> {
+        let business = self.business_for(scope.business).unwrap_or(Dynamic::UNIT);
+        let reservation = to_dynamic(reservation).unwrap_or(Dynamic::UNIT);
+        let args = [reservation, business, Dynamic::from(scope.lang.to_string())];
+        let mut decision = HookDecision::allowed();
+        self.each_hook(
+            "before_booking",
+            &[3, 2, 1],
+            &args,
+            scope,
+            |plugin, value| {
+                let at = Location {
+                    file: plugin.file().to_string(),
+                    line: None,
+                    col: None,
+                };
+                let d =
+                    HookDecision::parse(&value, &at, &format!("{}.before_booking", plugin.id()))
+                        .map_err(logged)?;
+                if d.allow {
+                    return Ok(true);
+                }
+                decision = HookDecision {
+                    plugin: Some(plugin.id().to_string()),
+                    ..d
+                };
+                Ok(false)
+            },
+        )?;
+        Ok(decision)
+    }
+
+    fn on_slot(
+        &self,
+        name: &str,
+        value: &Value,
+        scope: &ScriptScope<'_>,
+    ) -> Result<SlotDecision, ScriptError> {
+        let business = self.business_for(scope.business).unwrap_or(Dynamic::UNIT);
+        let mut current = value.clone();
+        let mut rejected = None;
+        // Plugins run one at a time so each sees the value the previous one may have changed.
+        for (_, plugin) in &self.plugins {
+            let Ok(plugin) = plugin else { continue };
+            let Some(&arity) = [4, 3, 2]
+                .iter()
+                .find(|&&n| plugin.has_function("on_slot", n))
+            else {
+                continue;
+            };
+            let args = [
+                Dynamic::from(name.to_string()),
+                to_dynamic(&current).unwrap_or(Dynamic::UNIT),
+                business.clone(),
+                Dynamic::from(scope.lang.to_string()),
+            ];
+            let result = self
+                .run(plugin, "on_slot", args[..arity].to_vec(), scope)
+                .map_err(logged)?;
+            let at = Location {
+                file: plugin.file().to_string(),
+                line: None,
+                col: None,
+            };
+            match SlotDecision::parse(&result, &at, &format!("{}.on_slot", plugin.id()))
+                .map_err(logged)?
+            {
+                SlotDecision::Accept => {}
+                SlotDecision::Change(new) => current = new,
+                SlotDecision::Reject(message) => {
+                    rejected = Some(message);
+                    break;
+                }
+            }
+        }
+        Ok(match rejected {
+            Some(message) => SlotDecision::Reject(message),
+            None if &current == value => SlotDecision::Accept,
+            None => SlotDecision::Change(current),
+        })
+    }
+}
+
+/// Gives a position-less error the line of the function that was called, and names it.
+fn place_in_function(err: &mut ScriptError, plugin: &CompiledPlugin, function: &str) {
+    let (at, text) = match err {
+        ScriptError::LimitExceeded { at, detail, .. } => (at, detail),
+        ScriptError::Runtime { at, message } => (at, message),
+        _ => return,
+    };
+    if at.line.is_none() {
+        at.line = plugin.function_line(function);
+        at.col = None;
+        text.push_str(&format!(" (in fn {function})"));
+    }
+}
+
+/// Logs a script failure once, where it is detected, and passes it on.
+fn logged(err: ScriptError) -> ScriptError {
+    tracing::warn!(error = %err, "Script failed; the conversation continues on its safe path.");
+    err
+}

@@ -1,0 +1,226 @@
+//! The sandbox: one place that decides what a script may do and how long it may run.
+//!
+//! **Design decision:** the engine starts from [`Engine::new_raw`] and adds only pure packages
+//! (arithmetic, logic, strings, arrays, maps, math, blobs, bit fields). Left out on purpose:
+//! the file module resolver (`import` finds nothing), `eval` (disabled at parse time), and the
+//! time package (`timestamp()` would read the system clock; scripts get `now` from the scope so
+//! a replayed conversation behaves the same). Rhai has no network or process access at all.
+//!
+//! Operation, depth and size limits are deterministic. The wall-time limit is a backstop for
+//! the few operations whose cost is not proportional to the operation count; it reads an
+//! injected [`Clock`] so tests can make time jump without sleeping.
+
+use std::cell::RefCell;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rhai::module_resolvers::DummyModuleResolver;
+use rhai::packages::{
+    BasicArrayPackage, BasicBlobPackage, BasicMapPackage, BasicMathPackage, BitFieldPackage,
+    CorePackage, LogicPackage, MoreStringPackage, Package,
+};
+use rhai::{Dynamic, Engine};
+
+/// Limits for one script evaluation or plugin call.
+///
+/// Defaults suit a phone call: a plugin decides within a few milliseconds, a runaway loop is
+/// stopped long before the caller notices, and the shipped plugins use well under 1% of each
+/// budget.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScriptLimits {
+    /// Rhai operations (roughly: expressions and statements evaluated) per call.
+    pub max_operations: u64,
+    /// Wall time per call, checked every [`TIME_CHECK_EVERY`] operations.
+    pub wall_time: Duration,
+    /// Nested script function calls (recursion depth).
+    pub max_call_depth: usize,
+    /// Expression nesting at the top level of a script, checked at compile time.
+    pub max_expr_depth: usize,
+    /// Expression nesting inside function bodies, checked at compile time.
+    pub max_function_expr_depth: usize,
+    /// Length of any string a script builds, in bytes.
+    pub max_string_size: usize,
+    /// Elements of any array a script builds.
+    pub max_array_size: usize,
+    /// Properties of any object map a script builds.
+    pub max_map_size: usize,
+    /// Variables alive at once.
+    pub max_variables: usize,
+    /// Functions a plugin may define.
+    pub max_functions: usize,
+}
+
+impl Default for ScriptLimits {
+    fn default() -> Self {
+        ScriptLimits {
+            max_operations: 100_000,
+            wall_time: Duration::from_millis(50),
+            // Each level costs native stack; 24 stays far from overflow even in debug builds.
+            max_call_depth: 24,
+            // Same as the config loader's parser, so a script valid at `validate` time also
+            // compiles here.
+            max_expr_depth: 64,
+            max_function_expr_depth: 32,
+            max_string_size: 16 * 1024,
+            max_array_size: 2_000,
+            max_map_size: 2_000,
+            max_variables: 256,
+            max_functions: 256,
+        }
+    }
+}
+
+/// How often (in operations) the wall-time deadline is checked; reading a clock on every
+/// operation would cost more than the operation.
+pub const TIME_CHECK_EVERY: u64 = 64;
+
+/// A monotonic time source for the wall-time limit.
+///
+/// The dialog core never reads a clock; the script host does, through this trait, so tests can
+/// inject a clock that jumps and stay deterministic.
+pub trait Clock: Send + Sync {
+    /// Time elapsed since an arbitrary fixed origin; must never go backwards.
+    fn now(&self) -> Duration;
+}
+
+impl<F: Fn() -> Duration + Send + Sync> Clock for F {
+    fn now(&self) -> Duration {
+        self()
+    }
+}
+
+/// The real monotonic clock (`Instant`), for production hosts.
+#[derive(Debug, Clone, Copy)]
+pub struct MonotonicClock {
+    origin: Instant,
+}
+
+impl MonotonicClock {
+    /// A clock whose zero is now.
+    pub fn new() -> Self {
+        MonotonicClock {
+            origin: Instant::now(),
+        }
+    }
+}
+
+impl Default for MonotonicClock {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Clock for MonotonicClock {
+    fn now(&self) -> Duration {
+        self.origin.elapsed()
+    }
+}
+
+/// Token returned by the progress callback when the deadline passed; it comes back as
+/// `ErrorTerminated` and is mapped to a time-limit error.
+pub(crate) const TIME_TOKEN: &str = "vartalaap:wall-time";
+
+/// What the running call on this thread is: its deadline and the file being run (for logs).
+#[derive(Debug, Clone)]
+struct Run {
+    deadline: Duration,
+    file: Arc<str>,
+}
+
+thread_local! {
+    static RUN: RefCell<Option<Run>> = const { RefCell::new(None) };
+}
+
+/// Marks the current thread as running `file` until the guard drops.
+///
+/// Rhai's progress and print callbacks get no per-call context, and one engine serves every
+/// thread, so the per-call deadline lives in a thread-local for exactly the duration of the
+/// call. A call never leaves its thread, and the guard restores any outer value.
+pub(crate) struct RunGuard {
+    previous: Option<Run>,
+}
+
+impl RunGuard {
+    pub(crate) fn enter(clock: &dyn Clock, limits: &ScriptLimits, file: Arc<str>) -> RunGuard {
+        let deadline = clock.now().saturating_add(limits.wall_time);
+        let previous = RUN.with(|r| r.borrow_mut().replace(Run { deadline, file }));
+        RunGuard { previous }
+    }
+}
+
+impl Drop for RunGuard {
+    fn drop(&mut self) {
+        let previous = self.previous.take();
+        RUN.with(|r| *r.borrow_mut() = previous);
+    }
+}
+
+fn current_file() -> Option<Arc<str>> {
+    RUN.with(|r| r.borrow().as_ref().map(|run| run.file.clone()))
+}
+
+/// A fresh engine with only pure packages, hardened with `limits`.
+pub fn sandboxed_engine(limits: &ScriptLimits, clock: Arc<dyn Clock>) -> Engine {
+    let mut engine = Engine::new_raw();
+    for package in [
+        CorePackage::new().as_shared_module(),
+        BitFieldPackage::new().as_shared_module(),
+        LogicPackage::new().as_shared_module(),
+        BasicMathPackage::new().as_shared_module(),
+        BasicArrayPackage::new().as_shared_module(),
+        BasicBlobPackage::new().as_shared_module(),
+        BasicMapPackage::new().as_shared_module(),
+        MoreStringPackage::new().as_shared_module(),
+    ] {
+        engine.register_global_module(package);
+    }
+    harden(&mut engine, limits, clock);
+    engine
+}
+
+/// Applies every limit and restriction to `engine`; the only place that sets them.
+///
+/// Use it on an engine from [`Engine::new_raw`] (see [`sandboxed_engine`]): it cannot remove
+/// packages an [`Engine::new`] already registered (such as the time package), but it does
+/// replace the file module resolver and the stdout `print`/`debug` of such an engine.
+pub fn harden(engine: &mut Engine, limits: &ScriptLimits, clock: Arc<dyn Clock>) {
+    engine
+        .set_max_operations(limits.max_operations)
+        .set_max_call_levels(limits.max_call_depth)
+        .set_max_expr_depths(limits.max_expr_depth, limits.max_function_expr_depth)
+        .set_max_string_size(limits.max_string_size)
+        .set_max_array_size(limits.max_array_size)
+        .set_max_map_size(limits.max_map_size)
+        .set_max_variables(limits.max_variables)
+        .set_max_functions(limits.max_functions)
+        .set_max_modules(0)
+        // No file access: `import` resolves nothing.
+        .set_module_resolver(DummyModuleResolver::new())
+        // Scripts are not allowed to compile and run strings.
+        .disable_symbol("eval");
+
+    engine.on_progress(move |ops| {
+        if ops % TIME_CHECK_EVERY != 0 {
+            return None;
+        }
+        let deadline = RUN.with(|r| r.borrow().as_ref().map(|run| run.deadline))?;
+        (clock.now() >= deadline).then(|| Dynamic::from(TIME_TOKEN))
+    });
+
+    // Scripts have no stdout; their output is a log line naming the plugin.
+    engine.on_print(|text| {
+        let file = current_file();
+        tracing::info!(
+            plugin = file.as_deref().unwrap_or("?"),
+            "Plugin printed: {text}"
+        );
+    });
+    engine.on_debug(|text, source, pos| {
+        let file = current_file();
+        let file = source.or(file.as_deref()).unwrap_or("?");
+        match pos.line() {
+            Some(line) => tracing::debug!(at = %format!("{file}:{line}"), "Plugin debug: {text}"),
+            None => tracing::debug!(at = %file, "Plugin debug: {text}"),
+        }
+    });
+}
