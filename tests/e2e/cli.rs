@@ -232,3 +232,30 @@ fn every_subcommand_has_help() {
         assert!(text(&out.stdout).contains("Usage: vartalaap"), "{sub}");
     }
 }
+
+#[test]
+fn migrate_upgrades_an_old_database_and_reports_each_step() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::copy(
+        repo_root().join("tests/fixtures/store/v1.redb"),
+        data.join("vartalaap.redb"),
+    )
+    .unwrap();
+    let out = vartalaap(dir.path()).arg("migrate").output().unwrap();
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    assert!(
+        stdout.contains("migrated from schema version 1 to"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("applied"), "{stdout}");
+    // Running it again is a no-op.
+    let out = vartalaap(dir.path()).arg("migrate").output().unwrap();
+    assert!(
+        text(&out.stdout).contains("is current"),
+        "{}",
+        text(&out.stdout)
+    );
+}

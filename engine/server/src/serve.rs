@@ -325,8 +325,7 @@ fn rotate_keys_command() -> anyhow::Result<ExitCode> {
         .phone_encryption_key
         .as_ref()
         .context("PHONE_ENCRYPTION_KEY is not set")?;
-    let new_key = vartalaap_store::PhoneKey::from_text(&storage::key_id(key), key.expose())
-        .context("PHONE_ENCRYPTION_KEY is not a valid key")?;
+    let new_key = storage::phone_key(key)?;
     let report = store
         .rotate_keys(new_key, 200)
         .context("key rotation failed; run it again to resume")?;

@@ -6,7 +6,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use sha2::{Digest, Sha256};
 use tokio_util::sync::CancellationToken;
 use vartalaap_config::ConfigStore;
 use vartalaap_store::{
@@ -23,15 +22,10 @@ pub fn database_path(settings: &Settings) -> PathBuf {
     settings.data_dir.join("vartalaap.redb")
 }
 
-/// A stable, non-secret id for a key: its SHA-256 fingerprint. Stored beside each
-/// ciphertext, so the right key is picked after a rotation without extra configuration.
-pub fn key_id(key: &Secret) -> String {
-    let digest = Sha256::digest(key.expose().trim().to_ascii_lowercase().as_bytes());
-    format!("k{}", &hex::encode(digest)[..12])
-}
-
-fn phone_key(key: &Secret) -> anyhow::Result<PhoneKey> {
-    PhoneKey::from_text(&key_id(key), key.expose())
+pub fn phone_key(key: &Secret) -> anyhow::Result<PhoneKey> {
+    // Named by its fingerprint, stored beside each ciphertext: after a rotation the right key
+    // is found without any extra configuration.
+    PhoneKey::from_text_fingerprinted(key.expose())
         .context("PHONE_ENCRYPTION_KEY is not a valid 32-byte key")
 }
 

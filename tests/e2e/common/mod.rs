@@ -52,6 +52,26 @@ impl Server {
         for sub in ["businesses", "flows", "plugins"] {
             copy_tree(&repo_root().join(sub), &dir.path().join(sub));
         }
+        Server::start_in(dir, env)
+    }
+
+    /// Stops this server and starts a new one on the same files and database.
+    pub fn restart(mut self, env: &[(&str, &str)]) -> Server {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap());
+        Server::start_in(dir, env)
+    }
+
+    /// Stops the server, keeping its folder (config, data, logs) for inspection.
+    pub fn stop(mut self) -> tempfile::TempDir {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap())
+    }
+
+    /// Starts a server in an existing folder.
+    pub fn start_in(dir: tempfile::TempDir, env: &[(&str, &str)]) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_vartalaap"))
             .arg("serve")
             .current_dir(dir.path())

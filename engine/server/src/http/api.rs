@@ -397,6 +397,8 @@ struct ReservationPatch {
     status: Option<String>,
     notes: Option<String>,
     customer_name: Option<String>,
+    /// Withdrawing consent stops a confirmation that has not been sent yet.
+    whatsapp_consent: Option<bool>,
 }
 
 /// `PATCH /api/reservations/{id}`: capacity and hours re-checked like a phone change.
@@ -427,6 +429,7 @@ async fn update_reservation(id: u64, state: AppState, bytes: Bytes) -> Result<Re
         },
         notes: patch.notes,
         customer_name: patch.customer_name,
+        whatsapp_consent: patch.whatsapp_consent,
     };
     let existing = blocking(&state, move |store| Ok(store.get_reservation(id)?))
         .await?
