@@ -1,0 +1,48 @@
+//! One engine turn: utterance text in → reply out, offline understanding, warm snapshot.
+//!
+//! The conversation is cloned from a warmed-up state before each measured turn, so every
+//! iteration handles the same turn ("kal raat 8 baje 4 log" at the party-size question,
+//! which fills three slots, runs the festival plugin and asks for the name after an
+//! availability tool call) with templates already compiled.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use criterion::{Criterion, black_box, criterion_group, criterion_main};
+use vartalaap_config::ConfigStore;
+use vartalaap_core::{CallerContext, Conversation, Input};
+use vartalaap_script::{RhaiHost, ScriptLimits, ScriptRuntime};
+
+fn turn(c: &mut Criterion) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let store = ConfigStore::load(&root).expect("repository configuration is valid");
+    let snap = store.current("himalayan_kitchen").expect("business exists");
+    let runtime = Arc::new(ScriptRuntime::new(ScriptLimits::default()));
+    let host = RhaiHost::new(runtime, snap.clone());
+    let now = NaiveDate::from_ymd_opt(2026, 11, 25)
+        .and_then(|d| d.and_hms_opt(18, 0, 0))
+        .expect("valid time");
+    let (mut warm, _) = Conversation::start(snap, now, CallerContext::default(), &host);
+    let _ = warm.handle(now, Input::text("table book karna hai"), &host);
+    // Warm the templates this turn renders.
+    let mut probe = warm.clone();
+    let _ = probe.handle(now, Input::text("kal raat 8 baje 4 log"), &host);
+    c.bench_function("turn: booking details in Hinglish", |b| {
+        b.iter_batched(
+            || warm.clone(),
+            |mut conv| black_box(conv.handle(now, Input::text("kal raat 8 baje 4 log"), &host)),
+            criterion::BatchSize::SmallInput,
+        )
+    });
+    c.bench_function("turn: menu question in Hindi", |b| {
+        b.iter_batched(
+            || warm.clone(),
+            |mut conv| black_box(conv.handle(now, Input::text("मोमोज़ कितने के हैं"), &host)),
+            criterion::BatchSize::SmallInput,
+        )
+    });
+}
+
+criterion_group!(benches, turn);
+criterion_main!(benches);

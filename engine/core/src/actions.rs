@@ -1,0 +1,452 @@
+//! Built-in actions: what each does, which tool calls it needs, and how their results
+//! continue the flow.
+//!
+//! Pure actions (menu lookup, FAQ answer, transfer, hang-up) finish in the same turn. Storage
+//! actions emit a [`ToolCall`] and the conversation waits for its [`ToolResult`]; the result
+//! becomes `result` in templates (`result.alternatives` as spoken times, `result.reason`).
+
+use chrono::NaiveTime;
+use serde_json::{Map, Value, json};
+use vartalaap_config::model::business::Diet;
+use vartalaap_config::model::flow::Action;
+
+use crate::conversation::{Conversation, Pending, Wait};
+use crate::io::{HangupReason, Output, ToolCall, ToolKind, ToolResult};
+use crate::policy::{self, PolicyIssue};
+use crate::render::lang_of;
+use crate::run::Flowing;
+use vartalaap_script::ScriptHost;
+
+/// Alternatives offered when a time is refused or full.
+const ALTERNATIVES: usize = 3;
+/// Most menu items read out for one question.
+const MENU_ITEMS_SPOKEN: usize = 5;
+
+impl Conversation {
+    /// Starts `action` at the current step.
+    pub(crate) fn action(
+        &mut self,
+        action: Action,
+        host: &dyn ScriptHost,
+        out: &mut Vec<Output>,
+    ) -> Flowing {
+        self.result = Value::Object(Map::new());
+        match action {
+            Action::CheckAvailability | Action::Book => {
+                let (Some(date), Some(time), Some(party)) = (
+                    self.slot_date(),
+                    self.slot_time(),
+                    self.slot_u32("party_size"),
+                ) else {
+                    self.errors.push(format!(
+                        "{}: date, time or party size missing",
+                        action.name()
+                    ));
+                    return Flowing::Fail;
+                };
+                if let Err(issue) = policy::check_time(&self.snap.business, self.now, date, time) {
+                    self.refuse(&issue, date, time);
+                    return Flowing::Fail;
+                }
+                if action == Action::CheckAvailability {
+                    self.tool(
+                        ToolKind::CheckAvailability {
+                            date,
+                            time,
+                            party_size: party,
+                        },
+                        Pending::Check,
+                        out,
+                    )
+                } else {
+                    let Some(name) = self
+                        .slots
+                        .get("name")
+                        .and_then(Value::as_str)
+                        .map(str::to_string)
+                    else {
+                        self.errors.push("book: name missing".into());
+                        return Flowing::Fail;
+                    };
+                    if !self.booking_allowed(host, out) {
+                        return Flowing::Jumped;
+                    }
+                    let kind = ToolKind::Book {
+                        date,
+                        time,
+                        party_size: party,
+                        name,
+                        whatsapp_consent: self
+                            .slots
+                            .get("whatsapp_consent")
+                            .and_then(Value::as_bool)
+                            .unwrap_or(false),
+                        notes: None,
+                    };
+                    self.tool(kind, Pending::Book, out)
+                }
+            }
+            Action::Modify | Action::Cancel => {
+                let Some(date) = self.slot_date() else {
+                    return Flowing::Fail;
+                };
+                let pending = if action == Action::Modify {
+                    Pending::FindThenModify
+                } else {
+                    Pending::FindThenCancel
+                };
+                self.tool(
+                    ToolKind::FindReservations { date: Some(date) },
+                    pending,
+                    out,
+                )
+            }
+            Action::RequestCallback => {
+                let kind = ToolKind::CreateCallback {
+                    name: self
+                        .slots
+                        .get("name")
+                        .and_then(Value::as_str)
+                        .map(str::to_string),
+                    date: self.slot_date(),
+                    time: self.slot_time(),
+                    party_size: self.slot_u32("party_size"),
+                };
+                self.tool(kind, Pending::Callback, out)
+            }
+            Action::SendFollowup => {
+                let w = &self.snap.business.whatsapp;
+                let consent = self
+                    .slots
+                    .get("whatsapp_consent")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false);
+                match &self.reservation_id {
+                    Some(id) if w.enabled && (consent || !w.requires_consent) => {
+                        let kind = ToolKind::SendFollowup {
+                            reservation_id: id.clone(),
+                        };
+                        self.tool(kind, Pending::Followup, out)
+                    }
+                    _ => Flowing::Fail,
+                }
+            }
+            Action::LookupMenu => self.lookup_menu(),
+            Action::AnswerFaq => self.answer_faq(),
+            Action::Transfer => match self.snap.business.transfer_phone.clone() {
+                Some(to) => {
+                    out.push(Output::Transfer { to: Some(to) });
+                    self.ended = true;
+                    self.frame = None;
+                    self.wait = Wait::Over;
+                    Flowing::Stop
+                }
+                None => Flowing::Fail,
+            },
+            Action::EndCall => {
+                self.hang_up(HangupReason::Completed, out);
+                Flowing::Stop
+            }
+        }
+    }
+
+    /// Asks the plugins' `before_booking` hooks. A denial is spoken (the plugin's message)
+    /// and the call goes to the handoff flow, where a person or a callback takes over; a hook
+    /// that fails does not block the booking (the store still enforces capacity).
+    fn booking_allowed(&mut self, host: &dyn ScriptHost, out: &mut Vec<Output>) -> bool {
+        let reservation = Value::Object(self.slots.clone());
+        match host.before_booking(&reservation, &self.scope(None)) {
+            Ok(d) if !d.allow => {
+                if let Some(text) = d.message.as_ref().and_then(|m| m.text(self.lang.code())) {
+                    self.say_text(text, out);
+                }
+                self.stack.clear();
+                match self.flow_with_action(Action::Transfer) {
+                    Some(f) => self.start_flow(&f, None),
+                    None => {
+                        let fb = self.snap.business.fallback_flow.clone();
+                        self.start_flow(&fb, None);
+                    }
+                }
+                false
+            }
+            Ok(_) => true,
+            Err(e) => {
+                self.errors.push(format!("before_booking: {e}"));
+                true
+            }
+        }
+    }
+
+    fn tool(&mut self, kind: ToolKind, pending: Pending, out: &mut Vec<Output>) -> Flowing {
+        let call_id = self.next_call;
+        self.next_call += 1;
+        out.push(Output::Tool(ToolCall { call_id, kind }));
+        self.wait = Wait::Tool { call_id, pending };
+        Flowing::Wait
+    }
+
+    /// A tool result arrived: continue the waiting action.
+    pub(crate) fn on_tool(
+        &mut self,
+        call_id: u32,
+        result: ToolResult,
+        host: &dyn ScriptHost,
+        out: &mut Vec<Output>,
+    ) {
+        let Wait::Tool {
+            call_id: expected,
+            pending,
+        } = self.wait.clone()
+        else {
+            tracing::warn!(call_id, "Tool result while not waiting for one; ignored.");
+            return;
+        };
+        if call_id != expected {
+            tracing::warn!(call_id, expected, "Tool result for another call; ignored.");
+            return;
+        }
+        self.wait = Wait::Idle;
+        let flowing = match (pending, result) {
+            (Pending::Check, ToolResult::Available) => Flowing::Next,
+            (Pending::Book, ToolResult::Booked { reservation_id }) => {
+                self.reservation_id = Some(reservation_id);
+                self.committed = true;
+                Flowing::Next
+            }
+            (Pending::Check | Pending::Book, ToolResult::Full { alternatives }) => {
+                self.offer(alternatives);
+                Flowing::Fail
+            }
+            (Pending::FindThenModify | Pending::FindThenCancel, ToolResult::Found(list)) => {
+                let date = self.slot_date();
+                match list.into_iter().find(|r| Some(r.date) == date) {
+                    Some(r) => {
+                        let kind = if pending == Pending::FindThenModify {
+                            ToolKind::Modify {
+                                reservation_id: r.id.clone(),
+                                party_size: self.slot_u32("party_size"),
+                                date: None,
+                                time: self.slot_time(),
+                            }
+                        } else {
+                            ToolKind::Cancel {
+                                reservation_id: r.id.clone(),
+                            }
+                        };
+                        self.found = Some(r);
+                        let next = if pending == Pending::FindThenModify {
+                            Pending::Modify
+                        } else {
+                            Pending::Cancel
+                        };
+                        self.tool(kind, next, out)
+                    }
+                    None => Flowing::Fail,
+                }
+            }
+            (Pending::Modify, ToolResult::Full { alternatives }) => {
+                self.offer(alternatives);
+                Flowing::Fail
+            }
+            (Pending::Modify | Pending::Cancel, ToolResult::Done) => {
+                self.committed = true;
+                Flowing::Next
+            }
+            (Pending::Callback | Pending::Followup, ToolResult::Done) => Flowing::Next,
+            (_, ToolResult::Failed { message }) => {
+                tracing::warn!(%message, "Tool failed.");
+                Flowing::Fail
+            }
+            (p, r) => {
+                self.errors
+                    .push(format!("unexpected tool result {r:?} for {p:?}"));
+                Flowing::Fail
+            }
+        };
+        let step = self
+            .frame
+            .as_ref()
+            .and_then(|f| f.flow.steps.get(f.step).map(|s| (s.next, s.kind.clone())));
+        let Some((next, kind)) = step else {
+            return;
+        };
+        match flowing {
+            Flowing::Next => self.advance(next),
+            Flowing::Fail => {
+                if let vartalaap_config::model::flow::StepKind::Action { on_failure, .. } = kind {
+                    match on_failure {
+                        Some(t) => self.jump(&t),
+                        None => {
+                            let fb = self.snap.business.fallback_flow.clone();
+                            self.start_flow(&fb, None);
+                        }
+                    }
+                }
+            }
+            Flowing::Wait | Flowing::Stop | Flowing::Jumped => return,
+        }
+        self.run(host, out);
+    }
+
+    /// `result.alternatives`: the free times offered, spoken, filtered by the policy.
+    fn offer(&mut self, alternatives: Vec<NaiveTime>) {
+        let date = self.slot_date();
+        let lang = lang_of(self.lang);
+        let spoken: Vec<Value> = alternatives
+            .into_iter()
+            .filter(|t| {
+                date.is_some_and(|d| {
+                    policy::check_time(&self.snap.business, self.now, d, *t).is_ok()
+                })
+            })
+            .take(ALTERNATIVES)
+            .map(|t| Value::from(vartalaap_lang::speak_time(t, lang)))
+            .collect();
+        self.result = json!({ "alternatives": spoken });
+    }
+
+    /// A policy refusal at an action: nearest valid times as `result.alternatives`.
+    fn refuse(&mut self, issue: &PolicyIssue, date: chrono::NaiveDate, time: NaiveTime) {
+        let times = if issue.is_about_date() {
+            Vec::new()
+        } else {
+            policy::nearest_times(&self.snap.business, self.now, date, time, ALTERNATIVES)
+        };
+        self.offer(times);
+        self.explain_policy(issue);
+    }
+
+    /// Fills `policy` for templates and returns the template that explains `issue`:
+    /// `policy_<reason>` when the business has one, else `closed_on_date` for date problems
+    /// and `no_availability` (with nearest times) for time problems.
+    pub(crate) fn explain_policy(&mut self, issue: &PolicyIssue) -> Option<String> {
+        let lang = lang_of(self.lang);
+        let mut p = serde_json::to_value(issue).unwrap_or_else(|_| json!({}));
+        let alternatives: Vec<Value> = match (self.slot_date(), self.slot_time()) {
+            (Some(d), Some(t)) if !issue.is_about_date() => {
+                policy::nearest_times(&self.snap.business, self.now, d, t, ALTERNATIVES)
+                    .into_iter()
+                    .map(|t| Value::from(vartalaap_lang::speak_time(t, lang)))
+                    .collect()
+            }
+            _ => Vec::new(),
+        };
+        if let Value::Object(m) = &mut p {
+            m.insert("alternatives".into(), Value::from(alternatives.clone()));
+        }
+        self.policy_issue = p;
+        let own = format!("policy_{}", issue.code());
+        if self.snap.business.prompts.has(self.lang, &own) {
+            return Some(own);
+        }
+        if issue.is_about_date() {
+            let note = match issue {
+                PolicyIssue::ClosedDay { note } => note.clone().unwrap_or_default(),
+                _ => String::new(),
+            };
+            self.vars
+                .insert("closure".into(), json!({ "closed": true, "note": note }));
+            self.first_template(&["closed_on_date"])
+        } else {
+            self.result = json!({ "alternatives": alternatives });
+            self.first_template(&["no_availability"])
+        }
+    }
+
+    /// Menu items the caller asked about (or the veg/recommended list for a general
+    /// question), as `result.items`.
+    fn lookup_menu(&mut self) -> Flowing {
+        let menu = &self.snap.business.menu;
+        let matches = vartalaap_lang::match_menu_item(&self.utterance, &self.knowledge.menu);
+        let mut ids: Vec<String> = match matches.first() {
+            Some((_, best)) => matches
+                .iter()
+                .filter(|(_, s)| *s >= best - 0.05)
+                .map(|(id, _)| id.clone())
+                .collect(),
+            None => Vec::new(),
+        };
+        if ids.is_empty() {
+            let text = self.utterance.to_lowercase();
+            let veg = ["veg", "vegetarian", "शाकाहारी", "वेज", "shakahari"]
+                .iter()
+                .any(|w| {
+                    text.split(|c: char| !c.is_alphanumeric()).any(|t| t == *w)
+                        || text.contains("वेज")
+                });
+            let recommend = [
+                "recommend",
+                "special",
+                "best",
+                "famous",
+                "khaas",
+                "ख़ास",
+                "खास",
+            ]
+            .iter()
+            .any(|w| text.contains(w));
+            if veg {
+                ids = menu
+                    .items()
+                    .filter(|i| matches!(i.diet, Diet::Veg | Diet::Vegan) && i.available)
+                    .map(|i| i.id.clone())
+                    .collect();
+            } else if recommend {
+                ids = menu.recommended.clone();
+            }
+        }
+        ids.truncate(MENU_ITEMS_SPOKEN);
+        let items: Vec<Value> = ids
+            .iter()
+            .filter_map(|id| menu.item(id))
+            .map(|i| {
+                json!({
+                    "id": i.id,
+                    "name": { "en": i.name.en, "hi": i.name.hi },
+                    "price_inr": i.price_inr,
+                    "price_spoken": vartalaap_lang::speak_money_inr(u64::from(i.price_inr), lang_of(self.lang)),
+                    "available": i.available,
+                    "diet": match i.diet { Diet::Veg => "veg", Diet::NonVeg => "non_veg", Diet::Vegan => "vegan" },
+                    "jain_on_request": i.jain_on_request,
+                    "allergens": i.allergens,
+                })
+            })
+            .collect();
+        if items.is_empty() {
+            return Flowing::Fail;
+        }
+        self.result = json!({ "items": items });
+        Flowing::Next
+    }
+
+    /// The FAQ matching the caller's question, answered in the reply language.
+    fn answer_faq(&mut self) -> Flowing {
+        let Some(m) = vartalaap_lang::classify_intent(&self.utterance, &self.knowledge.faqs)
+            .filter(|m| m.repair.is_none())
+        else {
+            return Flowing::Fail;
+        };
+        let Some(faq) = self.snap.business.faqs.iter().find(|f| f.id == m.intent) else {
+            return Flowing::Fail;
+        };
+        let answer = faq
+            .answer
+            .get(&self.lang)
+            .or_else(|| faq.answer.get(&self.snap.business.languages.default));
+        match answer {
+            Some(a) => {
+                self.result = json!({ "id": faq.id, "answer": a });
+                Flowing::Next
+            }
+            None => Flowing::Fail,
+        }
+    }
+
+    pub(crate) fn slot_u32(&self, name: &str) -> Option<u32> {
+        self.slots
+            .get(name)
+            .and_then(Value::as_u64)
+            .and_then(|n| u32::try_from(n).ok())
+    }
+}

@@ -1,0 +1,187 @@
+//! Replies from the business's per-language minijinja templates.
+//!
+//! Templates are the business's words; the engine only supplies a context (`business`,
+//! `slots`, `spoken`, `vars`, `result`, `policy`, `lang`) and filters that speak values the way
+//! each language says them, backed by `vartalaap-lang`:
+//!
+//! | filter | input | hi / en / hinglish |
+//! |---|---|---|
+//! | `money` | rupees (integer) | "ढाई सौ रुपये" / "two hundred and fifty rupees" / "dhai sau rupaye" |
+//! | `spoken_time` | "HH:MM" | "रात साढ़े आठ बजे" / "8:30 pm" / "raat saadhe aath baje" |
+//! | `spoken_date` | "YYYY-MM-DD" | "कल" / "tomorrow" / "kal", or weekday + date |
+//! | `number` | integer | "चार" / "four" / "chaar" |
+//!
+//! Each conversation builds its environment lazily from its snapshot's template sources, so a
+//! template is compiled at most once per conversation and a reload never changes a call in
+//! progress. Undefined values follow minijinja's *semi-strict* mode (the same as the config
+//! validator): printing a missing value is an error, while `{% if result.reason %}` may test an
+//! optional one. Fully strict mode would reject those tests, which the shipped templates use.
+
+use std::sync::Arc;
+
+use chrono::{NaiveDate, NaiveTime};
+use minijinja::value::Value as MjValue;
+use minijinja::{Environment, ErrorKind, State, UndefinedBehavior};
+use serde::Serialize;
+use vartalaap_config::{BusinessSnapshot, Lang};
+
+/// Renders templates for one conversation.
+#[derive(Debug, Clone)]
+pub struct Renderer {
+    env: Environment<'static>,
+}
+
+/// A template that could not be rendered (a bug in the business file or the engine's context).
+#[derive(Debug, thiserror::Error)]
+#[error("template {lang}/{name}: {source:#}")]
+pub struct RenderError {
+    /// Template name.
+    pub name: String,
+    /// Language.
+    pub lang: Lang,
+    /// minijinja's error with line.
+    #[source]
+    pub source: minijinja::Error,
+}
+
+impl Renderer {
+    /// A renderer over the snapshot's templates (`<lang>/<name>`).
+    pub fn new(snap: Arc<BusinessSnapshot>) -> Renderer {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::SemiStrict);
+        env.set_loader(move |name: &str| {
+            let Some((code, template)) = name.split_once('/') else {
+                return Ok(None);
+            };
+            Ok(Lang::from_code(code)
+                .and_then(|l| snap.business.prompts.source(l, template))
+                .map(str::to_string))
+        });
+        env.add_filter("money", money);
+        env.add_filter("spoken_time", spoken_time);
+        env.add_filter("spoken_date", spoken_date);
+        env.add_filter("number", number);
+        Renderer { env }
+    }
+
+    /// Renders `name` in `lang` with `ctx`; `ctx` must contain `lang` and `today`.
+    pub fn render(
+        &self,
+        lang: Lang,
+        name: &str,
+        ctx: impl Serialize,
+    ) -> Result<String, RenderError> {
+        let err = |source| RenderError {
+            name: name.to_string(),
+            lang,
+            source,
+        };
+        let tmpl = self
+            .env
+            .get_template(&format!("{lang}/{name}"))
+            .map_err(err)?;
+        let text = tmpl.render(ctx).map_err(err)?;
+        Ok(tidy(&text))
+    }
+}
+
+/// Collapses runs of spaces left by template conditionals.
+fn tidy(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut space = false;
+    for c in text.trim().chars() {
+        if c == ' ' {
+            if !space {
+                out.push(c);
+            }
+            space = true;
+        } else {
+            out.push(c);
+            space = false;
+        }
+    }
+    out
+}
+
+/// The `vartalaap-lang` language matching a configuration language.
+pub fn lang_of(l: Lang) -> vartalaap_lang::Lang {
+    match l {
+        Lang::Hi => vartalaap_lang::Lang::Hi,
+        Lang::En => vartalaap_lang::Lang::En,
+        Lang::Hinglish => vartalaap_lang::Lang::Hinglish,
+    }
+}
+
+/// The configuration language matching a `vartalaap-lang` language.
+pub fn config_lang(l: vartalaap_lang::Lang) -> Lang {
+    match l {
+        vartalaap_lang::Lang::Hi => Lang::Hi,
+        vartalaap_lang::Lang::En => Lang::En,
+        vartalaap_lang::Lang::Hinglish => Lang::Hinglish,
+    }
+}
+
+fn ctx_lang(state: &State) -> vartalaap_lang::Lang {
+    state
+        .lookup("lang")
+        .and_then(|v| v.as_str().and_then(Lang::from_code))
+        .map_or(vartalaap_lang::Lang::En, lang_of)
+}
+
+fn bad(msg: String) -> minijinja::Error {
+    minijinja::Error::new(ErrorKind::InvalidOperation, msg)
+}
+
+fn as_u64(v: &MjValue, filter: &str) -> Result<u64, minijinja::Error> {
+    if let Ok(n) = u64::try_from(v.clone()) {
+        return Ok(n);
+    }
+    v.as_str()
+        .and_then(|s| s.trim().parse().ok())
+        .ok_or_else(|| bad(format!("`{filter}` needs a whole number, got {v}")))
+}
+
+fn money(state: &State, v: MjValue) -> Result<String, minijinja::Error> {
+    Ok(vartalaap_lang::speak_money_inr(
+        as_u64(&v, "money")?,
+        ctx_lang(state),
+    ))
+}
+
+fn number(state: &State, v: MjValue) -> Result<String, minijinja::Error> {
+    Ok(vartalaap_lang::speak_number(
+        as_u64(&v, "number")?,
+        ctx_lang(state),
+    ))
+}
+
+fn spoken_time(state: &State, v: MjValue) -> Result<String, minijinja::Error> {
+    let t = v
+        .as_str()
+        .and_then(|s| NaiveTime::parse_from_str(s, "%H:%M").ok())
+        .ok_or_else(|| bad(format!("`spoken_time` needs \"HH:MM\", got {v}")))?;
+    Ok(vartalaap_lang::speak_time(t, ctx_lang(state)))
+}
+
+fn spoken_date(state: &State, v: MjValue) -> Result<String, minijinja::Error> {
+    let parse = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok();
+    let d = v
+        .as_str()
+        .and_then(parse)
+        .ok_or_else(|| bad(format!("`spoken_date` needs \"YYYY-MM-DD\", got {v}")))?;
+    let today = state
+        .lookup("today")
+        .and_then(|t| t.as_str().and_then(parse))
+        .unwrap_or(d);
+    Ok(vartalaap_lang::speak_date(d, today, ctx_lang(state)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tidy_collapses_spaces() {
+        assert_eq!(tidy("  a  b   c. "), "a b c.");
+    }
+}

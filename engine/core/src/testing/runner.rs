@@ -1,0 +1,287 @@
+//! Plays one dialogue through the engine and compares every turn with its expectations.
+
+use std::fmt;
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, NaiveDateTime};
+use serde_json::Value;
+use vartalaap_config::{BusinessSnapshot, Lang};
+
+use super::ledger::{Ledger, tool_name};
+use super::{Dialogue, EndState, Reply, Turn};
+use crate::conversation::Conversation;
+use crate::io::{CallerContext, Input, Output};
+use crate::tools::{drive, drive_start};
+use crate::trace::Trace;
+use vartalaap_script::ScriptHost;
+
+/// One mismatch, located as `file:turn N`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// Dialogue file.
+    pub file: String,
+    /// Turn index (0 = the greeting, `end` checks use the number of turns).
+    pub turn: usize,
+    /// What differed, with what the bot actually said.
+    pub message: String,
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:turn {}: {}", self.file, self.turn, self.message)
+    }
+}
+
+/// The result of one dialogue.
+#[derive(Debug, Clone, Default)]
+pub struct Outcome {
+    /// Every mismatch (empty = passed).
+    pub failures: Vec<Failure>,
+    /// What the conversation exercised.
+    pub trace: Trace,
+    /// The conversation as text (`bot:` / `caller:` lines).
+    pub transcript: Vec<String>,
+}
+
+/// Plays `d` against `snap` with `host` running flow expressions.
+pub fn run_dialogue(snap: Arc<BusinessSnapshot>, d: &Dialogue, host: &dyn ScriptHost) -> Outcome {
+    let file = d.file.display().to_string();
+    let mut o = Outcome::default();
+    let fail = |o: &mut Outcome, turn: usize, message: String| {
+        o.failures.push(Failure {
+            file: file.clone(),
+            turn,
+            message,
+        })
+    };
+    let Ok(at) = DateTime::parse_from_rfc3339(&d.at) else {
+        fail(
+            &mut o,
+            0,
+            format!("`at` {:?} is not an RFC 3339 time", d.at),
+        );
+        return o;
+    };
+    let mut now: NaiveDateTime = at.naive_local();
+    let caller = CallerContext {
+        preferred_lang: d.caller_lang.as_deref().and_then(Lang::from_code),
+        returning: d.caller_lang.is_some(),
+    };
+    let mut ledger = Ledger::new(snap.clone(), d.existing.clone());
+    ledger.failing = d.failing_tools.clone();
+    let (mut conv, first) = Conversation::start(snap, now, caller, host);
+    let mut outputs = drive_start(&mut conv, first, now, host, &mut ledger);
+    // A first turn without caller input checks the greeting.
+    let greeting = d.turns.first().is_some_and(is_greeting);
+    record(&mut o, &outputs);
+    if greeting {
+        check_turn(&mut o, &file, 0, &d.turns[0], &conv, &outputs);
+    }
+    for (i, t) in d.turns.iter().enumerate().skip(usize::from(greeting)) {
+        let n = if greeting { i } else { i + 1 };
+        if conv.ended() {
+            fail(&mut o, n, "the call already ended before this turn".into());
+            break;
+        }
+        if let Some(m) = t.after_minutes {
+            now += Duration::minutes(m);
+        }
+        let input = if let Some(text) = &t.caller {
+            o.transcript.push(format!("caller: {text}"));
+            Input::text(text.clone())
+        } else if let Some(c) = t.dtmf {
+            o.transcript.push(format!("caller: [key {c}]"));
+            Input::Dtmf(c)
+        } else {
+            o.transcript.push("caller: [silence]".into());
+            Input::NoInput
+        };
+        outputs = drive(&mut conv, now, input, host, &mut ledger);
+        record(&mut o, &outputs);
+        check_turn(&mut o, &file, n, t, &conv, &outputs);
+    }
+    let end = d.turns.len();
+    for e in conv.errors() {
+        fail(&mut o, end, format!("engine error: {e}"));
+    }
+    if let Some(exp) = &d.expect {
+        check_end(&mut o, &file, end, exp, &ledger, &conv);
+    }
+    o.trace = conv.trace().clone();
+    o
+}
+
+fn is_greeting(t: &Turn) -> bool {
+    t.caller.is_none() && !t.silence && t.dtmf.is_none()
+}
+
+fn reply_text(outputs: &[Output]) -> String {
+    outputs
+        .iter()
+        .filter_map(|o| match o {
+            Output::Say { text, .. } => Some(text.as_str()),
+            _ => None,
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn record(o: &mut Outcome, outputs: &[Output]) {
+    let text = reply_text(outputs);
+    if !text.is_empty() {
+        o.transcript.push(format!("bot: {text}"));
+    }
+    for out in outputs {
+        match out {
+            Output::Tool(c) => o
+                .transcript
+                .push(format!("  [tool {}]", tool_name(&c.kind))),
+            Output::Transfer { .. } => o.transcript.push("  [transfer]".into()),
+            Output::Hangup { reason } => o.transcript.push(format!("  [hangup {reason:?}]")),
+            _ => {}
+        }
+    }
+}
+
+fn check_turn(
+    o: &mut Outcome,
+    file: &str,
+    n: usize,
+    t: &Turn,
+    conv: &Conversation,
+    outputs: &[Output],
+) {
+    let text = reply_text(outputs);
+    let mut problems = Vec::new();
+    if let Some(r) = &t.bot {
+        check_reply(r, &text, outputs, &mut problems);
+    }
+    let view = conv.view();
+    for (k, want) in &t.slots {
+        let got = view.slots.get(k).cloned().unwrap_or(Value::Null);
+        if &got != want {
+            problems.push(format!("slot {k}: expected {want}, got {got}"));
+        }
+    }
+    if let Some(want) = &t.flow {
+        let got = view.flow.clone().map_or(Value::Null, Value::from);
+        if &got != want {
+            problems.push(format!("flow: expected {want}, got {got}"));
+        }
+    }
+    if let Some(want) = &t.actions {
+        let got: Vec<String> = outputs
+            .iter()
+            .filter_map(|o| match o {
+                Output::Tool(c) => Some(tool_name(&c.kind).to_string()),
+                Output::Transfer { .. } => Some("transfer".into()),
+                Output::Hangup { .. } => Some("hangup".into()),
+                _ => None,
+            })
+            .collect();
+        if &got != want {
+            problems.push(format!("actions: expected {want:?}, got {got:?}"));
+        }
+    }
+    if let Some(want) = &t.lang
+        && view.lang.code() != want
+    {
+        problems.push(format!("lang: expected {want}, got {}", view.lang));
+    }
+    for p in problems {
+        o.failures.push(Failure {
+            file: file.to_string(),
+            turn: n,
+            message: format!("{p}\n    bot said: {text:?}"),
+        });
+    }
+}
+
+fn check_reply(r: &Reply, text: &str, outputs: &[Output], problems: &mut Vec<String>) {
+    if r.silent && !text.is_empty() {
+        problems.push("expected silence".into());
+    }
+    if let Some(want) = &r.say
+        && want != text
+    {
+        problems.push(format!("expected exactly {want:?}"));
+    }
+    for c in &r.contains {
+        if !text.contains(c.as_str()) {
+            problems.push(format!("expected the reply to contain {c:?}"));
+        }
+    }
+    for c in &r.not_contains {
+        if text.contains(c.as_str()) {
+            problems.push(format!("expected the reply not to contain {c:?}"));
+        }
+    }
+    if let Some(pattern) = &r.matches {
+        match regex::Regex::new(pattern) {
+            Ok(re) if re.is_match(text) => {}
+            Ok(_) => problems.push(format!("expected the reply to match /{pattern}/")),
+            Err(e) => problems.push(format!("invalid pattern /{pattern}/: {e}")),
+        }
+    }
+    if let Some(want) = &r.templates {
+        let got: Vec<String> = outputs
+            .iter()
+            .filter_map(|o| match o {
+                Output::Say { template, .. } => template.clone(),
+                _ => None,
+            })
+            .collect();
+        if &got != want {
+            problems.push(format!("templates: expected {want:?}, got {got:?}"));
+        }
+    }
+}
+
+fn check_end(
+    o: &mut Outcome,
+    file: &str,
+    n: usize,
+    e: &EndState,
+    ledger: &Ledger,
+    conv: &Conversation,
+) {
+    let mut problems = Vec::new();
+    if let Some(want) = &e.reservations {
+        let key = |r: &super::LedgerReservation| (r.date, r.time, r.party_size, r.name.clone());
+        let mut got: Vec<_> = ledger.reservations.iter().map(key).collect();
+        let mut want: Vec<_> = want.iter().map(key).collect();
+        got.sort();
+        want.sort();
+        if got != want {
+            problems.push(format!("reservations: expected {want:?}, got {got:?}"));
+        }
+    }
+    if let Some(want) = &e.callbacks
+        && &ledger.callbacks != want
+    {
+        problems.push(format!(
+            "callbacks: expected {want:?}, got {:?}",
+            ledger.callbacks
+        ));
+    }
+    if let Some(want) = e.followups
+        && ledger.followups.len() != want
+    {
+        problems.push(format!(
+            "followups: expected {want}, got {}",
+            ledger.followups.len()
+        ));
+    }
+    if let Some(want) = e.ended
+        && conv.ended() != want
+    {
+        problems.push(format!("ended: expected {want}, got {}", conv.ended()));
+    }
+    for p in problems {
+        o.failures.push(Failure {
+            file: file.to_string(),
+            turn: n,
+            message: format!("end: {p}"),
+        });
+    }
+}

@@ -1,0 +1,242 @@
+//! Understanding one caller turn, offline: intents, repair intents and slot values.
+//!
+//! Everything comes from `vartalaap-lang` extractors over the business's own data (flow
+//! trigger examples, FAQ questions, menu names), read relative to the conversation's local
+//! time. An optional LLM [`Interpretation`] only fills gaps: its values go through the same
+//! typed parsing, and the dialog validates them like any other value.
+
+use std::collections::BTreeMap;
+
+use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
+use serde_json::Value;
+use vartalaap_config::BusinessSnapshot;
+use vartalaap_config::model::flow::SlotType;
+use vartalaap_lang::{DateContext, IntentExamples, MenuEntry, RepairIntent, TimeHints, YesNoReply};
+
+use crate::io::Interpretation;
+
+/// What the engine knows that utterances are matched against, built once per conversation.
+#[derive(Debug, Clone)]
+pub(crate) struct Knowledge {
+    /// Every flow trigger with examples in all languages.
+    pub intents: Vec<IntentExamples>,
+    /// Intent name → flow id.
+    pub intent_flow: BTreeMap<String, String>,
+    /// FAQ questions, one "intent" per FAQ id.
+    pub faqs: Vec<IntentExamples>,
+    /// Menu items with their names and aliases.
+    pub menu: Vec<MenuEntry>,
+}
+
+impl Knowledge {
+    pub(crate) fn new(snap: &BusinessSnapshot) -> Knowledge {
+        let mut intents = Vec::new();
+        let mut intent_flow = BTreeMap::new();
+        for id in &snap.business.flows {
+            let Some(flow) = snap.flows.get(id) else {
+                continue;
+            };
+            for t in &flow.triggers {
+                intents.push(IntentExamples {
+                    intent: t.intent.clone(),
+                    examples: t.examples.values().flatten().cloned().collect(),
+                });
+                intent_flow.insert(t.intent.clone(), id.clone());
+            }
+        }
+        let faqs = snap
+            .business
+            .faqs
+            .iter()
+            .map(|f| IntentExamples {
+                intent: f.id.clone(),
+                examples: f.questions.values().flatten().cloned().collect(),
+            })
+            .collect();
+        let menu = snap
+            .business
+            .menu
+            .items()
+            .map(|i| MenuEntry {
+                id: i.id.clone(),
+                names: vec![i.name.en.clone(), i.name.hi.clone()],
+                aliases: i.aliases.clone(),
+            })
+            .collect();
+        Knowledge {
+            intents,
+            intent_flow,
+            faqs,
+            menu,
+        }
+    }
+}
+
+/// A slot the engine listens for this turn.
+#[derive(Debug, Clone)]
+pub(crate) struct Want {
+    pub name: String,
+    pub kind: SlotType,
+    /// The slot the bot just asked for: bare answers ("5", "Rahul", "haan") count.
+    pub pending: bool,
+}
+
+/// Everything heard in one utterance.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Heard {
+    /// Built-in repair intent.
+    pub repair: Option<RepairIntent>,
+    /// Best flow intent and its score.
+    pub intent: Option<(String, f32)>,
+    /// Slot values found, in canonical JSON form.
+    pub values: BTreeMap<String, Value>,
+    /// A yes/no answer (with the rest of the utterance for "nahi, 5 log").
+    pub yes_no: Option<YesNoReply>,
+    /// Menu items mentioned, best first.
+    pub menu: Vec<(String, f32)>,
+    /// Best matching FAQ id and score.
+    pub faq: Option<(String, f32)>,
+    /// The caller marked a correction ("nahi, …", "actually …", LLM `is_correction`).
+    pub correction: bool,
+}
+
+/// Context for reading one utterance.
+pub(crate) struct Reading<'a> {
+    pub snap: &'a BusinessSnapshot,
+    pub knowledge: &'a Knowledge,
+    pub now: NaiveDateTime,
+    /// The date already known (for reading a bare "8 baje" against that day's hours).
+    pub date: Option<NaiveDate>,
+    pub wants: &'a [Want],
+}
+
+/// Reads `text` (and an optional interpretation).
+pub(crate) fn understand(text: &str, r: &Reading<'_>, interp: Option<&Interpretation>) -> Heard {
+    let mut heard = Heard::default();
+    if let Some(m) = vartalaap_lang::classify_intent(text, &r.knowledge.intents) {
+        match m.repair {
+            Some(RepairIntent::Correction) => heard.correction = true,
+            Some(rep) => heard.repair = Some(rep),
+            None => heard.intent = Some((m.intent, m.score)),
+        }
+    }
+    heard.yes_no = vartalaap_lang::extract_yes_no_detail(text);
+    if heard.yes_no.as_ref().is_some_and(YesNoReply::is_correction) {
+        heard.correction = true;
+    }
+    heard.menu = vartalaap_lang::match_menu_item(text, &r.knowledge.menu);
+    heard.faq = vartalaap_lang::classify_intent(text, &r.knowledge.faqs)
+        .filter(|m| m.repair.is_none())
+        .map(|m| (m.intent, m.score));
+    for w in r.wants {
+        if let Some(v) = extract(text, w, r, &heard) {
+            heard.values.insert(w.name.clone(), v);
+        }
+    }
+    if let Some(i) = interp {
+        merge(&mut heard, i, r);
+    }
+    heard
+}
+
+fn extract(text: &str, w: &Want, r: &Reading<'_>, heard: &Heard) -> Option<Value> {
+    match w.kind {
+        SlotType::Integer if w.name == "party_size" || w.pending => {
+            let e = vartalaap_lang::extract_party_size_detail(text)?;
+            (w.pending || e.confidence >= 0.85).then(|| Value::from(e.value))
+        }
+        SlotType::Integer => None,
+        SlotType::Date => {
+            let d = vartalaap_lang::extract_date(text, r.now, DateContext::booking())?;
+            Some(Value::from(d.format("%Y-%m-%d").to_string()))
+        }
+        SlotType::Time => {
+            let date = r.date.unwrap_or(r.now.date());
+            let t = vartalaap_lang::extract_time(text, &hints(r.snap, date))?;
+            Some(Value::from(t.format("%H:%M").to_string()))
+        }
+        SlotType::String => {
+            let e = vartalaap_lang::extract_name_detail(text)?;
+            (w.pending && heard.repair.is_none() && heard.yes_no.is_none() || e.confidence >= 0.9)
+                .then(|| Value::from(e.value))
+        }
+        SlotType::Bool if w.pending => heard
+            .yes_no
+            .as_ref()
+            .filter(|y| !y.is_correction())
+            .map(|y| Value::Bool(y.answer)),
+        SlotType::Bool => None,
+        SlotType::MenuItem if w.pending => {
+            heard.menu.first().map(|(id, _)| Value::from(id.clone()))
+        }
+        SlotType::MenuItem => None,
+    }
+}
+
+/// The opening windows on `date` as time hints (a bare "8 baje" at a dinner place is 20:00).
+pub(crate) fn hints(snap: &BusinessSnapshot, date: NaiveDate) -> TimeHints {
+    let mut windows = snap.business.windows_on(date).to_vec();
+    if windows.is_empty() {
+        // Closed that day: read the time against the usual week so the value is still sensible.
+        windows = snap
+            .business
+            .hours
+            .days
+            .iter()
+            .find(|d| !d.is_empty())
+            .cloned()
+            .unwrap_or_default();
+    }
+    TimeHints::with_windows(windows.iter().map(|w| (w.open, w.close)).collect())
+}
+
+/// Parses an interpretation's value for a slot type (the same canonical forms as offline).
+pub(crate) fn parse_value(kind: SlotType, v: &Value) -> Option<Value> {
+    match kind {
+        SlotType::Integer => v
+            .as_i64()
+            .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
+            .map(Value::from),
+        SlotType::Date => v
+            .as_str()
+            .and_then(|s| NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").ok())
+            .map(|d| Value::from(d.format("%Y-%m-%d").to_string())),
+        SlotType::Time => v
+            .as_str()
+            .and_then(|s| NaiveTime::parse_from_str(s.trim(), "%H:%M").ok())
+            .map(|t| Value::from(t.format("%H:%M").to_string())),
+        SlotType::Bool => v.as_bool().map(Value::Bool),
+        SlotType::String | SlotType::MenuItem => v
+            .as_str()
+            .map(str::trim)
+            .filter(|s| !s.is_empty() && s.chars().count() <= 80)
+            .map(Value::from),
+    }
+}
+
+fn merge(heard: &mut Heard, i: &Interpretation, r: &Reading<'_>) {
+    if i.is_correction {
+        heard.correction = true;
+    }
+    for w in r.wants {
+        if heard.values.contains_key(&w.name) {
+            continue;
+        }
+        if let Some(v) = i.slots.get(&w.name).and_then(|v| parse_value(w.kind, v)) {
+            heard.values.insert(w.name.clone(), v);
+        }
+    }
+    if heard.repair.is_none() && heard.intent.is_none() {
+        match i.intent.as_deref() {
+            Some("cancel") => heard.repair = Some(RepairIntent::Cancel),
+            Some("repeat") => heard.repair = Some(RepairIntent::Repeat),
+            Some("human") => heard.repair = Some(RepairIntent::Human),
+            Some("goodbye") => heard.repair = Some(RepairIntent::Goodbye),
+            Some("correction") => heard.correction = true,
+            Some(name) if r.knowledge.intent_flow.contains_key(name) => {
+                heard.intent = Some((name.to_string(), 0.8));
+            }
+            _ => {}
+        }
+    }
+}
