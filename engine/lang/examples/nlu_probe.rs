@@ -3,7 +3,8 @@
 //!
 //! `echo "kal raat 8 baje 4 log" | cargo run -p vartalaap-lang --example nlu_probe`
 //! Reference time: 2026-11-26 18:00 (override with the first argument, "YYYY-MM-DDTHH:MM");
-//! opening hours: 12:00–15:30 and 19:00–23:00.
+//! opening hours: 12:00–15:30 and 19:00–23:00; menu and intents from `tests/nlu/menu.yaml` and
+//! `tests/nlu/intents.yaml`.
 
 use std::io::BufRead;
 
@@ -21,6 +22,18 @@ fn main() {
     };
     let t = |h, m| NaiveTime::from_hms_opt(h, m, 0).unwrap_or_default();
     let hints = TimeHints::with_windows(vec![(t(12, 0), t(15, 30)), (t(19, 0), t(23, 0))]);
+    let table = |name: &str| -> serde_yaml::Value {
+        let path = format!("{}/../../tests/nlu/{name}", env!("CARGO_MANIFEST_DIR"));
+        std::fs::read_to_string(&path)
+            .ok()
+            .and_then(|t| serde_yaml::from_str(&t).ok())
+            .unwrap_or(serde_yaml::Value::Null)
+    };
+    let menu: Vec<MenuEntry> =
+        serde_yaml::from_value(table("menu.yaml")["menu"].clone()).unwrap_or_default();
+    let intents: Vec<IntentExamples> =
+        serde_yaml::from_value(table("intents.yaml")["intents"].clone()).unwrap_or_default();
+    let analyzer = Analyzer::new(&menu, &intents, hints.clone());
     for line in std::io::stdin().lock().lines().map_while(Result::ok) {
         let toks: Vec<String> = tokenize(&line)
             .into_iter()
@@ -49,9 +62,8 @@ fn main() {
             extract_yes_no_detail(&line).map(|r| (r.answer, r.rest.map(|s| line[s].to_string())))
         );
         println!("  name:     {:?}", extract_name(&line));
-        println!(
-            "  intent:   {:?}",
-            classify_intent(&line, &[]).map(|m| m.intent)
-        );
+        let u = analyzer.analyze(&line, reference, DateContext::booking());
+        println!("  intent:   {:?}", u.intent.map(|m| (m.intent, m.score)));
+        println!("  menu:     {:?}", u.menu_items);
     }
 }

@@ -10,11 +10,14 @@
 //!    "bas 2 log" is not a goodbye.
 //! 5. **flow intents** — every example is compared with the utterance: words are reduced to
 //!    their canonical form (numbers become `#`), common function words are ignored, and the
-//!    score is the Dice overlap `2·matched / (|utterance| + |example|)` where words match
-//!    exactly or with Jaro-Winkler ≥ 0.9 for words of 5+ letters; numbers never match (they are
-//!    slot values, not intent), and fewer than two shared words scores 0 unless both sides are a
-//!    single word ("namaste"). An intent's score is its best
-//!    example; the best intent wins if it scores at least 0.5 (ties: the earlier intent).
+//!    score is a weighted Dice overlap `2·Σw(matched) / (Σw(utterance) + Σw(example))` where
+//!    words match exactly or with Jaro-Winkler ≥ 0.9 for words of 5+ letters, and a word's
+//!    weight is 1 / the number of intents whose examples use it (so "nahi", used by several
+//!    intents, cannot pick one on its own); numbers never match (they are slot values); a
+//!    single shared word counts only if no other intent uses it and the caller said more than
+//!    that word, or both sides are that one word ("namaste"). An
+//!    intent's score is its best example; the best intent wins if it scores at least 0.5 (ties:
+//!    the earlier intent).
 //! 6. **correction** — a marker ("nahi", "no", "actually", "I mean", "matlab", "galti se",
 //!    "not") followed by more words, when no flow intent scored at least 0.75.
 
@@ -119,6 +122,7 @@ const GOODBYE_FILLER: &[&str] = &[
     "itna", "hi", "ही", "इतना", "है", "जी", "ठीक", "nothing", "kuch", "nahi", "aur", "chahiye",
     "namaste", "नमस्ते", "good", "night", "day", "sir", "madam", "bhaiya", "aapka", "apka",
     "aapko", "bahut", "बहुत", "आपका", "it", "for", "now", "then", "abhi", "ke", "liye", "and",
+    "और", "कुछ", "नहीं", "चाहिए",
 ];
 #[rustfmt::skip]
 const CORRECTION_MARKERS: &[&str] = &[
@@ -165,6 +169,8 @@ pub struct IntentIndex {
     vocab: Vec<String>,
     /// Length in chars and first char of each vocabulary word.
     meta: Vec<(usize, Option<char>)>,
+    /// Weight of each vocabulary word: 1 / number of intents whose examples use it.
+    weight: Vec<f32>,
     /// Intent name and its examples as indexes into `vocab`.
     intents: Vec<(String, Vec<Vec<usize>>)>,
 }
@@ -181,7 +187,7 @@ impl IntentIndex {
                 vocab.len() - 1
             })
         };
-        let intents = intents
+        let intents: Vec<(String, Vec<Vec<usize>>)> = intents
             .iter()
             .map(|it| {
                 let examples = it
@@ -196,9 +202,22 @@ impl IntentIndex {
             .iter()
             .map(|w| (w.chars().count(), w.chars().next()))
             .collect();
+        // A word used by several intents says less about which one is meant ("nahi" is in
+        // cancel_reservation and goodbye examples): weight = 1 / number of intents using it.
+        let mut df = vec![0usize; vocab.len()];
+        for (_, examples) in &intents {
+            let mut seen: Vec<usize> = examples.iter().flatten().copied().collect();
+            seen.sort_unstable();
+            seen.dedup();
+            for v in seen {
+                df[v] += 1;
+            }
+        }
+        let weight = df.iter().map(|&d| 1.0 / d.max(1) as f32).collect();
         IntentIndex {
             vocab,
             meta,
+            weight,
             intents,
         }
     }
@@ -260,7 +279,10 @@ pub(crate) fn classify_tokens(toks: &[Token], index: &IntentIndex) -> Option<Int
         .any(|t| GOODBYE_CORE.contains(&t.text.as_str()) && t.text != "all" && t.text != "else")
         || has_phrase(toks, &["thats", "all"])
         || has_phrase(toks, &["nothing", "else"])
-        || has_phrase(toks, &["kuch", "nahi", "chahiye"]) && toks.len() <= 4;
+        || (has_phrase(toks, &["kuch", "nahi", "chahiye"])
+            || has_phrase(toks, &["aur", "kuch", "nahi"])
+            || has_phrase(toks, &["और", "कुछ", "नहीं"]))
+            && toks.len() <= 4;
     if goodbye_core
         && toks.iter().all(|t| {
             GOODBYE_CORE.contains(&t.text.as_str()) || GOODBYE_FILLER.contains(&t.text.as_str())
@@ -296,33 +318,46 @@ fn words(toks: &[Token]) -> Vec<String> {
         .map(|t| {
             if t.number().is_some() {
                 "#".to_string()
-            } else {
+            } else if t.canon != t.text || crate::lexicon::canonical(&t.text).is_some() {
                 t.canon.clone()
+            } else {
+                // Unknown words are compared by spelling-insensitive key, so "मोमो" meets
+                // "मोमोज़" and "booking" meets "bukking".
+                crate::menu::key(&t.text)
             }
         })
         .collect()
 }
 
-/// Dice overlap of the caller's words (each given as the set of vocabulary words it matches)
-/// with one example.
-fn dice(u: &[Vec<usize>], e: &[usize]) -> f32 {
+/// Weighted Dice overlap of the caller's words (each given as the vocabulary words it matches)
+/// with one example: `2·Σ weight(matched) / (Σ weight(utterance) + Σ weight(example))`.
+fn dice(u: &[Vec<usize>], u_weight: &[f32], e: &[usize], weight: &[f32]) -> f32 {
     if u.is_empty() || e.is_empty() {
         return 0.0;
     }
     let mut used = vec![false; e.len()];
-    let mut matched = 0usize;
+    let mut matched = 0.0f32;
+    let mut count = 0usize;
     for set in u {
         if let Some(j) = (0..e.len()).find(|&j| !used[j] && set.contains(&e[j])) {
             used[j] = true;
-            matched += 1;
+            matched += weight[e[j]];
+            count += 1;
         }
     }
-    // One shared word is not evidence ("nahi" vs "hum nahi aa payenge") unless both sides are
-    // that one word ("namaste").
-    if matched < 2 && !(u.len() == 1 && e.len() == 1) {
+    // One shared word is evidence only if it belongs to this intent alone and the caller said
+    // more than that word ("do you have parking"), or both sides are that word ("namaste");
+    // "nahi" alone picks no intent.
+    let single_ok = (u.len() == 1 && e.len() == 1) || (u.len() >= 2 && matched >= 1.0);
+    if count == 1 && !single_ok {
         return 0.0;
     }
-    2.0 * matched as f32 / (u.len() + e.len()) as f32
+    let total: f32 = u_weight.iter().sum::<f32>() + e.iter().map(|&v| weight[v]).sum::<f32>();
+    if total <= 0.0 {
+        0.0
+    } else {
+        2.0 * matched / total
+    }
 }
 
 fn best_flow_intent(toks: &[Token], index: &IntentIndex) -> Option<IntentMatch> {
@@ -350,11 +385,21 @@ fn best_flow_intent(toks: &[Token], index: &IntentIndex) -> Option<IntentMatch> 
             }
         })
         .collect();
+    // A caller word weighs like the example word it matches (unknown words and numbers: 1).
+    let u_weight: Vec<f32> = u
+        .iter()
+        .map(|set| {
+            set.iter()
+                .map(|&v| index.weight[v])
+                .reduce(f32::max)
+                .unwrap_or(1.0)
+        })
+        .collect();
     let mut best: Option<IntentMatch> = None;
     for (intent, examples) in &index.intents {
         let score = examples
             .iter()
-            .map(|ex| dice(&u, ex))
+            .map(|ex| dice(&u, &u_weight, ex, &index.weight))
             .fold(0.0f32, f32::max);
         if score >= 0.5 && best.as_ref().is_none_or(|b| score > b.score) {
             best = Some(IntentMatch {

@@ -210,6 +210,7 @@ const WORDS: &[(&str, &[&str])] = &[
     ("theek", &["theek", "thik", "theekh", "thick", "tik", "ठीक"]),
     ("bilkul", &["bilkul", "bilkull", "बिल्कुल", "बिलकुल"]),
     ("zaroor", &["zaroor", "jaroor", "zarur", "jarur", "zaroor", "ज़रूर", "जरूर"]),
+    ("cancel", &["cancel", "cancell", "cancle", "kensel", "kainsal", "कैंसल", "कैन्सल", "कैंसिल", "रद्द", "radd"]),
     ("booking", &["booking", "bookings", "reservation", "reservations", "बुकिंग", "रिजर्वेशन", "रिजर्वेसन", "rizervation"]),
     ("naam", &["naam", "nam", "naamm", "नाम"]),
     ("mera", &["mera", "meraa", "mra", "मेरा", "meri", "मेरी", "mere", "मेरे"]),

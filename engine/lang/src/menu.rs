@@ -174,7 +174,7 @@ fn similarity(
 }
 
 /// Comparable key of one word (see the module docs).
-fn key(word: &str) -> String {
+pub(crate) fn key(word: &str) -> String {
     let latin = if word.chars().any(crate::normalize::is_devanagari_letter) {
         transliterate(word)
     } else {

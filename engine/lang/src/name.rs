@@ -37,6 +37,26 @@ const STOP: &[&str] = &[
     "bata", "batao", "baat", "matlab", "we", "our", "hamara", "family",
 ];
 
+/// Words between "naam"/"name" and the name itself ("naam likh lijiye Amit").
+#[rustfmt::skip]
+const NAAM_FILLER: &[&str] = &[
+    "hai", "is", "h", "he", "likh", "likhiye", "likho", "lijiye", "likhe", "likhna", "note", "of",
+    "the", "kar", "kijiye", "lo", "dijiye", "है", "लिख", "लीजिए", "लिखिए", "please", "ji", "jee",
+    "जी", "se", "pe", "par", "mein", "में", "से", "पर",
+];
+
+/// Everyday Devanagari words that are never a bare name (Latin ones come from the language
+/// marker lists).
+#[rustfmt::skip]
+const DEVANAGARI_COMMON: &[&str] = &[
+    "रहने", "दीजिए", "दो", "बस", "धन्यवाद", "शुक्रिया", "नमस्ते", "हेलो", "ठीक", "बुक", "टेबल",
+    "कीजिए", "करो", "कर", "करना", "करनी", "चाहिए", "क्या", "कब", "कहां", "कितने", "कितना", "आप",
+    "आपका", "आपके", "हम", "हमें", "मुझे", "बोलिए", "बोलो", "फिर", "बात", "कराइए", "करवाइए", "हां",
+    "नहीं", "अच्छा", "सुनिए", "भैया", "भाई", "सर", "मैडम", "लोग", "आज", "कल", "मेनू", "खाना",
+    "रात", "शाम", "सुबह", "दोपहर", "और", "या", "भी", "तो", "यह", "वह", "अभी", "बाद", "पहले",
+    "बिल्कुल", "जरूर", "सही", "गलत", "मत", "छोडो", "छोडिए", "बजे", "तारीख", "मोमो",
+];
+
 /// Honorifics dropped around a name.
 #[rustfmt::skip]
 const HONORIFICS: &[&str] = &[
@@ -59,7 +79,9 @@ fn is_name_word(t: &Token, after_cue: bool) -> bool {
         return false;
     }
     // Known vocabulary is not a name, unless a cue said a name comes ("mera naam Mangal hai").
-    let known = lexicon::canonical(s).is_some() || crate::language::is_marker_word(s);
+    let known = lexicon::canonical(s).is_some()
+        || crate::language::is_marker_word(s)
+        || DEVANAGARI_COMMON.contains(&s);
     !known
         || after_cue
             && !matches!(
@@ -135,46 +157,11 @@ pub(crate) fn name_in(text: &str, toks: &[Token]) -> Option<Extraction<String>> 
         // "naam … X" / "name is X" / "X ke naam se" / "X naam hai".
         if c(i) == "naam" || w(i) == "name" {
             let mut j = i + 1;
-            while j < toks.len()
-                && matches!(
-                    w(j),
-                    "hai"
-                        | "is"
-                        | "h"
-                        | "he"
-                        | "likh"
-                        | "likhiye"
-                        | "likho"
-                        | "lijiye"
-                        | "likhe"
-                        | "likhna"
-                        | "note"
-                        | "of"
-                        | "the"
-                        | "kar"
-                        | "kijiye"
-                        | "lo"
-                        | "dijiye"
-                        | "है"
-                        | "लिख"
-                        | "लीजिए"
-                        | "लिखिए"
-                        | "please"
-                        | "ji"
-                        | "jee"
-                        | "जी"
-                        | "se"
-                        | "pe"
-                        | "par"
-                        | "mein"
-                        | "में"
-                        | "से"
-                        | "पर"
-                )
-            {
+            while j < toks.len() && NAAM_FILLER.contains(&w(j)) {
                 j += 1;
             }
-            if let Some(r) = take_name(toks, j, true) {
+            let possessive = i > 0 && c(i - 1) == "ke";
+            if !possessive && let Some(r) = take_name(toks, j, true) {
                 return found(Some(r), 1.0);
             }
             // "Rahul ke naam se", "Rahul naam hai mera"
@@ -204,6 +191,10 @@ pub(crate) fn name_in(text: &str, toks: &[Token]) -> Option<Extraction<String>> 
             let after = c(b + 1);
             if matches!(w(b + 1), "bol" | "speaking" | "बोल" | "here") || after == "hain" {
                 return found(Some((a, b)), 0.95);
+            }
+            // "मैं नेहा" / "main Rahul" as the whole answer.
+            if i == 0 && b + 1 == toks.len() {
+                return found(Some((a, b)), 0.85);
             }
         }
         // "X here", "X speaking", "X bol raha hoon"
