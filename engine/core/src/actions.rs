@@ -358,7 +358,7 @@ impl Conversation {
     /// question), as `result.items`.
     fn lookup_menu(&mut self) -> Flowing {
         let menu = &self.snap.business.menu;
-        let matches = vartalaap_lang::match_menu_item(&self.utterance, &self.knowledge.menu);
+        let matches = crate::understand::menu_mentions(&self.utterance, &self.knowledge);
         let mut ids: Vec<String> = match matches.first() {
             Some((_, best)) => matches
                 .iter()

@@ -506,16 +506,17 @@ impl Conversation {
                 .get(i)
                 .map(|f| (f.clone(), i.clone()))
         });
-        let slots_said = ["party_size", "date", "time"]
+        // A date alone ("today") is not a booking request; a time or a party size is.
+        let slots_said = ["party_size", "time"]
             .iter()
             .any(|s| heard.values.contains_key(*s));
         let target = by_intent.or_else(|| {
-            let pick = if heard.faq.as_ref().is_some_and(|(_, s)| *s >= 0.6) {
+            let pick = if slots_said {
+                self.flow_with_action(Action::Book)
+            } else if heard.faq.as_ref().is_some_and(|(_, s)| *s >= 0.6) {
                 self.flow_with_action(Action::AnswerFaq)
             } else if heard.menu.first().is_some_and(|(_, s)| *s >= 0.6) {
                 self.flow_with_action(Action::LookupMenu)
-            } else if slots_said {
-                self.flow_with_action(Action::Book)
             } else {
                 None
             };

@@ -26,6 +26,8 @@ pub(crate) struct Knowledge {
     pub faqs: Vec<IntentExamples>,
     /// Menu items with their names and aliases.
     pub menu: Vec<MenuEntry>,
+    /// Word keys of each item's names and aliases (see [`word_key`]).
+    pub menu_words: BTreeMap<String, Vec<String>>,
 }
 
 impl Knowledge {
@@ -53,7 +55,7 @@ impl Knowledge {
                 examples: f.questions.values().flatten().cloned().collect(),
             })
             .collect();
-        let menu = snap
+        let menu: Vec<MenuEntry> = snap
             .business
             .menu
             .items()
@@ -63,11 +65,26 @@ impl Knowledge {
                 aliases: i.aliases.clone(),
             })
             .collect();
+        let menu_words = menu
+            .iter()
+            .map(|e: &MenuEntry| {
+                let words = e
+                    .names
+                    .iter()
+                    .chain(&e.aliases)
+                    .flat_map(|n| n.split(|c: char| !c.is_alphanumeric() && c != '\u{93c}'))
+                    .filter(|w| !w.is_empty())
+                    .map(word_key)
+                    .collect();
+                (e.id.clone(), words)
+            })
+            .collect();
         Knowledge {
             intents,
             intent_flow,
             faqs,
             menu,
+            menu_words,
         }
     }
 }
@@ -124,7 +141,7 @@ pub(crate) fn understand(text: &str, r: &Reading<'_>, interp: Option<&Interpreta
     if heard.yes_no.as_ref().is_some_and(YesNoReply::is_correction) {
         heard.correction = true;
     }
-    heard.menu = vartalaap_lang::match_menu_item(text, &r.knowledge.menu);
+    heard.menu = menu_mentions(text, r.knowledge);
     heard.faq = vartalaap_lang::classify_intent(text, &r.knowledge.faqs)
         .filter(|m| m.repair.is_none())
         .map(|m| (m.intent, m.score));
@@ -137,6 +154,50 @@ pub(crate) fn understand(text: &str, r: &Reading<'_>, interp: Option<&Interpreta
         merge(&mut heard, i, r);
     }
     heard
+}
+
+/// Menu items the caller named. The fuzzy matcher also pairs unrelated words that merely
+/// look alike ("table" and "thali", "think" and "thenthuk"), so an item counts only when one
+/// of the caller's words is one of its words: equal after dropping plural endings and
+/// nukta, or a close misspelling sharing the first three letters ("chiken" for "chicken").
+pub(crate) fn menu_mentions(text: &str, k: &Knowledge) -> Vec<(String, f32)> {
+    let said: Vec<String> = text
+        .split(|c: char| !c.is_alphanumeric() && c != '\u{93c}')
+        .filter(|w| !w.is_empty())
+        .map(word_key)
+        .collect();
+    vartalaap_lang::match_menu_item(text, &k.menu)
+        .into_iter()
+        .filter(|(id, _)| {
+            k.menu_words
+                .get(id)
+                .is_some_and(|words| words.iter().any(|w| said.iter().any(|s| same_word(s, w))))
+        })
+        .collect()
+}
+
+/// A comparable form of a word: lowercase, no nukta, no plural `s`/`z`/`ज़`.
+fn word_key(word: &str) -> String {
+    let mut w: String = word
+        .to_lowercase()
+        .chars()
+        .filter(|c| *c != '\u{93c}')
+        .collect();
+    if w.chars().count() > 3 && (w.ends_with('s') || w.ends_with('z') || w.ends_with('ज')) {
+        w.pop();
+    }
+    w
+}
+
+fn same_word(a: &str, b: &str) -> bool {
+    if a == b {
+        return true;
+    }
+    let prefix = |s: &str| s.chars().take(3).collect::<String>();
+    a.chars().count() >= 5
+        && b.chars().count() >= 5
+        && prefix(a) == prefix(b)
+        && strsim::jaro_winkler(a, b) >= 0.9
 }
 
 fn extract(text: &str, w: &Want, r: &Reading<'_>, heard: &Heard) -> Option<Value> {
@@ -157,7 +218,9 @@ fn extract(text: &str, w: &Want, r: &Reading<'_>, heard: &Heard) -> Option<Value
         }
         SlotType::String => {
             let e = vartalaap_lang::extract_name_detail(text)?;
-            (w.pending && heard.repair.is_none() && heard.yes_no.is_none() || e.confidence >= 0.9)
+            // Outside the name question only an explicit "naam …"/"name is …" counts:
+            // "I'm not sure" must not become a name.
+            (w.pending && heard.repair.is_none() && heard.yes_no.is_none() || e.confidence >= 1.0)
                 .then(|| Value::from(e.value))
         }
         SlotType::Bool if w.pending => heard
