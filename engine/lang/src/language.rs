@@ -64,6 +64,7 @@ const HINDI_MARKERS: &[&str] = &[
 /// English function words and booking vocabulary.
 #[rustfmt::skip]
 const ENGLISH_MARKERS: &[&str] = &[
+    "noon", "midnight", "tonight", "yesterday", "weekend", "order", "instead", "people", "us",
     "the", "a", "an", "is", "are", "am", "was", "i", "im", "you", "we", "my", "your", "our", "for",
     "to", "of", "at", "in", "on", "please", "want", "would", "like", "book", "booking", "table",
     "can", "could", "have", "has", "what", "when", "where", "how", "tomorrow", "today", "tonight",

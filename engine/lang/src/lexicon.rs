@@ -3,7 +3,7 @@
 //! Extending the vocabulary means adding a variant to the right row below (Devanagari is written
 //! after normalization: no nukta, anusvara instead of chandrabindu). Number words map to their
 //! digits so every extractor reads numbers the same way. Words that are numbers in one language
-//! and ordinary words in another are listed in [`WEAK_NUMBERS`].
+//! and ordinary words in another are listed in `WEAK_NUMBERS`.
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -260,8 +260,10 @@ fn is_month(head: &str) -> bool {
     month_number(head).is_some()
 }
 
-/// The canonical form of one normalized token, if the lexicon knows it.
-pub(crate) fn canonical(text: &str) -> Option<&'static str> {
+/// The canonical form of one normalized word, if the lexicon knows it: `"kl"` → `"kal"`,
+/// `"साढे"` → `"saadhe"`, `"chaar"` → `"4"`. Pass words as [`crate::normalize()`] produces them
+/// (lowercase, no nukta). Useful to check a new spelling before adding it to the tables.
+pub fn canonical(text: &str) -> Option<&'static str> {
     if let Some(c) = table().get(text) {
         return Some(c.as_str());
     }

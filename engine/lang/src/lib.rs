@@ -5,7 +5,7 @@
 //! business's opening hours, its menu, the flow's example phrases), so a whole conversation
 //! replays identically in tests.
 //!
-//! The design decision is one shared [tokenizer](normalize) with one [vocabulary](lexicon)
+//! The design decision is one shared [tokenizer](mod@normalize) with one [vocabulary](lexicon)
 //! feeding small hand-written extractors, instead of a regex or model per slot: every spelling
 //! variant ("kl", "कल", "kal") is taught once and every extractor benefits, each extractor stays
 //! readable and testable, and extraction of all slots from an utterance takes microseconds.

@@ -1,6 +1,7 @@
 //! Fuzzy menu item matching: "momo", "मोमोज़", "chicken wale momos", "thukpa", "chiken momo".
 //!
-//! Every word is reduced to a comparable key: Devanagari is transliterated to Latin, then
+//! Function words, numbers, dates and other known vocabulary are ignored. Every other word is
+//! reduced to a comparable key: Devanagari is transliterated to Latin, then
 //! [`skeleton`] removes spelling noise (vowel length, aspiration `h`, doubled letters, w/v,
 //! z/j), and a plural `s` (momos) or `z` (मोमोज़) is dropped. Two keys match with their
 //! Jaro-Winkler similarity when it is at least 0.88 (typos), or exactly.
@@ -77,6 +78,7 @@ impl MenuIndex {
                     .map(|p| {
                         tokenize(p)
                             .iter()
+                            .filter(|t| !crate::language::is_marker_word(&t.text))
                             .map(|t| key(&t.text))
                             .filter(|k| !k.is_empty())
                             .map(&mut intern)
@@ -105,6 +107,12 @@ impl MenuIndex {
         // that match some menu word (the caller's menu words) are kept.
         let mut sims: Vec<f64> = Vec::new();
         for t in toks {
+            // Function words ("the", "table", "for") and vocabulary with another meaning
+            // (numbers, dates, times, "log") are never dishes, however close their spelling
+            // ("the" ≈ "टी", "table" ≈ "thali", "Sunday" ≈ "soda").
+            if !is_food_word(t) {
+                continue;
+            }
             let k = key(&t.text);
             if k.is_empty() {
                 continue;
@@ -174,6 +182,13 @@ fn similarity(
 }
 
 /// Comparable key of one word (see the module docs).
+/// True when a caller's word may name food (see [`MenuIndex::match_tokens`]).
+fn is_food_word(t: &Token) -> bool {
+    !crate::language::is_marker_word(&t.text)
+        && t.number().is_none()
+        && crate::lexicon::canonical(&t.text).is_none()
+}
+
 pub(crate) fn key(word: &str) -> String {
     let latin = if word.chars().any(crate::normalize::is_devanagari_letter) {
         transliterate(word)

@@ -155,7 +155,7 @@ pub(crate) fn name_in(text: &str, toks: &[Token]) -> Option<Extraction<String>> 
     };
     for i in 0..toks.len() {
         // "naam … X" / "name is X" / "X ke naam se" / "X naam hai".
-        if c(i) == "naam" || w(i) == "name" {
+        if c(i) == "naam" || matches!(w(i), "name" | "names") {
             let mut j = i + 1;
             while j < toks.len() && NAAM_FILLER.contains(&w(j)) {
                 j += 1;

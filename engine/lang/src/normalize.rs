@@ -12,7 +12,7 @@
 //!   (`8:30`, `8.30`, `25/12`) and `,` between digits (`1,250` → `1250`);
 //! * a `.` between letters is dropped (`p.m.` → `pm`), apostrophes are dropped (`o'clock` →
 //!   `oclock`), and digits split from letters (`8pm` → `8` `pm`, `25th` → `25` `th`);
-//! * each token gets a canonical form from the [lexicon](crate::lexicon) (`kl` → `kal`,
+//! * each token gets a canonical form from the [`crate::lexicon`] (`kl` → `kal`,
 //!   `साढ़े` → `saadhe`, `चार`/`chaar`/`four` → `4`), and English tens+units are merged
 //!   (`twenty five` → `25`).
 

@@ -146,15 +146,28 @@ pub(crate) fn party_in(toks: &[Token]) -> Option<Extraction<u32>> {
     // Cue words before or after the number.
     for i in 0..toks.len() {
         let Some(n) = num_at(i) else { continue };
-        let weak = toks[i].is_weak_number() && toks[i].text != "do" && toks[i].text != "one";
+        // "do"/"one" are numbers here only at the end or before a people/filler word: "hum do",
+        // "do hi log", "table for one" — not "could we do 7 instead of 8".
+        let weak = toks[i].is_weak_number()
+            && (!matches!(toks[i].text.as_str(), "do" | "one")
+                || toks.get(i + 1).is_some_and(|n| {
+                    !matches!(
+                        n.canon.as_str(),
+                        "log" | "hain" | "ke" | "liye" | "bachche" | "adult"
+                    ) && !matches!(
+                        n.text.as_str(),
+                        "hi" | "aur" | "jan" | "please" | "only" | "ही" | "और"
+                    )
+                }));
         if weak {
             continue;
         }
         let p1 = w(i.wrapping_sub(1));
         let p2 = w(i.wrapping_sub(2));
         let next = c(i + 1);
-        let cue_before = matches!(p1, "for" | "of")
-            && !matches!(p2, "out")
+        // "for 4" / "party of 8" (but not "instead of 8", "for 2 hours").
+        let cue_before = (p1 == "for"
+            || p1 == "of" && matches!(p2, "party" | "family" | "group" | "team" | "batch"))
             && !matches!(w(i + 1), "nights" | "night" | "hours" | "minutes" | "mins")
             || c(i.wrapping_sub(1)) == "hum"
             || (matches!(p1, "are" | "re") && matches!(c(i.wrapping_sub(2)), "hum"))

@@ -61,7 +61,7 @@ const YES_WORDS: &[&str] = &[
     "haan", "ji", "bilkul", "theek", "sure", "yes", "yeah", "yep", "yup", "ok", "okay", "okk",
     "zaroor", "correct", "right", "done", "perfect", "confirm", "confirmed", "absolutely",
     "definitely", "great", "fine", "sahi", "accha", "acha", "achha", "हां", "जी", "ठीक", "बिल्कुल",
-    "जरूर", "हाँ", "alright", "ya", "yea", "han", "ओके", "हांजी", "chalo",
+    "जरूर", "हाँ", "alright", "yea", "han", "ओके", "हांजी", "chalo",
 ];
 
 /// Words that carry no content beside a yes/no ("ji", "please", "sir", "hai").
