@@ -500,16 +500,42 @@ impl Conversation {
 
     /// A request while no flow is active: a flow intent, else what the words are about.
     fn idle_request(&mut self, heard: &Heard, host: &dyn ScriptHost, out: &mut Vec<Output>) {
-        let by_intent = heard.intent.as_ref().and_then(|(i, _)| {
+        // A date alone ("today") is not a booking request; a time or a party size is.
+        let slots_said = ["party_size", "time"]
+            .iter()
+            .any(|s| heard.values.contains_key(*s));
+        let mut by_intent = heard.intent.as_ref().and_then(|(i, _)| {
             self.knowledge
                 .intent_flow
                 .get(i)
                 .map(|f| (f.clone(), i.clone()))
         });
-        // A date alone ("today") is not a booking request; a time or a party size is.
-        let slots_said = ["party_size", "time"]
-            .iter()
-            .any(|s| heard.values.contains_key(*s));
+        // "A table for two on Monday" resembles "are you open on Monday", but a party size
+        // or a time says the caller wants a task done: prefer the best task intent then.
+        if slots_said
+            && by_intent
+                .as_ref()
+                .is_some_and(|(f, _)| self.is_info_flow(f))
+        {
+            let tasks: Vec<_> = self
+                .knowledge
+                .intents
+                .iter()
+                .filter(|i| {
+                    self.knowledge
+                        .intent_flow
+                        .get(&i.intent)
+                        .is_some_and(|f| !self.is_info_flow(f))
+                })
+                .cloned()
+                .collect();
+            if let Some(m) = vartalaap_lang::classify_intent(&self.utterance, &tasks)
+                .filter(|m| m.repair.is_none())
+                && let Some(f) = self.knowledge.intent_flow.get(&m.intent)
+            {
+                by_intent = Some((f.clone(), m.intent));
+            }
+        }
         let target = by_intent.or_else(|| {
             let pick = if slots_said {
                 self.flow_with_action(Action::Book)

@@ -276,6 +276,13 @@ impl Conversation {
         out: &mut Vec<Output>,
     ) -> CollectOutcome {
         let Some(value) = self.slots.get(&c.slot).cloned() else {
+            // One question per turn: when the bot has just asked one (e.g. "we're full at 8;
+            // 9 or 9:30 — which suits you?" before a retry jumps back here), listen instead
+            // of asking a second time.
+            let asked = matches!(out.last(), Some(Output::Say { text, .. }) if text.trim_end().ends_with('?'));
+            if asked && self.attempts == 0 {
+                return CollectOutcome::Asked;
+            }
             let name = if self.attempts == 0 || c.reprompts.is_empty() {
                 c.prompt.clone()
             } else {
