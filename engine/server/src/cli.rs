@@ -44,6 +44,42 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
         format: OutputFormat,
     },
+    /// Talk to a business's bot in the terminal (text instead of a phone call).
+    ///
+    /// Type what a caller would say; an empty line is silence, a single digit is a keypad
+    /// press. Bookings go to a scratch database unless --persist is given.
+    Chat {
+        /// Business id (the file name in businesses/ without .yaml).
+        business: String,
+        /// Pretend the conversation happens at this time (RFC 3339), e.g.
+        /// 2026-12-01T18:00:00+05:30.
+        #[arg(long, value_name = "TIME")]
+        at: Option<String>,
+        /// Print the flow, step and slots after every reply.
+        #[arg(long)]
+        show_state: bool,
+        /// The caller's phone number (to find and change their reservations).
+        #[arg(long, value_name = "PHONE")]
+        caller: Option<String>,
+        /// Write bookings to the real database in DATA_DIR (the server must be stopped).
+        #[arg(long)]
+        persist: bool,
+        /// Folder holding businesses/, flows/ and plugins/.
+        #[arg(long, default_value = ".", value_name = "DIR")]
+        root: PathBuf,
+    },
+    /// Run scripted conversation tests (tests/conversations/*.yaml) and report coverage.
+    ///
+    /// Exits 1 if any dialogue fails. Prints every failure with file and turn, then which
+    /// flows, steps, repair patterns and languages the dialogues exercised.
+    Test {
+        /// Folder of dialogue files.
+        #[arg(default_value = "tests/conversations", value_name = "DIR")]
+        dir: PathBuf,
+        /// Folder holding businesses/, flows/ and plugins/.
+        #[arg(long, default_value = ".", value_name = "DIR")]
+        root: PathBuf,
+    },
     /// Apply pending database migrations (serve also does this at start) and report them.
     ///
     /// Each migration runs in its own transaction: a failure leaves the database as it was.

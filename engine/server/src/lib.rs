@@ -4,7 +4,10 @@
 //! the warp routes — and wires the inner crates (configuration, storage, engine, providers)
 //! together. Library form so end-to-end tests can build the same routes the binary serves.
 
+pub mod chat;
 pub mod cli;
+pub mod commands;
+pub mod dialog;
 pub mod http;
 pub mod logging;
 pub mod secrets;

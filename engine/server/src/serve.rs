@@ -37,6 +37,22 @@ pub fn run_cli(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Keys {
             admin_password_stdin,
         } => keys_command(admin_password_stdin),
+        Command::Chat {
+            business,
+            at,
+            show_state,
+            caller,
+            persist,
+            root,
+        } => crate::commands::chat(crate::commands::ChatOptions {
+            business,
+            at,
+            show_state,
+            caller,
+            persist,
+            root,
+        }),
+        Command::Test { dir, root } => crate::commands::test(&dir, &root),
         Command::Migrate => migrate_command(),
         Command::RotateKeys => rotate_keys_command(),
     }
@@ -154,7 +170,16 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         .with_context(|| format!("could not listen on {}", settings.bind_addr))?;
     let local = listener.local_addr().context("listener has no address")?;
     tracing::info!(address = %local, offline = settings.deepgram.is_none(), "Vartalaap is serving.");
+    let chat = Arc::new(crate::chat::ChatService::new(
+        config.clone(),
+        store.clone(),
+        Arc::new(vartalaap_script::ScriptRuntime::new(
+            vartalaap_script::ScriptLimits::default(),
+        )),
+        clock.clone(),
+    ));
     let state = AppState {
+        chat,
         config,
         store,
         clock,

@@ -11,6 +11,7 @@
 pub mod api;
 pub mod auth;
 mod booking_rules;
+mod conversations;
 pub mod error;
 pub mod metrics;
 
@@ -98,6 +99,8 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     pub auth: Arc<AuthState>,
     pub metrics: Arc<Metrics>,
+    /// Live text conversations (admin "try it" panel, black-box tests).
+    pub chat: Arc<crate::chat::ChatService>,
     pub started: Instant,
 }
 
@@ -112,6 +115,8 @@ pub fn routes(state: AppState) -> impl Filter<Extract = (impl Reply,), Error = I
         .or(openapi())
         .unify()
         .or(login(state.clone()))
+        .unify()
+        .or(conversations::routes(state.clone()))
         .unify()
         .or(api::routes(state))
         .unify()

@@ -1,0 +1,187 @@
+//! `vartalaap chat` and `vartalaap test`: the dialog engine for owners and integrators,
+//! without a phone.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, Write};
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use vartalaap_config::ConfigStore;
+use vartalaap_core::Trace;
+use vartalaap_core::testing::{Coverage, load_dialogues, run_dialogue};
+use vartalaap_script::{RhaiHost, ScriptLimits, ScriptRuntime};
+use vartalaap_store::{Clock, SystemClock};
+
+use crate::chat::{ChatReply, ChatService};
+use crate::settings::Settings;
+
+fn load_config(root: &Path) -> anyhow::Result<Arc<ConfigStore>> {
+    let root = std::fs::canonicalize(root)
+        .with_context(|| format!("the configuration folder {} does not exist", root.display()))?;
+    ConfigStore::load(&root)
+        .map(Arc::new)
+        .map_err(|diagnostics| {
+            let lines: Vec<String> = diagnostics.iter().map(|d| format!("  {d}")).collect();
+            anyhow::anyhow!(
+                "the configuration in {} does not load:\n{}",
+                root.display(),
+                lines.join("\n")
+            )
+        })
+}
+
+/// Options of `vartalaap chat`.
+pub struct ChatOptions {
+    pub business: String,
+    pub at: Option<String>,
+    pub show_state: bool,
+    pub caller: Option<String>,
+    pub persist: bool,
+    pub root: std::path::PathBuf,
+}
+
+/// An interactive text conversation in the terminal.
+pub fn chat(options: ChatOptions) -> anyhow::Result<ExitCode> {
+    let config = load_config(&options.root)?;
+    let at = options
+        .at
+        .as_deref()
+        .map(|t| {
+            DateTime::parse_from_rfc3339(t)
+                .map(|t| t.with_timezone(&Utc))
+                .with_context(|| {
+                    format!(
+                        "--at must be an RFC 3339 time such as 2026-12-01T18:00:00+05:30, not {t:?}"
+                    )
+                })
+        })
+        .transpose()?;
+    let mut settings = Settings::from_process_env()?;
+    // Trying the bot must not create real bookings unless asked to.
+    let scratch = tempfile::tempdir().context("could not create a scratch folder")?;
+    if !options.persist {
+        settings.data_dir = scratch.path().to_path_buf();
+    }
+    crate::secrets::ensure_dev_secrets(&mut settings)?;
+    let store = Arc::new(crate::storage::open_store(&settings)?);
+    let service = ChatService::new(
+        config,
+        store,
+        Arc::new(ScriptRuntime::new(ScriptLimits::default())),
+        Arc::new(SystemClock) as Arc<dyn Clock>,
+    );
+    let first = service
+        .start(&options.business, at, options.caller.as_deref())
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let id = first.conversation_id.clone();
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "Talking to {} (config {}). Empty line = silence, a digit = keypad, Ctrl-D = hang up.",
+        options.business,
+        &first.config_version[..12.min(first.config_version.len())]
+    )?;
+    print_reply(&mut out, &first, options.show_state)?;
+    let stdin = std::io::stdin();
+    let mut ended = first.ended;
+    while !ended {
+        write!(out, "you> ")?;
+        out.flush()?;
+        let mut line = String::new();
+        if stdin.lock().read_line(&mut line)? == 0 {
+            writeln!(out)?;
+            break;
+        }
+        let reply = service
+            .message(&id, line.trim_end_matches(['\r', '\n']))
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        print_reply(&mut out, &reply, options.show_state)?;
+        ended = reply.ended;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_reply(out: &mut impl Write, reply: &ChatReply, show_state: bool) -> std::io::Result<()> {
+    if !reply.reply.is_empty() {
+        writeln!(out, "bot [{}]> {}", reply.language, reply.reply)?;
+    }
+    for action in &reply.actions {
+        writeln!(out, "  action: {action}")?;
+    }
+    if show_state {
+        writeln!(
+            out,
+            "  state: flow={} step={} slots={}",
+            reply.state.flow.as_deref().unwrap_or("-"),
+            reply.state.step.as_deref().unwrap_or("-"),
+            serde_json::Value::Object(reply.state.slots.clone())
+        )?;
+    }
+    if reply.ended {
+        writeln!(out, "(call ended)")?;
+    }
+    Ok(())
+}
+
+/// Runs every dialogue in `dir`; prints failures and coverage; exit code 1 on any failure.
+pub fn test(dir: &Path, root: &Path) -> anyhow::Result<ExitCode> {
+    let config = load_config(root)?;
+    let dialogues = load_dialogues(dir).map_err(|errors| {
+        let lines: Vec<String> = errors.iter().map(|e| format!("  {e}")).collect();
+        anyhow::anyhow!("could not read the dialogues:\n{}", lines.join("\n"))
+    })?;
+    anyhow::ensure!(
+        !dialogues.is_empty(),
+        "no dialogues (*.yaml) in {}",
+        dir.display()
+    );
+    let runtime = Arc::new(ScriptRuntime::new(ScriptLimits::default()));
+    let mut traces: BTreeMap<String, Trace> = BTreeMap::new();
+    let (mut passed, mut failed) = (0usize, 0usize);
+    for dialogue in &dialogues {
+        let Some(snapshot) = config.current(&dialogue.business) else {
+            println!(
+                "FAIL {}: unknown business {:?}",
+                dialogue.file.display(),
+                dialogue.business
+            );
+            failed += 1;
+            continue;
+        };
+        let host = RhaiHost::new(runtime.clone(), snapshot.clone());
+        let outcome = run_dialogue(snapshot, dialogue, &host);
+        traces
+            .entry(dialogue.business.clone())
+            .or_default()
+            .merge(&outcome.trace);
+        if outcome.failures.is_empty() {
+            passed += 1;
+        } else {
+            failed += 1;
+            println!("FAIL {}", dialogue.file.display());
+            for failure in &outcome.failures {
+                println!("  {failure}");
+            }
+            for line in &outcome.transcript {
+                println!("    | {line}");
+            }
+        }
+    }
+    for (business, trace) in &traces {
+        if let Some(snapshot) = config.current(business) {
+            println!(
+                "\nCoverage for {business}:\n{}",
+                Coverage::new(&snapshot, trace)
+            );
+        }
+    }
+    println!("\ndialogues: {passed} passed, {failed} failed");
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}

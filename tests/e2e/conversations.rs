@@ -1,0 +1,206 @@
+//! End-to-end tests of text conversations: the HTTP conversation API and `vartalaap chat`,
+//! both running the real engine with bookings written to the real store.
+
+mod common;
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use common::{Server, repo_root};
+use serde_json::json;
+
+const AT: &str = "2026-11-25T18:00:00+05:30"; // a Wednesday evening
+
+fn say(server: &Server, token: &str, id: &str, text: &str) -> serde_json::Value {
+    let r = server.request(
+        "POST",
+        &format!("/api/conversations/{id}/messages"),
+        Some(token),
+        Some(&json!({ "text": text }).to_string()),
+    );
+    assert_eq!(r.status, 200, "{text}: {}", r.text);
+    r.json
+}
+
+#[test]
+fn an_english_caller_books_through_the_conversation_api() {
+    let server = Server::start();
+    let token = server.login();
+    let r = server.request(
+        "POST",
+        "/api/businesses/himalayan_kitchen/conversations",
+        Some(&token),
+        Some(&json!({ "at": AT, "caller": "+91 98765 43210" }).to_string()),
+    );
+    assert_eq!(r.status, 201, "{}", r.text);
+    let id = r.json["conversation_id"].as_str().unwrap().to_string();
+    assert!(!r.json["reply"].as_str().unwrap().is_empty(), "a greeting");
+    assert_eq!(r.json["ended"], false);
+
+    let reply = say(&server, &token, &id, "Hi, I want to book a table");
+    assert_eq!(reply["language"], "en");
+    assert_eq!(reply["state"]["flow"], "make_reservation");
+    say(&server, &token, &id, "four people");
+    let reply = say(&server, &token, &id, "tomorrow");
+    assert_eq!(reply["state"]["slots"]["date"], "2026-11-26");
+    let reply = say(&server, &token, &id, "8 pm");
+    assert_eq!(reply["state"]["slots"]["time"], "20:00");
+    say(&server, &token, &id, "Rahul Sharma");
+    let reply = say(&server, &token, &id, "yes please");
+    let actions = reply["actions"].to_string();
+    assert!(actions.contains("\"book\""), "{reply:#}");
+
+    let list = server.request(
+        "GET",
+        "/api/reservations?date_from=2026-11-26&date_to=2026-11-26",
+        Some(&token),
+        None,
+    );
+    let items = list.json["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{}", list.text);
+    assert_eq!(items[0]["party_size"], 4);
+    assert_eq!(items[0]["reservation_time"], "20:00");
+    assert_eq!(items[0]["customer_name"], "Rahul Sharma");
+    assert!(items[0]["phone_hash"].is_string());
+}
+
+#[test]
+fn a_hinglish_caller_says_everything_at_once() {
+    let server = Server::start();
+    let token = server.login();
+    let r = server.request(
+        "POST",
+        "/api/businesses/himalayan_kitchen/conversations",
+        Some(&token),
+        Some(&json!({ "at": AT }).to_string()),
+    );
+    let id = r.json["conversation_id"].as_str().unwrap().to_string();
+    let reply = say(
+        &server,
+        &token,
+        &id,
+        "kal raat 8 baje 4 log ke liye table chahiye",
+    );
+    assert_eq!(reply["language"], "hinglish", "{reply:#}");
+    let slots = &reply["state"]["slots"];
+    assert_eq!(slots["party_size"], 4, "{reply:#}");
+    assert_eq!(slots["date"], "2026-11-26");
+    assert_eq!(slots["time"], "20:00");
+}
+
+#[test]
+fn conversation_api_refusals() {
+    let server = Server::start();
+    let token = server.login();
+    let r = server.request(
+        "POST",
+        "/api/businesses/himalayan_kitchen/conversations",
+        None,
+        Some("{}"),
+    );
+    assert_eq!(r.status, 401);
+    let r = server.request(
+        "POST",
+        "/api/businesses/nope/conversations",
+        Some(&token),
+        Some("{}"),
+    );
+    assert_eq!(r.status, 404, "{}", r.text);
+    let r = server.request(
+        "POST",
+        "/api/businesses/himalayan_kitchen/conversations",
+        Some(&token),
+        Some(r#"{"at":"tomorrow"}"#),
+    );
+    assert_eq!(r.status, 400);
+    assert_eq!(r.json["field"], "at");
+    let r = server.request(
+        "POST",
+        "/api/conversations/doesnotexist/messages",
+        Some(&token),
+        Some(r#"{"text":"hi"}"#),
+    );
+    assert_eq!(r.status, 404);
+    let r = server.request(
+        "POST",
+        "/api/businesses/himalayan_kitchen/conversations",
+        Some(&token),
+        Some(""),
+    );
+    assert_eq!(
+        r.status, 201,
+        "an empty body starts a conversation now: {}",
+        r.text
+    );
+    let id = r.json["conversation_id"].as_str().unwrap();
+    let r = server.request(
+        "POST",
+        &format!("/api/conversations/{id}/messages"),
+        Some(&token),
+        Some(r#"{"txt":"hi"}"#),
+    );
+    assert_eq!(r.status, 400);
+}
+
+#[test]
+fn chat_in_the_terminal_books_into_a_scratch_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_vartalaap"))
+        .args([
+            "chat",
+            "himalayan_kitchen",
+            "--at",
+            AT,
+            "--show-state",
+            "--root",
+        ])
+        .arg(repo_root())
+        .current_dir(dir.path())
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(
+            b"I want to book a table\nfour people\ntomorrow\n8 pm\nRahul Sharma\nyes please\n",
+        )
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("bot [en]>"), "{stdout}");
+    assert!(stdout.contains("flow=make_reservation"), "{stdout}");
+    assert!(stdout.contains("\"tool\":\"book\""), "{stdout}");
+    assert!(
+        !dir.path().join("data/vartalaap.redb").exists(),
+        "scratch database only"
+    );
+}
+
+#[test]
+fn vartalaap_test_runs_the_shipped_dialogues() {
+    let out = Command::new(env!("CARGO_BIN_EXE_vartalaap"))
+        .arg("test")
+        .current_dir(repo_root())
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("Coverage for himalayan_kitchen"),
+        "{stdout}"
+    );
+    assert!(stdout.contains(" 0 failed"), "{stdout}");
+}
