@@ -23,6 +23,8 @@
 pub mod form;
 pub mod playback;
 pub mod signature;
+#[cfg(feature = "simulator")]
+pub mod simulator;
 pub mod stream;
 pub mod token;
 pub mod xml;
