@@ -14,7 +14,7 @@
 
 use std::sync::Arc;
 
-use rhai::{CallFnOptions, Dynamic};
+use rhai::{CallFnOptions, Dynamic, Scope};
 use serde_json::Value;
 use vartalaap_config::BusinessSnapshot;
 use vartalaap_config::model::flow::Expr;
@@ -24,7 +24,11 @@ use crate::error::{Limit, Location, ScriptError};
 use crate::hooks::{HookDecision, SlotDecision};
 use crate::runtime::{CompiledPlugin, ScriptRuntime};
 use crate::sandbox::RunGuard;
-use crate::scope::{ScriptScope, Site, describe, from_dynamic, oversized, rhai_scope, to_dynamic};
+use crate::scope::{
+    BusinessDyn, ScriptScope, Site, describe, from_dynamic, oversized, rhai_scope, this_context,
+    to_dynamic,
+};
+use crate::uses::BusinessUse;
 
 /// Runs flow expressions and plugin functions for one business, within the sandbox limits.
 ///
@@ -119,7 +123,7 @@ pub struct RhaiHost {
     /// In the order the business lists them (hook order).
     plugins: Vec<(String, Result<Arc<CompiledPlugin>, ScriptError>)>,
     document: Document,
-    business: Dynamic,
+    business: BusinessDyn,
 }
 
 impl RhaiHost {
@@ -148,9 +152,9 @@ impl RhaiHost {
             .iter()
             .map(|p| (p.id.clone(), runtime.plugin(p).map_err(logged)))
             .collect();
-        let business = to_dynamic(document.get()).unwrap_or_else(|e| {
+        let business = BusinessDyn::new(document.get()).unwrap_or_else(|e| {
             tracing::warn!(error = %e, "Business document could not be given to scripts.");
-            Dynamic::UNIT
+            BusinessDyn::empty()
         });
         RhaiHost {
             runtime,
@@ -173,11 +177,47 @@ impl RhaiHost {
         &self.runtime
     }
 
-    fn business_for(&self, business: &Value) -> Result<Dynamic, String> {
+    /// `business` as an expression with these uses needs it: from the cache when it is this
+    /// host's document (the normal case), converted otherwise.
+    fn business_for(
+        &self,
+        business: &Value,
+        uses: &BusinessUse,
+    ) -> Result<Option<Dynamic>, String> {
         if std::ptr::eq(business, self.document.get()) {
-            Ok(self.business.clone())
+            return Ok(self.business.for_use(uses));
+        }
+        match uses {
+            BusinessUse::None => Ok(None),
+            BusinessUse::Whole => to_dynamic(business).map(Some),
+            BusinessUse::Keys(keys) => {
+                let mut map = rhai::Map::new();
+                for key in keys {
+                    if let Some(v) = business.get(key) {
+                        map.insert(key.as_str().into(), to_dynamic(v)?);
+                    }
+                }
+                Ok(Some(map.into()))
+            }
+        }
+    }
+
+    /// The whole business document for a hook argument.
+    fn whole_business(&self, business: &Value) -> Dynamic {
+        if std::ptr::eq(business, self.document.get()) {
+            self.business.whole()
         } else {
-            to_dynamic(business)
+            to_dynamic(business).unwrap_or(Dynamic::UNIT)
+        }
+    }
+
+    /// Converts a `call` argument; an argument equal to the business document (a flow passing
+    /// `business`) reuses the cached conversion.
+    fn argument(&self, value: &Value) -> Result<Dynamic, String> {
+        if value == self.document.get() {
+            Ok(self.business.whole())
+        } else {
+            to_dynamic(value)
         }
     }
 
@@ -208,8 +248,9 @@ impl RhaiHost {
             },
             message,
         };
-        let business = self.business_for(scope.business).map_err(runtime_err)?;
-        let mut rscope = rhai_scope(scope, business).map_err(runtime_err)?;
+        // Functions never see the caller's variables; the conversation is offered as `this`.
+        // Top-level code outside functions is not run (a plugin is a library of functions).
+        let mut this = this_context(scope).map_err(runtime_err)?;
         let result = {
             let _run = RunGuard::enter(
                 &*self.runtime.clock,
@@ -217,8 +258,10 @@ impl RhaiHost {
                 plugin.file.clone(),
             );
             self.runtime.engine.call_fn_with_options::<Dynamic>(
-                CallFnOptions::new(),
-                &mut rscope,
+                CallFnOptions::new()
+                    .eval_ast(false)
+                    .bind_this_ptr(&mut this),
+                &mut Scope::new(),
                 &plugin.ast,
                 function,
                 args,
@@ -290,7 +333,7 @@ impl ScriptHost for RhaiHost {
     ) -> Result<Value, ScriptError> {
         let e = site.expr_at(expr);
         let limits = &self.runtime.limits;
-        let ast = self
+        let compiled = self
             .runtime
             .expression(&expr.source)
             .map_err(|err| logged(ScriptError::from_parse(&err, site.file, Some(&e))))?;
@@ -299,14 +342,15 @@ impl ScriptHost for RhaiHost {
             message: format!("{message} (in {})", e.note),
         };
         let business = self
-            .business_for(scope.business)
+            .business_for(scope.business, &compiled.uses.business)
             .map_err(|m| logged(runtime_err(m)))?;
-        let mut rscope = rhai_scope(scope, business).map_err(|m| logged(runtime_err(m)))?;
+        let mut rscope =
+            rhai_scope(scope, &compiled.uses, business).map_err(|m| logged(runtime_err(m)))?;
         let result = {
             let _run = RunGuard::enter(&*self.runtime.clock, limits, site.file.into());
             self.runtime
                 .engine
-                .eval_ast_with_scope::<Dynamic>(&mut rscope, &ast)
+                .eval_ast_with_scope::<Dynamic>(&mut rscope, &compiled.ast)
         };
         let value = result
             .map_err(|err| logged(ScriptError::from_rhai(&err, site.file, Some(&e), limits)))?;
@@ -346,7 +390,7 @@ impl ScriptHost for RhaiHost {
         }
         let args = args
             .iter()
-            .map(to_dynamic)
+            .map(|a| self.argument(a))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|message| {
                 logged(ScriptError::Runtime {
@@ -366,7 +410,7 @@ impl ScriptHost for RhaiHost {
         reservation: &Value,
         scope: &ScriptScope<'_>,
     ) -> Result<HookDecision, ScriptError> {
-        let business = self.business_for(scope.business).unwrap_or(Dynamic::UNIT);
+        let business = self.whole_business(scope.business);
         let reservation = to_dynamic(reservation).unwrap_or(Dynamic::UNIT);
         let args = [reservation, business, Dynamic::from(scope.lang.to_string())];
         let mut decision = HookDecision::allowed();
@@ -403,7 +447,7 @@ impl ScriptHost for RhaiHost {
         value: &Value,
         scope: &ScriptScope<'_>,
     ) -> Result<SlotDecision, ScriptError> {
-        let business = self.business_for(scope.business).unwrap_or(Dynamic::UNIT);
+        let business = self.whole_business(scope.business);
         let mut current = value.clone();
         let mut rejected = None;
         // Plugins run one at a time so each sees the value the previous one may have changed.

@@ -28,6 +28,7 @@ mod host;
 mod runtime;
 mod sandbox;
 mod scope;
+mod uses;
 
 pub use error::{Limit, Location, ScriptError};
 pub use hooks::{HookDecision, Message, SlotDecision};

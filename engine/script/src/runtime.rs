@@ -14,6 +14,7 @@ use vartalaap_config::model::plugin::Plugin;
 
 use crate::error::ScriptError;
 use crate::sandbox::{Clock, MonotonicClock, ScriptLimits, sandboxed_engine};
+use crate::uses::Uses;
 
 /// Cache sizes past which a cache is emptied and refilled on demand. They only bound memory
 /// after very many hot reloads; real configurations stay far below.
@@ -74,7 +75,7 @@ pub struct ScriptRuntime {
     pub(crate) limits: ScriptLimits,
     pub(crate) clock: Arc<dyn Clock>,
     plugins: Mutex<HashMap<(String, String), Arc<CompiledPlugin>>>,
-    expressions: RwLock<HashMap<String, Arc<AST>>>,
+    expressions: RwLock<HashMap<String, Arc<CompiledExpr>>>,
     plugin_compiles: AtomicU64,
     expression_compiles: AtomicU64,
 }
@@ -160,7 +161,7 @@ impl ScriptRuntime {
 
     /// A flow expression compiled by the sandboxed engine, cached by its text. The error is
     /// the parser's message with the column inside the expression.
-    pub(crate) fn expression(&self, source: &str) -> Result<Arc<AST>, rhai::ParseError> {
+    pub(crate) fn expression(&self, source: &str) -> Result<Arc<CompiledExpr>, rhai::ParseError> {
         {
             let cache = self
                 .expressions
@@ -171,7 +172,10 @@ impl ScriptRuntime {
             }
         }
         self.expression_compiles.fetch_add(1, Ordering::Relaxed);
-        let ast = Arc::new(self.engine.compile_expression(source)?);
+        let compiled = Arc::new(CompiledExpr {
+            ast: self.engine.compile_expression(source)?,
+            uses: Uses::of(source),
+        });
         let mut cache = self
             .expressions
             .write()
@@ -179,9 +183,16 @@ impl ScriptRuntime {
         if cache.len() >= MAX_CACHED_EXPRESSIONS {
             cache.clear();
         }
-        cache.insert(source.to_string(), ast.clone());
-        Ok(ast)
+        cache.insert(source.to_string(), compiled.clone());
+        Ok(compiled)
     }
+}
+
+/// A compiled flow expression and the scope variables it can read.
+#[derive(Debug)]
+pub(crate) struct CompiledExpr {
+    pub(crate) ast: AST,
+    pub(crate) uses: Uses,
 }
 
 /// Finds the line of `fn name(` (optionally `private fn`) for each function name.

@@ -11,6 +11,7 @@ use serde_json::{Map, Value};
 use vartalaap_config::model::flow::Expr;
 
 use crate::error::{ExprAt, Location};
+use crate::uses::{BusinessUse, Uses};
 
 /// The read-only view of a conversation that expressions and plugins get.
 ///
@@ -60,24 +61,116 @@ impl Site<'_> {
     }
 }
 
-/// Builds the Rhai scope for one evaluation. `business` is the already-converted business
-/// document (converting it is the expensive part, so hosts cache it).
+/// The business document converted to Rhai once per host, whole and per top-level key.
+#[derive(Debug, Clone)]
+pub(crate) struct BusinessDyn {
+    whole: Dynamic,
+    keys: std::collections::BTreeMap<String, Dynamic>,
+}
+
+impl BusinessDyn {
+    pub(crate) fn new(document: &Value) -> Result<BusinessDyn, String> {
+        let keys = match document {
+            Value::Object(map) => map
+                .iter()
+                .map(|(k, v)| Ok((k.clone(), to_dynamic(v)?)))
+                .collect::<Result<_, String>>()?,
+            _ => Default::default(),
+        };
+        Ok(BusinessDyn {
+            whole: to_dynamic(document)?,
+            keys,
+        })
+    }
+
+    /// Used when the document cannot be converted (scripts then see `()`).
+    pub(crate) fn empty() -> BusinessDyn {
+        BusinessDyn {
+            whole: Dynamic::UNIT,
+            keys: Default::default(),
+        }
+    }
+
+    /// A copy holding what `uses` needs (copies are cheap for a few keys, not for everything).
+    pub(crate) fn for_use(&self, uses: &BusinessUse) -> Option<Dynamic> {
+        match uses {
+            BusinessUse::None => None,
+            BusinessUse::Whole => Some(self.whole.clone()),
+            BusinessUse::Keys(keys) => {
+                let mut map = rhai::Map::new();
+                for key in keys {
+                    if let Some(v) = self.keys.get(key) {
+                        map.insert(key.as_str().into(), v.clone());
+                    }
+                }
+                Some(map.into())
+            }
+        }
+    }
+
+    /// The whole document.
+    pub(crate) fn whole(&self) -> Dynamic {
+        self.whole.clone()
+    }
+}
+
+/// Builds the Rhai scope for one expression evaluation, with only the variables it mentions.
 pub(crate) fn rhai_scope(
     scope: &ScriptScope<'_>,
-    business: Dynamic,
+    uses: &Uses,
+    business: Option<Dynamic>,
 ) -> Result<Scope<'static>, String> {
     let mut s = Scope::new();
-    s.push_constant_dynamic("slots", map_to_dynamic(scope.slots)?);
-    s.push_constant_dynamic("vars", map_to_dynamic(scope.vars)?);
-    if let Some(value) = scope.value {
+    if uses.slots {
+        s.push_constant_dynamic("slots", map_to_dynamic(scope.slots)?);
+    }
+    if uses.vars {
+        s.push_constant_dynamic("vars", map_to_dynamic(scope.vars)?);
+    }
+    if uses.value
+        && let Some(value) = scope.value
+    {
         s.push_constant_dynamic("value", to_dynamic(value)?);
     }
-    s.push_constant_dynamic("business", business);
-    s.push_constant("lang", scope.lang.to_string());
-    s.push_constant("now", scope.now.to_string());
-    s.push_constant("utterance", scope.utterance.to_string());
-    s.push_constant("intent", scope.intent.to_string());
+    if let Some(business) = business {
+        s.push_constant_dynamic("business", business);
+    }
+    for (used, name, text) in [
+        (uses.lang, "lang", scope.lang),
+        (uses.now, "now", scope.now),
+        (uses.utterance, "utterance", scope.utterance),
+        (uses.intent, "intent", scope.intent),
+    ] {
+        if used {
+            s.push_constant(name, text.to_string());
+        }
+    }
     Ok(s)
+}
+
+/// The conversation context a called plugin function sees as `this` (everything but the
+/// business document, which is large; flows pass it as an argument when a plugin needs it).
+pub(crate) fn this_context(scope: &ScriptScope<'_>) -> Result<Dynamic, String> {
+    let mut map = rhai::Map::new();
+    map.insert("slots".into(), map_to_dynamic(scope.slots)?);
+    map.insert("vars".into(), map_to_dynamic(scope.vars)?);
+    map.insert(
+        "value".into(),
+        scope
+            .value
+            .map(to_dynamic)
+            .transpose()?
+            .unwrap_or(Dynamic::UNIT),
+    );
+    for (name, text) in [
+        ("lang", scope.lang),
+        ("now", scope.now),
+        ("utterance", scope.utterance),
+        ("intent", scope.intent),
+    ] {
+        map.insert(name.into(), text.to_string().into());
+    }
+    Ok(map.into())
 }
 
 /// JSON → Rhai.

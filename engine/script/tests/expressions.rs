@@ -175,3 +175,57 @@ fn hooks_in_business_order_with_changes_and_rejections() {
         "{err}"
     );
 }
+
+#[test]
+fn called_functions_see_the_conversation_as_this() {
+    let src = "let ignored = 1;\nfn when() {\n  let t = this;\n  t.slots.date + \" \" + t.now + \" \" + t.lang\n}\nfn helper() { this }";
+    let host = host(&[("p", src)]);
+    let c = Ctx::new(business()).slot("date", json!("2027-01-01"));
+    assert_eq!(
+        host.call("p", "when", vec![], &c.scope()).unwrap(),
+        json!("2027-01-01 2026-12-20T19:30 en")
+    );
+    // `this` has no business document (pass it as an argument) and is a fresh copy per call.
+    let this = host.call("p", "helper", vec![], &c.scope()).unwrap();
+    assert_eq!(this["utterance"], json!(""));
+    assert!(this.get("business").is_none());
+}
+
+#[test]
+fn partial_business_is_enough_for_key_access() {
+    let host = host(&[]);
+    let c = Ctx::new(business());
+    let s = c.scope();
+    let got = host
+        .eval(
+            &expr("business.reservations.max_phone_party + business?.exceptions.len()"),
+            &SITE,
+            &s,
+        )
+        .unwrap();
+    assert_eq!(got, json!(11));
+    // A key not in the document reads as (), as it would on the whole document.
+    assert_eq!(
+        host.eval(&expr("business.nothing_here"), &SITE, &s)
+            .unwrap(),
+        json!(null)
+    );
+    // Whole-document uses still see everything.
+    assert_eq!(
+        host.eval(&expr("business.keys().len()"), &SITE, &s)
+            .unwrap(),
+        json!(3)
+    );
+    // A document that is not the host's own is converted on the fly.
+    let other = json!({"reservations": {"max_phone_party": 3}});
+    let mut c2 = Ctx::new(business());
+    c2.business = std::sync::Arc::new(other);
+    let got = host
+        .eval(
+            &expr("business.reservations.max_phone_party"),
+            &SITE,
+            &c2.scope(),
+        )
+        .unwrap();
+    assert_eq!(got, json!(3));
+}
