@@ -512,6 +512,15 @@ impl Conversation {
         });
         // "A table for two on Monday" resembles "are you open on Monday", but a party size
         // or a time says the caller wants a task done: prefer the best task intent then.
+        // The business's own FAQ is more specific than a flow's generic example phrase
+        // ("is there parking" is both a location example and the parking FAQ).
+        if let (Some((_, faq)), Some((_, score))) = (&heard.faq, &heard.intent)
+            && *faq >= 0.75
+            && faq >= score
+            && let Some(f) = self.flow_with_action(Action::AnswerFaq)
+        {
+            by_intent = Some((f, String::new()));
+        }
         if slots_said
             && by_intent
                 .as_ref()
