@@ -4,7 +4,8 @@
 //! closing quotes/brackets stay with their sentence). A `.` does not end a sentence when it is
 //! followed by a non-space (`8.30`, `p.m.` inside a word), when it ends a known abbreviation
 //! (`Rs.`, `Dr.`, `Mr.`, `No.` …) or when it ends `a.m.`/`p.m.` and the next word starts in lower
-//! case or with a digit. `।`/`॥` always end a sentence.
+//! case or with a digit. `।`/`॥` always end a sentence. [`SentenceSplitter::with_max_chars`]
+//! additionally cuts run-on sentences at clause breaks for streaming TTS.
 
 /// Abbreviations after which a `.` never ends a sentence (lowercase, without the dot).
 #[rustfmt::skip]
@@ -117,31 +118,78 @@ pub fn split_sentences(text: &str) -> Vec<&str> {
 #[derive(Debug, Default, Clone)]
 pub struct SentenceSplitter {
     buf: String,
+    /// When set, an unfinished sentence longer than this many characters is cut at its last
+    /// clause break (`,` `;` `:`) or space, so TTS never waits on a run-on sentence.
+    max_chars: Option<usize>,
 }
 
 impl SentenceSplitter {
-    /// An empty splitter.
+    /// An empty splitter that only ever cuts at sentence ends.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An empty splitter that also cuts a sentence once it grows past `max_chars` characters
+    /// (at the last `,` `;` `:` before the limit, else the last space; a single word longer
+    /// than the limit is never split).
+    pub fn with_max_chars(max_chars: usize) -> Self {
+        SentenceSplitter {
+            buf: String::new(),
+            max_chars: Some(max_chars.max(1)),
+        }
+    }
+
+    /// Cuts the buffer at a clause break while it is longer than the limit.
+    fn cut_long(&mut self, out: &mut Vec<String>) {
+        let Some(max) = self.max_chars else { return };
+        while self.buf.chars().count() > max {
+            let limit = self
+                .buf
+                .char_indices()
+                .nth(max)
+                .map_or(self.buf.len(), |(i, _)| i);
+            let head = &self.buf[..limit];
+            let cut = head
+                .char_indices()
+                .filter(|&(i, c)| {
+                    matches!(c, ',' | ';' | ':')
+                        && head[i + c.len_utf8()..].starts_with(char::is_whitespace)
+                })
+                .map(|(i, c)| i + c.len_utf8())
+                .last()
+                .or_else(|| {
+                    head.char_indices()
+                        .filter(|(_, c)| c.is_whitespace())
+                        .map(|(i, _)| i)
+                        .filter(|&i| i > 0)
+                        .last()
+                });
+            let Some(cut) = cut else { return };
+            let piece = self.buf[..cut].trim().to_string();
+            if !piece.is_empty() {
+                out.push(piece);
+            }
+            self.buf.drain(..cut);
+        }
     }
 
     /// Adds a chunk and returns every sentence that is now known to be complete.
     pub fn push(&mut self, chunk: &str) -> Vec<String> {
         self.buf.push_str(chunk);
         let ends = boundaries(&self.buf, false);
-        let Some(&last) = ends.last() else {
-            return Vec::new();
-        };
         let mut out = Vec::with_capacity(ends.len());
-        let mut start = 0;
-        for end in ends {
-            let s = self.buf[start..end].trim();
-            if !s.is_empty() {
-                out.push(s.to_string());
+        if let Some(&last) = ends.last() {
+            let mut start = 0;
+            for end in ends {
+                let s = self.buf[start..end].trim();
+                if !s.is_empty() {
+                    out.push(s.to_string());
+                }
+                start = end;
             }
-            start = end;
+            self.buf.drain(..last);
         }
-        self.buf.drain(..last);
+        self.cut_long(&mut out);
         out
     }
 
@@ -200,6 +248,24 @@ mod tests {
             got.extend(sp.finish());
             assert_eq!(got, split_sentences(text), "chunk size {size}");
         }
+    }
+
+    #[test]
+    fn long_sentences_are_cut_at_clause_breaks() {
+        let mut sp = SentenceSplitter::with_max_chars(30);
+        let mut got = sp.push("हमारे यहाँ मोमो, थुकपा, दाल भात थाली और बहुत कुछ मिलता है");
+        got.extend(sp.finish());
+        assert!(got.len() > 1, "{got:?}");
+        assert!(got.iter().all(|s| s.chars().count() <= 30), "{got:?}");
+        assert_eq!(
+            got.join(" "),
+            "हमारे यहाँ मोमो, थुकपा, दाल भात थाली और बहुत कुछ मिलता है"
+        );
+        let mut sp = SentenceSplitter::with_max_chars(5);
+        assert!(
+            sp.push("Supercalifragilistic").is_empty(),
+            "a single word is never split"
+        );
     }
 
     #[test]

@@ -130,6 +130,7 @@ fn no_input_panics() {
     };
     let mut policy = LanguagePolicy::new(Lang::Hi);
     let mut splitter = SentenceSplitter::new();
+    let mut short = SentenceSplitter::with_max_chars(7);
     for _ in 0..3000 {
         let n = (next() % 8) as usize;
         let mut s = String::new();
@@ -162,8 +163,10 @@ fn no_input_panics() {
         let _ = policy.observe(&s);
         let _ = split_sentences(&s);
         let _ = splitter.push(&s);
+        let _ = short.push(&s);
     }
     let _ = splitter.finish();
+    let _ = short.finish();
 }
 
 #[test]
