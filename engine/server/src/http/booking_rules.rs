@@ -1,9 +1,11 @@
-//! The business's booking rules applied to API bookings: the same opening windows, last
-//! seating, dated exceptions, minimum lead time and booking horizon a phone booking obeys.
-//! (Capacity is re-checked by the store inside the booking transaction.)
+//! The business's booking rules applied to API bookings: exactly the checks a phone booking
+//! gets, from the dialog engine's [`vartalaap_core::policy`] (opening windows, last seating,
+//! dated exceptions, slot grid, lead time, horizon). Capacity is re-checked by the store inside
+//! the booking transaction.
 
-use chrono::{DateTime, Duration, NaiveDateTime, NaiveTime, Utc};
+use chrono::{DateTime, NaiveTime, Utc};
 use vartalaap_config::BusinessSnapshot;
+use vartalaap_core::policy::{self, PolicyIssue};
 use vartalaap_store::TimeOfDay;
 
 use super::error::ApiError;
@@ -16,63 +18,58 @@ pub fn check_bookable(
     now: DateTime<Utc>,
 ) -> Result<(), ApiError> {
     let business = &snapshot.business;
-    let policy = &business.reservations;
     let minutes = u32::from(time.minutes());
-    let start_time = NaiveTime::from_hms_opt(minutes / 60, minutes % 60, 0)
+    let time = NaiveTime::from_hms_opt(minutes / 60, minutes % 60, 0)
         .ok_or_else(|| ApiError::field("time", "time must be HH:MM"))?;
-    let start = NaiveDateTime::new(date, start_time);
     let local_now = now.with_timezone(&business.timezone).naive_local();
-    if start < local_now + Duration::minutes(i64::from(policy.min_lead_minutes)) {
-        return Err(ApiError::field(
-            "time",
+    policy::check_time(business, local_now, date, time).map_err(|issue| {
+        let field = if issue.is_about_date() {
+            "date"
+        } else {
+            "time"
+        };
+        ApiError::field(field, explain(snapshot, &issue, date))
+    })
+}
+
+fn explain(snapshot: &BusinessSnapshot, issue: &PolicyIssue, date: chrono::NaiveDate) -> String {
+    let business = &snapshot.business;
+    let name = &business.name.en;
+    match issue {
+        PolicyIssue::PastDate => format!("{date} is in the past"),
+        PolicyIssue::ClosedDay { note } => match note {
+            Some(note) => format!("{name} is closed on {date} ({note})"),
+            None => format!("{name} is closed on {date}"),
+        },
+        PolicyIssue::TooFarAhead { max_days } => {
+            format!("bookings can be made at most {max_days} days ahead")
+        }
+        PolicyIssue::TooSoon { min_lead_minutes } => {
+            format!("bookings must be made at least {min_lead_minutes} minutes ahead")
+        }
+        PolicyIssue::OutsideHours | PolicyIssue::NotOnSlot { .. } => {
+            let hours: Vec<String> = business
+                .windows_on(date)
+                .iter()
+                .map(|w| {
+                    format!(
+                        "{}–{} (last seating {})",
+                        w.open.format("%H:%M"),
+                        w.close.format("%H:%M"),
+                        w.last_seating.format("%H:%M")
+                    )
+                })
+                .collect();
             format!(
-                "bookings must be made at least {} minutes ahead",
-                policy.min_lead_minutes
-            ),
-        ));
-    }
-    if date > local_now.date() + Duration::days(i64::from(policy.max_days_ahead)) {
-        return Err(ApiError::field(
-            "date",
-            format!(
-                "bookings can be made at most {} days ahead",
-                policy.max_days_ahead
-            ),
-        ));
-    }
-    let windows = business.windows_on(date);
-    if windows.is_empty() {
-        return Err(ApiError::field(
-            "date",
-            format!("{} is closed on {date}", business.name.en),
-        ));
-    }
-    let slot = i64::from(policy.slot_minutes.max(1));
-    let fits = windows.iter().any(|w| {
-        start_time >= w.open
-            && start_time <= w.last_seating
-            && (start_time - w.open).num_minutes() % slot == 0
-    });
-    if !fits {
-        let hours: Vec<String> = windows
-            .iter()
-            .map(|w| {
-                format!(
-                    "{}–{} (last seating {})",
-                    w.open.format("%H:%M"),
-                    w.close.format("%H:%M"),
-                    w.last_seating.format("%H:%M")
-                )
-            })
-            .collect();
-        return Err(ApiError::field(
-            "time",
-            format!(
-                "{} takes bookings on {date} every {slot} minutes from opening during {}",
-                business.name.en,
+                "{name} takes bookings on {date} every {} minutes from opening during {}",
+                business.reservations.slot_minutes,
                 hours.join(", ")
-            ),
-        ));
+            )
+        }
+        PolicyIssue::PartyTooSmall { min } => format!("party_size must be at least {min}"),
+        PolicyIssue::PartyTooLarge { max } => format!("party_size must be at most {max}"),
+        PolicyIssue::LargeParty {
+            max_phone_party, ..
+        } => format!("parties over {max_phone_party} are arranged with the manager"),
     }
-    Ok(())
 }
