@@ -151,18 +151,17 @@ impl SentenceSplitter {
             let head = &self.buf[..limit];
             let cut = head
                 .char_indices()
-                .filter(|&(i, c)| {
+                .rev()
+                .find(|&(i, c)| {
                     matches!(c, ',' | ';' | ':')
                         && head[i + c.len_utf8()..].starts_with(char::is_whitespace)
                 })
                 .map(|(i, c)| i + c.len_utf8())
-                .last()
                 .or_else(|| {
                     head.char_indices()
-                        .filter(|(_, c)| c.is_whitespace())
+                        .rev()
+                        .find(|&(i, c)| c.is_whitespace() && i > 0)
                         .map(|(i, _)| i)
-                        .filter(|&i| i > 0)
-                        .last()
                 });
             let Some(cut) = cut else { return };
             let piece = self.buf[..cut].trim().to_string();
