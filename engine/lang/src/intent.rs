@@ -77,11 +77,12 @@ pub struct IntentMatch {
 #[rustfmt::skip]
 const HUMAN_WORDS: &[&str] = &[
     "human", "insaan", "insan", "manager", "operator", "representative", "agent", "staff", "owner",
-    "malik", "receptionist", "इंसान", "मैनेजर", "मालिक", "आदमी", "aadmi", "banda", "person",
+    "malik", "receptionist", "इंसान", "मैनेजर", "मालिक", "person",
 ];
 #[rustfmt::skip]
 const HUMAN_PHRASES: &[&[&str]] = &[
-    &["kisi", "se", "baat"], &["किसी", "से", "बात"], &["talk", "to", "someone"],
+    &["kisi", "se", "baat"], &["किसी", "से", "बात"], &["talk", "to", "someone"], &["kisi", "aadmi"],
+    &["asli", "aadmi"], &["किसी", "आदमी"],
     &["speak", "to", "someone"], &["real", "person"], &["call", "transfer"],
     &["transfer", "the", "call"], &["transfer", "karo"],
 ];
@@ -123,6 +124,7 @@ const GOODBYE_FILLER: &[&str] = &[
     "namaste", "नमस्ते", "good", "night", "day", "sir", "madam", "bhaiya", "aapka", "apka",
     "aapko", "bahut", "बहुत", "आपका", "it", "for", "now", "then", "abhi", "ke", "liye", "and",
     "और", "कुछ", "नहीं", "चाहिए",
+    "no",
 ];
 #[rustfmt::skip]
 const CORRECTION_MARKERS: &[&str] = &[
@@ -306,7 +308,20 @@ pub(crate) fn classify_tokens(toks: &[Token], index: &IntentIndex) -> Option<Int
                 )
         })
         .count();
-    if marker && content > 0 && best.as_ref().is_none_or(|b| b.score < 0.75) {
+    // "sorry"/"wait" also open apologies ("sorry I am late"): they mark a correction only when
+    // a value follows (a number or a date/time/people word).
+    let weak_marker = matches!(first, "sorry" | "wait" | "ruko")
+        && !has_phrase(toks, &["i", "mean"])
+        && !has_phrase(toks, &["i", "meant"]);
+    let has_value = toks.iter().any(|t| {
+        t.number().is_some()
+            || crate::lexicon::canonical(&t.text).is_some_and(|c| c != "hain" && c != "main")
+    });
+    if marker
+        && content > 0
+        && (!weak_marker || has_value)
+        && best.as_ref().is_none_or(|b| b.score < 0.75)
+    {
         return repair(RepairIntent::Correction, 0.8);
     }
     best

@@ -193,7 +193,7 @@ const WORDS: &[(&str, &[&str])] = &[
     ("october", &["october", "oct", "aktubar", "aktoobar", "अक्टूबर", "अक्तूबर"]),
     ("november", &["november", "nov", "navambar", "नवंबर", "नवम्बर"]),
     ("december", &["december", "dec", "disambar", "दिसंबर", "दिसम्बर"]),
-    ("log", &["log", "logo", "logon", "logg", "logs", "लोग", "लोगों", "लोगो", "people", "persons", "person", "pax", "guests", "guest", "members", "member", "जन", "jane", "जने", "vyakti", "व्यक्ति", "sadasya", "heads", "peoples"]),
+    ("log", &["log", "logo", "logon", "logg", "logs", "लोग", "लोगों", "लोगो", "people", "persons", "person", "pax", "guests", "guest", "members", "member", "जन", "jane", "जने", "vyakti", "व्यक्ति", "aadmi", "आदमी", "admi", "sadasya", "heads", "peoples"]),
     ("adult", &["adult", "adults", "bade", "bado", "bada", "बड़े", "बडे", "बड़ों", "बडों", "grownups"]),
     ("bachche", &["bachche", "bacche", "bachhe", "bache", "bachcha", "bachhon", "bachchon", "bacchon", "बच्चे", "बच्चों", "बच्चा", "kids", "kid", "children", "child", "baby", "babies"]),
     ("hum", &["hum", "ham", "हम", "we"]),
