@@ -74,6 +74,7 @@ const FILLER: &[&str] = &[
     "i", "mean", "karo", "kijiye", "so", "well", "ya", "yeah", "dont", "not", "mat", "wrong",
     "galat",
     "करो", "कीजिए", "करिए", "dijiye", "do",
+    "yaar", "yar", "boss",
 ];
 
 fn contains_phrase(toks: &[Token], phrase: &[&str]) -> Option<usize> {
