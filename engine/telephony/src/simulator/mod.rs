@@ -172,7 +172,14 @@ pub struct CallReport {
     pub ended: CallEnd,
 }
 
+/// Samples quieter than this (|x|, PCM16) count as silence when trimming an utterance's tail.
+const TAIL_SILENCE: i16 = 100;
+
 /// Converts caller audio to 8 kHz µ-law padded to whole 20 ms frames.
+///
+/// Trailing silence is trimmed (TTS engines and recordings end with some), so the end of the
+/// `Say` step is the moment the caller actually stopped speaking, which is what turn latency is
+/// measured from; the script's next step supplies the silence that follows.
 pub fn caller_mulaw(pcm: &Pcm) -> Result<Vec<u8>, SimError> {
     if pcm.sample_rate == 0 {
         return Err(SimError::Audio("sample rate is 0".into()));
@@ -183,7 +190,11 @@ pub fn caller_mulaw(pcm: &Pcm) -> Result<Vec<u8>, SimError> {
         vartalaap_audio::resample(&pcm.samples, pcm.sample_rate, 8000)
             .map_err(|e| SimError::Audio(e.to_string()))?
     };
-    let mut out = mulaw::encode(&samples);
+    let voiced = samples
+        .iter()
+        .rposition(|s| s.unsigned_abs() > TAIL_SILENCE as u16)
+        .map_or(0, |i| i + 1);
+    let mut out = mulaw::encode(&samples[..voiced]);
     let padded = out.len().div_ceil(FRAME_BYTES) * FRAME_BYTES;
     out.resize(padded, mulaw::SILENCE);
     Ok(out)
