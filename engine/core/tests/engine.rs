@@ -1,0 +1,363 @@
+//! Engine behaviour that dialogue files cannot express: policy edge cases, the guard, replay
+//! determinism, LLM interpretations, script failures and protocol misuse.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::{Arc, OnceLock};
+
+use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
+use serde_json::{Value, json};
+use vartalaap_config::model::flow::Expr;
+use vartalaap_config::{BusinessSnapshot, ConfigStore};
+use vartalaap_core::guard::{Facts, Verdict, check_generated};
+use vartalaap_core::policy::{self, PolicyIssue};
+use vartalaap_core::testing::Ledger;
+use vartalaap_core::{
+    CallerContext, Conversation, Input, Interpretation, Output, ScriptError, ScriptHost,
+    ScriptScope, Site, ToolKind, ToolResult, drive,
+};
+use vartalaap_script::{HookDecision, RhaiHost, ScriptLimits, ScriptRuntime, SlotDecision};
+
+fn snapshot() -> Arc<BusinessSnapshot> {
+    static STORE: OnceLock<ConfigStore> = OnceLock::new();
+    let store = STORE.get_or_init(|| {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        ConfigStore::load(root).unwrap_or_else(|e| panic!("config invalid: {e:?}"))
+    });
+    store.current("himalayan_kitchen").expect("business exists")
+}
+
+fn host(snap: &Arc<BusinessSnapshot>) -> RhaiHost {
+    RhaiHost::new(
+        Arc::new(ScriptRuntime::new(ScriptLimits::default())),
+        snap.clone(),
+    )
+}
+
+fn at(d: &str, t: &str) -> NaiveDateTime {
+    NaiveDate::parse_from_str(d, "%Y-%m-%d")
+        .expect("date")
+        .and_time(NaiveTime::parse_from_str(t, "%H:%M").expect("time"))
+}
+
+fn time(t: &str) -> NaiveTime {
+    NaiveTime::parse_from_str(t, "%H:%M").expect("time")
+}
+
+fn date(d: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(d, "%Y-%m-%d").expect("date")
+}
+
+fn said(out: &[Output]) -> String {
+    out.iter()
+        .filter_map(|o| match o {
+            Output::Say { text, .. } => Some(text.as_str()),
+            _ => None,
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[test]
+fn policy_refuses_with_reasons() {
+    let snap = snapshot();
+    let b = &snap.business;
+    let now = at("2026-11-25", "19:30"); // Wednesday
+    assert_eq!(
+        policy::check_date(b, now, date("2026-11-24")),
+        Err(PolicyIssue::PastDate)
+    );
+    assert_eq!(
+        policy::check_date(b, now, date("2026-11-30")),
+        Err(PolicyIssue::ClosedDay { note: None })
+    );
+    assert_eq!(
+        policy::check_date(b, at("2026-12-20", "12:00"), date("2027-01-01")),
+        Err(PolicyIssue::ClosedDay {
+            note: Some("New Year's Day".into())
+        })
+    );
+    assert_eq!(
+        policy::check_date(b, now, date("2027-01-15")),
+        Err(PolicyIssue::TooFarAhead { max_days: 30 })
+    );
+    let today = date("2026-11-25");
+    assert_eq!(
+        policy::check_time(b, now, today, time("20:00")),
+        Err(PolicyIssue::TooSoon {
+            min_lead_minutes: 60
+        })
+    );
+    assert_eq!(policy::check_time(b, now, today, time("20:30")), Ok(()));
+    assert_eq!(
+        policy::check_time(b, now, today, time("22:30")),
+        Err(PolicyIssue::OutsideHours)
+    );
+    assert_eq!(
+        policy::check_time(b, now, date("2026-11-26"), time("20:15")),
+        Err(PolicyIssue::NotOnSlot { slot_minutes: 30 })
+    );
+    // The grid runs from opening every 30 minutes up to the last seating (14:45): 14:30 is
+    // the last lunch slot.
+    assert_eq!(
+        policy::check_time(b, now, date("2026-11-26"), time("14:30")),
+        Ok(())
+    );
+    assert_eq!(
+        policy::check_time(b, now, date("2026-11-26"), time("14:45")),
+        Err(PolicyIssue::NotOnSlot { slot_minutes: 30 })
+    );
+    assert_eq!(
+        policy::check_party(b, 11),
+        Err(PolicyIssue::LargeParty {
+            max_phone_party: 10,
+            callback: true
+        })
+    );
+    assert_eq!(
+        policy::check_party(b, 21),
+        Err(PolicyIssue::PartyTooLarge { max: 20 })
+    );
+    assert_eq!(policy::check_party(b, 4), Ok(()));
+}
+
+#[test]
+fn policy_proposes_nearest_slots_from_the_hours() {
+    let snap = snapshot();
+    let b = &snap.business;
+    // Lunch 12:00–14:45 last seating and dinner 19:00–22:00, every 30 minutes.
+    let slots = policy::slot_times(b, date("2026-11-26"));
+    assert_eq!(slots.len(), 6 + 7);
+    assert_eq!(slots.first(), Some(&time("12:00")));
+    assert_eq!(slots.last(), Some(&time("22:00")));
+    let now = at("2026-11-25", "12:00");
+    assert_eq!(
+        policy::nearest_times(b, now, date("2026-11-26"), time("23:00"), 3),
+        vec![time("21:00"), time("21:30"), time("22:00")]
+    );
+    assert_eq!(
+        policy::nearest_times(b, now, date("2026-11-26"), time("16:30"), 2),
+        vec![time("14:00"), time("14:30")]
+    );
+    // New Year's Eve has a longer dinner (last seating 23:00).
+    assert_eq!(
+        policy::slot_times(b, date("2026-12-31")).last(),
+        Some(&time("23:00"))
+    );
+    // Lead time removes today's early slots.
+    let late = at("2026-11-25", "21:30");
+    assert!(policy::bookable_times(b, late, date("2026-11-25")).is_empty());
+    assert_eq!(
+        policy::check_date(b, late, date("2026-11-25")),
+        Err(PolicyIssue::TooSoon {
+            min_lead_minutes: 60
+        })
+    );
+}
+
+#[test]
+fn guard_accepts_known_facts_only() {
+    let snap = snapshot();
+    let mut slots = serde_json::Map::new();
+    slots.insert("party_size".into(), json!(4));
+    slots.insert("date".into(), json!("2026-11-26"));
+    slots.insert("time".into(), json!("20:00"));
+    let facts = Facts::new(&snap, &slots, &[time("21:30")]);
+    let ok = [
+        "The chicken momos are 220 rupees and the jhol momos 250.",
+        "A table for 4 on 26 November at 8:00 pm.",
+        "We can also do 9:30 pm.",
+        "We're open from 12:00 to 15:30 and 19:00 to 23:00.",
+        "We have parking for 10 cars, at 14 Rajpur Road.",
+        "The thali is two hundred and eighty rupees.",
+    ];
+    for text in ok {
+        assert_eq!(check_generated(text, &facts), Verdict::Grounded, "{text}");
+    }
+    let bad = [
+        ("The chicken momos are 230 rupees.", "230"),
+        ("We close at 23:30.", "23:30"),
+        ("A table for 5 people.", "5"),
+        ("The thali is two hundred and ninety-nine rupees.", "299"),
+    ];
+    for (text, claim) in bad {
+        match check_generated(text, &facts) {
+            Verdict::Ungrounded { claim: c } => {
+                assert!(c.contains(claim) || claim.contains(&c), "{text}: {c}")
+            }
+            Verdict::Grounded => panic!("{text} should be ungrounded"),
+        }
+    }
+}
+
+/// A whole call, twice: identical outputs and state (no clock, no randomness).
+#[test]
+fn a_call_replays_identically() {
+    let snap = snapshot();
+    let host = host(&snap);
+    let lines = [
+        "kal raat 8 baje 4 log ke liye table chahiye",
+        "Amit",
+        "nahi, 5 log",
+        "haan",
+        "haan bhej do",
+        "bas, thank you",
+    ];
+    let run = || {
+        let now = at("2026-11-25", "18:00");
+        let mut ledger = Ledger::new(snap.clone(), Vec::new());
+        let (mut conv, mut all) =
+            Conversation::start(snap.clone(), now, CallerContext::default(), &host);
+        for l in lines {
+            all.extend(drive(&mut conv, now, Input::text(l), &host, &mut ledger));
+        }
+        (
+            all,
+            serde_json::to_value(conv.view()).expect("serializable"),
+        )
+    };
+    let (a, va) = run();
+    let (b, vb) = run();
+    assert_eq!(a, b);
+    assert_eq!(va, vb);
+    assert_eq!(va["ended"], json!(true));
+    assert_eq!(va["slots"]["party_size"], json!(5));
+    assert_eq!(va["slots"]["date"], json!("2026-11-26"));
+    assert_eq!(va["slots"]["time"], json!("20:00"));
+    assert_eq!(va["lang"], json!("hinglish"));
+    assert_eq!(va["version"], json!(snap.version));
+}
+
+#[test]
+fn an_llm_interpretation_fills_gaps_but_is_validated() {
+    let snap = snapshot();
+    let host = host(&snap);
+    let now = at("2026-11-25", "12:00");
+    let (mut conv, _) = Conversation::start(snap, now, CallerContext::default(), &host);
+    let _ = conv.handle(now, Input::text("I want to book a table"), &host);
+    // The LLM claims 99 guests: refused like any other value (party_max is 20).
+    let llm = |n: i64| Input::Utterance {
+        text: "uh, all of us".into(),
+        confidence: Some(0.8),
+        interpretation: Some(Interpretation {
+            intent: None,
+            slots: BTreeMap::from([("party_size".to_string(), json!(n))]),
+            is_correction: false,
+        }),
+    };
+    let out = conv.handle(now, llm(99), &host);
+    assert!(said(&out).contains("1 to 20"), "{}", said(&out));
+    assert_eq!(conv.view().slots.get("party_size"), None);
+    let out = conv.handle(now, llm(6), &host);
+    assert_eq!(conv.view().slots.get("party_size"), Some(&json!(6)));
+    assert!(said(&out).contains("which day"), "{}", said(&out));
+}
+
+/// A host whose plugin calls all fail, as a runaway or broken script would.
+struct FailingPlugins(RhaiHost);
+
+impl ScriptHost for FailingPlugins {
+    fn eval(
+        &self,
+        expr: &Expr,
+        site: &Site<'_>,
+        scope: &ScriptScope<'_>,
+    ) -> Result<Value, ScriptError> {
+        self.0.eval(expr, site, scope)
+    }
+    fn call(
+        &self,
+        plugin: &str,
+        function: &str,
+        _: Vec<Value>,
+        _: &ScriptScope<'_>,
+    ) -> Result<Value, ScriptError> {
+        Err(ScriptError::UnknownPlugin {
+            plugin: format!("{plugin}.{function}"),
+        })
+    }
+    fn before_booking(&self, r: &Value, s: &ScriptScope<'_>) -> Result<HookDecision, ScriptError> {
+        self.0.before_booking(r, s)
+    }
+    fn on_slot(
+        &self,
+        n: &str,
+        v: &Value,
+        s: &ScriptScope<'_>,
+    ) -> Result<SlotDecision, ScriptError> {
+        self.0.on_slot(n, v, s)
+    }
+}
+
+#[test]
+fn a_failing_plugin_takes_the_safe_path() {
+    let snap = snapshot();
+    let host = FailingPlugins(host(&snap));
+    let now = at("2026-11-25", "12:00");
+    let mut ledger = Ledger::new(snap.clone(), Vec::new());
+    let (mut conv, _) = Conversation::start(snap, now, CallerContext::default(), &host);
+    let out = drive(
+        &mut conv,
+        now,
+        Input::text("table for 2 tomorrow at 8 pm"),
+        &host,
+        &mut ledger,
+    );
+    // festival_check and the policy call fail; their on_failure paths continue the booking.
+    assert!(said(&out).contains("What name"), "{}", said(&out));
+    assert!(
+        conv.errors()
+            .iter()
+            .any(|e| e.contains("festival_closures"))
+    );
+}
+
+#[test]
+fn tool_results_must_match_the_call() {
+    let snap = snapshot();
+    let host = host(&snap);
+    let now = at("2026-11-25", "12:00");
+    let (mut conv, _) = Conversation::start(snap, now, CallerContext::default(), &host);
+    let out = conv.handle(now, Input::text("table for 2 tomorrow at 8 pm"), &host);
+    let Some(Output::Tool(call)) = out.last() else {
+        panic!("expected a tool call, got {out:?}");
+    };
+    assert!(matches!(
+        call.kind,
+        ToolKind::CheckAvailability { party_size: 2, .. }
+    ));
+    // Speech and a stale result while the tool runs are ignored.
+    assert!(conv.handle(now, Input::text("hello?"), &host).is_empty());
+    let stale = Input::ToolResult {
+        call_id: call.call_id + 7,
+        result: ToolResult::Available,
+    };
+    assert!(conv.handle(now, stale, &host).is_empty());
+    let out = conv.handle(
+        now,
+        Input::ToolResult {
+            call_id: call.call_id,
+            result: ToolResult::Available,
+        },
+        &host,
+    );
+    assert!(said(&out).contains("What name"), "{}", said(&out));
+    assert!(matches!(out.last(), Some(Output::Listen { .. })));
+}
+
+#[test]
+fn the_conversation_keeps_its_snapshot_and_ends_cleanly() {
+    let snap = snapshot();
+    let host = host(&snap);
+    let now = at("2026-11-25", "12:00");
+    let (mut conv, first) = Conversation::start(snap.clone(), now, CallerContext::default(), &host);
+    assert!(Arc::ptr_eq(conv.snapshot(), &snap));
+    assert!(matches!(
+        first.last(),
+        Some(Output::Listen { dtmf: false, .. })
+    ));
+    let out = conv.handle(now, Input::text("bye"), &host);
+    assert!(matches!(out.last(), Some(Output::Hangup { .. })));
+    assert!(conv.ended());
+    assert!(conv.handle(now, Input::text("hello"), &host).is_empty());
+}
