@@ -106,11 +106,11 @@ pub(crate) fn party_in(toks: &[Token]) -> Option<Extraction<u32>> {
     let (mut first, mut last) = (usize::MAX, 0usize);
     for i in 0..toks.len() {
         let Some(n) = num_at(i) else { continue };
-        // "4 log", "4 logon", "४ लोग", allowing one adjective between: "5 aur log" is rare.
+        // "4 log", "4 logon", "४ लोग", "3 adults", "2 bachche": the unit word follows directly.
         let unit = c(i + 1);
         match unit {
-            "adult" => adults += n,
-            "bachche" => kids += n,
+            "adult" => adults = adults.saturating_add(n),
+            "bachche" => kids = kids.saturating_add(n),
             "log" => {
                 if total.is_none() {
                     total = Some((n, i));
@@ -129,13 +129,17 @@ pub(crate) fn party_in(toks: &[Token]) -> Option<Extraction<u32>> {
     });
     if adults > 0 {
         return Some(Extraction {
-            value: adults + kids,
+            value: adults.saturating_add(kids),
             span: span_of(toks, first, last),
             confidence: 1.0,
         });
     }
     if let Some((n, i)) = total {
-        let value = if kids > 0 && !including { n + kids } else { n };
+        let value = if kids > 0 && !including {
+            n.saturating_add(kids)
+        } else {
+            n
+        };
         return Some(Extraction {
             value,
             span: span_of(toks, first.min(i), last.max(i + 1)),
