@@ -61,8 +61,16 @@ fn bench(c: &mut Criterion) {
         b.iter(|| black_box(host.eval_bool(when, &site, &scope).unwrap()))
     });
 
+    let StepKind::Call(festival) = &flow.step("festival_check").expect("step exists").kind else {
+        panic!("festival_check is a call step")
+    };
+    c.bench_function(
+        "call_step festival_closures.is_closed(slots.date, business)",
+        |b| b.iter(|| black_box(host.call_step(festival, &site, &scope).unwrap())),
+    );
+
     let business: Value = snap.document.clone();
-    c.bench_function("call festival_closures.is_closed", |b| {
+    c.bench_function("call festival_closures.is_closed with JSON args", |b| {
         b.iter(|| {
             let args = vec![json!("2027-01-01"), business.clone()];
             black_box(

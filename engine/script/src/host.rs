@@ -17,10 +17,10 @@ use std::sync::Arc;
 use rhai::{CallFnOptions, Dynamic, Scope};
 use serde_json::Value;
 use vartalaap_config::BusinessSnapshot;
-use vartalaap_config::model::flow::Expr;
+use vartalaap_config::model::flow::{Call, Expr};
 use vartalaap_config::model::plugin::Plugin;
 
-use crate::error::{Limit, Location, ScriptError};
+use crate::error::{ExprAt, Limit, Location, ScriptError};
 use crate::hooks::{HookDecision, SlotDecision};
 use crate::runtime::{CompiledPlugin, ScriptRuntime};
 use crate::sandbox::RunGuard;
@@ -77,6 +77,25 @@ pub trait ScriptHost: Send + Sync {
         args: Vec<Value>,
         scope: &ScriptScope<'_>,
     ) -> Result<Value, ScriptError>;
+
+    /// Runs a flow's `call` step: evaluates its argument expressions and calls the function.
+    ///
+    /// Prefer this to [`ScriptHost::call`] when the arguments are expressions:
+    /// [`RhaiHost`] passes them to the plugin without a round trip through JSON, which
+    /// matters when a flow passes the whole `business` document.
+    fn call_step(
+        &self,
+        call: &Call,
+        site: &Site<'_>,
+        scope: &ScriptScope<'_>,
+    ) -> Result<Value, ScriptError> {
+        let args = call
+            .args
+            .iter()
+            .map(|a| self.eval(a, site, scope))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.call(&call.plugin, &call.function, args, scope)
+    }
 
     /// Asks every plugin defining `before_booking` whether `reservation` (the slots about to
     /// be booked) may be booked. The first denial wins; no hook means allowed.
@@ -231,6 +250,57 @@ impl RhaiHost {
         }
     }
 
+    /// Evaluates an expression to a Rhai value (no JSON conversion).
+    fn eval_dynamic(
+        &self,
+        expr: &Expr,
+        e: &ExprAt,
+        site: &Site<'_>,
+        scope: &ScriptScope<'_>,
+    ) -> Result<Dynamic, ScriptError> {
+        let limits = &self.runtime.limits;
+        let compiled = self
+            .runtime
+            .expression(&expr.source)
+            .map_err(|err| logged(ScriptError::from_parse(&err, site.file, Some(e))))?;
+        let runtime_err = |message: String| ScriptError::Runtime {
+            at: e.at.clone(),
+            message: format!("{message} (in {})", e.note),
+        };
+        let business = self
+            .business_for(scope.business, &compiled.uses.business)
+            .map_err(|m| logged(runtime_err(m)))?;
+        let mut rscope =
+            rhai_scope(scope, &compiled.uses, business).map_err(|m| logged(runtime_err(m)))?;
+        let result = {
+            let _run = RunGuard::enter(&*self.runtime.clock, limits, site.file.into());
+            self.runtime
+                .engine
+                .eval_ast_with_scope::<Dynamic>(&mut rscope, &compiled.ast)
+        };
+        result.map_err(|err| logged(ScriptError::from_rhai(&err, site.file, Some(e), limits)))
+    }
+
+    /// Checks and runs `plugin.function(args)`.
+    fn call_dynamic(
+        &self,
+        plugin: &str,
+        function: &str,
+        args: Vec<Dynamic>,
+        scope: &ScriptScope<'_>,
+    ) -> Result<Value, ScriptError> {
+        let compiled = self.plugin(plugin).map_err(logged)?;
+        if !compiled.has_function(function, args.len()) {
+            return Err(logged(ScriptError::MissingFunction {
+                file: compiled.file().to_string(),
+                plugin: plugin.to_string(),
+                function: function.to_string(),
+                arity: args.len(),
+            }));
+        }
+        self.run(compiled, function, args, scope).map_err(logged)
+    }
+
     /// Runs `function` of `plugin` with `args` under the limits.
     fn run(
         &self,
@@ -332,28 +402,7 @@ impl ScriptHost for RhaiHost {
         scope: &ScriptScope<'_>,
     ) -> Result<Value, ScriptError> {
         let e = site.expr_at(expr);
-        let limits = &self.runtime.limits;
-        let compiled = self
-            .runtime
-            .expression(&expr.source)
-            .map_err(|err| logged(ScriptError::from_parse(&err, site.file, Some(&e))))?;
-        let runtime_err = |message: String| ScriptError::Runtime {
-            at: e.at.clone(),
-            message: format!("{message} (in {})", e.note),
-        };
-        let business = self
-            .business_for(scope.business, &compiled.uses.business)
-            .map_err(|m| logged(runtime_err(m)))?;
-        let mut rscope =
-            rhai_scope(scope, &compiled.uses, business).map_err(|m| logged(runtime_err(m)))?;
-        let result = {
-            let _run = RunGuard::enter(&*self.runtime.clock, limits, site.file.into());
-            self.runtime
-                .engine
-                .eval_ast_with_scope::<Dynamic>(&mut rscope, &compiled.ast)
-        };
-        let value = result
-            .map_err(|err| logged(ScriptError::from_rhai(&err, site.file, Some(&e), limits)))?;
+        let value = self.eval_dynamic(expr, &e, site, scope)?;
         let value = from_dynamic(&value).map_err(|found| {
             logged(ScriptError::BadReturn {
                 at: e.at.clone(),
@@ -362,7 +411,7 @@ impl ScriptHost for RhaiHost {
                 found,
             })
         })?;
-        match oversized(&value, limits) {
+        match oversized(&value, &self.runtime.limits) {
             Some(detail) => Err(logged(ScriptError::LimitExceeded {
                 which: Limit::Size,
                 at: e.at,
@@ -372,6 +421,20 @@ impl ScriptHost for RhaiHost {
         }
     }
 
+    fn call_step(
+        &self,
+        call: &Call,
+        site: &Site<'_>,
+        scope: &ScriptScope<'_>,
+    ) -> Result<Value, ScriptError> {
+        let args = call
+            .args
+            .iter()
+            .map(|a| self.eval_dynamic(a, &site.expr_at(a), site, scope))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.call_dynamic(&call.plugin, &call.function, args, scope)
+    }
+
     fn call(
         &self,
         plugin: &str,
@@ -379,15 +442,10 @@ impl ScriptHost for RhaiHost {
         args: Vec<Value>,
         scope: &ScriptScope<'_>,
     ) -> Result<Value, ScriptError> {
-        let compiled = self.plugin(plugin).map_err(logged)?;
-        if !compiled.has_function(function, args.len()) {
-            return Err(logged(ScriptError::MissingFunction {
-                file: compiled.file().to_string(),
-                plugin: plugin.to_string(),
-                function: function.to_string(),
-                arity: args.len(),
-            }));
-        }
+        let file = self
+            .plugin(plugin)
+            .map(|p| p.file().to_string())
+            .unwrap_or_default();
         let args = args
             .iter()
             .map(|a| self.argument(a))
@@ -395,16 +453,15 @@ impl ScriptHost for RhaiHost {
             .map_err(|message| {
                 logged(ScriptError::Runtime {
                     at: Location {
-                        file: compiled.file().to_string(),
+                        file,
                         line: None,
                         col: None,
                     },
                     message,
                 })
             })?;
-        self.run(compiled, function, args, scope).map_err(logged)
+        self.call_dynamic(plugin, function, args, scope)
     }
-
     fn before_booking(
         &self,
         reservation: &Value,

@@ -239,3 +239,38 @@ fn every_flow_condition_evaluates() {
     let e = expr("slots.party_size > business.reservations.max_phone_party");
     assert!(host.eval_bool(&e, &SITE, &c.scope()).unwrap());
 }
+
+/// The flow's own `call` steps, run the way the core runs them (argument expressions
+/// evaluated by the host).
+#[test]
+fn call_steps_from_the_flows() {
+    let (snap, host) = setup();
+    let flow = snap.flow("make_reservation").expect("flow");
+    let find = |id: &str| match &flow.step(id).expect("step").kind {
+        StepKind::Call(call) => call.clone(),
+        other => panic!("{id} is not a call step: {other:?}"),
+    };
+    let site = Site {
+        file: "flows/make_reservation.yaml",
+        step: "festival_check",
+    };
+    let c = ctx(&snap)
+        .slot("date", json!("2027-01-01"))
+        .slot("party_size", json!(14));
+    let closure = host
+        .call_step(&find("festival_check"), &site, &c.scope())
+        .unwrap();
+    assert_eq!(closure, json!({"closed": true, "note": "New Year's Day"}));
+    let policy = host.call_step(&find("policy"), &site, &c.scope()).unwrap();
+    assert_eq!(policy["allow"], json!(false));
+
+    let menu_flow = snap.flow("menu_question").expect("flow");
+    let StepKind::Call(jain) = &menu_flow.steps[0].kind else {
+        panic!("menu_question starts with the Jain call")
+    };
+    let mut c = ctx(&snap);
+    c.utterance = "kya aapke yahan Jain khana milta hai".into();
+    c.lang = "hinglish".into();
+    let out = host.call_step(jain, &site, &c.scope()).unwrap();
+    assert_eq!(out["mentioned"], json!(true));
+}
