@@ -10,7 +10,9 @@
 //!    "bas 2 log" is not a goodbye.
 //! 5. **flow intents** — every example is compared with the utterance: words are reduced to
 //!    their canonical form (numbers become `#`), common function words are ignored, and the
-//!    score is a weighted Dice overlap `2·Σw(matched) / (Σw(utterance) + Σw(example))` where
+//!    score is a weighted Dice overlap `D = 2·Σw(matched) / (Σw(utterance) + Σw(example))`,
+//!    raised to `(D + C) / 2` when the example's coverage `C = Σw(matched) / Σw(example)` is
+//!    higher (long utterances that contain a whole example), where
 //!    words match exactly or with Jaro-Winkler ≥ 0.9 for words of 5+ letters, and a word's
 //!    weight is 1 / the number of intents whose examples use it (so "nahi", used by several
 //!    intents, cannot pick one on its own); numbers never match (they are slot values); a
@@ -367,12 +369,17 @@ fn dice(u: &[Vec<usize>], u_weight: &[f32], e: &[usize], weight: &[f32]) -> f32 
     if count == 1 && !single_ok {
         return 0.0;
     }
-    let total: f32 = u_weight.iter().sum::<f32>() + e.iter().map(|&v| weight[v]).sum::<f32>();
-    if total <= 0.0 {
-        0.0
-    } else {
-        2.0 * matched / total
+    let e_total: f32 = e.iter().map(|&v| weight[v]).sum();
+    let total: f32 = u_weight.iter().sum::<f32>() + e_total;
+    if total <= 0.0 || e_total <= 0.0 {
+        return 0.0;
     }
+    // Dice alone punishes a long utterance that contains a whole example ("bhaiya kal 7 baje
+    // ke liye 5 logon ka table book kar do"); averaging it with the example's coverage rescues
+    // such utterances, and never lowers a tight match.
+    let dice = 2.0 * matched / total;
+    let coverage = matched / e_total;
+    dice.max((dice + coverage) / 2.0)
 }
 
 fn best_flow_intent(toks: &[Token], index: &IntentIndex) -> Option<IntentMatch> {

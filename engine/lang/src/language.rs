@@ -86,6 +86,18 @@ const NEUTRAL: &[&str] = &[
     "ठीक", "हेलो", "ओके", "bye", "hallo", "haanji", "हांजी",
 ];
 
+/// Everyday Devanagari words: never a bare name, never a dish (`चाहिए` ≈ "chai").
+#[rustfmt::skip]
+const DEVANAGARI_COMMON: &[&str] = &[
+    "रहने", "दीजिए", "दो", "बस", "धन्यवाद", "शुक्रिया", "नमस्ते", "हेलो", "ठीक", "बुक", "टेबल",
+    "कीजिए", "करो", "कर", "करना", "करनी", "चाहिए", "क्या", "कब", "कहां", "कितने", "कितना", "आप",
+    "आपका", "आपके", "हम", "हमें", "मुझे", "बोलिए", "बोलो", "फिर", "बात", "कराइए", "करवाइए", "हां",
+    "नहीं", "अच्छा", "सुनिए", "भैया", "भाई", "सर", "मैडम", "लोग", "आज", "कल", "मेनू", "खाना",
+    "रात", "शाम", "सुबह", "दोपहर", "और", "या", "भी", "तो", "यह", "वह", "अभी", "बाद", "पहले", "के",
+    "की", "का", "को", "से", "में", "लिए", "है", "हैं", "मेरा", "मेरी", "लोगों", "पास",
+    "बिल्कुल", "जरूर", "सही", "गलत", "मत", "छोडो", "छोडिए", "बजे", "तारीख",
+];
+
 /// What one utterance tells about its language.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LanguageEvidence {
@@ -112,7 +124,10 @@ pub fn language_evidence(text: &str) -> LanguageEvidence {
 /// True for words that mark a language (function words, everyday vocabulary): such a word is
 /// never taken as a bare name.
 pub(crate) fn is_marker_word(word: &str) -> bool {
-    HINDI_MARKERS.contains(&word) || ENGLISH_MARKERS.contains(&word) || NEUTRAL.contains(&word)
+    HINDI_MARKERS.contains(&word)
+        || ENGLISH_MARKERS.contains(&word)
+        || NEUTRAL.contains(&word)
+        || DEVANAGARI_COMMON.contains(&word)
 }
 
 pub(crate) fn evidence_from_tokens(toks: &[Token]) -> LanguageEvidence {

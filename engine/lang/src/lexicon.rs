@@ -211,6 +211,8 @@ const WORDS: &[(&str, &[&str])] = &[
     ("bilkul", &["bilkul", "bilkull", "बिल्कुल", "बिलकुल"]),
     ("zaroor", &["zaroor", "jaroor", "zarur", "jarur", "zaroor", "ज़रूर", "जरूर"]),
     ("cancel", &["cancel", "cancell", "cancle", "kensel", "kainsal", "कैंसल", "कैन्सल", "कैंसिल", "रद्द", "radd"]),
+    ("open", &["open", "opening", "khula", "khulta", "khulte", "khulega", "खुला", "खुलता", "खुलते", "खुलेगा"]),
+    ("close", &["close", "closed", "closing", "band", "बंद", "बन्द"]),
     ("booking", &["booking", "bookings", "reservation", "reservations", "बुकिंग", "रिजर्वेशन", "रिजर्वेसन", "rizervation"]),
     ("naam", &["naam", "nam", "naamm", "नाम"]),
     ("mera", &["mera", "meraa", "mra", "मेरा", "meri", "मेरी", "mere", "मेरे"]),

@@ -7,7 +7,8 @@
 //! Jaro-Winkler similarity when it is at least 0.88 (typos), or exactly.
 //!
 //! Score of an item = best over its names and aliases of the F1 of two coverages:
-//! *recall* = matched share of the phrase's words, *precision* = share of the caller's
+//! *recall* = matched share of the phrase's words, said within a window of the phrase's length
+//! plus one word ("chicken wale momos"), *precision* = share of the caller's
 //! menu-related words (words that occur in any item's names or aliases) that the phrase
 //! explains. "chicken wale momos" scores 1.0 for "chicken momo", 0.8 for "chicken fried momo"
 //! and 0.5 for "veg momo"; "momo" alone scores every momo equally. Items scoring at least 0.5
@@ -106,7 +107,9 @@ impl MenuIndex {
         // sims[u * v + w]: similarity of caller word u and menu word w; only rows of words
         // that match some menu word (the caller's menu words) are kept.
         let mut sims: Vec<f64> = Vec::new();
-        for t in toks {
+        // Token position of each kept row, for the nearness of a phrase's words.
+        let mut pos: Vec<usize> = Vec::new();
+        for (ti, t) in toks.iter().enumerate() {
             // Function words ("the", "table", "for") and vocabulary with another meaning
             // (numbers, dates, times, "log") are never dishes, however close their spelling
             // ("the" ≈ "टी", "table" ≈ "thali", "Sunday" ≈ "soda").
@@ -126,6 +129,7 @@ impl MenuIndex {
                 .collect();
             if row.iter().any(|s| *s > 0.0) {
                 sims.extend(row);
+                pos.push(ti);
             }
         }
         let n = sims.len().checked_div(v).unwrap_or(0);
@@ -136,10 +140,25 @@ impl MenuIndex {
         for (idx, item_phrases) in self.phrases.iter().enumerate() {
             let mut best = 0.0f32;
             for phrase in item_phrases.iter().filter(|p| !p.is_empty()) {
-                let matched: f64 = phrase
-                    .iter()
-                    .map(|&w| (0..n).map(|u| sims[u * v + w]).fold(0.0, f64::max))
-                    .sum();
+                // A phrase's words must be said close together (within its length plus one
+                // word, e.g. "chicken wale momos"): in "veg thukpa aur chicken momo" the words
+                // of "chicken thukpa" are too far apart to count together.
+                let matched: f64 = (0..n)
+                    .map(|start| {
+                        let window = |u: &usize| {
+                            pos[*u] >= pos[start] && pos[*u] <= pos[start] + phrase.len()
+                        };
+                        phrase
+                            .iter()
+                            .map(|&w| {
+                                (0..n)
+                                    .filter(window)
+                                    .map(|u| sims[u * v + w])
+                                    .fold(0.0, f64::max)
+                            })
+                            .sum::<f64>()
+                    })
+                    .fold(0.0, f64::max);
                 let recall = matched / phrase.len() as f64;
                 let explained = (0..n)
                     .filter(|u| phrase.iter().any(|&w| sims[u * v + w] > 0.0))

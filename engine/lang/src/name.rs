@@ -45,18 +45,6 @@ const NAAM_FILLER: &[&str] = &[
     "जी", "se", "pe", "par", "mein", "में", "से", "पर",
 ];
 
-/// Everyday Devanagari words that are never a bare name (Latin ones come from the language
-/// marker lists).
-#[rustfmt::skip]
-const DEVANAGARI_COMMON: &[&str] = &[
-    "रहने", "दीजिए", "दो", "बस", "धन्यवाद", "शुक्रिया", "नमस्ते", "हेलो", "ठीक", "बुक", "टेबल",
-    "कीजिए", "करो", "कर", "करना", "करनी", "चाहिए", "क्या", "कब", "कहां", "कितने", "कितना", "आप",
-    "आपका", "आपके", "हम", "हमें", "मुझे", "बोलिए", "बोलो", "फिर", "बात", "कराइए", "करवाइए", "हां",
-    "नहीं", "अच्छा", "सुनिए", "भैया", "भाई", "सर", "मैडम", "लोग", "आज", "कल", "मेनू", "खाना",
-    "रात", "शाम", "सुबह", "दोपहर", "और", "या", "भी", "तो", "यह", "वह", "अभी", "बाद", "पहले",
-    "बिल्कुल", "जरूर", "सही", "गलत", "मत", "छोडो", "छोडिए", "बजे", "तारीख", "मोमो",
-];
-
 /// Honorifics dropped around a name.
 #[rustfmt::skip]
 const HONORIFICS: &[&str] = &[
@@ -79,9 +67,7 @@ fn is_name_word(t: &Token, after_cue: bool) -> bool {
         return false;
     }
     // Known vocabulary is not a name, unless a cue said a name comes ("mera naam Mangal hai").
-    let known = lexicon::canonical(s).is_some()
-        || crate::language::is_marker_word(s)
-        || DEVANAGARI_COMMON.contains(&s);
+    let known = lexicon::canonical(s).is_some() || crate::language::is_marker_word(s);
     !known
         || after_cue
             && !matches!(
