@@ -69,6 +69,9 @@ struct Cli {
     /// Longest wait for the bot's reply after each caller action, in seconds.
     #[arg(long, default_value_t = 15)]
     wait_secs: u64,
+    /// The application's hangup URL: receives Plivo's hangup callback when the call ends.
+    #[arg(long)]
+    hangup_url: Option<String>,
     /// Which URL form the WebSocket upgrade signature covers.
     #[arg(long, value_enum, default_value_t = SignAs::Wss)]
     sign_upgrade_as: SignAs,
@@ -177,6 +180,28 @@ fn print_report(r: &CallReport) {
         r.clears,
         r.ended
     );
+    if let Some(h) = &r.hangup {
+        println!(
+            "call lasted {:.1} s; hangup: {} ({} {}, source {})",
+            r.duration.as_secs_f64(),
+            h.cause,
+            h.code,
+            h.name,
+            h.source
+        );
+    }
+    if let Some(n) = &r.transferred_to {
+        println!(
+            "transferred to a person (<Dial> to a {}-digit number)",
+            n.len()
+        );
+    }
+    for c in &r.callbacks {
+        match &c.outcome {
+            Ok(status) => println!("webhook {}: HTTP {status}", c.event),
+            Err(e) => println!("webhook {}: failed: {e}", c.event),
+        }
+    }
     if !r.sent_dtmf.is_empty() {
         println!("bot sent DTMF: {:?}", r.sent_dtmf);
     }
@@ -206,6 +231,7 @@ fn main() -> ExitCode {
         }
     };
     let mut cfg = SimConfig::new(&cli.answer_url, &cli.auth_token, &cli.from, &cli.to);
+    cfg.hangup_url = cli.hangup_url.clone();
     cfg.upgrade_signing = match cli.sign_upgrade_as {
         SignAs::Wss => UpgradeSigning::WsUrl,
         SignAs::Https => UpgradeSigning::HttpsUrl,

@@ -19,11 +19,11 @@ use vartalaap_audio::{Pcm, mulaw};
 use vartalaap_telephony::form::parse_form;
 use vartalaap_telephony::signature::{NONCE_V3_HEADER, SIGNATURE_V3_HEADER};
 use vartalaap_telephony::simulator::{
-    CallEnd, SimConfig, SimError, Step, UpgradeSigning, run_call,
+    CallEnd, SimConfig, SimError, StatusScheme, Step, UpgradeSigning, run_call,
 };
 use vartalaap_telephony::stream::{Command, StreamEvent};
 use vartalaap_telephony::token::{DEFAULT_TOKEN_TTL, StreamTokenKey, stream_url};
-use vartalaap_telephony::xml::{StreamOptions, answer_xml};
+use vartalaap_telephony::xml::{AfterStream, StreamOptions, answer_xml};
 use vartalaap_telephony::{verify_v3, verify_v3_upgrade};
 
 const TOKEN: &str = "TESTAUTHTOKEN0123456789";
@@ -35,6 +35,8 @@ enum Mode {
     Echo,
     /// Greets with 3 s of audio and clears it when the caller starts talking.
     BargeIn,
+    /// Greets, then closes the socket; the document redirects to a transfer (`<Dial>`).
+    Transfer,
 }
 
 #[derive(Default)]
@@ -42,6 +44,8 @@ struct Seen {
     /// Events the fake bot received, summarized.
     events: Vec<String>,
     upgrades_verified: u32,
+    /// Signed webhooks received besides the answer: `path Event [HangupCauseCode]`.
+    webhooks: Vec<String>,
 }
 
 fn tone(frames: usize) -> Vec<u8> {
@@ -90,12 +94,13 @@ async fn play(
     ws.send(Message::text(cp.to_json())).await.unwrap();
 }
 
-async fn answer_server(listener: TcpListener, ws_port: u16) {
+async fn answer_server(listener: TcpListener, ws_port: u16, mode: Mode, seen: Arc<Mutex<Seen>>) {
     let key = StreamTokenKey::new(SECRET).unwrap();
     loop {
         let (mut sock, _) = listener.accept().await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let key = key.clone();
+        let seen = seen.clone();
         tokio::spawn(async move {
             let mut buf = Vec::new();
             let mut tmp = [0u8; 4096];
@@ -138,18 +143,28 @@ async fn answer_server(listener: TcpListener, ws_port: u16) {
                 &header(NONCE_V3_HEADER),
                 &header(SIGNATURE_V3_HEADER),
             );
-            let response = match verified {
-                Err(_) => {
+            let field = |name: &str| {
+                params
+                    .iter()
+                    .find(|(k, _)| k == name)
+                    .map(|(_, v)| v.clone())
+                    .unwrap_or_default()
+            };
+            let xml_response = |xml: String| {
+                format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/xml\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{xml}",
+                    xml.len()
+                )
+            };
+            let ok_empty =
+                "HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n".to_string();
+            let response = match (verified, path.as_str()) {
+                (Err(_), _) => {
                     "HTTP/1.1 403 Forbidden\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
                         .to_string()
                 }
-                Ok(()) => {
-                    let call = params
-                        .iter()
-                        .find(|(k, _)| k == "CallUUID")
-                        .unwrap()
-                        .1
-                        .clone();
+                (Ok(()), "/plivo/answer") => {
+                    let call = field("CallUUID");
                     let token =
                         key.issue(&call, "himalayan-kitchen", Utc::now(), DEFAULT_TOKEN_TTL);
                     let ws = stream_url(
@@ -159,13 +174,35 @@ async fn answer_server(listener: TcpListener, ws_port: u16) {
                     );
                     let opts = StreamOptions {
                         extra_headers: vec![("tenant".into(), "hk".into())],
+                        status_callback_url: Some(format!(
+                            "http://127.0.0.1:{port}/plivo/stream-status"
+                        )),
+                        after: if mode == Mode::Transfer {
+                            AfterStream::Redirect(format!("http://127.0.0.1:{port}/plivo/after"))
+                        } else {
+                            AfterStream::Hangup
+                        },
                         ..StreamOptions::default()
                     };
-                    let xml = answer_xml(&ws, &opts).unwrap();
-                    format!(
-                        "HTTP/1.1 200 OK\r\ncontent-type: application/xml\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{xml}",
-                        xml.len()
+                    xml_response(answer_xml(&ws, &opts).unwrap())
+                }
+                (Ok(()), "/plivo/after") => {
+                    seen.lock()
+                        .unwrap()
+                        .webhooks
+                        .push(format!("{path} {}", field("Event")));
+                    xml_response(
+                        r#"<?xml version="1.0" encoding="UTF-8"?><Response><Dial callerId="918071234567"><Number>919876543210</Number></Dial></Response>"#.to_string(),
                     )
+                }
+                (Ok(()), _) => {
+                    let code = field("HangupCauseCode");
+                    let line = format!("{path} {} {code}", field("Event"));
+                    seen.lock()
+                        .unwrap()
+                        .webhooks
+                        .push(line.trim_end().to_string());
+                    ok_empty
                 }
             };
             sock.write_all(response.as_bytes()).await.unwrap();
@@ -225,6 +262,7 @@ async fn stream_server(listener: TcpListener, mode: Mode, seen: Arc<Mutex<Seen>>
             let mut speech_frames = 0;
             let mut silent_after = 0;
             let mut replies = 0;
+            let mode = mode;
             let mut cleared = false;
             while let Some(Ok(msg)) = ws.next().await {
                 let Message::Text(text) = msg else { continue };
@@ -270,6 +308,9 @@ async fn stream_server(listener: TcpListener, mode: Mode, seen: Arc<Mutex<Seen>>
                     }
                     StreamEvent::PlayedStream { name } => {
                         seen.lock().unwrap().events.push(format!("played {name}"));
+                        if mode == Mode::Transfer {
+                            ws.close(None).await.ok();
+                        }
                     }
                     StreamEvent::ClearedAudio => seen.lock().unwrap().events.push("cleared".into()),
                     other => seen.lock().unwrap().events.push(format!("{other:?}")),
@@ -285,7 +326,7 @@ async fn start(mode: Mode) -> (String, Arc<Mutex<Seen>>) {
     let http_port = http.local_addr().unwrap().port();
     let ws_port = ws.local_addr().unwrap().port();
     let seen = Arc::new(Mutex::new(Seen::default()));
-    tokio::spawn(answer_server(http, ws_port));
+    tokio::spawn(answer_server(http, ws_port, mode, seen.clone()));
     tokio::spawn(stream_server(ws, mode, seen.clone()));
     (format!("http://127.0.0.1:{http_port}/plivo/answer"), seen)
 }
@@ -300,7 +341,8 @@ fn audible_frames(pcm: &Pcm) -> usize {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_signed_call_with_speech_and_dtmf_gets_every_reply() {
     let (answer_url, seen) = start(Mode::Echo).await;
-    let cfg = SimConfig::new(&answer_url, TOKEN, "+919812345678", "918071234567");
+    let mut cfg = SimConfig::new(&answer_url, TOKEN, "+919812345678", "918071234567");
+    cfg.hangup_url = Some(answer_url.replace("/plivo/answer", "/plivo/hangup"));
     let script = vec![
         Step::WaitForBot {
             max: Duration::from_secs(5),
@@ -341,8 +383,33 @@ async fn a_signed_call_with_speech_and_dtmf_gets_every_reply() {
     assert_eq!(report.bot_audio.samples.len() % 160, 0);
     assert!(report.media_frames_sent as usize * 160 >= report.bot_audio.samples.len() - 160);
 
+    let hangup = report.hangup.clone().unwrap();
+    assert_eq!((hangup.source, hangup.code), ("Caller", 4000));
+    let callbacks: Vec<_> = report
+        .callbacks
+        .iter()
+        .map(|c| (c.event.as_str(), c.outcome.clone()))
+        .collect();
+    assert_eq!(
+        callbacks,
+        [
+            ("StartStream", Ok(200)),
+            ("StopStream", Ok(200)),
+            ("Hangup", Ok(200))
+        ]
+    );
+    assert!(report.duration >= Duration::from_secs(1));
+
     let seen = seen.lock().unwrap();
     assert_eq!(seen.upgrades_verified, 1);
+    assert_eq!(
+        seen.webhooks,
+        [
+            "/plivo/stream-status StartStream",
+            "/plivo/stream-status StopStream",
+            "/plivo/hangup Hangup 4000"
+        ]
+    );
     let acks: Vec<_> = seen
         .events
         .iter()
@@ -385,6 +452,46 @@ async fn barge_in_clears_the_queue_and_drops_its_checkpoint() {
     let seen = seen.lock().unwrap();
     assert!(seen.events.contains(&"cleared".to_string()));
     assert!(!seen.events.iter().any(|e| e.starts_with("played")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_bot_closing_the_socket_runs_the_redirect_and_its_dial() {
+    let (answer_url, seen) = start(Mode::Transfer).await;
+    let mut cfg = SimConfig::new(&answer_url, TOKEN, "919812345678", "918071234567");
+    cfg.hangup_url = Some(answer_url.replace("/plivo/answer", "/plivo/hangup"));
+    cfg.status_scheme = StatusScheme::B;
+    let script = vec![
+        Step::WaitForBot {
+            max: Duration::from_secs(10),
+        },
+        Step::Silence(Duration::from_secs(10)),
+    ];
+    let report = run_call(&cfg, script).await.unwrap();
+    assert_eq!(report.ended, CallEnd::ServerClosed);
+    assert_eq!(report.played, ["greet"]);
+    assert_eq!(report.transferred_to.as_deref(), Some("919876543210"));
+    assert!(
+        report.protocol_errors.is_empty(),
+        "{:?}",
+        report.protocol_errors
+    );
+    let events: Vec<_> = report.callbacks.iter().map(|c| c.event.as_str()).collect();
+    assert_eq!(events, ["started", "stopped", "Redirect", "Hangup"]);
+    assert!(
+        report.callbacks.iter().all(|c| c.outcome == Ok(200)),
+        "{:?}",
+        report.callbacks
+    );
+    let seen = seen.lock().unwrap();
+    assert_eq!(
+        seen.webhooks,
+        [
+            "/plivo/stream-status started",
+            "/plivo/stream-status stopped",
+            "/plivo/after Redirect",
+            "/plivo/hangup Hangup 4000"
+        ]
+    );
 }
 
 #[tokio::test]

@@ -18,6 +18,50 @@ pub struct StreamElement {
     pub url: String,
     /// Attributes in document order (values unescaped).
     pub attributes: Vec<(String, String)>,
+    /// What the document does once the stream's socket closes.
+    pub then: NextElement,
+}
+
+/// The element after `<Stream>` (run when the socket closes, with `keepCallAlive="true"`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NextElement {
+    /// Nothing: Plivo ends the call, hangup cause 4010 "End Of XML Instructions".
+    Nothing,
+    /// `<Hangup/>`.
+    Hangup,
+    /// `<Redirect>url</Redirect>`: Plivo POSTs there and runs what comes back.
+    Redirect(String),
+    /// `<Dial><Number>n</Number></Dial>`: the caller is connected to a person.
+    Dial(String),
+    /// An element the simulator does not follow, by name.
+    Other(String),
+}
+
+/// Reads the first element of `rest` (the document after `</Stream>`), for what happens next.
+pub fn next_element(rest: &str) -> Result<NextElement, SimError> {
+    let Some(lt) = rest.find('<') else {
+        return Ok(NextElement::Nothing);
+    };
+    let tag = &rest[lt + 1..];
+    let name: String = tag
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric())
+        .collect();
+    match name.as_str() {
+        "" => Ok(NextElement::Nothing), // `</Response>`
+        "Hangup" => Ok(NextElement::Hangup),
+        "Redirect" => {
+            let (_, url) = element(rest, "Redirect")?.unwrap_or_default();
+            Ok(NextElement::Redirect(unescape(url.trim())))
+        }
+        "Dial" => {
+            let number = element(rest, "Number")?
+                .map(|(_, n)| unescape(n.trim()))
+                .unwrap_or_default();
+            Ok(NextElement::Dial(number))
+        }
+        other => Ok(NextElement::Other(other.to_string())),
+    }
 }
 
 impl StreamElement {
@@ -35,8 +79,13 @@ impl StreamElement {
 pub enum AnswerDocument {
     /// Open this stream.
     Stream(StreamElement),
-    /// No stream: the document speaks (the `<Speak>` text, if any) and/or hangs up.
-    NoStream { spoken: Option<String> },
+    /// No stream: the document speaks (the `<Speak>` text, if any), dials someone, or hangs up.
+    NoStream {
+        spoken: Option<String>,
+        /// The `<Dial><Number>` if the document connects the caller to a person.
+        dial: Option<String>,
+        hangup: bool,
+    },
 }
 
 /// Undoes XML escaping (the five named entities and numeric references).
@@ -147,13 +196,26 @@ pub fn parse_answer(doc: &str) -> Result<AnswerDocument, SimError> {
     }
     if let Some((attrs, text)) = element(doc, "Stream")? {
         let url = unescape(text.trim());
+        let rest = doc
+            .find("</Stream>")
+            .map_or("", |i| &doc[i + "</Stream>".len()..]);
         return Ok(AnswerDocument::Stream(StreamElement {
             url,
             attributes: attributes(attrs)?,
+            then: next_element(rest)?,
         }));
     }
     let spoken = element(doc, "Speak")?.map(|(_, text)| unescape(text.trim()));
-    Ok(AnswerDocument::NoStream { spoken })
+    let dial = match element(doc, "Dial")? {
+        Some(_) => element(doc, "Number")?.map(|(_, n)| unescape(n.trim())),
+        None => None,
+    };
+    let hangup = element(doc, "Hangup")?.is_some();
+    Ok(AnswerDocument::NoStream {
+        spoken,
+        dial,
+        hangup,
+    })
 }
 
 /// The answer request's form fields for an inbound call (numbers as Plivo sends them: E.164
@@ -178,43 +240,34 @@ pub fn answer_params(call_uuid: &str, from: &str, to: &str) -> Vec<(String, Stri
     ]
 }
 
-/// POSTs the signed answer request and returns the document, enforcing Plivo's rules
-/// (200, an XML content type, < 100 KB, within 15 s).
-pub async fn fetch_answer(
+/// POSTs a form signed with V3 the way Plivo signs its webhooks; returns status, content type
+/// and body (capped at [`MAX_ANSWER_BYTES`]).
+pub async fn post_signed(
     client: &reqwest::Client,
-    answer_url: &str,
+    url: &str,
     auth_token: &str,
     params: &[(String, String)],
-    nonce: &str,
-) -> Result<String, SimError> {
-    let signature = sign_v3(auth_token, "POST", answer_url, params, nonce)?;
-    let request = client
-        .post(answer_url)
+) -> Result<(u16, String, Vec<u8>), SimError> {
+    let nonce = super::random_nonce();
+    let signature = sign_v3(auth_token, "POST", url, params, &nonce)?;
+    let response = client
+        .post(url)
         .header("Content-Type", "application/x-www-form-urlencoded")
         .header(SIGNATURE_V3_HEADER, &signature)
         .header(SIGNATURE_MA_V3_HEADER, &signature)
-        .header(NONCE_V3_HEADER, nonce)
+        .header(NONCE_V3_HEADER, &nonce)
         .body(encode_form(params))
         .timeout(ANSWER_DEADLINE)
-        .send();
-    let response = request
+        .send()
         .await
         .map_err(|e| SimError::AnswerUnreachable(without_url(e)))?;
     let status = response.status().as_u16();
-    if status != 200 {
-        return Err(SimError::AnswerStatus { status });
-    }
     let content_type = response
         .headers()
         .get("content-type")
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_ascii_lowercase();
-    if !content_type.contains("xml") {
-        return Err(SimError::AnswerNotXml(format!(
-            "content type {content_type:?}"
-        )));
-    }
     let body = response
         .bytes()
         .await
@@ -222,7 +275,27 @@ pub async fn fetch_answer(
     if body.len() > MAX_ANSWER_BYTES {
         return Err(SimError::AnswerNotXml(format!("{} bytes", body.len())));
     }
-    String::from_utf8(body.to_vec()).map_err(|_| SimError::AnswerNotXml("not UTF-8".into()))
+    Ok((status, content_type, body.to_vec()))
+}
+
+/// POSTs a signed XML-fetching request (answer or redirect URL) and returns the document,
+/// enforcing Plivo's rules (200, an XML content type, < 100 KB, within 15 s).
+pub async fn fetch_xml(
+    client: &reqwest::Client,
+    url: &str,
+    auth_token: &str,
+    params: &[(String, String)],
+) -> Result<String, SimError> {
+    let (status, content_type, body) = post_signed(client, url, auth_token, params).await?;
+    if status != 200 {
+        return Err(SimError::AnswerStatus { status });
+    }
+    if !content_type.contains("xml") {
+        return Err(SimError::AnswerNotXml(format!(
+            "content type {content_type:?}"
+        )));
+    }
+    String::from_utf8(body).map_err(|_| SimError::AnswerNotXml("not UTF-8".into()))
 }
 
 fn without_url(e: reqwest::Error) -> String {
@@ -264,6 +337,34 @@ mod tests {
         );
         assert_eq!(s.attr("extraHeaders"), Some("tenant=hk"));
         assert_eq!(s.attr("streamTimeout"), Some("600"));
+        assert_eq!(s.then, NextElement::Hangup);
+    }
+
+    #[test]
+    fn reads_what_follows_the_stream() {
+        let stream = |after: &str| {
+            let doc = format!(
+                "<Response><Stream bidirectional=\"true\">wss://h/s</Stream>{after}</Response>"
+            );
+            match parse_answer(&doc).unwrap() {
+                AnswerDocument::Stream(s) => s.then,
+                other => panic!("{other:?}"),
+            }
+        };
+        assert_eq!(stream(""), NextElement::Nothing);
+        assert_eq!(stream("<Hangup/>"), NextElement::Hangup);
+        assert_eq!(
+            stream("<Redirect method=\"POST\">https://h/after?a=1&amp;b=2</Redirect>"),
+            NextElement::Redirect("https://h/after?a=1&b=2".into())
+        );
+        assert_eq!(
+            stream("<Dial callerId=\"918071234567\"><Number>919876543210</Number></Dial>"),
+            NextElement::Dial("919876543210".into())
+        );
+        assert_eq!(
+            stream("<Wait length=\"2\"/>"),
+            NextElement::Other("Wait".into())
+        );
     }
 
     #[test]
@@ -271,12 +372,27 @@ mod tests {
         assert_eq!(
             parse_answer(&not_configured_xml()).unwrap(),
             AnswerDocument::NoStream {
-                spoken: Some(crate::xml::NOT_CONFIGURED_TEXT.into())
+                spoken: Some(crate::xml::NOT_CONFIGURED_TEXT.into()),
+                dial: None,
+                hangup: true,
             }
         );
         assert_eq!(
             parse_answer("<Response><Hangup/></Response>").unwrap(),
-            AnswerDocument::NoStream { spoken: None }
+            AnswerDocument::NoStream {
+                spoken: None,
+                dial: None,
+                hangup: true
+            }
+        );
+        let transfer = r#"<Response><Dial callerId="918071234567" timeout="30"><Number>919876543210</Number></Dial><Speak>Sorry, nobody is available.</Speak></Response>"#;
+        assert_eq!(
+            parse_answer(transfer).unwrap(),
+            AnswerDocument::NoStream {
+                spoken: Some("Sorry, nobody is available.".into()),
+                dial: Some("919876543210".into()),
+                hangup: false
+            }
         );
     }
 

@@ -14,29 +14,23 @@
 //! µ-law encoded with `vartalaap-audio`.
 
 mod answer;
+mod call;
+mod callbacks;
 pub mod playout;
 
 pub use answer::{
-    ANSWER_DEADLINE, AnswerDocument, StreamElement, answer_params, fetch_answer, parse_answer,
+    ANSWER_DEADLINE, AnswerDocument, NextElement, StreamElement, answer_params, fetch_xml,
+    parse_answer, post_signed,
 };
+pub use call::run_call;
+pub use callbacks::{CallbackResult, Hangup};
 
-use std::collections::VecDeque;
 use std::time::Duration;
 
-use futures_util::{SinkExt, StreamExt};
-use tokio::time::{Instant, MissedTickBehavior};
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::http::HeaderValue;
-use tokio_tungstenite::tungstenite::{self, Message};
 use vartalaap_audio::{Pcm, mulaw};
 
-use crate::signature::{
-    NONCE_V3_HEADER, SIGNATURE_MA_V3_HEADER, SIGNATURE_V3_HEADER, SignatureError, sign_v3,
-};
-use crate::stream::{Command, Encoding, MediaFormat, MediaFrame, StartInfo, StreamEvent};
-use playout::{FRAME_BYTES, Playout};
-
-const TICK: Duration = Duration::from_millis(20);
+use crate::signature::SignatureError;
+use playout::FRAME_BYTES;
 
 /// Why a simulated call failed. Mirrors what would make Plivo fail the call.
 #[derive(Debug, thiserror::Error)]
@@ -87,6 +81,21 @@ pub struct SimConfig {
     pub bot_quiet: Duration,
     /// Hard cap on the call (Plivo's own is hours; tests want less).
     pub max_call: Duration,
+    /// The application's hangup URL (Plivo's console setting, not in the XML); the hangup
+    /// callback is POSTed there when the call ends.
+    pub hangup_url: Option<String>,
+    /// Which event names the stream status callbacks use.
+    pub status_scheme: StatusScheme,
+}
+
+/// Plivo's docs name stream status events two ways (protocols §1.4); servers should accept both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum StatusScheme {
+    /// `StartStream` / `StopStream` (XML reference, console logs).
+    #[default]
+    A,
+    /// `started` / `stopped` (newer guide).
+    B,
 }
 
 impl SimConfig {
@@ -100,6 +109,8 @@ impl SimConfig {
             upgrade_signing: UpgradeSigning::default(),
             bot_quiet: Duration::from_millis(800),
             max_call: Duration::from_secs(600),
+            hangup_url: None,
+            status_scheme: StatusScheme::default(),
         }
     }
 }
@@ -170,6 +181,14 @@ pub struct CallReport {
     /// Bot audio dropped because more than 40 s was queued.
     pub overflow_bytes: usize,
     pub ended: CallEnd,
+    /// The number a `<Dial>` after the stream (directly or via `<Redirect>`) connected to.
+    pub transferred_to: Option<String>,
+    /// How the call ended, as reported in the hangup callback.
+    pub hangup: Option<Hangup>,
+    /// Webhooks sent besides the answer request (status, redirect, hangup).
+    pub callbacks: Vec<CallbackResult>,
+    /// Answer to hang-up.
+    pub duration: Duration,
 }
 
 /// Samples quieter than this (|x|, PCM16) count as silence when trimming an utterance's tail.
@@ -200,7 +219,7 @@ pub fn caller_mulaw(pcm: &Pcm) -> Result<Vec<u8>, SimError> {
     Ok(out)
 }
 
-fn random_uuid() -> String {
+pub(crate) fn random_uuid() -> String {
     let b: [u8; 16] = rand::random();
     let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
     format!(
@@ -213,15 +232,15 @@ fn random_uuid() -> String {
     )
 }
 
-fn random_nonce() -> String {
+pub(crate) fn random_nonce() -> String {
     let n: u64 = rand::random();
     format!("{:020}", n)
 }
 
-fn check_stream(doc: AnswerDocument) -> Result<StreamElement, SimError> {
+pub(crate) fn check_stream(doc: AnswerDocument) -> Result<StreamElement, SimError> {
     let stream = match doc {
         AnswerDocument::Stream(s) => s,
-        AnswerDocument::NoStream { spoken } => return Err(SimError::NoStream { spoken }),
+        AnswerDocument::NoStream { spoken, .. } => return Err(SimError::NoStream { spoken }),
     };
     if stream.attr("bidirectional") != Some("true") {
         return Err(SimError::StreamAttr(
@@ -242,331 +261,6 @@ fn check_stream(doc: AnswerDocument) -> Result<StreamElement, SimError> {
         ));
     }
     Ok(stream)
-}
-
-enum Active {
-    Saying {
-        label: String,
-        audio: Vec<u8>,
-        pos: usize,
-    },
-    Silence {
-        ticks: u64,
-    },
-    WaitForBot {
-        deadline: Instant,
-        heard_bot: bool,
-        quiet_ticks: u64,
-    },
-    WaitForBotStart {
-        deadline: Instant,
-    },
-}
-
-/// Runs one call with `script` and reports what happened.
-pub async fn run_call(cfg: &SimConfig, script: Vec<Step>) -> Result<CallReport, SimError> {
-    // Prepare caller audio first so a bad file fails before dialling.
-    let mut steps = VecDeque::new();
-    for step in script {
-        steps.push_back(match step {
-            Step::Say { label, pcm } => Prepared::Say {
-                label,
-                audio: caller_mulaw(&pcm)?,
-            },
-            Step::Silence(d) => Prepared::Silence(d),
-            Step::Dtmf(c) => Prepared::Dtmf(c),
-            Step::WaitForBot { max } => Prepared::WaitForBot(max),
-            Step::WaitForBotStart { max } => Prepared::WaitForBotStart(max),
-            Step::Hangup => Prepared::Hangup,
-        });
-    }
-
-    let call_uuid = cfg.call_uuid.clone().unwrap_or_else(random_uuid);
-    let client = reqwest::Client::builder()
-        .build()
-        .map_err(|e| SimError::AnswerUnreachable(e.to_string()))?;
-    let params = answer_params(&call_uuid, &cfg.from, &cfg.to);
-    let doc = fetch_answer(
-        &client,
-        &cfg.answer_url,
-        &cfg.auth_token,
-        &params,
-        &random_nonce(),
-    )
-    .await?;
-    let stream = check_stream(parse_answer(&doc)?)?;
-
-    // The upgrade, signed like Plivo's.
-    let nonce = random_nonce();
-    let signed_url = match cfg.upgrade_signing {
-        UpgradeSigning::WsUrl => stream.url.clone(),
-        UpgradeSigning::HttpsUrl => stream
-            .url
-            .replacen("wss://", "https://", 1)
-            .replacen("ws://", "http://", 1),
-    };
-    let signature = sign_v3(&cfg.auth_token, "GET", &signed_url, &[], &nonce)?;
-    let mut request = stream
-        .url
-        .as_str()
-        .into_client_request()
-        .map_err(|e| SimError::WsConnect(e.to_string()))?;
-    let header = |v: &str| HeaderValue::from_str(v).map_err(|e| SimError::WsConnect(e.to_string()));
-    request
-        .headers_mut()
-        .insert(SIGNATURE_V3_HEADER, header(&signature)?);
-    request
-        .headers_mut()
-        .insert(SIGNATURE_MA_V3_HEADER, header(&signature)?);
-    request
-        .headers_mut()
-        .insert(NONCE_V3_HEADER, header(&nonce)?);
-    let (mut ws, _) = tokio_tungstenite::connect_async(request)
-        .await
-        .map_err(|e| match e {
-            tungstenite::Error::Http(resp) => {
-                SimError::WsConnect(format!("HTTP {}", resp.status().as_u16()))
-            }
-            other => SimError::WsConnect(other.to_string()),
-        })?;
-
-    let stream_id = random_uuid();
-    let extra = stream.attr("extraHeaders").map(str::to_string);
-    let mut seq = 1u64;
-    let start = StreamEvent::Start(StartInfo {
-        stream_id: stream_id.clone(),
-        call_id: call_uuid.clone(),
-        account_id: Some("MASIMULATOR000000000".into()),
-        tracks: vec!["inbound".into()],
-        media_format: MediaFormat {
-            encoding: Encoding::MuLaw,
-            sample_rate: 8000,
-        },
-        extra_headers: Vec::new(),
-    });
-    let mut report = CallReport {
-        call_uuid,
-        stream_id: stream_id.clone(),
-        stream,
-        turns: Vec::new(),
-        bot_audio: Pcm {
-            sample_rate: 8000,
-            samples: Vec::new(),
-        },
-        media_frames_sent: 0,
-        play_audio_received: 0,
-        played: Vec::new(),
-        clears: 0,
-        sent_dtmf: Vec::new(),
-        protocol_errors: Vec::new(),
-        overflow_bytes: 0,
-        ended: CallEnd::ScriptDone,
-    };
-    let t0 = Instant::now();
-    if let Err(e) = send_text(&mut ws, start.to_json(seq, &stream_id, extra.as_deref())).await {
-        report.ended = CallEnd::Dropped(e);
-        return Ok(report);
-    }
-    report.turns.push(TurnReport {
-        label: "greeting".into(),
-        started_at: Duration::ZERO,
-        first_bot_audio: None,
-        bot_audio: Duration::ZERO,
-        cleared: false,
-    });
-
-    let mut playout = Playout::new();
-    let mut active: Option<Active> = None;
-    let mut chunk = 0u64;
-    let mut ticker = tokio::time::interval(TICK);
-    ticker.set_missed_tick_behavior(MissedTickBehavior::Burst);
-    let quiet_ticks_needed = (cfg.bot_quiet.as_millis() / TICK.as_millis()).max(1) as u64;
-
-    'call: loop {
-        tokio::select! {
-            _ = ticker.tick() => {
-                let now = Instant::now();
-                if now - t0 > cfg.max_call {
-                    report.ended = CallEnd::MaxDuration;
-                    break 'call;
-                }
-                // The bot's side: 20 ms plays; reached checkpoints are acked.
-                let tick = playout.tick();
-                report.bot_audio.samples.extend(mulaw::decode(&tick.heard));
-                for name in tick.played {
-                    seq += 1;
-                    let ev = StreamEvent::PlayedStream { name: name.clone() };
-                    if let Err(e) = send_text(&mut ws, ev.to_json(seq, &stream_id, extra.as_deref())).await {
-                        report.ended = CallEnd::Dropped(e);
-                        break 'call;
-                    }
-                    report.played.push(name);
-                }
-                // The caller's side: advance the script to what this tick sends.
-                let frame = loop {
-                    match &mut active {
-                        None => match steps.pop_front() {
-                            None | Some(Prepared::Hangup) => break 'call,
-                            Some(Prepared::Say { label, audio }) => {
-                                active = Some(Active::Saying { label, audio, pos: 0 });
-                            }
-                            Some(Prepared::Silence(d)) => {
-                                let ticks = (d.as_millis() / TICK.as_millis()) as u64;
-                                active = Some(Active::Silence { ticks });
-                            }
-                            Some(Prepared::Dtmf(digit)) => {
-                                seq += 1;
-                                let ev = StreamEvent::Dtmf { digit };
-                                if let Err(e) = send_text(&mut ws, ev.to_json(seq, &stream_id, extra.as_deref())).await {
-                                    report.ended = CallEnd::Dropped(e);
-                                    break 'call;
-                                }
-                                report.turns.push(new_turn(format!("dtmf {digit}"), now - t0));
-                            }
-                            Some(Prepared::WaitForBot(max)) => {
-                                active = Some(Active::WaitForBot { deadline: now + max, heard_bot: false, quiet_ticks: 0 });
-                            }
-                            Some(Prepared::WaitForBotStart(max)) => {
-                                active = Some(Active::WaitForBotStart { deadline: now + max });
-                            }
-                        },
-                        Some(Active::Saying { label, audio, pos }) => {
-                            if *pos < audio.len() {
-                                let f = audio[*pos..*pos + FRAME_BYTES].to_vec();
-                                *pos += FRAME_BYTES;
-                                if *pos >= audio.len() {
-                                    // This is the caller's last frame: the turn starts when it is sent.
-                                    report.turns.push(new_turn(std::mem::take(label), now - t0));
-                                    active = None;
-                                }
-                                break f;
-                            }
-                            active = None;
-                        }
-                        Some(Active::Silence { ticks }) => {
-                            if *ticks == 0 {
-                                active = None;
-                                continue;
-                            }
-                            *ticks -= 1;
-                            break vec![mulaw::SILENCE; FRAME_BYTES];
-                        }
-                        Some(Active::WaitForBot { deadline, heard_bot, quiet_ticks }) => {
-                            if tick.bot_audible {
-                                *heard_bot = true;
-                                *quiet_ticks = 0;
-                            } else if playout.is_idle() {
-                                *quiet_ticks += 1;
-                            }
-                            let done = now >= *deadline || (*heard_bot && *quiet_ticks >= quiet_ticks_needed);
-                            if done {
-                                active = None;
-                                continue;
-                            }
-                            break vec![mulaw::SILENCE; FRAME_BYTES];
-                        }
-                        Some(Active::WaitForBotStart { deadline }) => {
-                            if tick.bot_audible || now >= *deadline {
-                                active = None;
-                                continue;
-                            }
-                            break vec![mulaw::SILENCE; FRAME_BYTES];
-                        }
-                    }
-                };
-                seq += 1;
-                let media = StreamEvent::Media(MediaFrame {
-                    track: "inbound".into(),
-                    timestamp: chrono::Utc::now().timestamp_millis().to_string(),
-                    chunk,
-                    payload: frame,
-                });
-                chunk += 1;
-                if let Err(e) = send_text(&mut ws, media.to_json(seq, &stream_id, extra.as_deref())).await {
-                    report.ended = CallEnd::Dropped(e);
-                    break 'call;
-                }
-                report.media_frames_sent += 1;
-            }
-            msg = ws.next() => {
-                let now = Instant::now();
-                let text = match msg {
-                    None => { report.ended = CallEnd::ServerClosed; break 'call; }
-                    Some(Err(e)) => { report.ended = CallEnd::Dropped(e.to_string()); break 'call; }
-                    Some(Ok(Message::Close(_))) => { report.ended = CallEnd::ServerClosed; break 'call; }
-                    Some(Ok(Message::Text(t))) => t,
-                    Some(Ok(Message::Binary(_))) => {
-                        report.protocol_errors.push("binary frame: Plivo accepts JSON text frames only".into());
-                        continue;
-                    }
-                    Some(Ok(_)) => continue,
-                };
-                match Command::parse(text.as_str()) {
-                    Ok(Command::PlayAudio { mulaw, .. }) => {
-                        report.play_audio_received += 1;
-                        if let Some(turn) = report.turns.last_mut() {
-                            turn.first_bot_audio.get_or_insert((now - t0).saturating_sub(turn.started_at));
-                            turn.bot_audio += Duration::from_micros(mulaw.len() as u64 * 125);
-                        }
-                        playout.push_audio(mulaw);
-                    }
-                    Ok(Command::Checkpoint { name, .. }) => playout.push_checkpoint(name),
-                    Ok(Command::ClearAudio { .. }) => {
-                        playout.clear();
-                        report.clears += 1;
-                        if let Some(turn) = report.turns.last_mut() {
-                            turn.cleared = true;
-                        }
-                        seq += 1;
-                        if let Err(e) = send_text(&mut ws, StreamEvent::ClearedAudio.to_json(seq, &stream_id, extra.as_deref())).await {
-                            report.ended = CallEnd::Dropped(e);
-                            break 'call;
-                        }
-                    }
-                    Ok(Command::SendDtmf { digits }) => report.sent_dtmf.push(digits),
-                    Err(e) => report.protocol_errors.push(e.to_string()),
-                }
-            }
-        }
-    }
-    report.overflow_bytes = playout.overflow_bytes;
-    if matches!(report.ended, CallEnd::ScriptDone | CallEnd::MaxDuration) {
-        // Plivo ends the call by closing; give the server a moment to finish the handshake.
-        let _ = ws.send(Message::Close(None)).await;
-        let _ = tokio::time::timeout(Duration::from_secs(1), async {
-            while let Some(Ok(_)) = ws.next().await {}
-        })
-        .await;
-    }
-    Ok(report)
-}
-
-async fn send_text(ws: &mut Ws, text: String) -> Result<(), String> {
-    ws.send(Message::text(text))
-        .await
-        .map_err(|e| e.to_string())
-}
-
-type Ws =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-enum Prepared {
-    Say { label: String, audio: Vec<u8> },
-    Silence(Duration),
-    Dtmf(char),
-    WaitForBot(Duration),
-    WaitForBotStart(Duration),
-    Hangup,
-}
-
-fn new_turn(label: String, started_at: Duration) -> TurnReport {
-    TurnReport {
-        label,
-        started_at,
-        first_bot_audio: None,
-        bot_audio: Duration::ZERO,
-        cleared: false,
-    }
 }
 
 #[cfg(test)]
