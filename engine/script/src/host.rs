@@ -25,8 +25,7 @@ use crate::hooks::{HookDecision, SlotDecision};
 use crate::runtime::{CompiledPlugin, ScriptRuntime};
 use crate::sandbox::RunGuard;
 use crate::scope::{
-    BusinessDyn, ScriptScope, Site, describe, from_dynamic, oversized, rhai_scope, this_context,
-    to_dynamic,
+    BusinessDyn, ScriptScope, Site, describe, from_dynamic, oversized, rhai_scope, to_dynamic,
 };
 use crate::uses::BusinessUse;
 
@@ -287,7 +286,6 @@ impl RhaiHost {
         plugin: &str,
         function: &str,
         args: Vec<Dynamic>,
-        scope: &ScriptScope<'_>,
     ) -> Result<Value, ScriptError> {
         let compiled = self.plugin(plugin).map_err(logged)?;
         if !compiled.has_function(function, args.len()) {
@@ -298,7 +296,7 @@ impl RhaiHost {
                 arity: args.len(),
             }));
         }
-        self.run(compiled, function, args, scope).map_err(logged)
+        self.run(compiled, function, args).map_err(logged)
     }
 
     /// Runs `function` of `plugin` with `args` under the limits.
@@ -307,20 +305,10 @@ impl RhaiHost {
         plugin: &CompiledPlugin,
         function: &str,
         args: Vec<Dynamic>,
-        scope: &ScriptScope<'_>,
     ) -> Result<Value, ScriptError> {
         let file = plugin.file();
-        let runtime_err = |message: String| ScriptError::Runtime {
-            at: Location {
-                file: file.to_string(),
-                line: None,
-                col: None,
-            },
-            message,
-        };
-        // Functions never see the caller's variables; the conversation is offered as `this`.
-        // Top-level code outside functions is not run (a plugin is a library of functions).
-        let mut this = this_context(scope).map_err(runtime_err)?;
+        // Functions see only their arguments (Rhai functions never see the caller's scope);
+        // top-level code outside functions is not run (a plugin is a library of functions).
         let result = {
             let _run = RunGuard::enter(
                 &*self.runtime.clock,
@@ -328,9 +316,7 @@ impl RhaiHost {
                 plugin.file.clone(),
             );
             self.runtime.engine.call_fn_with_options::<Dynamic>(
-                CallFnOptions::new()
-                    .eval_ast(false)
-                    .bind_this_ptr(&mut this),
+                CallFnOptions::new().eval_ast(false),
                 &mut Scope::new(),
                 &plugin.ast,
                 function,
@@ -370,7 +356,6 @@ impl RhaiHost {
         hook: &str,
         arities: &[usize],
         full_args: &[Dynamic],
-        scope: &ScriptScope<'_>,
         mut visit: impl FnMut(&CompiledPlugin, Value) -> Result<bool, ScriptError>,
     ) -> Result<(), ScriptError> {
         for (_, plugin) in &self.plugins {
@@ -384,7 +369,7 @@ impl RhaiHost {
                 continue;
             };
             let value = self
-                .run(plugin, hook, full_args[..arity].to_vec(), scope)
+                .run(plugin, hook, full_args[..arity].to_vec())
                 .map_err(logged)?;
             if !visit(plugin, value)? {
                 break;
@@ -432,7 +417,7 @@ impl ScriptHost for RhaiHost {
             .iter()
             .map(|a| self.eval_dynamic(a, &site.expr_at(a), site, scope))
             .collect::<Result<Vec<_>, _>>()?;
-        self.call_dynamic(&call.plugin, &call.function, args, scope)
+        self.call_dynamic(&call.plugin, &call.function, args)
     }
 
     fn call(
@@ -440,7 +425,8 @@ impl ScriptHost for RhaiHost {
         plugin: &str,
         function: &str,
         args: Vec<Value>,
-        scope: &ScriptScope<'_>,
+        // Plugin functions see only their arguments; the scope is for hosts that need it.
+        _scope: &ScriptScope<'_>,
     ) -> Result<Value, ScriptError> {
         let file = self
             .plugin(plugin)
@@ -460,7 +446,7 @@ impl ScriptHost for RhaiHost {
                     message,
                 })
             })?;
-        self.call_dynamic(plugin, function, args, scope)
+        self.call_dynamic(plugin, function, args)
     }
     fn before_booking(
         &self,
@@ -471,30 +457,23 @@ impl ScriptHost for RhaiHost {
         let reservation = to_dynamic(reservation).unwrap_or(Dynamic::UNIT);
         let args = [reservation, business, Dynamic::from(scope.lang.to_string())];
         let mut decision = HookDecision::allowed();
-        self.each_hook(
-            "before_booking",
-            &[3, 2, 1],
-            &args,
-            scope,
-            |plugin, value| {
-                let at = Location {
-                    file: plugin.file().to_string(),
-                    line: None,
-                    col: None,
-                };
-                let d =
-                    HookDecision::parse(&value, &at, &format!("{}.before_booking", plugin.id()))
-                        .map_err(logged)?;
-                if d.allow {
-                    return Ok(true);
-                }
-                decision = HookDecision {
-                    plugin: Some(plugin.id().to_string()),
-                    ..d
-                };
-                Ok(false)
-            },
-        )?;
+        self.each_hook("before_booking", &[3, 2, 1], &args, |plugin, value| {
+            let at = Location {
+                file: plugin.file().to_string(),
+                line: None,
+                col: None,
+            };
+            let d = HookDecision::parse(&value, &at, &format!("{}.before_booking", plugin.id()))
+                .map_err(logged)?;
+            if d.allow {
+                return Ok(true);
+            }
+            decision = HookDecision {
+                plugin: Some(plugin.id().to_string()),
+                ..d
+            };
+            Ok(false)
+        })?;
         Ok(decision)
     }
 
@@ -523,7 +502,7 @@ impl ScriptHost for RhaiHost {
                 Dynamic::from(scope.lang.to_string()),
             ];
             let result = self
-                .run(plugin, "on_slot", args[..arity].to_vec(), scope)
+                .run(plugin, "on_slot", args[..arity].to_vec())
                 .map_err(logged)?;
             let at = Location {
                 file: plugin.file().to_string(),

@@ -148,31 +148,6 @@ pub(crate) fn rhai_scope(
     Ok(s)
 }
 
-/// The conversation context a called plugin function sees as `this` (everything but the
-/// business document, which is large; flows pass it as an argument when a plugin needs it).
-pub(crate) fn this_context(scope: &ScriptScope<'_>) -> Result<Dynamic, String> {
-    let mut map = rhai::Map::new();
-    map.insert("slots".into(), map_to_dynamic(scope.slots)?);
-    map.insert("vars".into(), map_to_dynamic(scope.vars)?);
-    map.insert(
-        "value".into(),
-        scope
-            .value
-            .map(to_dynamic)
-            .transpose()?
-            .unwrap_or(Dynamic::UNIT),
-    );
-    for (name, text) in [
-        ("lang", scope.lang),
-        ("now", scope.now),
-        ("utterance", scope.utterance),
-        ("intent", scope.intent),
-    ] {
-        map.insert(name.into(), text.to_string().into());
-    }
-    Ok(map.into())
-}
-
 /// JSON → Rhai.
 pub(crate) fn to_dynamic(value: &Value) -> Result<Dynamic, String> {
     rhai::serde::to_dynamic(value).map_err(|e| format!("cannot pass {value} to a script: {e}"))

@@ -177,18 +177,27 @@ fn hooks_in_business_order_with_changes_and_rejections() {
 }
 
 #[test]
-fn called_functions_see_the_conversation_as_this() {
-    let src = "let ignored = 1;\nfn when() {\n  let t = this;\n  t.slots.date + \" \" + t.now + \" \" + t.lang\n}\nfn helper() { this }";
+fn plugin_functions_see_only_their_arguments() {
+    // Top-level code is not run, and the conversation's variables are not visible.
+    let src = "let ignored = 1;\nfn f() { slots }\nfn g(x) { x.date }\nfn h() { ignored }";
     let host = host(&[("p", src)]);
     let c = Ctx::new(business()).slot("date", json!("2027-01-01"));
-    assert_eq!(
-        host.call("p", "when", vec![], &c.scope()).unwrap(),
-        json!("2027-01-01 2026-12-20T19:30 en")
+    let s = c.scope();
+    let err = host.call("p", "f", vec![], &s).unwrap_err();
+    assert!(
+        err.to_string().contains("Variable not found: slots"),
+        "{err}"
     );
-    // `this` has no business document (pass it as an argument) and is a fresh copy per call.
-    let this = host.call("p", "helper", vec![], &c.scope()).unwrap();
-    assert_eq!(this["utterance"], json!(""));
-    assert!(this.get("business").is_none());
+    let err = host.call("p", "h", vec![], &s).unwrap_err();
+    assert!(
+        err.to_string().contains("Variable not found: ignored"),
+        "{err}"
+    );
+    let slots = serde_json::Value::Object(c.slots.clone());
+    assert_eq!(
+        host.call("p", "g", vec![slots], &s).unwrap(),
+        json!("2027-01-01")
+    );
 }
 
 #[test]
@@ -228,4 +237,30 @@ fn partial_business_is_enough_for_key_access() {
         )
         .unwrap();
     assert_eq!(got, json!(3));
+}
+
+/// The `on_slot` pattern shown in docs/PLUGINS.md works as documented.
+#[test]
+fn documented_on_slot_example() {
+    let doc = std::fs::read_to_string(common::repo_root().join("docs/PLUGINS.md")).unwrap();
+    let start = doc
+        .find("// Round requested times")
+        .expect("example in docs");
+    let end = start + doc[start..].find("```").expect("end of example");
+    let host = host(&[("rounding", &doc[start..end])]);
+    let c = Ctx::new(business());
+    let s = c.scope();
+    let check = |v: &str| host.on_slot("time", &json!(v), &s).unwrap();
+    assert_eq!(check("20:30"), SlotDecision::Accept);
+    assert_eq!(check("20:10"), SlotDecision::Change(json!("20:15")));
+    assert_eq!(check("08:53"), SlotDecision::Change(json!("09:00")));
+    assert_eq!(check("19:05"), SlotDecision::Change(json!("19:00")));
+    match check("23:00") {
+        SlotDecision::Reject(Some(m)) => assert!(m.text("en").unwrap().contains("10:30")),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        host.on_slot("name", &json!("Asha"), &s).unwrap(),
+        SlotDecision::Accept
+    );
 }
