@@ -249,3 +249,23 @@ fn failing_compile_is_an_error_not_a_panic() {
     let err = host.call("p", "f", vec![], &ctx.scope()).unwrap_err();
     assert!(err.to_string().starts_with("plugins/p.rhai:1:"), "{err}");
 }
+
+#[test]
+fn harden_also_locks_down_a_full_engine() {
+    // Engine::new() would resolve `import` from files; harden replaces that resolver.
+    let mut engine = rhai::Engine::new();
+    vartalaap_script::harden(
+        &mut engine,
+        &ScriptLimits::default(),
+        Arc::new(|| Duration::ZERO),
+    );
+    let root = common::repo_root();
+    let script = format!("import \"{}/plugins/jain_options\" as j; 1", root.display());
+    assert!(engine.eval::<i64>(&script).is_err());
+    assert!(engine.compile("eval(\"1\")").is_err());
+    let err = engine.eval::<()>("loop {}").unwrap_err();
+    assert!(
+        matches!(*err, rhai::EvalAltResult::ErrorTooManyOperations(..)),
+        "{err}"
+    );
+}
