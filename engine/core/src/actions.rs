@@ -422,7 +422,10 @@ impl Conversation {
 
     /// The FAQ matching the caller's question, answered in the reply language.
     fn answer_faq(&mut self) -> Flowing {
-        let Some(m) = vartalaap_lang::classify_intent(&self.utterance, &self.knowledge.faqs)
+        let Some(m) = self
+            .knowledge
+            .faqs
+            .classify(&self.utterance)
             .filter(|m| m.repair.is_none())
         else {
             return Flowing::Fail;

@@ -526,19 +526,10 @@ impl Conversation {
                 .as_ref()
                 .is_some_and(|(f, _)| self.is_info_flow(f))
         {
-            let tasks: Vec<_> = self
+            if let Some(m) = self
                 .knowledge
-                .intents
-                .iter()
-                .filter(|i| {
-                    self.knowledge
-                        .intent_flow
-                        .get(&i.intent)
-                        .is_some_and(|f| !self.is_info_flow(f))
-                })
-                .cloned()
-                .collect();
-            if let Some(m) = vartalaap_lang::classify_intent(&self.utterance, &tasks)
+                .task_intents
+                .classify(&self.utterance)
                 .filter(|m| m.repair.is_none())
                 && let Some(f) = self.knowledge.intent_flow.get(&m.intent)
             {
@@ -809,14 +800,9 @@ impl Conversation {
     /// Info flows answer a question without collecting anything or changing anything, so they
     /// can interrupt another flow and hand back to it.
     pub(crate) fn is_info_flow(&self, id: &str) -> bool {
-        self.snap.flows.get(id).is_some_and(|f| {
-            f.steps.iter().all(|s| match &s.kind {
-                StepKind::Collect(_) => false,
-                StepKind::Action { action, .. } => {
-                    matches!(action, Action::LookupMenu | Action::AnswerFaq)
-                }
-                _ => true,
-            })
-        })
+        self.snap
+            .flows
+            .get(id)
+            .is_some_and(|f| crate::understand::is_info_flow(f))
     }
 }

@@ -122,14 +122,7 @@ impl Conversation {
                     }
                 }
                 StepKind::Call(call) => {
-                    let scope = self.scope(None);
-                    let args: Result<Vec<Value>, _> = call
-                        .args
-                        .iter()
-                        .map(|a| host.eval(a, &site, &scope))
-                        .collect();
-                    let result =
-                        args.and_then(|args| host.call(&call.plugin, &call.function, args, &scope));
+                    let result = host.call_step(call, &site, &self.scope(None));
                     match result {
                         Ok(v) => {
                             if let Some(into) = &call.into {

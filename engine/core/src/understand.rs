@@ -10,22 +10,27 @@ use std::collections::BTreeMap;
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 use serde_json::Value;
 use vartalaap_config::BusinessSnapshot;
-use vartalaap_config::model::flow::SlotType;
-use vartalaap_lang::{DateContext, IntentExamples, MenuEntry, RepairIntent, TimeHints, YesNoReply};
+use vartalaap_config::model::flow::{Action, Flow, SlotType, StepKind};
+use vartalaap_lang::{
+    DateContext, IntentExamples, IntentIndex, MenuEntry, MenuIndex, RepairIntent, TimeHints,
+    YesNoReply,
+};
 
 use crate::io::Interpretation;
 
 /// What the engine knows that utterances are matched against, built once per conversation.
 #[derive(Debug, Clone)]
 pub(crate) struct Knowledge {
-    /// Every flow trigger with examples in all languages.
-    pub intents: Vec<IntentExamples>,
+    /// Every flow trigger with examples in all languages, indexed.
+    pub intents: IntentIndex,
+    /// Only the triggers of task flows (not info flows), for "a table for two on Monday".
+    pub task_intents: IntentIndex,
     /// Intent name → flow id.
     pub intent_flow: BTreeMap<String, String>,
-    /// FAQ questions, one "intent" per FAQ id.
-    pub faqs: Vec<IntentExamples>,
-    /// Menu items with their names and aliases.
-    pub menu: Vec<MenuEntry>,
+    /// FAQ questions, one "intent" per FAQ id, indexed.
+    pub faqs: IntentIndex,
+    /// Menu items with their names and aliases, indexed.
+    pub menu: MenuIndex,
     /// Word keys of each item's names and aliases (see [`word_key`]).
     pub menu_words: BTreeMap<String, Vec<String>>,
 }
@@ -33,20 +38,25 @@ pub(crate) struct Knowledge {
 impl Knowledge {
     pub(crate) fn new(snap: &BusinessSnapshot) -> Knowledge {
         let mut intents = Vec::new();
+        let mut tasks = Vec::new();
         let mut intent_flow = BTreeMap::new();
         for id in &snap.business.flows {
             let Some(flow) = snap.flows.get(id) else {
                 continue;
             };
             for t in &flow.triggers {
-                intents.push(IntentExamples {
+                let examples = IntentExamples {
                     intent: t.intent.clone(),
                     examples: t.examples.values().flatten().cloned().collect(),
-                });
+                };
+                if !is_info_flow(flow) {
+                    tasks.push(examples.clone());
+                }
+                intents.push(examples);
                 intent_flow.insert(t.intent.clone(), id.clone());
             }
         }
-        let faqs = snap
+        let faqs: Vec<IntentExamples> = snap
             .business
             .faqs
             .iter()
@@ -80,13 +90,24 @@ impl Knowledge {
             })
             .collect();
         Knowledge {
-            intents,
+            intents: IntentIndex::new(&intents),
+            task_intents: IntentIndex::new(&tasks),
             intent_flow,
-            faqs,
-            menu,
+            faqs: IntentIndex::new(&faqs),
+            menu: MenuIndex::new(&menu),
             menu_words,
         }
     }
+}
+
+/// Info flows answer a question without collecting anything or changing anything (menu,
+/// hours, FAQ), so they can interrupt another flow and hand back to it.
+pub(crate) fn is_info_flow(flow: &Flow) -> bool {
+    flow.steps.iter().all(|s| match &s.kind {
+        StepKind::Collect(_) => false,
+        StepKind::Action { action, .. } => matches!(action, Action::LookupMenu | Action::AnswerFaq),
+        _ => true,
+    })
 }
 
 /// A slot the engine listens for this turn.
@@ -130,7 +151,7 @@ pub(crate) struct Reading<'a> {
 /// Reads `text` (and an optional interpretation).
 pub(crate) fn understand(text: &str, r: &Reading<'_>, interp: Option<&Interpretation>) -> Heard {
     let mut heard = Heard::default();
-    if let Some(m) = vartalaap_lang::classify_intent(text, &r.knowledge.intents) {
+    if let Some(m) = r.knowledge.intents.classify(text) {
         match m.repair {
             Some(RepairIntent::Correction) => heard.correction = true,
             Some(rep) => heard.repair = Some(rep),
@@ -141,14 +162,25 @@ pub(crate) fn understand(text: &str, r: &Reading<'_>, interp: Option<&Interpreta
     if heard.yes_no.as_ref().is_some_and(YesNoReply::is_correction) {
         heard.correction = true;
     }
-    heard.menu = menu_mentions(text, r.knowledge);
-    heard.faq = vartalaap_lang::classify_intent(text, &r.knowledge.faqs)
-        .filter(|m| m.repair.is_none())
-        .map(|m| (m.intent, m.score));
     for w in r.wants {
         if let Some(v) = extract(text, w, r, &heard) {
             heard.values.insert(w.name.clone(), v);
         }
+    }
+    // Menu and FAQ matching only matter for a request or a digression; an answer to the
+    // pending question skips them (they are the most expensive part of a turn).
+    let answered = r
+        .wants
+        .iter()
+        .any(|w| w.pending && heard.values.contains_key(&w.name));
+    if !answered {
+        heard.menu = menu_mentions(text, r.knowledge);
+        heard.faq = r
+            .knowledge
+            .faqs
+            .classify(text)
+            .filter(|m| m.repair.is_none())
+            .map(|m| (m.intent, m.score));
     }
     if let Some(i) = interp {
         merge(&mut heard, i, r);
@@ -166,7 +198,8 @@ pub(crate) fn menu_mentions(text: &str, k: &Knowledge) -> Vec<(String, f32)> {
         .filter(|w| !w.is_empty())
         .map(word_key)
         .collect();
-    vartalaap_lang::match_menu_item(text, &k.menu)
+    k.menu
+        .match_text(text)
         .into_iter()
         .filter(|(id, _)| {
             k.menu_words
@@ -229,9 +262,9 @@ fn extract(text: &str, w: &Want, r: &Reading<'_>, heard: &Heard) -> Option<Value
             .filter(|y| !y.is_correction())
             .map(|y| Value::Bool(y.answer)),
         SlotType::Bool => None,
-        SlotType::MenuItem if w.pending => {
-            heard.menu.first().map(|(id, _)| Value::from(id.clone()))
-        }
+        SlotType::MenuItem if w.pending => menu_mentions(text, r.knowledge)
+            .first()
+            .map(|(id, _)| Value::from(id.clone())),
         SlotType::MenuItem => None,
     }
 }
