@@ -525,16 +525,14 @@ impl Conversation {
             && by_intent
                 .as_ref()
                 .is_some_and(|(f, _)| self.is_info_flow(f))
-        {
-            if let Some(m) = self
+            && let Some(m) = self
                 .knowledge
                 .task_intents
                 .classify(&self.utterance)
                 .filter(|m| m.repair.is_none())
-                && let Some(f) = self.knowledge.intent_flow.get(&m.intent)
-            {
-                by_intent = Some((f.clone(), m.intent));
-            }
+            && let Some(f) = self.knowledge.intent_flow.get(&m.intent)
+        {
+            by_intent = Some((f.clone(), m.intent));
         }
         let target = by_intent.or_else(|| {
             let pick = if slots_said {
