@@ -139,7 +139,7 @@ impl Document {
 pub struct RhaiHost {
     runtime: Arc<ScriptRuntime>,
     /// In the order the business lists them (hook order).
-    plugins: Vec<(String, Result<Arc<CompiledPlugin>, ScriptError>)>,
+    plugins: Vec<(Arc<Plugin>, Result<Arc<CompiledPlugin>, ScriptError>)>,
     document: Document,
     business: BusinessDyn,
 }
@@ -168,7 +168,7 @@ impl RhaiHost {
     fn build(runtime: Arc<ScriptRuntime>, plugins: Vec<Arc<Plugin>>, document: Document) -> Self {
         let plugins = plugins
             .iter()
-            .map(|p| (p.id.clone(), runtime.plugin(p).map_err(logged)))
+            .map(|p| (p.clone(), runtime.plugin(p).map_err(logged)))
             .collect();
         let business = BusinessDyn::new(document.get()).unwrap_or_else(|e| {
             tracing::warn!(error = %e, "Business document could not be given to scripts.");
@@ -240,7 +240,7 @@ impl RhaiHost {
     }
 
     fn plugin(&self, id: &str) -> Result<&Arc<CompiledPlugin>, ScriptError> {
-        match self.plugins.iter().find(|(pid, _)| pid == id) {
+        match self.plugins.iter().find(|(p, _)| p.id == id) {
             Some((_, Ok(p))) => Ok(p),
             Some((_, Err(e))) => Err(e.clone()),
             None => Err(ScriptError::UnknownPlugin {
@@ -358,11 +358,12 @@ impl RhaiHost {
         full_args: &[Dynamic],
         mut visit: impl FnMut(&CompiledPlugin, Value) -> Result<bool, ScriptError>,
     ) -> Result<(), ScriptError> {
-        for (_, plugin) in &self.plugins {
+        for (source, plugin) in &self.plugins {
             let plugin = match plugin {
                 Ok(p) => p,
-                // A plugin that failed to compile was logged when the host was built; it
-                // cannot veto anything, and a hook it might define is unknown.
+                // A broken plugin that defines the hook must not be skipped silently (a
+                // broken booking policy would allow everything).
+                Err(e) if source.functions.contains_key(hook) => return Err(e.clone()),
                 Err(_) => continue,
             };
             let Some(&arity) = arities.iter().find(|&&n| plugin.has_function(hook, n)) else {
@@ -487,8 +488,12 @@ impl ScriptHost for RhaiHost {
         let mut current = value.clone();
         let mut rejected = None;
         // Plugins run one at a time so each sees the value the previous one may have changed.
-        for (_, plugin) in &self.plugins {
-            let Ok(plugin) = plugin else { continue };
+        for (source, plugin) in &self.plugins {
+            let plugin = match plugin {
+                Ok(p) => p,
+                Err(e) if source.functions.contains_key("on_slot") => return Err(e.clone()),
+                Err(_) => continue,
+            };
             let Some(&arity) = [4, 3, 2]
                 .iter()
                 .find(|&&n| plugin.has_function("on_slot", n))

@@ -264,3 +264,21 @@ fn documented_on_slot_example() {
         SlotDecision::Accept
     );
 }
+
+#[test]
+fn a_broken_plugin_defining_a_hook_is_an_error_not_an_allow() {
+    // Parses for the config crate, but `eval` is refused by the sandbox.
+    let policy = host(&[(
+        "policy",
+        "fn before_booking(r) { eval(\"true\") }\nfn on_slot(n, v) { eval(\"true\") }",
+    )]);
+    let c = Ctx::new(business());
+    let err = policy
+        .before_booking(&json!({"party_size": 50}), &c.scope())
+        .unwrap_err();
+    assert!(matches!(err, ScriptError::Syntax { .. }), "{err}");
+    assert!(policy.on_slot("time", &json!("20:00"), &c.scope()).is_err());
+    // A broken plugin without hooks does not block the hooks of others.
+    let other = host(&[("broken", "fn f() { eval(\"1\") }")]);
+    assert!(other.before_booking(&json!({}), &c.scope()).unwrap().allow);
+}
