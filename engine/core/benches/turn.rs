@@ -9,7 +9,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use chrono::NaiveDate;
-use criterion::{Criterion, black_box, criterion_group, criterion_main};
+use criterion::{Criterion, black_box, criterion_group};
 use vartalaap_config::ConfigStore;
 use vartalaap_core::{CallerContext, Conversation, Input};
 use vartalaap_script::{RhaiHost, ScriptLimits, ScriptRuntime};
@@ -44,5 +44,48 @@ fn turn(c: &mut Criterion) {
     });
 }
 
+/// Criterion reports means; the latency target is a percentile, so also time single turns.
+fn percentiles() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let store = ConfigStore::load(&root).expect("repository configuration is valid");
+    let snap = store.current("himalayan_kitchen").expect("business exists");
+    let host = RhaiHost::new(
+        Arc::new(ScriptRuntime::new(ScriptLimits::default())),
+        snap.clone(),
+    );
+    let now = NaiveDate::from_ymd_opt(2026, 11, 25)
+        .and_then(|d| d.and_hms_opt(18, 0, 0))
+        .expect("valid time");
+    let (mut warm, _) = Conversation::start(snap, now, CallerContext::default(), &host);
+    let _ = warm.handle(now, Input::text("table book karna hai"), &host);
+    for (label, text) in [
+        ("booking details (Hinglish)", "kal raat 8 baje 4 log"),
+        ("menu question (Hindi)", "मोमोज़ कितने के हैं"),
+        ("party size answer (English)", "four people"),
+    ] {
+        let mut times: Vec<u128> = (0..2000)
+            .map(|_| {
+                let mut conv = warm.clone();
+                let start = std::time::Instant::now();
+                black_box(conv.handle(now, Input::text(text), &host));
+                start.elapsed().as_nanos()
+            })
+            .collect();
+        times.sort_unstable();
+        let pct = |p: usize| times[(times.len() * p / 100).min(times.len() - 1)] as f64 / 1000.0;
+        println!(
+            "turn {label}: p50 {:.1} µs, p99 {:.1} µs, max {:.1} µs",
+            pct(50),
+            pct(99),
+            times[times.len() - 1] as f64 / 1000.0
+        );
+    }
+}
+
 criterion_group!(benches, turn);
-criterion_main!(benches);
+
+fn main() {
+    benches();
+    percentiles();
+    Criterion::default().configure_from_args().final_summary();
+}
