@@ -114,6 +114,9 @@ pub trait ScriptHost: Send + Sync {
     ) -> Result<SlotDecision, ScriptError>;
 }
 
+/// A plugin as compiled by the sandbox, or why it could not be.
+type Sandboxed = Result<Arc<CompiledPlugin>, ScriptError>;
+
 /// The business document, held by whichever owner the host was built from.
 #[derive(Debug)]
 enum Document {
@@ -139,7 +142,7 @@ impl Document {
 pub struct RhaiHost {
     runtime: Arc<ScriptRuntime>,
     /// In the order the business lists them (hook order).
-    plugins: Vec<(Arc<Plugin>, Result<Arc<CompiledPlugin>, ScriptError>)>,
+    plugins: Vec<(Arc<Plugin>, Sandboxed)>,
     document: Document,
     business: BusinessDyn,
 }
