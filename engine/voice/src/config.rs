@@ -1,0 +1,77 @@
+//! What the server tells the voice service at start-up (filled from settings).
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use vartalaap_audio::ModelPaths;
+use vartalaap_providers::deepgram::DeepgramConfig;
+
+/// Plivo account and the public origin Plivo calls us on.
+#[derive(Clone)]
+pub struct PlivoVoiceConfig {
+    /// `PLIVO_AUTH_ID` (REST user and path segment).
+    pub auth_id: String,
+    /// `PLIVO_AUTH_TOKEN`: signs every webhook and authenticates REST calls. Never logged.
+    pub auth_token: String,
+    /// `PLIVO_API_BASE_URL` (`https://api.plivo.com`, or a mock in tests).
+    pub api_base_url: String,
+    /// `PUBLIC_BASE_URL`: the origin Plivo calls (`https://bot.example.in`); signatures cover it.
+    pub public_base_url: String,
+}
+
+impl fmt::Debug for PlivoVoiceConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PlivoVoiceConfig")
+            .field("auth_id", &"***")
+            .field("auth_token", &"***")
+            .field("api_base_url", &self.api_base_url)
+            .field("public_base_url", &self.public_base_url)
+            .finish()
+    }
+}
+
+/// Everything the voice service needs to know, decided once at start-up.
+#[derive(Debug, Clone)]
+pub struct VoiceConfig {
+    /// Deepgram live STT (key and base URL; the language is chosen per business). `None`:
+    /// offline turn-taking by VAD only, and no speech recognition at all.
+    pub deepgram: Option<DeepgramConfig>,
+    /// Plivo; `None` turns the telephony routes off (they answer 503).
+    pub plivo: Option<PlivoVoiceConfig>,
+    /// Where ONNX Runtime, Silero VAD and Piper voices live; `None` or missing files mean the
+    /// energy VAD and espeak-ng.
+    pub models: Option<ModelPaths>,
+    /// The `espeak-ng` program (Hindi voice, fallback voice, and Piper's phonemizer).
+    pub espeak_program: PathBuf,
+    /// Speech synthesizers kept ready (each Piper instance holds its own model session).
+    pub tts_workers: usize,
+    /// Sentences kept in the phrase cache (8 kHz audio).
+    pub phrase_cache_entries: usize,
+    /// The longest call; at this point the bot says goodbye and hangs up.
+    pub max_call: Duration,
+    /// Secret that signs stream tokens (derived from the session secret by the server).
+    pub stream_token_secret: Vec<u8>,
+    /// How long a stream token from the answer URL stays usable.
+    pub stream_token_ttl: Duration,
+    /// How long shutdown waits for calls to say goodbye.
+    pub drain_deadline: Duration,
+}
+
+impl VoiceConfig {
+    /// Offline defaults: no STT, no Plivo, espeak-ng from `PATH`, models from `models`.
+    pub fn offline(models: Option<ModelPaths>, stream_token_secret: Vec<u8>) -> Self {
+        Self {
+            deepgram: None,
+            plivo: None,
+            models,
+            espeak_program: PathBuf::from(vartalaap_audio::tts::ESPEAK_PROGRAM),
+            tts_workers: 2,
+            phrase_cache_entries: 512,
+            max_call: Duration::from_secs(15 * 60),
+            stream_token_secret,
+            stream_token_ttl: Duration::from_secs(60),
+            drain_deadline: Duration::from_secs(8),
+        }
+    }
+}

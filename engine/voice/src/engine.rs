@@ -1,0 +1,395 @@
+//! The dialog engine and the call log, as the call task uses them: every engine turn and every
+//! store write runs on the blocking pool (the engine is CPU work, the store fsyncs).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use serde_json::{Map, Value};
+use vartalaap_config::{BusinessSnapshot, Lang};
+use vartalaap_core::{
+    CallerContext, Conversation, Input, Output, ToolCall, ToolExecutor, ToolKind, ToolResult,
+    drive, drive_start,
+};
+use vartalaap_script::RhaiHost;
+use vartalaap_store::{
+    CallEnd, CallOutcome, CallerUpdate, NewCall, NewTurn, PhoneHash, StoreError, TurnRole,
+    TurnTimings,
+};
+
+use crate::service::{ToolContext, VoiceService};
+use crate::session::CallParams;
+use crate::timing::TurnMarks;
+
+/// Why an engine turn could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// The blocking task panicked or was cancelled (a bug; the call ends politely).
+    #[error("the engine turn did not complete: {0}")]
+    Join(String),
+}
+
+/// Why the call log could not be created.
+#[derive(Debug, thiserror::Error)]
+pub enum CallLogError {
+    /// Storage refused.
+    #[error("storage: {0}")]
+    Store(#[from] StoreError),
+    /// The blocking task died.
+    #[error("creating the call log was interrupted: {0}")]
+    Interrupted(String),
+}
+
+/// Watches tool results to learn whether a callback was arranged.
+struct Recording<'a> {
+    inner: &'a mut dyn ToolExecutor,
+    callback: &'a mut bool,
+}
+
+impl ToolExecutor for Recording<'_> {
+    fn execute(&mut self, now: NaiveDateTime, call: &ToolCall) -> ToolResult {
+        let result = self.inner.execute(now, call);
+        if matches!(call.kind, ToolKind::CreateCallback { .. }) && result == ToolResult::Done {
+            *self.callback = true;
+        }
+        result
+    }
+}
+
+/// One call's conversation with its script host and tools.
+pub(crate) struct Engine {
+    conv: Conversation,
+    host: RhaiHost,
+    tools: Box<dyn ToolExecutor + Send>,
+    callback: bool,
+}
+
+fn local_now(svc: &VoiceService, snapshot: &BusinessSnapshot) -> NaiveDateTime {
+    svc.deps
+        .clock
+        .now()
+        .with_timezone(&snapshot.business.timezone)
+        .naive_local()
+}
+
+impl Engine {
+    /// Greets: starts the conversation in the caller's last language, running start tools.
+    pub async fn start(
+        svc: &Arc<VoiceService>,
+        snapshot: Arc<BusinessSnapshot>,
+        params: &CallParams,
+        log: &CallLog,
+    ) -> Result<(Engine, Vec<Output>), EngineError> {
+        let now = local_now(svc, &snapshot);
+        let host = RhaiHost::new(svc.deps.runtime.clone(), snapshot.clone());
+        let context = log.context.clone();
+        let tools_for = svc.deps.tools.clone();
+        let caller = params.caller.clone();
+        let call_id = log.id;
+        tokio::task::spawn_blocking(move || {
+            let (mut conv, first) = Conversation::start(snapshot.clone(), now, context, &host);
+            let mut tools = tools_for(ToolContext {
+                snapshot,
+                caller,
+                call_id,
+                language: conv.view().lang.code().to_string(),
+            });
+            let mut callback = false;
+            let outputs = {
+                let mut rec = Recording {
+                    inner: tools.as_mut(),
+                    callback: &mut callback,
+                };
+                drive_start(&mut conv, first, now, &host, &mut rec)
+            };
+            (
+                Engine {
+                    conv,
+                    host,
+                    tools,
+                    callback,
+                },
+                outputs,
+            )
+        })
+        .await
+        .map_err(|e| EngineError::Join(e.to_string()))
+    }
+
+    /// Runs one input and its tool calls.
+    pub async fn handle(
+        mut self,
+        svc: &Arc<VoiceService>,
+        input: Input,
+    ) -> Result<(Engine, Vec<Output>), EngineError> {
+        let now = local_now(svc, self.conv.snapshot());
+        tokio::task::spawn_blocking(move || {
+            let outputs = {
+                let mut rec = Recording {
+                    inner: self.tools.as_mut(),
+                    callback: &mut self.callback,
+                };
+                drive(&mut self.conv, now, input, &self.host, &mut rec)
+            };
+            (self, outputs)
+        })
+        .await
+        .map_err(|e| EngineError::Join(e.to_string()))
+    }
+
+    /// Asks the manager to call back (a transfer was impossible). Returns the engine (unless
+    /// the blocking task died) and whether the callback was stored.
+    pub async fn create_callback(mut self, svc: &Arc<VoiceService>) -> (Option<Engine>, bool) {
+        let now = local_now(svc, self.conv.snapshot());
+        let slots = self.slots();
+        let kind = ToolKind::CreateCallback {
+            name: slots
+                .get("name")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+            date: slots
+                .get("date")
+                .and_then(Value::as_str)
+                .and_then(|d| d.parse().ok()),
+            time: slots
+                .get("time")
+                .and_then(Value::as_str)
+                .and_then(|t| chrono::NaiveTime::parse_from_str(t, "%H:%M").ok()),
+            party_size: slots
+                .get("party_size")
+                .and_then(Value::as_u64)
+                .and_then(|n| u32::try_from(n).ok()),
+        };
+        let result = tokio::task::spawn_blocking(move || {
+            let call = ToolCall { call_id: 0, kind };
+            let ok = self.tools.execute(now, &call) == ToolResult::Done;
+            self.callback |= ok;
+            (self, ok)
+        })
+        .await;
+        match result {
+            Ok((engine, ok)) => (Some(engine), ok),
+            Err(_) => (None, false),
+        }
+    }
+
+    /// The language the bot speaks now.
+    pub fn lang(&self) -> Lang {
+        self.conv.view().lang
+    }
+
+    /// The reservation booked in this call.
+    pub fn reservation_id(&self) -> Option<u64> {
+        self.conv.reservation_id().and_then(|id| id.parse().ok())
+    }
+
+    /// Whether a manager callback was stored.
+    pub fn callback_created(&self) -> bool {
+        self.callback
+    }
+
+    /// Slot values (name, consent) for the caller's preferences.
+    pub fn slots(&self) -> Map<String, Value> {
+        self.conv.view().slots
+    }
+}
+
+/// The call's record in storage.
+pub(crate) struct CallLog {
+    pub id: u64,
+    phone_hash: Option<PhoneHash>,
+    pub context: CallerContext,
+    started_utc: DateTime<Utc>,
+    turns: AtomicU32,
+}
+
+fn stored_text(text: &str) -> String {
+    if text.trim().is_empty() {
+        "[cut off before any words were heard]".to_string()
+    } else {
+        text.trim().to_string()
+    }
+}
+
+impl CallLog {
+    /// Looks up the caller's preferences and creates the call log (number encrypted and
+    /// hashed by the store; never logged), noting the configuration version in the transcript.
+    pub async fn open(
+        svc: &Arc<VoiceService>,
+        params: &CallParams,
+        snapshot: &Arc<BusinessSnapshot>,
+    ) -> Result<CallLog, CallLogError> {
+        let store = svc.deps.store.clone();
+        let now = svc.deps.clock.now();
+        let caller = params.caller.clone();
+        let business_id = params.business_id.clone();
+        let call_uuid = params.call_uuid.clone();
+        let version = snapshot.version.clone();
+        let default_lang = snapshot.business.languages.default;
+        let supports: Vec<Lang> = snapshot.business.languages.supported.clone();
+        tokio::task::spawn_blocking(move || {
+            let hash = caller.as_ref().map(|p| store.crypto().hash(p));
+            let prefs = match &hash {
+                Some(h) => store.get_caller_preferences(h)?,
+                None => None,
+            };
+            let preferred = prefs
+                .as_ref()
+                .and_then(|p| p.last_language.as_deref())
+                .and_then(Lang::from_code)
+                .filter(|l| supports.contains(l));
+            let context = CallerContext {
+                preferred_lang: preferred,
+                returning: prefs.is_some(),
+            };
+            let call = store.create_call(
+                &NewCall {
+                    business_id,
+                    external_call_id: Some(call_uuid),
+                    caller,
+                    started_at: now,
+                    language: Some(preferred.unwrap_or(default_lang).code().to_string()),
+                },
+                now,
+            )?;
+            store.append_turn(
+                call.id,
+                &NewTurn {
+                    role: TurnRole::System,
+                    text: format!("Call started with configuration version {version}."),
+                    language: None,
+                    started_at: now,
+                    timings: TurnTimings::default(),
+                },
+                now,
+            )?;
+            Ok::<CallLog, StoreError>(CallLog {
+                id: call.id,
+                phone_hash: hash,
+                context,
+                started_utc: now,
+                turns: AtomicU32::new(1),
+            })
+        })
+        .await
+        .map_err(|e| CallLogError::Interrupted(e.to_string()))?
+        .map_err(CallLogError::from)
+    }
+
+    /// Turns written so far.
+    pub fn turns(&self) -> u32 {
+        self.turns.load(Ordering::SeqCst)
+    }
+
+    async fn append(&self, svc: &Arc<VoiceService>, turn: NewTurn) {
+        let store = svc.deps.store.clone();
+        let now = svc.deps.clock.now();
+        let id = self.id;
+        match tokio::task::spawn_blocking(move || store.append_turn(id, &turn, now)).await {
+            Ok(Ok(_)) => {
+                self.turns.fetch_add(1, Ordering::SeqCst);
+            }
+            Ok(Err(e)) => tracing::error!(call_log = id, error = %e, "Could not store a turn."),
+            Err(e) => tracing::error!(call_log = id, error = %e, "Storing a turn was interrupted."),
+        }
+    }
+
+    /// What the caller said (or pressed), with the recognition delay.
+    pub async fn caller_turn(
+        &self,
+        svc: &Arc<VoiceService>,
+        text: &str,
+        lang: Lang,
+        marks: &TurnMarks,
+    ) {
+        let turn = NewTurn {
+            role: TurnRole::Caller,
+            text: stored_text(text),
+            language: Some(lang.code().to_string()),
+            started_at: svc.deps.clock.now(),
+            timings: TurnTimings {
+                stt_ms: marks.timings().stt_ms,
+                ..TurnTimings::default()
+            },
+        };
+        self.append(svc, turn).await;
+    }
+
+    /// What the caller heard of the bot's reply, with the whole turn's timings (also sent to
+    /// the metrics sink).
+    pub async fn bot_turn(
+        &self,
+        svc: &Arc<VoiceService>,
+        heard: &str,
+        lang: Lang,
+        started_at: DateTime<Utc>,
+        marks: &TurnMarks,
+    ) {
+        for (stage, seconds) in marks.stages() {
+            svc.metric(stage, seconds);
+        }
+        let turn = NewTurn {
+            role: TurnRole::Bot,
+            text: stored_text(heard),
+            language: Some(lang.code().to_string()),
+            started_at,
+            timings: marks.timings(),
+        };
+        self.append(svc, turn).await;
+    }
+
+    /// Records the end, and what to remember about the caller next time.
+    pub async fn finish(
+        &self,
+        svc: &Arc<VoiceService>,
+        outcome: CallOutcome,
+        reservation_id: Option<u64>,
+        lang: Option<Lang>,
+        slots: Option<Map<String, Value>>,
+    ) {
+        let store = svc.deps.store.clone();
+        let now = svc.deps.clock.now();
+        let id = self.id;
+        let hash = self.phone_hash.clone();
+        let started = self.started_utc;
+        let result = tokio::task::spawn_blocking(move || {
+            store.finish_call(
+                id,
+                &CallEnd {
+                    ended_at: now,
+                    outcome,
+                    reservation_id,
+                    language: lang.map(|l| l.code().to_string()),
+                },
+                now,
+            )?;
+            if let Some(hash) = hash {
+                let slots = slots.unwrap_or_default();
+                store.update_caller_preferences(
+                    &hash,
+                    &CallerUpdate {
+                        language: lang.map(|l| l.code().to_string()),
+                        name: slots
+                            .get("name")
+                            .and_then(Value::as_str)
+                            .map(str::to_string),
+                        whatsapp_consent: slots.get("whatsapp_consent").and_then(Value::as_bool),
+                        call_at: Some(started),
+                    },
+                    now,
+                )?;
+            }
+            Ok::<(), StoreError>(())
+        })
+        .await;
+        match result {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                tracing::error!(call_log = id, error = %e, "Could not record the end of the call.")
+            }
+            Err(e) => {
+                tracing::error!(call_log = id, error = %e, "Recording the end of the call was interrupted.")
+            }
+        }
+    }
+}

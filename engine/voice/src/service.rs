@@ -1,0 +1,377 @@
+//! [`VoiceService`]: what every call shares, built once at start-up.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::{Notify, mpsc};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use vartalaap_config::{BusinessSnapshot, ConfigStore};
+use vartalaap_core::ToolExecutor;
+use vartalaap_providers::plivo::{PlivoRest, PlivoRestConfig};
+use vartalaap_script::ScriptRuntime;
+use vartalaap_store::{Clock, PhoneNumber, Store};
+use vartalaap_telephony::{Command, StreamEvent, StreamTokenKey, TokenError};
+
+use crate::config::{PlivoVoiceConfig, VoiceConfig};
+use crate::listen::VadChoice;
+use crate::session::{CallParams, CallSummary};
+use crate::speech::SpeechPool;
+
+/// Most answered-but-not-yet-streaming calls remembered (a flood of answer requests cannot
+/// grow memory without bound).
+const MAX_PENDING: usize = 10_000;
+
+/// What a tool executor is built for: one call.
+#[derive(Debug, Clone)]
+pub struct ToolContext {
+    /// The snapshot the call pinned.
+    pub snapshot: Arc<BusinessSnapshot>,
+    /// The caller's number, when Plivo sent one.
+    pub caller: Option<PhoneNumber>,
+    /// The call log id (reservations link to it).
+    pub call_id: u64,
+    /// The conversation's language code.
+    pub language: String,
+}
+
+/// Builds the tool executor for a call (the server passes its store-backed `StoreTools`), so
+/// this crate does not depend on the server.
+pub type ToolsFactory = Arc<dyn Fn(ToolContext) -> Box<dyn ToolExecutor + Send> + Send + Sync>;
+
+/// Receives `(stage, seconds)` latency samples (the server feeds its Prometheus histograms).
+pub type MetricsSink = Arc<dyn Fn(&str, f64) + Send + Sync>;
+
+/// The rest of the process a call needs.
+#[derive(Clone)]
+pub struct VoiceDeps {
+    /// Live business snapshots.
+    pub config: Arc<ConfigStore>,
+    /// Storage for call logs, turns, preferences and tools.
+    pub store: Arc<Store>,
+    /// Script runtime for flow expressions and plugins.
+    pub runtime: Arc<ScriptRuntime>,
+    /// The process clock.
+    pub clock: Arc<dyn Clock>,
+    /// Tool executor per call.
+    pub tools: ToolsFactory,
+    /// Latency samples.
+    pub metrics: MetricsSink,
+}
+
+/// Why the voice service refused something.
+#[derive(Debug, thiserror::Error)]
+pub enum VoiceError {
+    /// The stream token secret is unusable.
+    #[error("stream token secret: {0}")]
+    TokenKey(TokenError),
+    /// A stream token did not verify.
+    #[error("stream token refused: {0}")]
+    BadToken(TokenError),
+    /// The token was valid but its call was never answered here, or already streamed.
+    #[error("no answered call waits for this stream (token already used, or the server restarted)")]
+    UnknownStream,
+    /// The business the token names is gone.
+    #[error("business {0:?} is not loaded")]
+    UnknownBusiness(String),
+    /// Plivo is not configured.
+    #[error("telephony is not configured: set PLIVO_AUTH_ID, PLIVO_AUTH_TOKEN and PUBLIC_BASE_URL")]
+    NotConfigured,
+    /// The server is shutting down.
+    #[error("the server is shutting down")]
+    ShuttingDown,
+}
+
+#[derive(Debug, Clone)]
+struct Pending {
+    business_id: String,
+    caller: Option<PhoneNumber>,
+    expires_at: DateTime<Utc>,
+}
+
+/// A stream the answer URL issued, ready to run.
+#[derive(Debug, Clone)]
+pub struct AdmittedCall {
+    params: CallParams,
+}
+
+impl AdmittedCall {
+    /// The business the call is for.
+    pub fn business_id(&self) -> &str {
+        &self.params.business_id
+    }
+}
+
+/// Shared state of all calls.
+pub struct VoiceService {
+    pub(crate) cfg: VoiceConfig,
+    pub(crate) deps: VoiceDeps,
+    pub(crate) speech: Arc<SpeechPool>,
+    pub(crate) vad: VadChoice,
+    pub(crate) rest: Option<PlivoRest>,
+    token_key: StreamTokenKey,
+    pending: Mutex<HashMap<String, Pending>>,
+    live: Mutex<HashMap<String, CancellationToken>>,
+    pub(crate) shutdown: CancellationToken,
+    active: AtomicUsize,
+    idle: Notify,
+}
+
+impl std::fmt::Debug for VoiceService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VoiceService")
+            .field("stt", &self.cfg.deepgram.is_some())
+            .field("plivo", &self.cfg.plivo.is_some())
+            .field("vad", &self.vad.name())
+            .field("active_calls", &self.active_calls())
+            .finish_non_exhaustive()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Normalizes a dialled or configured number for routing (E.164); Plivo drops the `+`.
+pub fn routing_number(raw: &str) -> Option<String> {
+    PhoneNumber::parse(raw)
+        .or_else(|_| PhoneNumber::parse(&format!("+{}", raw.trim())))
+        .ok()
+        .map(|p| p.expose_e164().to_string())
+}
+
+impl VoiceService {
+    /// Builds the voices (blocking: loads models and pre-synthesizes apologies; call it from
+    /// `spawn_blocking` or before the runtime is busy) and logs what the calls will be able to do.
+    pub fn new(cfg: VoiceConfig, deps: VoiceDeps) -> Result<VoiceService, VoiceError> {
+        let token_key =
+            StreamTokenKey::new(&cfg.stream_token_secret).map_err(VoiceError::TokenKey)?;
+        let speech = Arc::new(SpeechPool::new(
+            cfg.models.as_ref(),
+            &cfg.espeak_program,
+            cfg.tts_workers,
+            cfg.phrase_cache_entries,
+        ));
+        let vad = VadChoice::detect(cfg.models.as_ref());
+        let rest = cfg.plivo.as_ref().and_then(|p| {
+            match PlivoRest::new(PlivoRestConfig::new(
+                p.api_base_url.clone(),
+                p.auth_id.clone(),
+                p.auth_token.clone(),
+            )) {
+                Ok(r) => Some(r),
+                Err(e) => {
+                    tracing::error!(error = %e, "Plivo REST client could not be built; transfers and REST hang-ups are off.");
+                    None
+                }
+            }
+        });
+        if cfg.deepgram.is_none() {
+            tracing::warn!(
+                "No speech recogniser: DEEPGRAM_API_KEY is not set and no offline recogniser is built in. Phone callers will be greeted, then told the bot cannot understand speech and offered the keypad where a flow allows it. Set STT_PROVIDER=deepgram and DEEPGRAM_API_KEY to understand Hindi, English and Hinglish callers."
+            );
+        }
+        if cfg.plivo.is_none() {
+            tracing::info!(
+                "Telephony is off: /plivo/* answers 503 until PLIVO_AUTH_ID, PLIVO_AUTH_TOKEN and PUBLIC_BASE_URL are set."
+            );
+        }
+        tracing::info!(
+            vad = vad.name(),
+            stt = if cfg.deepgram.is_some() {
+                "deepgram"
+            } else {
+                "none"
+            },
+            "Voice calls ready."
+        );
+        Ok(VoiceService {
+            cfg,
+            deps,
+            speech,
+            vad,
+            rest,
+            token_key,
+            pending: Mutex::new(HashMap::new()),
+            live: Mutex::new(HashMap::new()),
+            shutdown: CancellationToken::new(),
+            active: AtomicUsize::new(0),
+            idle: Notify::new(),
+        })
+    }
+
+    /// Plivo settings, when telephony is on.
+    pub fn plivo(&self) -> Option<&PlivoVoiceConfig> {
+        self.cfg.plivo.as_ref()
+    }
+
+    /// Whether calls can understand speech.
+    pub fn has_recogniser(&self) -> bool {
+        self.cfg.deepgram.is_some()
+    }
+
+    /// The longest call.
+    pub fn max_call(&self) -> Duration {
+        self.cfg.max_call
+    }
+
+    /// Calls running now.
+    pub fn active_calls(&self) -> usize {
+        self.active.load(Ordering::SeqCst)
+    }
+
+    /// The business whose public number is `to` (both sides normalized to E.164).
+    pub fn business_for_number(&self, to: &str) -> Option<Arc<BusinessSnapshot>> {
+        let wanted = routing_number(to)?;
+        self.deps
+            .config
+            .list()
+            .into_iter()
+            .find(|s| routing_number(&s.business.phone).as_deref() == Some(wanted.as_str()))
+    }
+
+    /// Remembers an answered call and returns the signed, short-lived token for its stream URL.
+    /// The caller's number stays here, in memory, never in a URL.
+    pub fn answer(
+        &self,
+        call_uuid: &str,
+        business_id: &str,
+        from: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<String, VoiceError> {
+        if self.shutdown.is_cancelled() {
+            return Err(VoiceError::ShuttingDown);
+        }
+        let ttl = chrono::Duration::from_std(self.cfg.stream_token_ttl)
+            .unwrap_or_else(|_| chrono::Duration::seconds(60));
+        let caller = from
+            .and_then(routing_number)
+            .and_then(|e| PhoneNumber::parse(&e).ok());
+        let mut pending = lock(&self.pending);
+        pending.retain(|_, p| p.expires_at > now);
+        if pending.len() >= MAX_PENDING {
+            pending.clear();
+            tracing::warn!("Too many answered calls without a stream; forgot them all.");
+        }
+        pending.insert(
+            call_uuid.to_string(),
+            Pending {
+                business_id: business_id.to_string(),
+                caller,
+                expires_at: now + ttl,
+            },
+        );
+        Ok(self.token_key.issue(call_uuid, business_id, now, ttl))
+    }
+
+    /// Checks a stream token and claims its answered call (each token works once).
+    pub fn admit_stream(
+        &self,
+        token: &str,
+        now: DateTime<Utc>,
+    ) -> Result<AdmittedCall, VoiceError> {
+        if self.shutdown.is_cancelled() {
+            return Err(VoiceError::ShuttingDown);
+        }
+        let claims = self
+            .token_key
+            .verify(token, now)
+            .map_err(VoiceError::BadToken)?;
+        let pending = lock(&self.pending)
+            .remove(&claims.call_uuid)
+            .filter(|p| p.business_id == claims.business_id)
+            .ok_or(VoiceError::UnknownStream)?;
+        if self.deps.config.current(&pending.business_id).is_none() {
+            return Err(VoiceError::UnknownBusiness(pending.business_id));
+        }
+        Ok(AdmittedCall {
+            params: CallParams {
+                call_uuid: claims.call_uuid,
+                business_id: pending.business_id,
+                caller: pending.caller,
+            },
+        })
+    }
+
+    /// Runs an admitted call: `events` are Plivo's stream events in arrival order (closing the
+    /// channel means the socket closed); commands for Plivo come out of `out`. The task ends
+    /// when the call does; the socket should then be closed.
+    pub fn run_call(
+        self: &Arc<Self>,
+        call: AdmittedCall,
+        events: mpsc::Receiver<StreamEvent>,
+        out: mpsc::Sender<Command>,
+    ) -> JoinHandle<CallSummary> {
+        let hangup = CancellationToken::new();
+        lock(&self.live).insert(call.params.call_uuid.clone(), hangup.clone());
+        self.active.fetch_add(1, Ordering::SeqCst);
+        let svc = self.clone();
+        tokio::spawn(async move {
+            let uuid = call.params.call_uuid.clone();
+            let summary = crate::session::run(svc.clone(), call.params, events, out, hangup).await;
+            lock(&svc.live).remove(&uuid);
+            if svc.active.fetch_sub(1, Ordering::SeqCst) == 1 {
+                svc.idle.notify_waiters();
+            }
+            summary
+        })
+    }
+
+    /// Plivo says the call ended (hang-up or stream-status callback): stop its session.
+    pub fn call_ended(&self, call_uuid: &str) -> bool {
+        lock(&self.pending).remove(call_uuid);
+        match lock(&self.live).get(call_uuid) {
+            Some(token) => {
+                token.cancel();
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Graceful shutdown: refuses new calls, asks every call to say goodbye and hang up, and
+    /// waits up to the drain deadline. Returns the calls still running when it gave up.
+    pub async fn shutdown(&self) -> usize {
+        self.shutdown.cancel();
+        let deadline =
+            tokio::time::Instant::now() + self.cfg.drain_deadline + Duration::from_secs(2);
+        loop {
+            let idle = self.idle.notified();
+            if self.active_calls() == 0 {
+                return 0;
+            }
+            if tokio::time::timeout_at(deadline, idle).await.is_err() {
+                return self.active_calls();
+            }
+        }
+    }
+
+    pub(crate) fn metric(&self, stage: &str, seconds: f64) {
+        (self.deps.metrics)(stage, seconds);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routing_numbers_match_across_formats() {
+        assert_eq!(
+            routing_number("+91 135 271 0000"),
+            routing_number("911352710000")
+        );
+        assert_eq!(
+            routing_number("+91 98765 43210"),
+            routing_number("919876543210")
+        );
+        assert_eq!(
+            routing_number("14155550123").as_deref(),
+            Some("+14155550123")
+        );
+        assert_eq!(routing_number("abc"), None);
+    }
+}

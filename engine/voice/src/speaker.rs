@@ -1,0 +1,324 @@
+//! The bot's side of the call: sentences → speech → 20 ms µ-law frames paced at real time.
+//!
+//! One task per call plays one reply at a time. Synthesis of sentence *n+1* runs (in
+//! `spawn_blocking`) while sentence *n* plays, so the caller hears the first sentence as soon as
+//! it is ready. Frames go out no more than the pacer's lead (40 ms) ahead of real time, so a
+//! `clearAudio` silences the bot within a frame or two. After each sentence a `checkpoint`
+//! lets Plivo's `playedStream` tell the [`PlaybackTracker`] what the caller really heard.
+//!
+//! Every command carries its reply's generation; the forwarder ([`forward`]) drops audio of a
+//! generation that was cleared, so a frame racing a barge-in never reaches the caller.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
+
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use vartalaap_audio::{FRAME_SAMPLES_8K, Pacer, mulaw};
+use vartalaap_config::Lang;
+use vartalaap_telephony::{Command, PlaybackTracker};
+
+use crate::speech::{SpeechPool, Spoken};
+
+/// One reply to play.
+#[derive(Debug)]
+pub struct SpeakJob {
+    /// Reply generation (increasing per call).
+    pub generation: u64,
+    /// Sentences in order, each with the language it is in.
+    pub sentences: Vec<(String, Lang)>,
+    /// Cancelled on barge-in, hang-up or shutdown.
+    pub cancel: CancellationToken,
+}
+
+/// Progress of a reply, for timings and turn-taking.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SpeakerEvent {
+    /// The first sentence's audio is ready.
+    FirstAudio { generation: u64, at: Instant },
+    /// The first frame went out.
+    FirstFrame { generation: u64, at: Instant },
+    /// A sentence could not be synthesized; the apology played instead.
+    Fallback { generation: u64, error: String },
+    /// Every frame of the reply was sent (or it was cancelled).
+    Done { generation: u64, cancelled: bool },
+}
+
+/// A command tagged with the reply generation it belongs to (`0` for call-level commands).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tagged {
+    pub generation: u64,
+    pub command: Command,
+}
+
+pub(crate) fn lock(t: &Mutex<PlaybackTracker>) -> MutexGuard<'_, PlaybackTracker> {
+    t.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Starts the speaker task for a call.
+pub fn spawn(
+    pool: Arc<SpeechPool>,
+    stream_id: String,
+    tracker: Arc<Mutex<PlaybackTracker>>,
+    out: mpsc::Sender<Tagged>,
+) -> (mpsc::Sender<SpeakJob>, mpsc::Receiver<SpeakerEvent>) {
+    let (job_tx, mut job_rx) = mpsc::channel::<SpeakJob>(8);
+    let (ev_tx, ev_rx) = mpsc::channel::<SpeakerEvent>(64);
+    tokio::spawn(async move {
+        while let Some(job) = job_rx.recv().await {
+            let generation = job.generation;
+            let cancel = job.cancel.clone();
+            let finished = play(&pool, &stream_id, &tracker, &out, &ev_tx, job).await;
+            let done = SpeakerEvent::Done {
+                generation,
+                cancelled: !finished || cancel.is_cancelled(),
+            };
+            if ev_tx.send(done).await.is_err() {
+                break;
+            }
+        }
+    });
+    (job_tx, ev_rx)
+}
+
+/// Synthesizes sentences one after another into a 1-deep queue (one sentence of look-ahead).
+fn synthesize_ahead(
+    pool: Arc<SpeechPool>,
+    sentences: Vec<(String, Lang)>,
+    cancel: CancellationToken,
+) -> mpsc::Receiver<(String, Spoken, Option<String>)> {
+    let (tx, rx) = mpsc::channel(1);
+    tokio::spawn(async move {
+        for (text, lang) in sentences {
+            if cancel.is_cancelled() {
+                break;
+            }
+            let p = pool.clone();
+            let t = text.clone();
+            let Ok((spoken, err)) = tokio::task::spawn_blocking(move || p.speak(&t, lang)).await
+            else {
+                break;
+            };
+            if tx
+                .send((text, spoken, err.map(|e| e.to_string())))
+                .await
+                .is_err()
+            {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+/// Plays one reply; returns false when it was cancelled or the call's output closed.
+async fn play(
+    pool: &Arc<SpeechPool>,
+    stream_id: &str,
+    tracker: &Arc<Mutex<PlaybackTracker>>,
+    out: &mpsc::Sender<Tagged>,
+    events: &mpsc::Sender<SpeakerEvent>,
+    job: SpeakJob,
+) -> bool {
+    let generation = job.generation;
+    let cancel = job.cancel;
+    lock(tracker).start_reply();
+    let mut audio = synthesize_ahead(pool.clone(), job.sentences, cancel.clone());
+    let mut pacer: Option<(Pacer, u64)> = None;
+    let mut first_audio = true;
+    let mut first_frame = true;
+    loop {
+        let next = tokio::select! {
+            biased;
+            _ = cancel.cancelled() => return false,
+            next = audio.recv() => next,
+        };
+        let Some((text, spoken, error)) = next else {
+            break;
+        };
+        if first_audio {
+            first_audio = false;
+            let _ = events
+                .send(SpeakerEvent::FirstAudio {
+                    generation,
+                    at: Instant::now(),
+                })
+                .await;
+        }
+        if let Some(error) = error {
+            let _ = events
+                .send(SpeakerEvent::Fallback { generation, error })
+                .await;
+        }
+        let heard_text = if spoken.fallback { "" } else { text.as_str() };
+        lock(tracker).push_sentence(heard_text);
+        let codes = mulaw::encode(&spoken.pcm.samples);
+        for chunk in codes.chunks(FRAME_SAMPLES_8K) {
+            let mut frame = chunk.to_vec();
+            frame.resize(FRAME_SAMPLES_8K, mulaw::SILENCE);
+            let now = Instant::now();
+            // Restart the schedule when synthesis left us behind, so we never burst.
+            let (p, index) = match pacer {
+                Some((p, i)) if p.due(i) + vartalaap_audio::FRAME_DURATION >= now => (p, i),
+                _ => (Pacer::telephony(now), 0),
+            };
+            let due = tokio::time::Instant::from_std(p.due(index));
+            tokio::select! {
+                biased;
+                _ = cancel.cancelled() => return false,
+                _ = tokio::time::sleep_until(due) => {}
+            }
+            let cmd = Command::PlayAudio {
+                mulaw: frame,
+                stream_id: Some(stream_id.to_string()),
+            };
+            if out
+                .send(Tagged {
+                    generation,
+                    command: cmd,
+                })
+                .await
+                .is_err()
+            {
+                return false;
+            }
+            let sent_at = Instant::now();
+            lock(tracker).frame_sent(sent_at);
+            pacer = Some((p, index + 1));
+            if first_frame {
+                first_frame = false;
+                let _ = events
+                    .send(SpeakerEvent::FirstFrame {
+                        generation,
+                        at: sent_at,
+                    })
+                    .await;
+            }
+        }
+        let checkpoint = lock(tracker).end_sentence();
+        if let Some(name) = checkpoint {
+            let cmd = Command::Checkpoint {
+                stream_id: stream_id.to_string(),
+                name,
+            };
+            if out
+                .send(Tagged {
+                    generation,
+                    command: cmd,
+                })
+                .await
+                .is_err()
+            {
+                return false;
+            }
+        }
+    }
+    lock(tracker).end_reply();
+    !cancel.is_cancelled()
+}
+
+/// Moves commands to the socket's channel, dropping audio and checkpoints of cleared replies:
+/// a `ClearAudio` tagged with generation *g* discards everything of generation ≤ *g* that
+/// arrives after it.
+pub fn forward(mut rx: mpsc::Receiver<Tagged>, out: mpsc::Sender<Command>) {
+    tokio::spawn(async move {
+        let mut cleared_upto = 0u64;
+        while let Some(t) = rx.recv().await {
+            match &t.command {
+                Command::ClearAudio { .. } => cleared_upto = cleared_upto.max(t.generation),
+                Command::PlayAudio { .. } | Command::Checkpoint { .. }
+                    if t.generation != 0 && t.generation <= cleared_upto =>
+                {
+                    continue;
+                }
+                _ => {}
+            }
+            if out.send(t.command).await.is_err() {
+                break;
+            }
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn forwarder_drops_audio_of_cleared_replies() {
+        let (tx, rx) = mpsc::channel(16);
+        let (out_tx, mut out_rx) = mpsc::channel(16);
+        forward(rx, out_tx);
+        let play = |g: u64| Tagged {
+            generation: g,
+            command: Command::PlayAudio {
+                mulaw: vec![0xFF; 160],
+                stream_id: None,
+            },
+        };
+        tx.send(play(1)).await.unwrap();
+        tx.send(Tagged {
+            generation: 1,
+            command: Command::ClearAudio {
+                stream_id: "s".into(),
+            },
+        })
+        .await
+        .unwrap();
+        tx.send(play(1)).await.unwrap();
+        tx.send(play(2)).await.unwrap();
+        drop(tx);
+        let mut got = Vec::new();
+        while let Some(c) = out_rx.recv().await {
+            got.push(c);
+        }
+        assert_eq!(got.len(), 3, "{got:?}");
+        assert!(matches!(got[1], Command::ClearAudio { .. }));
+    }
+
+    #[tokio::test]
+    async fn a_reply_is_framed_checkpointed_and_tracked() {
+        let pool = Arc::new(SpeechPool::new(
+            None,
+            std::path::Path::new("/nonexistent/espeak-ng"),
+            1,
+            4,
+        ));
+        let tracker = Arc::new(Mutex::new(PlaybackTracker::new()));
+        let (tx, mut rx) = mpsc::channel(1024);
+        let (jobs, mut events) = spawn(pool, "stream-1".into(), tracker.clone(), tx);
+        jobs.send(SpeakJob {
+            generation: 1,
+            sentences: vec![("One.".into(), Lang::En), ("Two.".into(), Lang::En)],
+            cancel: CancellationToken::new(),
+        })
+        .await
+        .unwrap();
+        let mut kinds = Vec::new();
+        loop {
+            match events.recv().await.unwrap() {
+                SpeakerEvent::Done { cancelled, .. } => {
+                    assert!(!cancelled);
+                    break;
+                }
+                e => kinds.push(std::mem::discriminant(&e)),
+            }
+        }
+        let mut frames = 0;
+        let mut checkpoints = Vec::new();
+        while let Ok(t) = rx.try_recv() {
+            match t.command {
+                Command::PlayAudio { mulaw, .. } => {
+                    assert_eq!(mulaw.len(), 160);
+                    frames += 1;
+                }
+                Command::Checkpoint { name, .. } => checkpoints.push(name),
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        // Without espeak-ng each sentence is the 300 ms tone: 15 frames each.
+        assert_eq!(frames, 30);
+        assert_eq!(checkpoints, ["r1-s0", "r1-s1"]);
+        assert!(lock(&tracker).on_played("r1-s1", Instant::now()));
+    }
+}
