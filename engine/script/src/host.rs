@@ -9,7 +9,8 @@
 //! - `validate` fails → treat the value as invalid (reprompt; `max_attempts` still applies).
 //! - `set` fails → leave the slot unchanged and continue.
 //! - `call` step fails → go to its `on_failure`, or the business fallback flow.
-//! - `before_booking` fails → do not book; offer a callback or hand off to a human.
+//! - `before_booking` fails → the hook has no say (the core books under the business's own
+//!   rules, which storage still enforces); the error is recorded.
 //! - `on_slot` fails → keep the value as understood (accept).
 
 use std::sync::Arc;
