@@ -314,18 +314,28 @@ impl Conversation {
             policy::nearest_times(&self.snap.business, self.now, date, time, ALTERNATIVES)
         };
         self.offer(times);
-        self.explain_policy(issue);
+        self.explain_policy(issue, false);
     }
 
     /// Fills `policy` for templates and returns the template that explains `issue`:
     /// `policy_<reason>` when the business has one, else `closed_on_date` for date problems
     /// and `no_availability` (with nearest times) for time problems.
-    pub(crate) fn explain_policy(&mut self, issue: &PolicyIssue) -> Option<String> {
+    ///
+    /// `on_date` says the refusal is about the date just given: a "too soon" there means no
+    /// time is left that day (`policy_no_time_left`), so another day is asked for.
+    pub(crate) fn explain_policy(&mut self, issue: &PolicyIssue, on_date: bool) -> Option<String> {
+        let about_date = on_date || issue.is_about_date();
         let lang = lang_of(self.lang);
         let mut p = serde_json::to_value(issue).unwrap_or_else(|_| json!({}));
         let alternatives: Vec<Value> = match (self.slot_date(), self.slot_time()) {
-            (Some(d), Some(t)) if !issue.is_about_date() => {
-                policy::nearest_times(&self.snap.business, self.now, d, t, ALTERNATIVES)
+            (Some(d), Some(t)) if !about_date => {
+                // Between two slots, the two neighbours are the natural offer.
+                let n = if matches!(issue, PolicyIssue::NotOnSlot { .. }) {
+                    2
+                } else {
+                    ALTERNATIVES
+                };
+                policy::nearest_times(&self.snap.business, self.now, d, t, n)
                     .into_iter()
                     .map(|t| Value::from(vartalaap_lang::speak_time(t, lang)))
                     .collect()
@@ -336,11 +346,15 @@ impl Conversation {
             m.insert("alternatives".into(), Value::from(alternatives.clone()));
         }
         self.policy_issue = p;
-        let own = format!("policy_{}", issue.code());
+        let own = if on_date && matches!(issue, PolicyIssue::TooSoon { .. }) {
+            "policy_no_time_left".to_string()
+        } else {
+            format!("policy_{}", issue.code())
+        };
         if self.snap.business.prompts.has(self.lang, &own) {
             return Some(own);
         }
-        if issue.is_about_date() {
+        if about_date {
             let note = match issue {
                 PolicyIssue::ClosedDay { note } => note.clone().unwrap_or_default(),
                 _ => String::new(),

@@ -29,7 +29,8 @@ pub enum PolicyIssue {
         /// The furthest bookable day, in days from today.
         max_days: u32,
     },
-    /// Less than the minimum lead time from now (or already past today).
+    /// Less than the minimum lead time from now. From [`check_date`] it means no slot is left
+    /// that day at all.
     TooSoon {
         /// Minimum minutes between now and the booked time.
         min_lead_minutes: u32,
@@ -101,7 +102,7 @@ pub fn check_date(b: &Business, now: NaiveDateTime, date: NaiveDate) -> Result<(
         });
     }
     if bookable_times(b, now, date).is_empty() {
-        // Open that day but every slot is within the lead time (e.g. late evening today).
+        // Open that day, but every slot left is inside the lead time (late today).
         return Err(PolicyIssue::TooSoon {
             min_lead_minutes: b.reservations.min_lead_minutes,
         });

@@ -342,7 +342,7 @@ impl Conversation {
                 _ => None,
             };
             if let Some(issue) = issue {
-                return Some(self.explain_policy(&issue));
+                return Some(self.explain_policy(&issue, slot.kind == SlotType::Date));
             }
         }
         if let Some(expr) = &c.validate {
