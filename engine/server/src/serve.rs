@@ -165,6 +165,16 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         .session_secret
         .clone()
         .context("SESSION_SECRET is not set; `vartalaap keys` prints one")?;
+    let metrics = Arc::new(Metrics::new());
+    let voice = crate::http::plivo::voice_service(
+        &settings,
+        config.clone(),
+        store.clone(),
+        clock.clone(),
+        metrics.clone(),
+        &session_secret,
+    )
+    .await?;
     let listener = TcpListener::bind(settings.bind_addr)
         .await
         .with_context(|| format!("could not listen on {}", settings.bind_addr))?;
@@ -188,12 +198,20 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
             admin_password_hash: settings.secrets.admin_password_hash.clone(),
             limiter: Default::default(),
         }),
-        metrics: Arc::new(Metrics::new()),
+        metrics,
+        voice: voice.clone(),
         started: Instant::now(),
     };
     warp::serve(routes(state))
         .incoming(listener)
-        .graceful(shutdown_signal())
+        .graceful(async move {
+            shutdown_signal().await;
+            // Calls first: each says goodbye and hangs up before HTTP stops.
+            let left = voice.shutdown().await;
+            if left > 0 {
+                tracing::warn!(calls = left, "Calls still running at shutdown were cut off.");
+            }
+        })
         .run()
         .await;
     shutdown.cancel();

@@ -14,6 +14,7 @@ mod booking_rules;
 mod conversations;
 pub mod error;
 pub mod metrics;
+pub(crate) mod plivo;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -101,6 +102,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Live text conversations (admin "try it" panel, black-box tests).
     pub chat: Arc<crate::chat::ChatService>,
+    /// Phone calls (Plivo routes, call sessions).
+    pub voice: Arc<vartalaap_voice::VoiceService>,
     pub started: Instant,
 }
 
@@ -117,6 +120,8 @@ pub fn routes(state: AppState) -> impl Filter<Extract = (impl Reply,), Error = I
         .or(login(state.clone()))
         .unify()
         .or(conversations::routes(state.clone()))
+        .unify()
+        .or(plivo::routes(state.clone()))
         .unify()
         .or(api::routes(state))
         .unify()

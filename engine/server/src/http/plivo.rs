@@ -1,0 +1,434 @@
+//! Plivo's HTTP webhooks and the audio-stream WebSocket (protocols §1).
+//!
+//! - `POST /plivo/answer` — V3-signed; routes the dialled number (`To`) to the business whose
+//!   `phone` matches (both normalized to E.164) and returns the `<Stream>` XML with a signed,
+//!   short-lived, single-use stream token. An unknown number gets a polite `<Speak>` + hang-up.
+//! - `POST /plivo/hangup`, `POST /plivo/stream-status` — V3-signed; end the live call session
+//!   (the session writes the call's end, outcome and duration).
+//! - `POST /plivo/transfer/{business_id}` — V3-signed; the `<Dial>` document a REST transfer
+//!   fetches (the number comes from the business file, never from the URL).
+//! - `GET /plivo/stream?token=…` — WebSocket upgrade, refused with 401/403 *before* upgrading
+//!   without a valid token (or with a wrong upgrade signature); then runs a call session.
+//!
+//! Every route answers 503 with a clear message while Plivo is not configured.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures_util::{SinkExt, StreamExt};
+use serde::Serialize;
+use tokio::sync::mpsc;
+use vartalaap_telephony::form::parse_form;
+use vartalaap_telephony::signature::{NONCE_V3_HEADER, SIGNATURE_V3_HEADER};
+use vartalaap_telephony::xml::{self, AfterStream, StreamOptions};
+use vartalaap_telephony::{StreamEvent, verify_v3, verify_v3_upgrade};
+use vartalaap_voice::{AdmittedCall, PlivoVoiceConfig, VoiceError, VoiceService, routing_number};
+use warp::http::{HeaderMap, StatusCode};
+use warp::reply::Response;
+use warp::ws::{Message, WebSocket, Ws};
+use warp::{Filter, Rejection, Reply};
+
+use super::{AppState, BODY_LIMIT};
+
+/// Every Plivo route.
+pub fn routes(state: AppState) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
+    webhook(state.clone(), "answer", answer)
+        .or(webhook(state.clone(), "hangup", ended))
+        .unify()
+        .or(webhook(state.clone(), "stream-status", stream_status))
+        .unify()
+        .or(transfer(state.clone()))
+        .unify()
+        .or(stream(state))
+        .unify()
+}
+
+fn fail(status: StatusCode, message: impl Into<String>) -> Response {
+    #[derive(Serialize)]
+    struct Body {
+        error: String,
+    }
+    warp::reply::with_status(
+        warp::reply::json(&Body {
+            error: message.into(),
+        }),
+        status,
+    )
+    .into_response()
+}
+
+fn not_configured() -> Response {
+    fail(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "telephony is not configured: set PLIVO_AUTH_ID, PLIVO_AUTH_TOKEN and PUBLIC_BASE_URL",
+    )
+}
+
+fn xml_reply(body: String) -> Response {
+    warp::reply::with_header(body, "content-type", "application/xml; charset=utf-8").into_response()
+}
+
+fn header<'a>(headers: &'a HeaderMap, name: &str) -> &'a str {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+}
+
+/// Checks the V3 signature of a POST against the public URL Plivo called; returns the form.
+fn verify_post(
+    plivo: &PlivoVoiceConfig,
+    path: &str,
+    query: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Vec<(String, String)>, (StatusCode, String)> {
+    let Ok(text) = std::str::from_utf8(body) else {
+        return Err((StatusCode::BAD_REQUEST, "form body is not UTF-8".into()));
+    };
+    let params = parse_form(text);
+    let mut url = format!("{}{path}", plivo.public_base_url.trim_end_matches('/'));
+    if !query.is_empty() {
+        url.push('?');
+        url.push_str(query);
+    }
+    match verify_v3(
+        &plivo.auth_token,
+        "POST",
+        &url,
+        &params,
+        header(headers, NONCE_V3_HEADER),
+        header(headers, SIGNATURE_V3_HEADER),
+    ) {
+        Ok(()) => Ok(params),
+        Err(e) => {
+            tracing::warn!(path, error = %e, "Refused a Plivo webhook with a bad signature.");
+            Err((StatusCode::FORBIDDEN, e.to_string()))
+        }
+    }
+}
+
+fn param<'a>(params: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    params
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
+        .filter(|v| !v.is_empty())
+}
+
+type Handler = fn(&AppState, &PlivoVoiceConfig, &[(String, String)]) -> Response;
+
+/// `POST /plivo/{name}` with a verified signature, handled by `handler`.
+fn webhook(
+    state: AppState,
+    name: &'static str,
+    handler: Handler,
+) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
+    warp::path("plivo")
+        .and(warp::path(name))
+        .and(warp::path::end())
+        .and(warp::post())
+        .and(warp::query::raw().or(warp::any().map(String::new)).unify())
+        .and(warp::header::headers_cloned())
+        .and(warp::body::content_length_limit(BODY_LIMIT))
+        .and(warp::body::bytes())
+        .map(move |query: String, headers: HeaderMap, body: Bytes| {
+            let Some(plivo) = state.voice.plivo() else {
+                return not_configured();
+            };
+            let path = format!("/plivo/{name}");
+            match verify_post(plivo, &path, &query, &headers, &body) {
+                Ok(params) => handler(&state, plivo, &params),
+                Err((status, message)) => fail(status, message),
+            }
+        })
+}
+
+/// The answer URL: route by `To`, hand out a stream token.
+fn answer(state: &AppState, plivo: &PlivoVoiceConfig, params: &[(String, String)]) -> Response {
+    let (Some(call_uuid), Some(to)) = (param(params, "CallUUID"), param(params, "To")) else {
+        tracing::warn!("Answer request without CallUUID or To.");
+        return xml_reply(xml::error_xml());
+    };
+    let Some(snapshot) = state.voice.business_for_number(to) else {
+        tracing::warn!(call = %call_uuid, "A call came in for a number no business owns.");
+        return xml_reply(xml::not_configured_xml());
+    };
+    let business_id = snapshot.business.id.clone();
+    let token = match state.voice.answer(
+        call_uuid,
+        &business_id,
+        param(params, "From"),
+        state.clock.now(),
+    ) {
+        Ok(token) => token,
+        Err(e) => {
+            tracing::warn!(call = %call_uuid, error = %e, "Cannot take the call.");
+            return xml_reply(xml::error_xml());
+        }
+    };
+    let base = plivo.public_base_url.trim_end_matches('/');
+    let stream_url = vartalaap_telephony::token::stream_url(base, "plivo/stream", &token);
+    let options = StreamOptions {
+        // Plivo's own cap, a minute past ours: a stuck stream cannot bill for a day.
+        stream_timeout_secs: Some(
+            u32::try_from(state.voice.max_call().as_secs() + 60).unwrap_or(u32::MAX),
+        ),
+        status_callback_url: Some(format!("{base}/plivo/stream-status")),
+        extra_headers: Vec::new(),
+        after: AfterStream::Hangup,
+    };
+    match xml::answer_xml(&stream_url, &options) {
+        Ok(doc) => {
+            tracing::info!(call = %call_uuid, business = %business_id, "Answered a call.");
+            xml_reply(doc)
+        }
+        Err(e) => {
+            tracing::error!(call = %call_uuid, error = %e, "Cannot render the answer XML (check PUBLIC_BASE_URL).");
+            xml_reply(xml::error_xml())
+        }
+    }
+}
+
+/// Hang-up callback: the call is over; its session records the end.
+fn ended(state: &AppState, _: &PlivoVoiceConfig, params: &[(String, String)]) -> Response {
+    if let Some(call_uuid) = param(params, "CallUUID") {
+        let live = state.voice.call_ended(call_uuid);
+        tracing::info!(
+            call = %call_uuid,
+            live,
+            cause = param(params, "HangupCause").unwrap_or(""),
+            duration = param(params, "Duration").unwrap_or(""),
+            "Plivo reports a hang-up."
+        );
+    }
+    warp::reply().into_response()
+}
+
+/// Stream status callback: both naming schemes (protocols §1.4); a stopped or dropped stream
+/// ends the session.
+fn stream_status(state: &AppState, _: &PlivoVoiceConfig, params: &[(String, String)]) -> Response {
+    let event = param(params, "Event").unwrap_or("");
+    let call_uuid = param(params, "CallUUID").unwrap_or("");
+    tracing::info!(call = %call_uuid, event, "Plivo stream status.");
+    if matches!(event, "StopStream" | "DroppedStream" | "stopped" | "failed")
+        && !call_uuid.is_empty()
+    {
+        state.voice.call_ended(call_uuid);
+    }
+    warp::reply().into_response()
+}
+
+/// `POST /plivo/transfer/{business_id}`: the `<Dial>` a REST transfer fetches.
+fn transfer(state: AppState) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
+    warp::path!("plivo" / "transfer" / String)
+        .and(warp::post())
+        .and(warp::query::raw().or(warp::any().map(String::new)).unify())
+        .and(warp::header::headers_cloned())
+        .and(warp::body::content_length_limit(BODY_LIMIT))
+        .and(warp::body::bytes())
+        .map(
+            move |business_id: String, query: String, headers: HeaderMap, body: Bytes| {
+                let Some(plivo) = state.voice.plivo() else {
+                    return not_configured();
+                };
+                let path = format!("/plivo/transfer/{business_id}");
+                if let Err((status, message)) = verify_post(plivo, &path, &query, &headers, &body)
+                {
+                    return fail(status, message);
+                }
+                let number = state
+                    .config
+                    .current(&business_id)
+                    .and_then(|s| s.business.transfer_phone.clone())
+                    .and_then(|p| routing_number(&p));
+                match number {
+                    Some(e164) => xml_reply(format!(
+                        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response><Dial><Number>{}</Number></Dial></Response>",
+                        xml::escape(e164.trim_start_matches('+'))
+                    )),
+                    None => xml_reply(xml::error_xml()),
+                }
+            },
+        )
+}
+
+/// `GET /plivo/stream?token=…`: the audio WebSocket.
+fn stream(state: AppState) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
+    warp::path!("plivo" / "stream")
+        .and(warp::get())
+        .and(warp::query::raw().or(warp::any().map(String::new)).unify())
+        .and(warp::header::headers_cloned())
+        .and(warp::ws())
+        .map(move |query: String, headers: HeaderMap, ws: Ws| {
+            let Some(plivo) = state.voice.plivo() else {
+                return not_configured();
+            };
+            let params = parse_form(&query);
+            let Some(token) = param(&params, "token") else {
+                return fail(
+                    StatusCode::UNAUTHORIZED,
+                    "stream token missing: streams are opened only by the answer URL",
+                );
+            };
+            // Plivo signs the upgrade; when it does, the signature must match.
+            let signature = header(&headers, SIGNATURE_V3_HEADER);
+            if !signature.is_empty() {
+                let ws_url = vartalaap_telephony::token::stream_url(
+                    plivo.public_base_url.trim_end_matches('/'),
+                    "plivo/stream",
+                    token,
+                );
+                if let Err(e) = verify_v3_upgrade(
+                    &plivo.auth_token,
+                    &ws_url,
+                    header(&headers, NONCE_V3_HEADER),
+                    signature,
+                ) {
+                    tracing::warn!(error = %e, "Refused a stream upgrade with a bad signature.");
+                    return fail(StatusCode::FORBIDDEN, e.to_string());
+                }
+            }
+            let call = match state.voice.admit_stream(token, state.clock.now()) {
+                Ok(call) => call,
+                Err(VoiceError::ShuttingDown) => {
+                    return fail(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "the server is shutting down",
+                    );
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "Refused a stream upgrade.");
+                    return fail(StatusCode::FORBIDDEN, e.to_string());
+                }
+            };
+            let voice = state.voice.clone();
+            ws.max_message_size(64 * 1024)
+                .on_upgrade(move |socket| run_socket(voice, call, socket))
+                .into_response()
+        })
+}
+
+/// Pumps the socket: text frames → stream events → the call session; its commands → frames.
+/// Closes the socket when the session ends (Plivo then runs `<Hangup/>`).
+async fn run_socket(voice: Arc<VoiceService>, call: AdmittedCall, socket: WebSocket) {
+    let (mut sink, mut source) = socket.split();
+    let (ev_tx, ev_rx) = mpsc::channel::<StreamEvent>(256);
+    let (out_tx, mut out_rx) = mpsc::channel(256);
+    let mut session = voice.run_call(call, ev_rx, out_tx);
+    let reader = tokio::spawn(async move {
+        while let Some(message) = source.next().await {
+            let Ok(message) = message else { break };
+            if message.is_close() {
+                break;
+            }
+            let Ok(text) = message.to_str() else { continue };
+            match StreamEvent::parse(text) {
+                Ok(event) => {
+                    if ev_tx.send(event).await.is_err() {
+                        break;
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "Ignored a malformed stream frame."),
+            }
+        }
+    });
+    loop {
+        tokio::select! {
+            command = out_rx.recv() => match command {
+                Some(command) => {
+                    if sink.send(Message::text(command.to_json())).await.is_err() {
+                        break;
+                    }
+                }
+                None => break,
+            },
+            summary = &mut session => {
+                while let Ok(command) = out_rx.try_recv() {
+                    if sink.send(Message::text(command.to_json())).await.is_err() {
+                        break;
+                    }
+                }
+                if let Ok(summary) = summary {
+                    tracing::debug!(outcome = ?summary.outcome, turns = summary.turns, "Stream closed after the call.");
+                }
+                break;
+            }
+        }
+    }
+    let _ = sink.close().await;
+    reader.abort();
+}
+
+/// Builds the voice service from settings (models load and apologies are synthesized on the
+/// blocking pool). Only the server reads settings; the voice crate gets plain values.
+pub(crate) async fn voice_service(
+    settings: &crate::settings::Settings,
+    config: Arc<vartalaap_config::ConfigStore>,
+    store: Arc<vartalaap_store::Store>,
+    clock: Arc<dyn vartalaap_store::Clock>,
+    metrics: Arc<super::metrics::Metrics>,
+    session_secret: &crate::secrets::Secret,
+) -> anyhow::Result<Arc<VoiceService>> {
+    use sha2::Digest;
+    use vartalaap_voice::{DeepgramConfig, ModelPaths, ToolContext, VoiceConfig, VoiceDeps};
+
+    // A key of its own for stream tokens, derived so it cannot be confused with session tokens.
+    let derived = sha2::Sha256::digest(
+        format!(
+            "vartalaap/plivo-stream-token/v1\0{}",
+            session_secret.expose()
+        )
+        .as_bytes(),
+    );
+    let models = match &settings.model_dir {
+        Some(dir) => Some(ModelPaths::under(dir)),
+        None => ModelPaths::from_env(),
+    };
+    let mut cfg = VoiceConfig::offline(models, derived.to_vec());
+    cfg.deepgram = settings.deepgram.as_ref().map(|d| DeepgramConfig {
+        api_key: d.api_key.expose().to_string(),
+        base_url: d.base_url.clone(),
+        ..DeepgramConfig::default()
+    });
+    cfg.plivo = match (&settings.plivo, &settings.public_base_url) {
+        (Some(p), Some(public)) => Some(PlivoVoiceConfig {
+            auth_id: p.auth_id.clone(),
+            auth_token: p.auth_token.expose().to_string(),
+            api_base_url: p.api_base_url.clone(),
+            public_base_url: public.clone(),
+        }),
+        (Some(_), None) => {
+            tracing::warn!(
+                "PLIVO_AUTH_ID/PLIVO_AUTH_TOKEN are set but PUBLIC_BASE_URL is not: Plivo signs the public URL, so telephony stays off."
+            );
+            None
+        }
+        _ => None,
+    };
+    let tools_store = store.clone();
+    let deps = VoiceDeps {
+        config,
+        store,
+        runtime: Arc::new(vartalaap_script::ScriptRuntime::new(
+            vartalaap_script::ScriptLimits::default(),
+        )),
+        clock,
+        tools: Arc::new(move |ctx: ToolContext| {
+            Box::new(crate::dialog::StoreTools {
+                store: tools_store.clone(),
+                snapshot: ctx.snapshot,
+                caller: ctx.caller,
+                call_id: Some(ctx.call_id),
+                language: ctx.language,
+                now_utc: crate::dialog::local_to_utc,
+                booked: Vec::new(),
+            })
+        }),
+        metrics: Arc::new(move |stage: &str, seconds: f64| metrics.turn_stage(stage, seconds)),
+    };
+    let service = tokio::task::spawn_blocking(move || VoiceService::new(cfg, deps))
+        .await
+        .map_err(|e| anyhow::anyhow!("building the voice service was interrupted: {e}"))??;
+    Ok(Arc::new(service))
+}
