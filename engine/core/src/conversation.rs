@@ -467,6 +467,14 @@ impl Conversation {
             let strong = *score >= 0.75 || !answered && *score >= 0.5;
             (strong && Some(flow) != current.as_ref()).then(|| (flow.clone(), intent.clone()))
         });
+        // As for a new request, the business's own FAQ beats a flow's generic example.
+        if let (Some(_), Some((_, faq)), Some((_, score))) = (&target, &heard.faq, &heard.intent)
+            && *faq >= 0.75
+            && faq >= score
+            && let Some(f) = self.flow_with_action(Action::AnswerFaq)
+        {
+            target = Some((f, String::new()));
+        }
         if target.is_none() && !answered && heard.values.is_empty() {
             let menu_asked = pending.is_some_and(|(_, k)| *k == SlotType::MenuItem);
             if let Some((_, s)) = &heard.faq

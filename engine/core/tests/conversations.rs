@@ -1,12 +1,15 @@
 //! Runs every scripted dialogue in `tests/conversations/*.yaml` against the real repository
 //! configuration and prints every failure as `file:turn N: …` with the transcript.
+//!
+//! `SHOW_TRANSCRIPTS=1 cargo test -p vartalaap-core --test conversations -- --nocapture`
+//! prints every conversation.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use vartalaap_config::ConfigStore;
-use vartalaap_core::Trace;
-use vartalaap_core::testing::{Coverage, load_dialogues, run_dialogue};
+use vartalaap_core::ScriptHost;
+use vartalaap_core::testing::{load_dialogues, run_dialogue, run_dialogues};
 use vartalaap_script::{RhaiHost, ScriptLimits, ScriptRuntime};
 
 fn repo_root() -> PathBuf {
@@ -24,55 +27,49 @@ fn every_dialogue_passes() {
         let text: Vec<String> = errs.iter().map(ToString::to_string).collect();
         panic!("unreadable dialogues:\n{}", text.join("\n"))
     });
-    assert!(!dialogues.is_empty(), "no dialogues in tests/conversations");
+    assert!(
+        dialogues.len() >= 60,
+        "expected at least 60 dialogues, found {}",
+        dialogues.len()
+    );
     let runtime = Arc::new(ScriptRuntime::new(ScriptLimits::default()));
-    let mut failures = Vec::new();
-    let mut traces: std::collections::BTreeMap<String, Trace> = Default::default();
-    for d in &dialogues {
-        let Some(snap) = store.current(&d.business) else {
-            failures.push(format!(
-                "{}: unknown business {}",
-                d.file.display(),
-                d.business
-            ));
-            continue;
-        };
-        let host = RhaiHost::new(runtime.clone(), snap.clone());
-        let outcome = run_dialogue(snap, d, &host);
-        if std::env::var_os("SHOW_TRANSCRIPTS").is_some() {
-            println!(
-                "== {}\n    {}",
-                d.file.display(),
-                outcome.transcript.join("\n    ")
-            );
-        }
-        traces
-            .entry(d.business.clone())
-            .or_default()
-            .merge(&outcome.trace);
-        if !outcome.failures.is_empty() {
-            let mut msg: Vec<String> = outcome.failures.iter().map(ToString::to_string).collect();
-            msg.push(format!(
-                "  transcript:\n    {}",
-                outcome.transcript.join("\n    ")
-            ));
-            failures.push(msg.join("\n"));
+    if std::env::var_os("SHOW_TRANSCRIPTS").is_some() {
+        for d in &dialogues {
+            if let Some(snap) = store.current(&d.business) {
+                let host = RhaiHost::new(runtime.clone(), snap.clone());
+                let o = run_dialogue(snap, d, &host);
+                println!(
+                    "== {}\n    {}",
+                    d.file.display(),
+                    o.transcript.join("\n    ")
+                );
+            }
         }
     }
-    for (business, trace) in &traces {
-        if let Some(snap) = store.current(business) {
-            println!(
-                "coverage for {business} ({} dialogues):\n{}",
-                dialogues.len(),
-                Coverage::new(&snap, trace)
-            );
+    let report = run_dialogues(&dialogues, &|id| store.current(id), &|snap| {
+        Box::new(RhaiHost::new(runtime.clone(), snap.clone())) as Box<dyn ScriptHost>
+    });
+    for b in &report.businesses {
+        println!(
+            "coverage for {} ({} dialogues):\n{}",
+            b.business, b.dialogues, b.coverage
+        );
+    }
+    let mut text = Vec::new();
+    for (f, transcript) in &report.failures {
+        text.push(f.to_string());
+        if !transcript.is_empty() {
+            text.push(format!(
+                "  transcript:\n    {}\n",
+                transcript.join("\n    ")
+            ));
         }
     }
     assert!(
-        failures.is_empty(),
+        report.ok(),
         "{} of {} dialogues failed:\n\n{}",
-        failures.len(),
-        dialogues.len(),
-        failures.join("\n\n")
+        report.dialogues - report.passed,
+        report.dialogues,
+        text.join("\n")
     );
 }

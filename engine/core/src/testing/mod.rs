@@ -34,7 +34,7 @@ use serde_json::Value;
 
 pub use coverage::Coverage;
 pub use ledger::{Ledger, LedgerCallback, LedgerReservation};
-pub use runner::{Failure, Outcome, run_dialogue};
+pub use runner::{BusinessReport, Failure, Outcome, Report, run_dialogue, run_dialogues};
 
 /// One scripted call.
 #[derive(Debug, Clone, Deserialize)]
@@ -79,6 +79,9 @@ pub struct Turn {
     /// A keypad key.
     #[serde(default)]
     pub dtmf: Option<char>,
+    /// What an LLM at the edge made of the caller's words (tests the LLM path offline).
+    #[serde(default)]
+    pub interpretation: Option<TurnInterpretation>,
     /// Minutes to advance the clock before this turn.
     #[serde(default)]
     pub after_minutes: Option<i64>,
@@ -99,6 +102,21 @@ pub struct Turn {
     /// Reply language after the turn.
     #[serde(default)]
     pub lang: Option<String>,
+}
+
+/// An LLM reading of one caller turn (see [`crate::Interpretation`]).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TurnInterpretation {
+    /// Intent name.
+    #[serde(default)]
+    pub intent: Option<String>,
+    /// Slot values.
+    #[serde(default)]
+    pub slots: BTreeMap<String, Value>,
+    /// Whether the caller corrects an earlier value.
+    #[serde(default)]
+    pub is_correction: bool,
 }
 
 fn some_value<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {

@@ -10,7 +10,7 @@ use vartalaap_config::{BusinessSnapshot, Lang};
 use super::ledger::{Ledger, tool_name};
 use super::{Dialogue, EndState, Reply, Turn};
 use crate::conversation::Conversation;
-use crate::io::{CallerContext, Input, Output};
+use crate::io::{CallerContext, Input, Interpretation, Output};
 use crate::tools::{drive, drive_start};
 use crate::trace::Trace;
 use vartalaap_script::ScriptHost;
@@ -88,7 +88,15 @@ pub fn run_dialogue(snap: Arc<BusinessSnapshot>, d: &Dialogue, host: &dyn Script
         }
         let input = if let Some(text) = &t.caller {
             o.transcript.push(format!("caller: {text}"));
-            Input::text(text.clone())
+            Input::Utterance {
+                text: text.clone(),
+                confidence: None,
+                interpretation: t.interpretation.as_ref().map(|i| Interpretation {
+                    intent: i.intent.clone(),
+                    slots: i.slots.clone(),
+                    is_correction: i.is_correction,
+                }),
+            }
         } else if let Some(c) = t.dtmf {
             o.transcript.push(format!("caller: [key {c}]"));
             Input::Dtmf(c)
@@ -109,6 +117,96 @@ pub fn run_dialogue(snap: Arc<BusinessSnapshot>, d: &Dialogue, host: &dyn Script
     }
     o.trace = conv.trace().clone();
     o
+}
+
+/// The results of a directory of dialogues.
+#[derive(Debug, Default)]
+pub struct Report {
+    /// Dialogues run.
+    pub dialogues: usize,
+    /// Dialogues with no failure.
+    pub passed: usize,
+    /// Every failure, with the transcript of its dialogue after the last one of it.
+    pub failures: Vec<(Failure, Vec<String>)>,
+    /// Coverage per business exercised.
+    pub businesses: Vec<BusinessReport>,
+}
+
+/// Coverage of one business by the dialogues that use it.
+#[derive(Debug)]
+pub struct BusinessReport {
+    /// Business id.
+    pub business: String,
+    /// Dialogues that use it.
+    pub dialogues: usize,
+    /// What they exercised.
+    pub coverage: super::Coverage,
+}
+
+impl Report {
+    /// Whether every dialogue passed.
+    pub fn ok(&self) -> bool {
+        self.failures.is_empty() && self.passed == self.dialogues
+    }
+}
+
+/// Runs every dialogue against the snapshots `store` returns (by business id), with the
+/// script host `host_for` builds per snapshot. Used by `vartalaap test` and `cargo test`.
+pub fn run_dialogues(
+    dialogues: &[Dialogue],
+    snapshot_for: &dyn Fn(&str) -> Option<Arc<BusinessSnapshot>>,
+    host_for: &dyn Fn(&Arc<BusinessSnapshot>) -> Box<dyn ScriptHost>,
+) -> Report {
+    let mut report = Report {
+        dialogues: dialogues.len(),
+        ..Report::default()
+    };
+    let mut traces: std::collections::BTreeMap<String, (Arc<BusinessSnapshot>, usize, Trace)> =
+        Default::default();
+    for d in dialogues {
+        let Some(snap) = snapshot_for(&d.business) else {
+            report.failures.push((
+                Failure {
+                    file: d.file.display().to_string(),
+                    turn: 0,
+                    message: format!(
+                        "unknown business {:?}: no businesses/{}.yaml loaded",
+                        d.business, d.business
+                    ),
+                },
+                Vec::new(),
+            ));
+            continue;
+        };
+        let host = host_for(&snap);
+        let outcome = run_dialogue(snap.clone(), d, host.as_ref());
+        let entry = traces
+            .entry(d.business.clone())
+            .or_insert_with(|| (snap, 0, Trace::default()));
+        entry.1 += 1;
+        entry.2.merge(&outcome.trace);
+        if outcome.failures.is_empty() {
+            report.passed += 1;
+        } else {
+            let last = outcome.failures.len() - 1;
+            for (i, f) in outcome.failures.into_iter().enumerate() {
+                let transcript = if i == last {
+                    outcome.transcript.clone()
+                } else {
+                    Vec::new()
+                };
+                report.failures.push((f, transcript));
+            }
+        }
+    }
+    for (business, (snap, n, trace)) in traces {
+        report.businesses.push(BusinessReport {
+            business,
+            dialogues: n,
+            coverage: super::Coverage::new(&snap, &trace),
+        });
+    }
+    report
 }
 
 fn is_greeting(t: &Turn) -> bool {
