@@ -1,0 +1,403 @@
+//! End-to-end phone calls through the real `vartalaap serve` process: a simulated Plivo dials
+//! the signed answer URL and streams real-time µ-law speech (synthesized with espeak-ng) into
+//! `/plivo/stream`; a mock Deepgram "recognises" it from the audio; the bot answers with real
+//! local TTS, real VAD, the real engine and real storage. Checked through the admin API: the
+//! reservation, the call log with every turn and its timings. Also: barge-in, backchannels,
+//! DTMF, a Deepgram socket dropped mid-call, bad signatures and token-less streams.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+use chrono::{Datelike, Utc, Weekday};
+use common::Server;
+use vartalaap_audio::tts::EspeakTts;
+use vartalaap_audio::{Lang, Pcm, Tts};
+use vartalaap_providers::mock::deepgram::{
+    DeepgramMode, MockDeepgram, MockDeepgramConfig, ScriptedUtterance,
+};
+use vartalaap_providers::mock::plivo::MockPlivoRest;
+use vartalaap_telephony::simulator::{CallReport, SimConfig, Step, run_call};
+
+const AUTH_ID: &str = "MAE2ETESTACCOUNT0001";
+const AUTH_TOKEN: &str = "plivo-e2e-auth-token-0123456789";
+const DG_KEY: &str = "dg-test-key";
+/// The restaurant's number as Plivo sends it (no `+`).
+const BUSINESS_NUMBER: &str = "911352710000";
+const CALLER: &str = "+91 98765 43210";
+
+fn espeak_available() -> bool {
+    std::process::Command::new("espeak-ng")
+        .arg("--version")
+        .output()
+        .is_ok()
+}
+
+/// The caller's voice: espeak-ng, Hindi voice for romanized Hindi reads well enough for VAD
+/// and the mock (which only needs speech energy).
+fn speech(text: &str) -> Pcm {
+    EspeakTts::default().synthesize(text, Lang::English).unwrap()
+}
+
+fn say(text: &str) -> Step {
+    Step::Say {
+        label: text.to_string(),
+        pcm: speech(text),
+    }
+}
+
+fn wait() -> Step {
+    Step::WaitForBot {
+        max: Duration::from_secs(40),
+    }
+}
+
+/// "kal" when tomorrow (IST) is an open day, else "parson".
+fn booking_day_word() -> (&'static str, chrono::NaiveDate) {
+    let today = (Utc::now() + chrono::Duration::minutes(330)).date_naive();
+    let tomorrow = today + chrono::Duration::days(1);
+    let exceptions = ["2026-12-31", "2027-01-01", "2027-01-26"];
+    if tomorrow.weekday() == Weekday::Mon || exceptions.contains(&tomorrow.to_string().as_str()) {
+        ("parson", today + chrono::Duration::days(2))
+    } else {
+        ("kal", tomorrow)
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+struct Rig {
+    server: Server,
+    deepgram: MockDeepgram,
+    _plivo: MockPlivoRest,
+    public: String,
+}
+
+async fn rig(script: &[&str]) -> Rig {
+    let deepgram = MockDeepgram::start(MockDeepgramConfig {
+        api_key: DG_KEY.into(),
+        script: script
+            .iter()
+            .map(|t| ScriptedUtterance::new(*t, 300))
+            .collect(),
+        ..MockDeepgramConfig::default()
+    })
+    .await
+    .unwrap();
+    let plivo = MockPlivoRest::start(AUTH_ID, AUTH_TOKEN).await.unwrap();
+    let port = free_port();
+    let public = format!("http://127.0.0.1:{port}");
+    let bind = format!("127.0.0.1:{port}");
+    let model_dir = std::env::var("VARTALAAP_MODEL_DIR").unwrap_or_default();
+    let mut env = vec![
+        ("BIND_ADDR", bind.as_str()),
+        ("PUBLIC_BASE_URL", public.as_str()),
+        ("STT_PROVIDER", "deepgram"),
+        ("DEEPGRAM_API_KEY", DG_KEY),
+        ("DEEPGRAM_BASE_URL", deepgram.base_url.as_str()),
+        ("PLIVO_AUTH_ID", AUTH_ID),
+        ("PLIVO_AUTH_TOKEN", AUTH_TOKEN),
+        ("PLIVO_API_BASE_URL", plivo.base_url.as_str()),
+    ];
+    if !model_dir.is_empty() {
+        env.push(("VARTALAAP_MODEL_DIR", model_dir.as_str()));
+    }
+    let server = tokio::task::block_in_place(|| Server::start_with(&env));
+    Rig {
+        server,
+        deepgram,
+        _plivo: plivo,
+        public,
+    }
+}
+
+impl Rig {
+    async fn call(&self, script: Vec<Step>) -> CallReport {
+        let mut cfg = SimConfig::new(
+            &format!("{}/plivo/answer", self.public),
+            AUTH_TOKEN,
+            CALLER,
+            BUSINESS_NUMBER,
+        );
+        cfg.max_call = Duration::from_secs(180);
+        run_call(&cfg, script).await.unwrap()
+    }
+
+    fn api(&self, path: &str) -> serde_json::Value {
+        tokio::task::block_in_place(|| {
+            let token = self.server.login();
+            let r = self.server.request("GET", path, Some(&token), None);
+            assert_eq!(r.status, 200, "{path}: {}", r.text);
+            r.json
+        })
+    }
+
+    /// The one call log, once the session has recorded its end.
+    async fn finished_call(&self) -> serde_json::Value {
+        for _ in 0..100 {
+            let calls = self.api("/api/calls");
+            if let Some(call) = calls["items"].as_array().and_then(|a| a.first())
+                && call["ended_at"].is_string()
+            {
+                let id = call["id"].as_u64().unwrap();
+                return self.api(&format!("/api/calls/{id}"));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!(
+            "no finished call log; server log:\n{}",
+            self.server.logs()
+        );
+    }
+}
+
+fn turns(call: &serde_json::Value) -> Vec<serde_json::Value> {
+    call["turns"].as_array().cloned().unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hinglish_booking_call_with_a_keypad_confirmation_lands_in_storage() {
+    if !espeak_available() {
+        eprintln!("skipped: espeak-ng is not installed");
+        return;
+    }
+    let (day, date) = booking_day_word();
+    let request = format!("{day} raat 8 baje 4 log ke liye table chahiye");
+    let rig = rig(&[&request, "Amit ke naam se", "nahi"]).await;
+    let report = rig
+        .call(vec![
+            wait(),
+            say(&request),
+            wait(),
+            say("Amit ke naam se"),
+            wait(),
+            Step::Dtmf('1'),
+            wait(),
+            say("nahi"),
+            wait(),
+            Step::Hangup,
+        ])
+        .await;
+    assert!(report.protocol_errors.is_empty(), "{:?}", report.protocol_errors);
+    assert!(report.play_audio_received > 100, "the bot spoke");
+    assert!(!report.played.is_empty(), "checkpoints were acked");
+    for turn in &report.turns {
+        assert!(turn.first_bot_audio.is_some(), "no answer to {turn:?}");
+    }
+
+    let reservations = rig.api("/api/reservations");
+    let items = reservations["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{reservations:#}\n{}", rig.server.logs());
+    let r = &items[0];
+    assert_eq!(r["party_size"], 4);
+    assert_eq!(r["reservation_date"], date.to_string());
+    assert_eq!(r["reservation_time"], "20:00");
+    assert_eq!(r["customer_name"], "Amit");
+
+    let call = rig.finished_call().await;
+    assert_eq!(call["call"]["outcome"], "reservation_made", "{call:#}");
+    assert_eq!(call["call"]["reservation_id"], r["id"]);
+    assert!(call["call"]["duration_seconds"].as_u64().is_some());
+    let turns = turns(&call);
+    let text = |role: &str| -> Vec<String> {
+        turns
+            .iter()
+            .filter(|t| t["role"] == role)
+            .map(|t| t["text"].as_str().unwrap_or("").to_string())
+            .collect()
+    };
+    assert!(text("system")[0].contains("configuration version"));
+    assert_eq!(
+        text("caller"),
+        [request.as_str(), "Amit ke naam se", "[keypad 1]", "nahi"]
+    );
+    // Greeting + one reply per caller turn, each with its timings.
+    let bots: Vec<&serde_json::Value> = turns.iter().filter(|t| t["role"] == "bot").collect();
+    assert_eq!(bots.len(), 5, "{call:#}");
+    for bot in &bots {
+        let t = &bot["timings"];
+        assert!(t["total_ms"].is_u64(), "{bot:#}");
+        assert!(t["tts_first_audio_ms"].is_u64(), "{bot:#}");
+    }
+    for caller in turns.iter().filter(|t| t["role"] == "caller") {
+        assert!(caller["timings"]["stt_ms"].is_u64(), "{caller:#}");
+    }
+    // The per-stage histograms were fed.
+    let metrics = tokio::task::block_in_place(|| rig.server.request("GET", "/metrics", None, None));
+    assert!(metrics.text.contains("stage=\"total\""), "{}", metrics.text);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn speaking_over_the_bot_cuts_it_off_but_a_backchannel_does_not() {
+    if !espeak_available() {
+        eprintln!("skipped: espeak-ng is not installed");
+        return;
+    }
+    let (day, _) = booking_day_word();
+    let request = format!("{day} raat 8 baje 4 log ke liye table chahiye");
+    let rig = rig(&["haan", &request]).await;
+    let start = Step::WaitForBotStart {
+        max: Duration::from_secs(20),
+    };
+    let report = rig
+        .call(vec![
+            start,
+            Step::Silence(Duration::from_millis(200)),
+            say("haan"),
+            wait(),
+            Step::Hangup,
+        ])
+        .await;
+    assert_eq!(report.clears, 0, "a backchannel must not cut the bot off");
+    let greeting = report.bot_audio.duration_ms();
+    assert!(greeting > 1500, "the whole greeting played ({greeting} ms)");
+
+    // Second call on the same server: real words over the greeting.
+    let report = rig
+        .call(vec![
+            Step::WaitForBotStart {
+                max: Duration::from_secs(20),
+            },
+            Step::Silence(Duration::from_millis(200)),
+            say(&request),
+            wait(),
+            Step::Hangup,
+        ])
+        .await;
+    assert!(report.clears >= 1, "barge-in sends clearAudio");
+    assert!(report.turns.iter().any(|t| t.cleared));
+    // The bot then answered the request (asked for the name).
+    let answered = report.turns.iter().find(|t| t.label == request).unwrap();
+    assert!(answered.first_bot_audio.is_some());
+    let calls = rig.api("/api/calls");
+    let second = calls["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_u64().unwrap())
+        .max()
+        .unwrap();
+    for _ in 0..100 {
+        let call = rig.api(&format!("/api/calls/{second}"));
+        if call["call"]["ended_at"].is_string() {
+            let turns = turns(&call);
+            let greeting = turns.iter().find(|t| t["role"] == "bot").unwrap();
+            let full = "नमस्ते, हिमालयन किचन में आपका स्वागत है। बताइए, मैं आपकी क्या मदद कर सकती हूँ?";
+            assert_ne!(greeting["text"], full, "only the heard part is remembered");
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the second call never finished:\n{}", rig.server.logs());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deepgram_socket_dropped_mid_call_loses_no_words() {
+    if !espeak_available() {
+        eprintln!("skipped: espeak-ng is not installed");
+        return;
+    }
+    let (day, _) = booking_day_word();
+    let request = format!("{day} raat 8 baje 4 log ke liye table chahiye");
+    let rig = rig(&[&request, "Amit ke naam se"]).await;
+    // 8000 µ-law bytes a second: drop about 1 s into the first caller sentence's wait.
+    rig.deepgram.set_mode(DeepgramMode::DropAfterBytes(8000 * 2));
+    let report = rig
+        .call(vec![
+            wait(),
+            say(&request),
+            wait(),
+            say("Amit ke naam se"),
+            wait(),
+            Step::Hangup,
+        ])
+        .await;
+    assert!(rig.deepgram.connections().len() >= 2, "the client reconnected");
+    let call = rig.finished_call().await;
+    let callers: Vec<String> = turns(&call)
+        .iter()
+        .filter(|t| t["role"] == "caller")
+        .map(|t| t["text"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(callers, [request.as_str(), "Amit ke naam se"], "{call:#}");
+    assert!(report.turns.iter().all(|t| t.first_bot_audio.is_some()));
+}
+
+/// Sends a raw WebSocket upgrade and returns the HTTP status.
+fn upgrade_status(addr: std::net::SocketAddr, path: &str) -> u16 {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+    )
+    .unwrap();
+    let mut buf = [0u8; 256];
+    let n = s.read(&mut buf).unwrap();
+    let head = String::from_utf8_lossy(&buf[..n]);
+    head.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unsigned_webhooks_and_token_less_streams_are_refused() {
+    let rig = rig(&[]).await;
+    let addr = rig.server.addr;
+    let form = "CallUUID=abc&From=919876543210&To=911352710000";
+    tokio::task::block_in_place(|| {
+        let r = rig.server.raw_request(
+            "POST",
+            "/plivo/answer",
+            None,
+            Some(form.as_bytes()),
+            "application/x-www-form-urlencoded",
+        );
+        assert_eq!(r.status, 403, "missing signature: {}", r.text);
+        for path in ["/plivo/hangup", "/plivo/stream-status", "/plivo/transfer/himalayan_kitchen"] {
+            let r = rig.server.raw_request(
+                "POST",
+                path,
+                None,
+                Some(form.as_bytes()),
+                "application/x-www-form-urlencoded",
+            );
+            assert_eq!(r.status, 403, "{path}: {}", r.text);
+        }
+        assert_eq!(upgrade_status(addr, "/plivo/stream"), 401);
+        assert_eq!(upgrade_status(addr, "/plivo/stream?token=forged.token"), 403);
+    });
+    // A wrong auth token signs a request Plivo never sent.
+    let mut cfg = SimConfig::new(
+        &format!("{}/plivo/answer", rig.public),
+        "not-the-auth-token",
+        CALLER,
+        BUSINESS_NUMBER,
+    );
+    cfg.max_call = Duration::from_secs(5);
+    let err = run_call(&cfg, vec![Step::Hangup]).await.unwrap_err();
+    assert!(err.to_string().contains("403"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telephony_routes_answer_503_when_plivo_is_not_configured() {
+    let server = tokio::task::block_in_place(|| Server::start_with(&[]));
+    tokio::task::block_in_place(|| {
+        let r = server.raw_request(
+            "POST",
+            "/plivo/answer",
+            None,
+            Some(b"CallUUID=x"),
+            "application/x-www-form-urlencoded",
+        );
+        assert_eq!(r.status, 503, "{}", r.text);
+        assert!(r.text.contains("PLIVO_AUTH_ID"), "{}", r.text);
+        assert_eq!(upgrade_status(server.addr, "/plivo/stream?token=x"), 503);
+    });
+}
