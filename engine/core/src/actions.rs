@@ -293,7 +293,7 @@ impl Conversation {
     fn offer(&mut self, alternatives: Vec<NaiveTime>) {
         let date = self.slot_date();
         let lang = lang_of(self.lang);
-        let spoken: Vec<Value> = alternatives
+        let times: Vec<NaiveTime> = alternatives
             .into_iter()
             .filter(|t| {
                 date.is_some_and(|d| {
@@ -301,6 +301,10 @@ impl Conversation {
                 })
             })
             .take(ALTERNATIVES)
+            .collect();
+        self.offered.extend(times.iter().copied());
+        let spoken: Vec<Value> = times
+            .into_iter()
             .map(|t| Value::from(vartalaap_lang::speak_time(t, lang)))
             .collect();
         self.result = json!({ "alternatives": spoken });
@@ -335,7 +339,9 @@ impl Conversation {
                 } else {
                     ALTERNATIVES
                 };
-                policy::nearest_times(&self.snap.business, self.now, d, t, n)
+                let times = policy::nearest_times(&self.snap.business, self.now, d, t, n);
+                self.offered.extend(times.iter().copied());
+                times
                     .into_iter()
                     .map(|t| Value::from(vartalaap_lang::speak_time(t, lang)))
                     .collect()

@@ -30,11 +30,13 @@ pub mod guard;
 mod io;
 pub mod policy;
 mod render;
+mod repair;
 mod run;
 mod speech;
 pub mod testing;
 mod tools;
 mod trace;
+mod turn;
 mod understand;
 
 pub use conversation::{

@@ -85,11 +85,16 @@ impl Renderer {
     }
 }
 
-/// Collapses runs of spaces left by template conditionals.
+/// Collapses runs of spaces left by template conditionals and capitalises a Latin first
+/// letter (a reply may start with a spoken value: "chaar log, kal …").
 fn tidy(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut space = false;
-    for c in text.trim().chars() {
+    let mut chars = text.trim().chars();
+    if let Some(first) = chars.next() {
+        out.extend(first.to_uppercase());
+    }
+    for c in chars {
         if c == ' ' {
             if !space {
                 out.push(c);
@@ -182,6 +187,7 @@ mod tests {
 
     #[test]
     fn tidy_collapses_spaces() {
-        assert_eq!(tidy("  a  b   c. "), "a b c.");
+        assert_eq!(tidy("  a  b   c. "), "A b c.");
+        assert_eq!(tidy("चार लोग"), "चार लोग");
     }
 }

@@ -190,6 +190,27 @@ fn guard_accepts_known_facts_only() {
     }
 }
 
+#[test]
+fn the_guard_uses_the_calls_slots_and_bookable_times() {
+    let snap = snapshot();
+    let host = host(&snap);
+    let now = at("2026-11-25", "12:00");
+    let (mut conv, _) = Conversation::start(snap, now, CallerContext::default(), &host);
+    // 8:15 is between slots: the bot offers 8 and 8:30 pm.
+    let _ = conv.handle(now, Input::text("table for 6 tomorrow at 8:15 pm"), &host);
+    let facts = conv.facts();
+    assert_eq!(
+        check_generated("A table for 6 tomorrow at 8:30 pm.", &facts),
+        Verdict::Grounded
+    );
+    for wrong in ["A table for 5 tomorrow.", "We could do 9:30 pm."] {
+        assert!(
+            matches!(check_generated(wrong, &facts), Verdict::Ungrounded { .. }),
+            "{wrong}"
+        );
+    }
+}
+
 /// A whole call, twice: identical outputs and state (no clock, no randomness).
 #[test]
 fn a_call_replays_identically() {
