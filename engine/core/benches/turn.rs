@@ -11,7 +11,7 @@ use std::sync::Arc;
 use chrono::NaiveDate;
 use criterion::{Criterion, black_box, criterion_group};
 use vartalaap_config::ConfigStore;
-use vartalaap_core::{CallerContext, Conversation, Input};
+use vartalaap_core::{CallerContext, Conversation, Input, Prepared};
 use vartalaap_script::{RhaiHost, ScriptLimits, ScriptRuntime};
 
 fn turn(c: &mut Criterion) {
@@ -23,11 +23,23 @@ fn turn(c: &mut Criterion) {
     let now = NaiveDate::from_ymd_opt(2026, 11, 25)
         .and_then(|d| d.and_hms_opt(18, 0, 0))
         .expect("valid time");
-    let (mut warm, _) = Conversation::start(snap, now, CallerContext::default(), &host);
+    let prepared = Prepared::new(snap);
+    let (mut warm, _) =
+        Conversation::start_prepared(&prepared, now, CallerContext::default(), &host);
     let _ = warm.handle(now, Input::text("table book karna hai"), &host);
     // Warm the templates this turn renders.
     let mut probe = warm.clone();
     let _ = probe.handle(now, Input::text("kal raat 8 baje 4 log"), &host);
+    c.bench_function("start: greeting (prepared snapshot)", |b| {
+        b.iter(|| {
+            black_box(Conversation::start_prepared(
+                &prepared,
+                now,
+                CallerContext::default(),
+                &host,
+            ))
+        })
+    });
     c.bench_function("turn: booking details in Hinglish", |b| {
         b.iter_batched(
             || warm.clone(),
@@ -56,7 +68,9 @@ fn percentiles() {
     let now = NaiveDate::from_ymd_opt(2026, 11, 25)
         .and_then(|d| d.and_hms_opt(18, 0, 0))
         .expect("valid time");
-    let (mut warm, _) = Conversation::start(snap, now, CallerContext::default(), &host);
+    let prepared = Prepared::new(snap);
+    let (mut warm, _) =
+        Conversation::start_prepared(&prepared, now, CallerContext::default(), &host);
     let _ = warm.handle(now, Input::text("table book karna hai"), &host);
     for (label, text) in [
         ("booking details (Hinglish)", "kal raat 8 baje 4 log"),

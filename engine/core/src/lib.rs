@@ -41,6 +41,7 @@ mod understand;
 
 pub use conversation::{
     CANONICAL_SLOTS, Conversation, ConversationView, LISTEN_PATIENCE_MS, MAX_MISSES, MAX_SILENCES,
+    Prepared,
 };
 pub use io::{
     CallerContext, HangupReason, Input, Interpretation, Output, ReservationSummary, ToolCall,

@@ -11,9 +11,9 @@
 //! | `spoken_date` | "YYYY-MM-DD" | "कल" / "tomorrow" / "kal", or weekday + date |
 //! | `number` | integer | "चार" / "four" / "chaar" |
 //!
-//! Each conversation builds its environment lazily from its snapshot's template sources, so a
-//! template is compiled at most once per conversation and a reload never changes a call in
-//! progress. Undefined values follow minijinja's *semi-strict* mode (the same as the config
+//! The environment loads templates lazily from its snapshot's sources and is shared by every
+//! conversation on that snapshot ([`crate::Prepared`]), so a template compiles once and a
+//! reload never changes a call in progress. Undefined values follow minijinja's *semi-strict* mode (the same as the config
 //! validator): printing a missing value is an error, while `{% if result.reason %}` may test an
 //! optional one. Fully strict mode would reject those tests, which the shipped templates use.
 
@@ -25,10 +25,10 @@ use minijinja::{Environment, ErrorKind, State, UndefinedBehavior};
 use serde::Serialize;
 use vartalaap_config::{BusinessSnapshot, Lang};
 
-/// Renders templates for one conversation.
+/// Renders a snapshot's templates; cloning shares the compiled templates.
 #[derive(Debug, Clone)]
 pub struct Renderer {
-    env: Environment<'static>,
+    env: Arc<Environment<'static>>,
 }
 
 /// A template that could not be rendered (a bug in the business file or the engine's context).
@@ -61,7 +61,7 @@ impl Renderer {
         env.add_filter("spoken_time", spoken_time);
         env.add_filter("spoken_date", spoken_date);
         env.add_filter("number", number);
-        Renderer { env }
+        Renderer { env: Arc::new(env) }
     }
 
     /// Renders `name` in `lang` with `ctx`; `ctx` must contain `lang` and `today`.
