@@ -293,7 +293,17 @@ impl Conversation {
     }
 
     /// Enters `flow` and keeps the values just heard for the slots it declares.
+    ///
+    /// A new *task* (booking, change, cancellation) starts from what the caller says now:
+    /// only their name carries over from an earlier task in the call, so "change my booking"
+    /// after a booking asks which booking instead of silently reusing the new one's values.
+    /// Info flows keep everything (they may be a digression inside a task), and `goto`
+    /// between flows keeps everything (one task continuing, e.g. into the large-party
+    /// callback).
     pub(crate) fn enter_with_values(&mut self, flow: &str, heard: &Heard) {
+        if !self.is_info_flow(flow) {
+            self.slots.retain(|k, _| k == "name");
+        }
         self.start_flow(flow, None);
         let declared: Vec<String> = self
             .frame
