@@ -382,3 +382,93 @@ fn the_conversation_keeps_its_snapshot_and_ends_cleanly() {
     assert!(conv.ended());
     assert!(conv.handle(now, Input::text("hello"), &host).is_empty());
 }
+
+/// Random conversations (a fixed-seed generator over real caller lines, silences, keys and
+/// LLM readings): the engine never panics, never hits a template or script error, always
+/// leaves the caller either listened to or the call ended, and three silences end any call.
+#[test]
+fn random_calls_keep_the_invariants() {
+    let snap = snapshot();
+    let host = host(&snap);
+    let prepared = vartalaap_core::Prepared::new(snap.clone());
+    let lines = [
+        "kal raat 8 baje 4 log ke liye table chahiye",
+        "table book karna hai",
+        "I want to book a table for two on Monday",
+        "नहीं, छह लोग",
+        "actually make it 8:30",
+        "haan",
+        "no",
+        "Rahul",
+        "मेरा नाम सुनीता है",
+        "rehne do",
+        "kya? phir se boliye",
+        "manager se baat karao",
+        "momos kitne ke hain",
+        "is there parking",
+        "what time do you open",
+        "booking cancel karni hai",
+        "booking change karni hai",
+        "15 log",
+        "परसों",
+        "saadhe aath baje",
+        "what's the weather",
+        "bas, thank you",
+        "",
+        "1 जनवरी",
+        "11 baje raat",
+    ];
+    let mut seed: u64 = 0x5eed_cafe;
+    let mut next = |n: usize| {
+        seed = seed
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        ((seed >> 33) as usize) % n
+    };
+    for call in 0..300 {
+        let now = at("2026-11-25", if call % 2 == 0 { "12:00" } else { "21:15" });
+        let mut ledger = Ledger::new(snap.clone(), Vec::new());
+        let (mut conv, _) =
+            Conversation::start_prepared(&prepared, now, CallerContext::default(), &host);
+        for _ in 0..(3 + next(12)) {
+            if conv.ended() {
+                break;
+            }
+            let input = match next(10) {
+                0 => Input::NoInput,
+                1 => Input::Dtmf(['1', '2', '5', '#'][next(4)]),
+                2 => Input::Utterance {
+                    text: lines[next(lines.len())].into(),
+                    confidence: Some(0.5),
+                    interpretation: Some(Interpretation {
+                        intent: Some(
+                            ["book_table", "cancel", "repeat", "nonsense"][next(4)].into(),
+                        ),
+                        slots: BTreeMap::from([(
+                            ["party_size", "date", "time", "name"][next(4)].to_string(),
+                            [json!(3), json!("2026-11-27"), json!("25:99"), json!("")][next(4)]
+                                .clone(),
+                        )]),
+                        is_correction: next(2) == 0,
+                    }),
+                },
+                _ => Input::text(lines[next(lines.len())]),
+            };
+            let out = drive(&mut conv, now, input, &host, &mut ledger);
+            if !conv.ended() && !out.is_empty() {
+                assert!(
+                    matches!(out.last(), Some(Output::Listen { .. })),
+                    "call {call}: a turn must end listening, got {out:?}"
+                );
+            }
+        }
+        assert!(conv.errors().is_empty(), "call {call}: {:?}", conv.errors());
+        for _ in 0..3 {
+            let _ = drive(&mut conv, now, Input::NoInput, &host, &mut ledger);
+        }
+        assert!(
+            conv.ended(),
+            "call {call}: three silences must end the call"
+        );
+    }
+}
