@@ -160,8 +160,10 @@ fn clock_time(clause: &str) -> Option<NaiveTime> {
     let bytes = clause.as_bytes();
     let colon = clause.find(':')?;
     let h_start = clause[..colon]
-        .rfind(|c: char| !c.is_ascii_digit())
-        .map_or(0, |i| i + 1);
+        .char_indices()
+        .rev()
+        .find(|(_, c)| !c.is_ascii_digit())
+        .map_or(0, |(i, c)| i + c.len_utf8());
     let h: u32 = clause[h_start..colon].parse().ok()?;
     let m_end = colon
         + 1
@@ -233,6 +235,8 @@ mod tests {
             NaiveTime::from_hms_opt(12, 0, 0)
         );
         assert_eq!(clock_time("no time here"), None);
+        assert_eq!(clock_time("रात8:30 बजे"), NaiveTime::from_hms_opt(8, 30, 0));
+        assert_eq!(clock_time("ends with:"), None);
     }
 
     #[test]
