@@ -65,6 +65,8 @@ impl TurnMarks {
             ("tts_first_audio", secs(tts_from, self.first_audio)),
             ("first_frame", secs(self.first_audio, self.first_frame)),
             ("total", secs(self.stopped, self.first_frame)),
+            // Everything after the recogniser: the latency the pipeline itself adds.
+            ("reply", secs(self.transcript, self.first_frame)),
         ]
         .into_iter()
         .filter_map(|(stage, s)| s.map(|s| (stage, s)))
@@ -102,9 +104,10 @@ mod tests {
         let names: Vec<&str> = stages.iter().map(|(s, _)| *s).collect();
         assert_eq!(
             names,
-            ["stt", "engine", "tts_first_audio", "first_frame", "total"]
+            ["stt", "engine", "tts_first_audio", "first_frame", "total", "reply"]
         );
         assert!((stages[1].1 - 0.005).abs() < 1e-9);
+        assert!((stages[5].1 - 0.110).abs() < 1e-9);
     }
 
     #[test]

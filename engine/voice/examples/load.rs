@@ -1,0 +1,356 @@
+//! Load: N concurrent simulated calls against the voice service in-process, with mock Deepgram
+//! (a real WebSocket on 127.0.0.1) and espeak-ng/Piper TTS, reporting CPU, memory per call and
+//! the latency the pipeline adds.
+//!
+//! ```text
+//! cargo run --release -p vartalaap-voice --example load -- --calls 50 --turns 2
+//! ```
+//!
+//! Each call is driven exactly as Plivo would over the stream socket, but through the call's
+//! channels (no HTTP/WebSocket framing, which `tests/e2e/voice.rs` covers): `start`, a 20 ms
+//! µ-law `media` frame every 20 ms in real time (the caller's espeak-ng speech or silence), the
+//! bot's `playAudio` drained at real time by the simulator's playout model with `playedStream`
+//! acks, `clearedAudio` on `clearAudio`. Tools answer from memory (no storage in the turn), but
+//! call logs and turns are written to a real redb store.
+//!
+//! "Added latency" is transcript → first bot frame received: everything after the recogniser
+//! (engine, TTS, pacing, channels). The recogniser's own endpointing delay is reported apart.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::NaiveDateTime;
+use tokio::sync::mpsc;
+use vartalaap_audio::tts::EspeakTts;
+use vartalaap_audio::{Lang as VoiceLang, Tts, mulaw};
+use vartalaap_core::{ToolCall, ToolExecutor, ToolKind, ToolResult};
+use vartalaap_providers::mock::deepgram::{MockDeepgram, MockDeepgramConfig, ScriptedUtterance};
+use vartalaap_telephony::simulator::playout::Playout;
+use vartalaap_telephony::stream::{Encoding, MediaFormat, MediaFrame, StartInfo};
+use vartalaap_telephony::{Command, StreamEvent};
+use vartalaap_voice::{DeepgramConfig, ModelPaths, VoiceConfig, VoiceDeps, VoiceService};
+
+const SENTENCE: &str = "kal raat 8 baje 4 log ke liye table chahiye";
+
+struct MemoryTools {
+    next: u64,
+}
+
+impl ToolExecutor for MemoryTools {
+    fn execute(&mut self, _now: NaiveDateTime, call: &ToolCall) -> ToolResult {
+        match &call.kind {
+            ToolKind::CheckAvailability { .. } => ToolResult::Available,
+            ToolKind::Book { .. } => {
+                self.next += 1;
+                ToolResult::Booked {
+                    reservation_id: self.next.to_string(),
+                }
+            }
+            ToolKind::FindReservations { .. } => ToolResult::Found(Vec::new()),
+            _ => ToolResult::Done,
+        }
+    }
+}
+
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after = stat.rsplit(')').next().unwrap_or("");
+    let f: Vec<&str> = after.split_whitespace().collect();
+    let ticks: f64 = f.get(11).and_then(|v| v.parse().ok()).unwrap_or(0.0)
+        + f.get(12).and_then(|v| v.parse().ok()).unwrap_or(0.0);
+    ticks / 100.0
+}
+
+fn rss_mb() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .unwrap_or(0.0)
+        / 1024.0
+}
+
+fn percentile(v: &mut [f64], p: f64) -> f64 {
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v.sort_by(|a, b| a.total_cmp(b));
+    let i = ((v.len() as f64 - 1.0) * p).round() as usize;
+    v[i]
+}
+
+/// One simulated caller; returns (caller stopped → first bot audio) per turn.
+async fn caller(
+    events: mpsc::Sender<StreamEvent>,
+    mut commands: mpsc::Receiver<Command>,
+    call_uuid: String,
+    speech: Arc<Vec<u8>>,
+    turns: usize,
+) -> Vec<Duration> {
+    let frame = |payload: Vec<u8>, chunk: u64| {
+        StreamEvent::Media(MediaFrame {
+            track: "inbound".into(),
+            timestamp: String::new(),
+            chunk,
+            payload,
+        })
+    };
+    let _ = events
+        .send(StreamEvent::Start(StartInfo {
+            stream_id: format!("stream-{call_uuid}"),
+            call_id: call_uuid,
+            account_id: None,
+            tracks: vec!["inbound".into()],
+            media_format: MediaFormat {
+                encoding: Encoding::MuLaw,
+                sample_rate: 8000,
+            },
+            extra_headers: Vec::new(),
+        }))
+        .await;
+    let mut playout = Playout::new();
+    let mut tick = tokio::time::interval(Duration::from_millis(20));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let mut chunk = 0u64;
+    let mut latencies = Vec::new();
+    let mut said = 0;
+    // None: waiting for the bot; Some(pos): speaking.
+    let mut speaking: Option<usize> = None;
+    let mut heard_bot = false;
+    let mut quiet = 0u32;
+    let mut stopped_at: Option<Instant> = None;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        tick.tick().await;
+        while let Ok(cmd) = commands.try_recv() {
+            match cmd {
+                Command::PlayAudio { mulaw, .. } => {
+                    if let Some(t) = stopped_at.take() {
+                        latencies.push(t.elapsed());
+                    }
+                    playout.push_audio(mulaw);
+                }
+                Command::Checkpoint { name, .. } => playout.push_checkpoint(name),
+                Command::ClearAudio { .. } => {
+                    playout.clear();
+                    let _ = events.send(StreamEvent::ClearedAudio).await;
+                }
+                Command::SendDtmf { .. } => {}
+            }
+        }
+        let t = playout.tick();
+        for name in t.played {
+            let _ = events.send(StreamEvent::PlayedStream { name }).await;
+        }
+        if t.bot_audible {
+            heard_bot = true;
+            quiet = 0;
+        } else {
+            quiet += 1;
+        }
+        let payload = match speaking {
+            Some(pos) => {
+                let end = (pos + 160).min(speech.len());
+                let mut f = speech[pos..end].to_vec();
+                f.resize(160, mulaw::SILENCE);
+                speaking = if end >= speech.len() {
+                    stopped_at = Some(Instant::now());
+                    said += 1;
+                    heard_bot = false;
+                    None
+                } else {
+                    Some(end)
+                };
+                f
+            }
+            None => {
+                if heard_bot && quiet >= 75 && playout.is_idle() {
+                    if said == turns {
+                        break;
+                    }
+                    speaking = Some(0);
+                }
+                vec![mulaw::SILENCE; 160]
+            }
+        };
+        chunk += 1;
+        if events.send(frame(payload, chunk)).await.is_err() || Instant::now() > deadline {
+            break;
+        }
+    }
+    latencies
+}
+
+fn main() {
+    let mut calls = 20usize;
+    let mut turns = 2usize;
+    let args: Vec<String> = std::env::args().collect();
+    for w in args.windows(2) {
+        match w[0].as_str() {
+            "--calls" => calls = w[1].parse().unwrap_or(calls),
+            "--turns" => turns = w[1].parse().unwrap_or(turns),
+            _ => {}
+        }
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    rt.block_on(run(calls, turns));
+}
+
+async fn run(calls: usize, turns: usize) {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let config = Arc::new(
+        vartalaap_config::ConfigStore::load(&root).unwrap_or_else(|d| panic!("config: {d:?}")),
+    );
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = Arc::new(
+        vartalaap_store::Store::open(
+            dir.path().join("load.redb"),
+            vartalaap_store::fixtures::fixture_crypto(),
+        )
+        .expect("store"),
+    );
+    let deepgram = MockDeepgram::start(MockDeepgramConfig {
+        script: vec![ScriptedUtterance::new(SENTENCE, 300); calls * turns * 2],
+        ..MockDeepgramConfig::default()
+    })
+    .await
+    .expect("mock deepgram");
+    let stages: Arc<Mutex<HashMap<String, Vec<f64>>>> = Arc::default();
+    let sink = stages.clone();
+    let mut cfg = VoiceConfig::offline(ModelPaths::from_env(), vec![7u8; 32]);
+    cfg.tts_workers = 2;
+    cfg.deepgram = Some(DeepgramConfig {
+        api_key: "dg-test-key".into(),
+        base_url: deepgram.base_url.clone(),
+        ..DeepgramConfig::default()
+    });
+    let deps = VoiceDeps {
+        config: config.clone(),
+        store,
+        runtime: Arc::new(vartalaap_script::ScriptRuntime::new(
+            vartalaap_script::ScriptLimits::default(),
+        )),
+        clock: Arc::new(vartalaap_store::SystemClock),
+        tools: Arc::new(|_| Box::new(MemoryTools { next: 0 })),
+        metrics: Arc::new(move |stage: &str, s: f64| {
+            if let Ok(mut m) = sink.lock() {
+                m.entry(stage.to_string()).or_default().push(s);
+            }
+        }),
+    };
+    let svc = Arc::new(
+        tokio::task::spawn_blocking(move || VoiceService::new(cfg, deps))
+            .await
+            .expect("join")
+            .expect("voice service"),
+    );
+    let speech = EspeakTts::default()
+        .synthesize(SENTENCE, VoiceLang::English)
+        .expect("espeak-ng is needed for the caller's voice");
+    let speech = Arc::new(mulaw::encode(
+        &vartalaap_audio::resample(&speech.samples, speech.sample_rate, 8000).expect("resample"),
+    ));
+    let business = config.list()[0].business.id.clone();
+
+    let rss_before = rss_mb();
+    let cpu_before = cpu_seconds();
+    let wall = Instant::now();
+    let peak = Arc::new(Mutex::new(rss_before));
+    let sampler = {
+        let peak = peak.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                if let Ok(mut p) = peak.lock() {
+                    *p = p.max(rss_mb());
+                }
+            }
+        })
+    };
+    let mut handles = Vec::new();
+    for i in 0..calls {
+        let uuid = format!("load-{i:05}");
+        let token = svc
+            .answer(&uuid, &business, Some("+919876500000"), chrono::Utc::now())
+            .expect("answer");
+        let call = svc.admit_stream(&token, chrono::Utc::now()).expect("admit");
+        let (ev_tx, ev_rx) = mpsc::channel(256);
+        let (out_tx, out_rx) = mpsc::channel(256);
+        let session = svc.run_call(call, ev_rx, out_tx);
+        let speech = speech.clone();
+        handles.push(tokio::spawn(async move {
+            let lat = caller(ev_tx, out_rx, uuid, speech, turns).await;
+            let summary = session.await.ok();
+            (lat, summary)
+        }));
+        // Stagger arrivals over ~1 s like real traffic.
+        tokio::time::sleep(Duration::from_millis(1000 / calls.max(1) as u64)).await;
+    }
+    let mut latencies = Vec::new();
+    let mut answered = 0;
+    for h in handles {
+        if let Ok((lat, summary)) = h.await {
+            latencies.extend(lat.iter().map(|d| d.as_secs_f64() * 1000.0));
+            if summary.is_some() {
+                answered += 1;
+            }
+        }
+    }
+    sampler.abort();
+    let wall_s = wall.elapsed().as_secs_f64();
+    let cpu_s = cpu_seconds() - cpu_before;
+    let peak_mb = peak.lock().map(|p| *p).unwrap_or(0.0);
+    let stages = stages.lock().map(|m| m.clone()).unwrap_or_default();
+    let ms = |name: &str, p: f64| {
+        let mut v: Vec<f64> = stages
+            .get(name)
+            .map(|v| v.iter().map(|s| s * 1000.0).collect())
+            .unwrap_or_default();
+        percentile(&mut v, p)
+    };
+    println!("calls: {calls} concurrent ({answered} completed), {turns} caller turns each");
+    println!(
+        "wall: {wall_s:.1} s, CPU: {cpu_s:.1} s ({:.1}% of one core; {:.3} core-seconds per call-minute)",
+        100.0 * cpu_s / wall_s,
+        cpu_s / (calls as f64 * wall_s / 60.0)
+    );
+    println!(
+        "memory: {rss_before:.0} MB before, {peak_mb:.0} MB peak, {:.2} MB per call",
+        (peak_mb - rss_before) / calls.max(1) as f64
+    );
+    println!(
+        "caller stopped -> first bot audio (ms): p50 {:.0}, p95 {:.0} over {} turns",
+        percentile(&mut latencies.clone(), 0.5),
+        percentile(&mut latencies, 0.95),
+        stages.get("total").map_or(0, Vec::len)
+    );
+    for stage in [
+        "stt",
+        "engine",
+        "tts_first_audio",
+        "first_frame",
+        "total",
+        "reply",
+    ] {
+        println!(
+            "  stage {stage:<16} p50 {:>7.1} ms   p95 {:>7.1} ms",
+            ms(stage, 0.5),
+            ms(stage, 0.95)
+        );
+    }
+    let mut added: Vec<f64> = stages
+        .get("reply")
+        .map(|v| v.iter().map(|s| s * 1000.0).collect())
+        .unwrap_or_default();
+    println!(
+        "added latency (transcript -> first frame, ms): p50 {:.1}, p95 {:.1}",
+        percentile(&mut added.clone(), 0.5),
+        percentile(&mut added, 0.95)
+    );
+}

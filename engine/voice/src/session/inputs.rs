@@ -1,0 +1,242 @@
+//! Reacting to what happens on the line: Plivo stream events, VAD reports, STT events, key
+//! presses, silence and the speaker's progress.
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use vartalaap_audio::{SpeechEvent, mulaw};
+use vartalaap_core::Input;
+use vartalaap_providers::deepgram::SttEvent;
+use vartalaap_telephony::StreamEvent;
+
+use super::{OFFLINE_BARGE_IN, Session};
+use crate::backchannel::is_backchannel;
+use crate::listen::{VadInput, VadReport};
+use crate::phrases::{self, Phrase};
+use crate::speaker::{self, SpeakerEvent};
+use crate::timing::TurnMarks;
+
+impl Session {
+    pub(super) async fn on_stream(&mut self, ev: StreamEvent) {
+        match ev {
+            StreamEvent::Media(frame) => {
+                self.media_epoch.get_or_insert_with(Instant::now);
+                if let Some(stt) = &self.stt
+                    && stt
+                        .audio
+                        .try_send(Bytes::from(frame.payload.clone()))
+                        .is_err()
+                {
+                    tracing::debug!(call = %self.params.call_uuid, "STT is behind; a caller frame was dropped.");
+                }
+                let pcm = mulaw::decode(&frame.payload);
+                let _ = self.vad.try_send(VadInput::Frame(pcm));
+            }
+            StreamEvent::Dtmf { digit } => self.on_dtmf(digit).await,
+            StreamEvent::PlayedStream { name } => {
+                let finished = {
+                    let mut t = speaker::lock(&self.tracker);
+                    t.on_played(&name, Instant::now()) && t.finished_reply().is_some()
+                };
+                if finished && self.reply.as_ref().is_some_and(|r| r.sent_all.is_some()) {
+                    self.reply_heard().await;
+                }
+            }
+            StreamEvent::ClearedAudio => speaker::lock(&self.tracker).on_cleared(),
+            StreamEvent::Stop => self.done = true,
+            StreamEvent::Start(_) | StreamEvent::Unknown { .. } => {}
+        }
+    }
+
+    pub(super) async fn on_vad(&mut self, report: VadReport) {
+        if let Some(reason) = report.degraded {
+            tracing::warn!(call = %self.params.call_uuid, %reason, "VAD degraded.");
+        }
+        if let (Some(epoch), Some(ms)) = (self.media_epoch, report.last_voiced_ms) {
+            self.last_voiced = Some(epoch + Duration::from_millis(ms));
+        }
+        for ev in report.events {
+            match ev {
+                SpeechEvent::SpeechStart { .. } => {
+                    self.caller_speaking = true;
+                    self.listen_deadline = None;
+                    if self.bot_speaking() {
+                        self.barge_candidate = true;
+                        if self.stt.is_none() {
+                            self.offline_barge_at = Some(Instant::now() + OFFLINE_BARGE_IN);
+                        }
+                    }
+                }
+                SpeechEvent::SpeechEnd { .. } => {
+                    self.caller_speaking = false;
+                    self.barge_candidate = false;
+                    self.offline_barge_at = None;
+                    if let Some(stt) = &self.stt {
+                        let _ = stt.sender.finalize().await;
+                    } else if !self.bot_speaking() && self.listening.is_some() && !self.closing {
+                        self.cannot_understand().await;
+                        continue;
+                    }
+                    if let Some(l) = self.listening
+                        && !self.bot_speaking()
+                    {
+                        self.listen_deadline = Some(Instant::now() + l.patience);
+                    }
+                }
+            }
+        }
+    }
+
+    /// No recogniser: say so (once per question) and offer the keypad when the flow allows it.
+    pub(super) async fn cannot_understand(&mut self) {
+        if self.apologized_for_speech {
+            if let Some(l) = self.listening {
+                self.listen_deadline = Some(Instant::now() + l.patience);
+            }
+            return;
+        }
+        self.apologized_for_speech = true;
+        let mut lines = vec![(
+            phrases::text(Phrase::CannotUnderstand, self.lang).to_string(),
+            self.lang,
+        )];
+        if self.listening.is_some_and(|l| l.dtmf) {
+            lines.push((
+                phrases::text(Phrase::UseKeypad, self.lang).to_string(),
+                self.lang,
+            ));
+        }
+        let marks = TurnMarks {
+            stopped: self.last_voiced.or(Some(Instant::now())),
+            decided: Some(Instant::now()),
+            ..TurnMarks::default()
+        };
+        self.speak(lines, marks, false).await;
+    }
+
+    pub(super) async fn on_stt(&mut self, ev: SttEvent) {
+        match ev {
+            SttEvent::SpeechStarted => {
+                if self.bot_speaking() {
+                    self.barge_candidate = true;
+                }
+            }
+            SttEvent::Interim { text, .. } | SttEvent::Final { text, .. } => {
+                if self.bot_speaking() && self.barge_candidate && !is_backchannel(&text) {
+                    self.barge_in().await;
+                }
+            }
+            SttEvent::Utterance(u) => {
+                let text = u.text.trim().to_string();
+                if text.is_empty() {
+                    if let Some(l) = self.listening
+                        && !self.bot_speaking()
+                        && !self.caller_speaking
+                    {
+                        self.listen_deadline = Some(Instant::now() + l.patience);
+                    }
+                    return;
+                }
+                if self.pending_end.is_some() || self.closing {
+                    return;
+                }
+                if self.bot_speaking() {
+                    if is_backchannel(&text) {
+                        tracing::debug!(call = %self.params.call_uuid, "Backchannel while the bot speaks; ignored.");
+                        return;
+                    }
+                    self.barge_in().await;
+                }
+                let now = Instant::now();
+                let marks = TurnMarks {
+                    stopped: Some(self.last_voiced.filter(|t| *t <= now).unwrap_or(now)),
+                    transcript: Some(now),
+                    ..TurnMarks::default()
+                };
+                tracing::debug!(call = %self.params.call_uuid, confidence = u.confidence, "Caller turn recognised.");
+                self.log
+                    .caller_turn(&self.svc, &text, self.lang, &marks)
+                    .await;
+                let input = Input::Utterance {
+                    text,
+                    confidence: Some(u.confidence),
+                    interpretation: None,
+                };
+                self.turn(input, marks).await;
+            }
+            SttEvent::UtteranceEnd => {}
+            SttEvent::Reconnected {
+                attempt,
+                replayed_bytes,
+            } => {
+                tracing::info!(call = %self.params.call_uuid, attempt, replayed_bytes, "Deepgram reconnected; buffered audio replayed.");
+            }
+            SttEvent::Error(e) => {
+                tracing::error!(call = %self.params.call_uuid, error = %e, "Speech recognition failed for the rest of this call.");
+                self.stt = None;
+            }
+        }
+    }
+
+    pub(super) async fn on_dtmf(&mut self, digit: char) {
+        if self.pending_end.is_some() || self.closing {
+            return;
+        }
+        if self.bot_speaking() {
+            self.barge_in().await;
+        }
+        let now = Instant::now();
+        let marks = TurnMarks {
+            stopped: Some(now),
+            transcript: Some(now),
+            ..TurnMarks::default()
+        };
+        self.log
+            .caller_turn(&self.svc, &format!("[keypad {digit}]"), self.lang, &marks)
+            .await;
+        self.turn(Input::Dtmf(digit), marks).await;
+    }
+
+    pub(super) async fn on_silence(&mut self) {
+        self.listen_deadline = None;
+        if self.listening.is_none() || self.pending_end.is_some() || self.closing {
+            return;
+        }
+        let marks = TurnMarks {
+            stopped: Some(Instant::now()),
+            ..TurnMarks::default()
+        };
+        self.turn(Input::NoInput, marks).await;
+    }
+
+    pub(super) async fn on_speaker(&mut self, ev: SpeakerEvent) {
+        let current = self.reply.as_ref().map(|r| r.generation);
+        match ev {
+            SpeakerEvent::FirstAudio { generation, at } if Some(generation) == current => {
+                if let Some(r) = &mut self.reply {
+                    r.marks.first_audio.get_or_insert(at);
+                }
+            }
+            SpeakerEvent::FirstFrame { generation, at } if Some(generation) == current => {
+                if let Some(r) = &mut self.reply {
+                    r.marks.first_frame.get_or_insert(at);
+                }
+            }
+            SpeakerEvent::Fallback { error, .. } => {
+                tracing::error!(call = %self.params.call_uuid, %error, "Speech synthesis failed; the apology played instead.");
+            }
+            SpeakerEvent::Done {
+                generation,
+                cancelled,
+            } if Some(generation) == current && !cancelled => {
+                if let Some(r) = &mut self.reply {
+                    r.sent_all = Some(Instant::now());
+                }
+                if speaker::lock(&self.tracker).finished_reply().is_some() {
+                    self.reply_heard().await;
+                }
+            }
+            _ => {}
+        }
+    }
+}

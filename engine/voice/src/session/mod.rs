@@ -1,0 +1,364 @@
+//! One phone call: a single task that owns the conversation and reacts to everything that
+//! happens on the line (see `docs/VOICE.md` for the rules in prose).
+//!
+//! ```text
+//! Plivo events ─┐                       ┌─▶ speaker task ─▶ forwarder ─▶ Plivo commands
+//! STT events ───┤                       │   (TTS, pacing,    (drops cleared audio)
+//! VAD reports ──┼─▶ select! loop ──▶ engine turn (spawn_blocking, tools on the store)
+//! speaker ──────┤        │
+//! timers ───────┘        └─▶ call log: turns with timings, outcome, caller preferences
+//! ```
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use tokio::sync::mpsc;
+use tokio::time::sleep_until;
+use tokio_util::sync::CancellationToken;
+use vartalaap_audio::SegmenterConfig;
+use vartalaap_config::{BusinessSnapshot, Lang};
+use vartalaap_providers::deepgram::{DeepgramStt, SttEvent, SttLanguage, SttSender};
+use vartalaap_store::{CallOutcome, PhoneNumber};
+use vartalaap_telephony::{Command, PlaybackTracker, StreamEvent};
+
+use crate::engine::{CallLog, Engine};
+use crate::listen::{self, VadInput};
+use crate::service::VoiceService;
+use crate::speaker::{self, SpeakJob, Tagged};
+use crate::timing::TurnMarks;
+
+mod inputs;
+mod reply;
+
+/// How long to wait for Plivo's `start` event after the socket opens.
+const START_TIMEOUT: Duration = Duration::from_secs(10);
+/// After the last frame is sent, how long to wait for the final `playedStream` before treating
+/// the reply as heard (Plivo may not ack; the pacer's lead is 40 ms).
+const PLAYOUT_GRACE: Duration = Duration::from_millis(600);
+/// Without a recogniser, caller speech this long during bot speech is a barge-in.
+const OFFLINE_BARGE_IN: Duration = Duration::from_millis(600);
+/// End-of-turn silence for ordinary questions.
+const END_SILENCE_MS: u64 = 700;
+/// Longest end-of-turn silence (steps that wait long for names or numbers).
+const MAX_END_SILENCE_MS: u64 = 1500;
+
+/// Who is calling and where; decided by the answer URL.
+#[derive(Debug, Clone)]
+pub struct CallParams {
+    /// Plivo's `CallUUID`.
+    pub call_uuid: String,
+    /// The business dialled.
+    pub business_id: String,
+    /// Caller id, when Plivo sent a valid one.
+    pub caller: Option<PhoneNumber>,
+}
+
+/// How a call went, for the route and tests.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CallSummary {
+    /// The call log id, when one was created.
+    pub call_log_id: Option<u64>,
+    /// How it ended.
+    pub outcome: CallOutcome,
+    /// Turns written to the call log.
+    pub turns: u32,
+}
+
+/// End-of-turn silence for a listen step: longer when the flow gives the caller more patience.
+pub fn end_silence_ms(patience_ms: u32) -> u64 {
+    let default = u64::from(vartalaap_core::LISTEN_PATIENCE_MS);
+    let scaled = END_SILENCE_MS * u64::from(patience_ms) / default.max(1);
+    scaled.clamp(END_SILENCE_MS, MAX_END_SILENCE_MS)
+}
+
+/// The Deepgram language for a business: its only language, or `multi` for code-switching.
+fn stt_language(snapshot: &BusinessSnapshot) -> SttLanguage {
+    let langs = &snapshot.business.languages.supported;
+    if langs.iter().all(|l| *l == Lang::En) {
+        SttLanguage::English
+    } else if langs.iter().all(|l| *l == Lang::Hi) {
+        SttLanguage::Hindi
+    } else {
+        SttLanguage::Multi
+    }
+}
+
+/// What to do once the current reply has been heard.
+#[derive(Debug, Clone, PartialEq)]
+enum EndAction {
+    Hangup(CallOutcome),
+    Transfer(Option<String>),
+}
+
+#[derive(Debug)]
+struct Reply {
+    generation: u64,
+    cancel: CancellationToken,
+    marks: TurnMarks,
+    lang: Lang,
+    started_utc: chrono::DateTime<chrono::Utc>,
+    sent_all: Option<Instant>,
+    /// The line cannot be cut by the caller (goodbyes before hanging up).
+    uninterruptible: bool,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Listening {
+    patience: Duration,
+    dtmf: bool,
+}
+
+struct Stt {
+    audio: mpsc::Sender<Bytes>,
+    sender: SttSender,
+    events: mpsc::Receiver<SttEvent>,
+}
+
+async fn recv_opt<T>(rx: &mut Option<mpsc::Receiver<T>>) -> Option<T> {
+    match rx {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn sleep_opt(at: Option<Instant>) {
+    match at {
+        Some(at) => sleep_until(tokio::time::Instant::from_std(at)).await,
+        None => std::future::pending().await,
+    }
+}
+
+struct Session {
+    svc: Arc<VoiceService>,
+    params: CallParams,
+    log: CallLog,
+    engine: Option<Engine>,
+    stream_id: String,
+    tracker: Arc<Mutex<PlaybackTracker>>,
+    out: mpsc::Sender<Tagged>,
+    jobs: mpsc::Sender<SpeakJob>,
+    generation: u64,
+    reply: Option<Reply>,
+    listening: Option<Listening>,
+    listen_deadline: Option<Instant>,
+    pending_end: Option<EndAction>,
+    end_deadline: Option<Instant>,
+    closing: bool,
+    done: bool,
+    caller_speaking: bool,
+    barge_candidate: bool,
+    offline_barge_at: Option<Instant>,
+    apologized_for_speech: bool,
+    media_epoch: Option<Instant>,
+    last_voiced: Option<Instant>,
+    vad: mpsc::Sender<VadInput>,
+    stt: Option<Stt>,
+    lang: Lang,
+    outcome: Option<CallOutcome>,
+}
+
+/// Runs a call to its end.
+pub(crate) async fn run(
+    svc: Arc<VoiceService>,
+    params: CallParams,
+    mut events: mpsc::Receiver<StreamEvent>,
+    out: mpsc::Sender<Command>,
+    hangup: CancellationToken,
+) -> CallSummary {
+    let failed = |id| CallSummary {
+        call_log_id: id,
+        outcome: CallOutcome::Failed,
+        turns: 0,
+    };
+    // 1. Plivo's `start` names the stream; nothing else is meaningful before it.
+    let start = tokio::time::timeout(START_TIMEOUT, async {
+        while let Some(ev) = events.recv().await {
+            if let StreamEvent::Start(info) = ev {
+                return Some(info);
+            }
+        }
+        None
+    })
+    .await;
+    let Ok(Some(start)) = start else {
+        tracing::warn!(call = %params.call_uuid, "Stream closed or silent before `start`; call dropped.");
+        return failed(None);
+    };
+    if start.call_id != params.call_uuid {
+        tracing::warn!(call = %params.call_uuid, "The stream's `start` names another call than its token; call dropped.");
+        return failed(None);
+    }
+    let started = Instant::now();
+    let Some(snapshot) = svc.deps.config.current(&params.business_id) else {
+        return failed(None);
+    };
+    // 2. Call log, caller preferences, engine and STT.
+    let log = match CallLog::open(&svc, &params, &snapshot).await {
+        Ok(log) => log,
+        Err(e) => {
+            tracing::error!(error = %e, call = %params.call_uuid, "Could not create the call log; the call cannot be handled.");
+            return failed(None);
+        }
+    };
+    let stt_cfg = svc.cfg.deepgram.clone().map(|mut c| {
+        c.language = stt_language(&snapshot);
+        c
+    });
+    let engine_start = Engine::start(&svc, snapshot.clone(), &params, &log);
+    let stt_connect = async {
+        match stt_cfg {
+            Some(cfg) => Some(DeepgramStt::connect(cfg).await),
+            None => None,
+        }
+    };
+    let (engine, stt) = tokio::join!(engine_start, stt_connect);
+    let stt = match stt {
+        Some(Ok((sender, events))) => {
+            let (audio, mut audio_rx) = mpsc::channel::<Bytes>(512);
+            let forward = sender.clone();
+            tokio::spawn(async move {
+                while let Some(chunk) = audio_rx.recv().await {
+                    if forward.send_audio(chunk).await.is_err() {
+                        break;
+                    }
+                }
+            });
+            Some(Stt {
+                audio,
+                sender,
+                events,
+            })
+        }
+        Some(Err(e)) => {
+            tracing::error!(error = %e, call = %params.call_uuid, "Deepgram is unavailable; this call cannot understand speech.");
+            None
+        }
+        None => None,
+    };
+    let (engine, greeting) = match engine {
+        Ok(x) => x,
+        Err(e) => {
+            tracing::error!(error = %e, call = %params.call_uuid, "The conversation could not start.");
+            log.finish(&svc, CallOutcome::Failed, None, None, None)
+                .await;
+            return failed(Some(log.id));
+        }
+    };
+    let tracker = Arc::new(Mutex::new(PlaybackTracker::new()));
+    let (tag_tx, tag_rx) = mpsc::channel::<Tagged>(64);
+    speaker::forward(tag_rx, out);
+    let (jobs, mut speaker_events) = speaker::spawn(
+        svc.speech.clone(),
+        start.stream_id.clone(),
+        tracker.clone(),
+        tag_tx.clone(),
+    );
+    let (vad, vad_reports) = listen::spawn(
+        svc.vad.clone(),
+        SegmenterConfig {
+            end_silence_ms: END_SILENCE_MS,
+            ..SegmenterConfig::default()
+        },
+    );
+    let lang = engine.lang();
+    let mut s = Session {
+        svc: svc.clone(),
+        params,
+        log,
+        engine: Some(engine),
+        stream_id: start.stream_id.clone(),
+        tracker,
+        out: tag_tx,
+        jobs,
+        generation: 0,
+        reply: None,
+        listening: None,
+        listen_deadline: None,
+        pending_end: None,
+        end_deadline: None,
+        closing: false,
+        done: false,
+        caller_speaking: false,
+        barge_candidate: false,
+        offline_barge_at: None,
+        apologized_for_speech: false,
+        media_epoch: None,
+        last_voiced: None,
+        vad,
+        stt,
+        lang,
+        outcome: None,
+    };
+    let mut vad_reports = Some(vad_reports);
+    let greet_marks = TurnMarks {
+        stopped: Some(started),
+        decided: Some(Instant::now()),
+        ..TurnMarks::default()
+    };
+    s.apply(greeting, greet_marks).await;
+    let max_call = started + svc.cfg.max_call;
+    let shutdown = svc.shutdown.clone();
+    // 3. The call.
+    while !s.done {
+        let settle_at = s
+            .reply
+            .as_ref()
+            .and_then(|r| r.sent_all.map(|t| t + PLAYOUT_GRACE));
+        let mut stt_events = s.stt.as_mut().map(|x| &mut x.events);
+        tokio::select! {
+            _ = hangup.cancelled() => {
+                tracing::info!(call = %s.params.call_uuid, "Plivo reports the call ended.");
+                break;
+            }
+            _ = shutdown.cancelled(), if !s.closing => s.close_politely(CallOutcome::Failed).await,
+            _ = sleep_until(tokio::time::Instant::from_std(max_call)), if !s.closing => {
+                tracing::info!(call = %s.params.call_uuid, "Maximum call duration reached.");
+                s.close_politely(CallOutcome::Abandoned).await;
+            }
+            ev = events.recv() => match ev {
+                Some(ev) => s.on_stream(ev).await,
+                None => break,
+            },
+            report = recv_opt(&mut vad_reports) => match report {
+                Some(r) => s.on_vad(r).await,
+                None => vad_reports = None,
+            },
+            ev = async { match stt_events.as_mut() { Some(rx) => rx.recv().await, None => std::future::pending().await } } => match ev {
+                Some(ev) => s.on_stt(ev).await,
+                None => s.stt = None,
+            },
+            ev = speaker_events.recv() => if let Some(ev) = ev { s.on_speaker(ev).await },
+            _ = sleep_opt(settle_at) => s.reply_heard().await,
+            _ = sleep_opt(s.listen_deadline) => s.on_silence().await,
+            _ = sleep_opt(s.offline_barge_at) => {
+                s.offline_barge_at = None;
+                if s.caller_speaking { s.barge_in().await; }
+            }
+            _ = sleep_opt(s.end_deadline) => s.perform_end().await,
+        }
+    }
+    s.finish().await
+}
+
+impl Session {
+    fn bot_speaking(&self) -> bool {
+        self.reply.is_some()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patience_scales_end_of_turn_silence_within_bounds() {
+        assert_eq!(
+            end_silence_ms(vartalaap_core::LISTEN_PATIENCE_MS),
+            END_SILENCE_MS
+        );
+        assert_eq!(end_silence_ms(1000), END_SILENCE_MS);
+        assert_eq!(end_silence_ms(12_000), 1200);
+        assert_eq!(end_silence_ms(60_000), MAX_END_SILENCE_MS);
+    }
+}
