@@ -27,10 +27,12 @@ pub mod signature;
 pub mod simulator;
 pub mod stream;
 pub mod token;
+pub mod webhook;
 pub mod xml;
 
 pub use playback::{Heard, PlaybackTracker};
 pub use signature::{SignatureError, sign_v3, verify_v3, verify_v3_upgrade};
 pub use stream::{Command, FrameError, StreamEvent};
 pub use token::{StreamClaims, StreamTokenKey, TokenError};
+pub use webhook::{AnswerRequest, HangupEvent, StreamStatusEvent, WebhookError};
 pub use xml::{AfterStream, StreamOptions, XmlError, answer_xml};
