@@ -3,6 +3,7 @@
 //!
 //! ```text
 //! Plivo ── POST /plivo/answer (form, X-Plivo-Signature-V3) ──▶ signature::verify_v3
+//!                                                              webhook::AnswerRequest (route by `to`)
 //!                                                              token::StreamTokenKey::issue
 //!       ◀── xml::answer_xml(wss://…/plivo/stream?token=…) ───┘
 //! Plivo ── GET /plivo/stream?token=… (WS upgrade, signed) ──▶ signature::verify_v3_upgrade
@@ -10,7 +11,10 @@
 //!       ── start / media / dtmf / playedStream / clearedAudio ──▶ stream::StreamEvent::parse
 //!       ◀── playAudio / checkpoint / clearAudio ── stream::Command::to_json
 //!                                                  playback::PlaybackTracker (what was heard)
+//! Plivo ── POST hangup / stream-status callbacks (signed) ──▶ webhook::{HangupEvent, StreamStatusEvent}
 //! ```
+//!
+//! See `docs/TELEPHONY.md` for the whole flow.
 //!
 //! **Design decision:** no HTTP or WebSocket framework here. Each piece is a pure function (or a
 //! small state machine with time passed in) so the server owns routing, and tests replay

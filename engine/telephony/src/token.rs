@@ -65,7 +65,8 @@ pub enum TokenError {
 /// The server's key for stream tokens.
 #[derive(Clone)]
 pub struct StreamTokenKey {
-    secret: Vec<u8>,
+    /// HMAC keyed once with the secret; cloned per token (the secret itself is not kept).
+    keyed: HmacSha256,
 }
 
 impl std::fmt::Debug for StreamTokenKey {
@@ -80,15 +81,13 @@ impl StreamTokenKey {
         if secret.len() < MIN_SECRET_LEN {
             return Err(TokenError::WeakSecret { len: secret.len() });
         }
-        Ok(Self {
-            secret: secret.to_vec(),
-        })
+        let keyed = <HmacSha256 as Mac>::new_from_slice(secret)
+            .map_err(|_| TokenError::WeakSecret { len: secret.len() })?;
+        Ok(Self { keyed })
     }
 
     fn mac(&self, signed: &str) -> HmacSha256 {
-        // HMAC takes keys of any length; `new` already rejected short ones.
-        let mut mac = <HmacSha256 as Mac>::new_from_slice(&self.secret)
-            .unwrap_or_else(|_| unreachable!("HMAC accepts any key length"));
+        let mut mac = self.keyed.clone();
         mac.update(signed.as_bytes());
         mac
     }
