@@ -41,6 +41,19 @@ enum Active {
 
 /// Runs one call with `script` and reports what happened.
 pub async fn run_call(cfg: &SimConfig, script: Vec<Step>) -> Result<CallReport, SimError> {
+    let client = reqwest::Client::builder()
+        .build()
+        .map_err(|e| SimError::AnswerUnreachable(e.to_string()))?;
+    run_call_with(&client, cfg, script).await
+}
+
+/// [`run_call`] with a shared HTTP client: for load generation, where hundreds of simulated
+/// calls should share one connection pool.
+pub async fn run_call_with(
+    client: &reqwest::Client,
+    cfg: &SimConfig,
+    script: Vec<Step>,
+) -> Result<CallReport, SimError> {
     // Prepare caller audio first so a bad file fails before dialling.
     let mut steps = VecDeque::new();
     for step in script {
@@ -58,9 +71,7 @@ pub async fn run_call(cfg: &SimConfig, script: Vec<Step>) -> Result<CallReport, 
     }
 
     let call_uuid = cfg.call_uuid.clone().unwrap_or_else(random_uuid);
-    let client = reqwest::Client::builder()
-        .build()
-        .map_err(|e| SimError::AnswerUnreachable(e.to_string()))?;
+    let client = client.clone();
     let params = answer_params(&call_uuid, &cfg.from, &cfg.to);
     let doc = fetch_xml(&client, &cfg.answer_url, &cfg.auth_token, &params).await?;
     let answered = chrono::Utc::now();

@@ -19,10 +19,10 @@ mod callbacks;
 pub mod playout;
 
 pub use answer::{
-    ANSWER_DEADLINE, AnswerDocument, NextElement, StreamElement, answer_params, fetch_xml,
-    parse_answer, post_signed,
+    ANSWER_DEADLINE, AnswerDocument, MAX_ANSWER_BYTES, NextElement, StreamElement, answer_params,
+    fetch_xml, parse_answer, post_signed,
 };
-pub use call::run_call;
+pub use call::{run_call, run_call_with};
 pub use callbacks::{CallbackResult, Hangup};
 
 use std::time::Duration;
