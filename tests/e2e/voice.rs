@@ -230,6 +230,10 @@ async fn a_hinglish_booking_call_with_a_keypad_confirmation_lands_in_storage() {
     for caller in turns.iter().filter(|t| t["role"] == "caller") {
         assert!(caller["timings"]["stt_ms"].is_u64(), "{caller:#}");
     }
+    // Neither the caller's number nor the Plivo auth token reached the log.
+    let logs = rig.server.logs();
+    assert!(!logs.contains("9876543210") && !logs.contains("98765 43210"));
+    assert!(!logs.contains(AUTH_TOKEN));
     // The per-stage histograms were fed.
     let metrics = tokio::task::block_in_place(|| rig.server.request("GET", "/metrics", None, None));
     assert!(metrics.text.contains("stage=\"total\""), "{}", metrics.text);

@@ -10,6 +10,7 @@
 //!
 //! Everything here is blocking; callers use `spawn_blocking`.
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -49,6 +50,9 @@ pub struct Spoken {
 pub struct SpeechPool {
     engines: Vec<Mutex<LocalTts>>,
     cache: Mutex<PhraseCache>,
+    /// Sentences being synthesized now, so concurrent calls asking for the same sentence wait
+    /// for one synthesis instead of each running their own (a cache stampede at rush hour).
+    inflight: Mutex<HashMap<(String, String), Arc<Mutex<()>>>>,
     next: AtomicUsize,
     english_voice: String,
     hindi_voice: String,
@@ -161,6 +165,7 @@ impl SpeechPool {
         let mut pool = SpeechPool {
             engines,
             cache: Mutex::new(PhraseCache::new(cache_entries, CACHE_MAX_SAMPLES)),
+            inflight: Mutex::new(HashMap::new()),
             next: AtomicUsize::new(0),
             english_voice,
             hindi_voice: hindi_voice_name,
@@ -200,6 +205,36 @@ impl SpeechPool {
         if let Some(hit) = lock(&self.cache).get(&key, text) {
             return Ok(hit);
         }
+        let slot = (key.clone(), text.to_string());
+        let gate = lock(&self.inflight)
+            .entry(slot.clone())
+            .or_default()
+            .clone();
+        let result = {
+            let _turn = lock(&gate);
+            // Whoever held the gate before us may have just cached it. (The cache guard must
+            // be dropped before synthesizing, which inserts into the cache.)
+            let hit = lock(&self.cache).get(&key, text);
+            match hit {
+                Some(hit) => Ok(hit),
+                None => self.synthesize_uncached(&key, text, voice),
+            }
+        };
+        let mut inflight = lock(&self.inflight);
+        if inflight.get(&slot).is_some_and(|g| Arc::ptr_eq(g, &gate))
+            && Arc::strong_count(&gate) <= 2
+        {
+            inflight.remove(&slot);
+        }
+        result
+    }
+
+    fn synthesize_uncached(
+        &self,
+        key: &str,
+        text: &str,
+        voice: VoiceLang,
+    ) -> Result<Arc<Pcm>, TtsError> {
         let n = self.engines.len();
         let start = self.next.fetch_add(1, Ordering::Relaxed) % n;
         // Take a free engine if there is one, else wait for ours in round-robin order.
@@ -209,7 +244,7 @@ impl SpeechPool {
         let pcm = to_8k(guard.synthesize(text, voice)?)?;
         drop(guard);
         let pcm = Arc::new(pcm);
-        lock(&self.cache).insert(&key, text, pcm.clone());
+        lock(&self.cache).insert(key, text, pcm.clone());
         Ok(pcm)
     }
 
@@ -267,6 +302,35 @@ mod tests {
         assert!(spoken.fallback);
         assert!(!spoken.pcm.samples.is_empty());
         assert_eq!(spoken.pcm.sample_rate, 8000);
+    }
+
+    #[test]
+    fn concurrent_requests_for_one_sentence_synthesize_it_once() {
+        if std::process::Command::new("espeak-ng")
+            .arg("--version")
+            .output()
+            .is_err()
+        {
+            eprintln!("skipped: espeak-ng is not installed");
+            return;
+        }
+        let pool = Arc::new(SpeechPool::new(None, Path::new("espeak-ng"), 2, 8));
+        let (_, misses_before) = pool.cache_stats();
+        let threads: Vec<_> = (0..6)
+            .map(|_| {
+                let pool = pool.clone();
+                std::thread::spawn(move || pool.speak("Kitne log aayenge?", Lang::Hinglish))
+            })
+            .collect();
+        let outs: Vec<_> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+        assert!(
+            outs.iter()
+                .all(|(s, e)| e.is_none() && Arc::ptr_eq(&s.pcm, &outs[0].0.pcm))
+        );
+        // One miss for the first lookup of each caller that found nothing, but one synthesis:
+        // every result is the same shared buffer, and the gate map is empty again.
+        assert!(pool.cache_stats().1 > misses_before);
+        assert!(lock(&pool.inflight).is_empty());
     }
 
     #[test]
