@@ -37,6 +37,9 @@ pub fn voice_for(text: &str, lang: Lang) -> VoiceLang {
     }
 }
 
+/// One gate per (voice, sentence) being synthesized.
+type Gates = HashMap<(String, String), Arc<Mutex<()>>>;
+
 /// What a sentence became.
 #[derive(Debug, Clone)]
 pub struct Spoken {
@@ -52,7 +55,7 @@ pub struct SpeechPool {
     cache: Mutex<PhraseCache>,
     /// Sentences being synthesized now, so concurrent calls asking for the same sentence wait
     /// for one synthesis instead of each running their own (a cache stampede at rush hour).
-    inflight: Mutex<HashMap<(String, String), Arc<Mutex<()>>>>,
+    inflight: Mutex<Gates>,
     next: AtomicUsize,
     english_voice: String,
     hindi_voice: String,
