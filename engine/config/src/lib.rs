@@ -52,6 +52,7 @@ mod yaml;
 pub use diagnostic::Diagnostic;
 pub use load::{LoadReport, load_root};
 pub use model::Lang;
+pub use model::prompts::ENGINE_FILTERS;
 pub use snapshot::BusinessSnapshot;
 pub use store::{
     BusinessHealth, ConfigHealth, ConfigStore, LiveVersion, RejectedEdit, ReloadOutcome,

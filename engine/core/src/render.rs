@@ -57,10 +57,7 @@ impl Renderer {
                 .and_then(|l| snap.business.prompts.source(l, template))
                 .map(str::to_string))
         });
-        env.add_filter("money", money);
-        env.add_filter("spoken_time", spoken_time);
-        env.add_filter("spoken_date", spoken_date);
-        env.add_filter("number", number);
+        add_filters(&mut env);
         Renderer { env: Arc::new(env) }
     }
 
@@ -160,6 +157,15 @@ fn number(state: &State, v: MjValue) -> Result<String, minijinja::Error> {
     ))
 }
 
+/// The engine's filters; the names must be exactly `vartalaap_config::ENGINE_FILTERS`, which
+/// the config validator accepts in templates (a test checks both ways).
+fn add_filters(env: &mut Environment<'static>) {
+    env.add_filter("money", money);
+    env.add_filter("spoken_time", spoken_time);
+    env.add_filter("spoken_date", spoken_date);
+    env.add_filter("number", number);
+}
+
 fn spoken_time(state: &State, v: MjValue) -> Result<String, minijinja::Error> {
     let t = v
         .as_str()
@@ -184,6 +190,21 @@ fn spoken_date(state: &State, v: MjValue) -> Result<String, minijinja::Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Config validates templates against `ENGINE_FILTERS`; the renderer must provide exactly
+    /// those, or a template that validated would fail mid-call.
+    #[test]
+    fn renderer_provides_every_filter_config_accepts() {
+        let mut env = Environment::new();
+        add_filters(&mut env);
+        let known = |name: &str| {
+            let probe = format!("{{{{ none | {name} }}}}");
+            !matches!(env.render_str(&probe, ()), Err(e) if e.kind() == ErrorKind::UnknownFilter)
+        };
+        for name in vartalaap_config::ENGINE_FILTERS {
+            assert!(known(name), "config accepts `{name}` but the renderer lacks it");
+        }
+    }
 
     #[test]
     fn tidy_collapses_spaces() {

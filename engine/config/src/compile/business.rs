@@ -456,6 +456,12 @@ fn per_lang<T: Clone>(m: &BTreeMap<String, T>) -> BTreeMap<Lang, T> {
         .collect()
 }
 
+/// minijinja built-ins offered as "did you mean" for a misspelt filter.
+const COMMON_BUILTIN_FILTERS: &[&str] = &[
+    "capitalize", "default", "first", "join", "last", "length", "lower", "replace", "round",
+    "title", "trim", "upper",
+];
+
 /// Templates that failed to compile, so they are not also reported as missing.
 pub(super) type Broken = BTreeSet<(Lang, String)>;
 
@@ -475,6 +481,23 @@ fn prompts(
             continue;
         };
         for (name, src) in templates {
+            for (filter, n) in prompts.unknown_filters(src) {
+                broken.insert((lang, name.clone()));
+                let hint = did_you_mean(
+                    &filter,
+                    crate::model::prompts::ENGINE_FILTERS
+                        .iter()
+                        .chain(COMMON_BUILTIN_FILTERS)
+                        .copied(),
+                );
+                cx.err_within(
+                    format!("/prompts/{code}/{name}"),
+                    n,
+                    format!(
+                        "template `{name}` uses unknown filter `{filter}` (line {n} of the template){hint}"
+                    ),
+                );
+            }
             if let Err(e) = prompts.add(lang, name, src) {
                 broken.insert((lang, name.clone()));
                 let line = e

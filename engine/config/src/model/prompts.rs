@@ -2,10 +2,17 @@
 
 use std::collections::BTreeMap;
 
-use minijinja::{Environment, UndefinedBehavior};
+use minijinja::value::Value as MjValue;
+use minijinja::{Environment, ErrorKind, UndefinedBehavior};
 use serde::Serialize;
 
 use super::Lang;
+
+/// Filters the dialog engine adds to every business's templates (`vartalaap-core`'s renderer
+/// speaks values per language with them). Config registers same-named stand-ins that print the
+/// value unchanged, so a template using them validates and renders here, and a misspelt filter
+/// (`spoken_tme`) is an error at load time rather than in the middle of a call.
+pub const ENGINE_FILTERS: &[&str] = &["money", "spoken_time", "spoken_date", "number"];
 
 /// Prompt templates per language, compiled into one minijinja environment.
 ///
@@ -23,6 +30,9 @@ impl Prompts {
     pub(crate) fn new() -> Self {
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::SemiStrict);
+        for name in ENGINE_FILTERS {
+            env.add_filter(*name, |v: MjValue| v);
+        }
         Prompts {
             env,
             sources: BTreeMap::new(),
@@ -43,6 +53,26 @@ impl Prompts {
             .or_default()
             .insert(name.to_string(), source.to_string());
         Ok(())
+    }
+
+    /// Filters used by `source` that neither minijinja nor the engine provides, each with the
+    /// 1-based line of the template it is on.
+    pub(crate) fn unknown_filters(&self, source: &str) -> Vec<(String, usize)> {
+        let mut out: Vec<(String, usize)> = Vec::new();
+        for (name, line) in filter_names(source) {
+            if out.iter().any(|(n, _)| *n == name) {
+                continue;
+            }
+            // minijinja looks filters up when rendering: probing a one-filter template tells
+            // exactly whether the name exists (a missing argument is a different error).
+            let probe = format!("{{{{ none | {name} }}}}");
+            if let Err(e) = self.env.render_str(&probe, ()) {
+                if e.kind() == ErrorKind::UnknownFilter {
+                    out.push((name, line));
+                }
+            }
+        }
+        out
     }
 
     /// Whether `name` exists for `lang`.
@@ -77,4 +107,52 @@ impl Prompts {
             .get_template(&format!("{lang}/{name}"))?
             .render(ctx)
     }
+}
+
+/// Every `| name` filter application inside `{{ … }}` and `{% … %}` tags (string literals
+/// skipped), with the 1-based line it is on.
+fn filter_names(source: &str) -> Vec<(String, usize)> {
+    let bytes = source.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i + 1 < bytes.len() {
+        let open = &bytes[i..i + 2];
+        if open != b"{{" && open != b"{%" {
+            i += 1;
+            continue;
+        }
+        let close: &[u8] = if open == b"{{" { b"}}" } else { b"%}" };
+        i += 2;
+        let mut quote: Option<u8> = None;
+        while i < bytes.len() {
+            let c = bytes[i];
+            if let Some(q) = quote {
+                if c == b'\\' {
+                    i += 1;
+                } else if c == q {
+                    quote = None;
+                }
+            } else if c == b'"' || c == b'\'' {
+                quote = Some(c);
+            } else if bytes[i..].starts_with(close) {
+                i += 2;
+                break;
+            } else if c == b'|' {
+                let mut j = i + 1;
+                while j < bytes.len() && bytes[j].is_ascii_whitespace() {
+                    j += 1;
+                }
+                let start = j;
+                while j < bytes.len() && (bytes[j].is_ascii_alphanumeric() || bytes[j] == b'_') {
+                    j += 1;
+                }
+                if j > start {
+                    let line = 1 + bytes[..i].iter().filter(|b| **b == b'\n').count();
+                    out.push((source[start..j].to_string(), line));
+                }
+            }
+            i += 1;
+        }
+    }
+    out
 }
