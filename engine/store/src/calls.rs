@@ -49,6 +49,8 @@ pub struct NewTurn {
     pub text: String,
     /// Language.
     pub language: Option<String>,
+    /// Recogniser confidence (0–1) for a caller's words.
+    pub stt_confidence: Option<f32>,
     /// When it started.
     pub started_at: DateTime<Utc>,
     /// Latencies.
@@ -165,6 +167,7 @@ impl Store {
             role: turn.role,
             text: turn.text.clone(),
             language: turn.language.clone(),
+            stt_confidence: turn.stt_confidence,
             started_at: turn.started_at,
             timings: turn.timings.clone(),
             created_at: now,

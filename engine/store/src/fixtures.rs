@@ -137,6 +137,7 @@ pub fn write_fixture(path: &Path, version: u32) -> Result<(), OpenError> {
                 role,
                 text: text.into(),
                 language: Some("hi".into()),
+                stt_confidence: None,
                 started_at: at(10),
                 timings: TurnTimings::default(),
                 created_at: at(10),

@@ -131,6 +131,7 @@ fn purge_deletes_old_personal_data_and_keeps_aggregates() {
                     role: TurnRole::Caller,
                     text: text.into(),
                     language: None,
+                    stt_confidence: None,
                     started_at: old,
                     timings: TurnTimings::default(),
                 },
@@ -171,6 +172,7 @@ fn purge_deletes_old_personal_data_and_keeps_aggregates() {
                 role: TurnRole::Bot,
                 text: "hello".into(),
                 language: None,
+                stt_confidence: None,
                 started_at: now(),
                 timings: TurnTimings::default(),
             },
@@ -293,6 +295,7 @@ fn calls_turns_preferences_callbacks_and_suggestions() {
                     role: TurnRole::Bot,
                     text: format!("t{i}"),
                     language: None,
+                    stt_confidence: None,
                     started_at: now(),
                     timings: TurnTimings {
                         total_ms: Some(400),
@@ -311,6 +314,7 @@ fn calls_turns_preferences_callbacks_and_suggestions() {
                 role: TurnRole::Bot,
                 text: String::new(),
                 language: None,
+                stt_confidence: None,
                 started_at: now(),
                 timings: TurnTimings::default()
             },

@@ -120,12 +120,15 @@ fn all_types_sample() -> (
         role: TurnRole::Caller,
         text: "table for four".into(),
         language: Some("en".into()),
+        stt_confidence: Some(0.93),
         started_at: now(),
         timings: TurnTimings {
             stt_ms: Some(120),
             llm_first_token_ms: Some(300),
             tts_first_audio_ms: Some(90),
             total_ms: Some(510),
+            engine_ms: Some(4),
+            first_frame_ms: Some(21),
         },
         created_at: now(),
     };

@@ -86,6 +86,13 @@ pub struct TurnTimings {
     pub tts_first_audio_ms: Option<u32>,
     /// End of caller speech → first bot audio.
     pub total_ms: Option<u32>,
+    /// Final transcript → the dialog engine's decision (tools included). Absent in turns
+    /// stored before it existed.
+    #[serde(default)]
+    pub engine_ms: Option<u32>,
+    /// First TTS audio → first 20 ms frame sent to the caller (pacing and channels).
+    #[serde(default)]
+    pub first_frame_ms: Option<u32>,
 }
 
 /// One utterance in a call transcript (schemas/conversation_turn.json). Purged after the
@@ -102,6 +109,10 @@ pub struct ConversationTurn {
     pub text: String,
     /// Language of this utterance.
     pub language: Option<String>,
+    /// The recogniser's confidence in a caller's words (0–1); `None` for bot and system
+    /// turns, key presses, and turns stored before it existed.
+    #[serde(default)]
+    pub stt_confidence: Option<f32>,
     /// When the utterance started.
     pub started_at: DateTime<Utc>,
     /// Latency breakdown.

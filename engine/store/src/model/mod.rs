@@ -162,4 +162,19 @@ mod tests {
         let err = "open".parse::<ReservationStatus>().unwrap_err();
         assert!(err.to_string().contains("confirmed"), "{err}");
     }
+
+    #[test]
+    fn turns_stored_before_confidence_and_stage_timings_still_decode() {
+        let old = serde_json::json!({
+            "call_id": 1, "seq": 0, "role": "caller", "text": "haan", "language": "hi",
+            "started_at": "2026-11-20T10:00:00Z",
+            "timings": {"stt_ms": 120, "llm_first_token_ms": null, "tts_first_audio_ms": null, "total_ms": null},
+            "created_at": "2026-11-20T10:00:00Z"
+        });
+        let turn: ConversationTurn = serde_json::from_value(old).unwrap();
+        assert_eq!(turn.stt_confidence, None);
+        assert_eq!(turn.timings.stt_ms, Some(120));
+        assert_eq!(turn.timings.engine_ms, None);
+        assert_eq!(turn.timings.first_frame_ms, None);
+    }
 }
