@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use vartalaap_audio::ModelPaths;
 use vartalaap_providers::deepgram::DeepgramConfig;
+use vartalaap_providers::edge::EdgeTtsConfig;
 
 /// Plivo account and the public origin Plivo calls us on.
 #[derive(Clone)]
@@ -44,6 +45,9 @@ pub struct VoiceConfig {
     pub models: Option<ModelPaths>,
     /// The `espeak-ng` program (Hindi voice, fallback voice, and Piper's phonemizer).
     pub espeak_program: PathBuf,
+    /// Edge TTS (`EDGE_TTS_ENABLED=true`): speaks a sentence the local voice cannot, in the
+    /// business's voice for the language (the `voice` here is replaced per call). `None`: off.
+    pub edge: Option<EdgeTtsConfig>,
     /// Speech synthesizers kept ready (each Piper instance holds its own model session).
     pub tts_workers: usize,
     /// Sentences kept in the phrase cache (8 kHz audio).
@@ -66,6 +70,7 @@ impl VoiceConfig {
             plivo: None,
             models,
             espeak_program: PathBuf::from(vartalaap_audio::tts::ESPEAK_PROGRAM),
+            edge: None,
             tts_workers: 2,
             phrase_cache_entries: 512,
             max_call: Duration::from_secs(15 * 60),

@@ -203,6 +203,15 @@ pub(crate) struct CallLog {
     turns: AtomicU32,
 }
 
+/// The language an utterance's words show, if any (a bare "ok" or a number shows none).
+fn utterance_lang(text: &str) -> Option<Lang> {
+    let evidence = vartalaap_lang::language_evidence(text);
+    if evidence.strength == 0 {
+        return None;
+    }
+    Lang::from_code(evidence.lang.code())
+}
+
 fn stored_text(text: &str) -> String {
     if text.trim().is_empty() {
         "[cut off before any words were heard]".to_string()
@@ -258,6 +267,7 @@ impl CallLog {
                     role: TurnRole::System,
                     text: format!("Call started with configuration version {version}."),
                     language: None,
+                    stt_confidence: None,
                     started_at: now,
                     timings: TurnTimings::default(),
                 },
@@ -294,18 +304,29 @@ impl CallLog {
         }
     }
 
-    /// What the caller said (or pressed), with the recognition delay.
+    /// What the caller said (or pressed), with the recogniser's confidence (`None` for key
+    /// presses) and the recognition delay. `lang` is the call's language; recognised words
+    /// that clearly show their own language ("table for two" in a Hindi call) are stored
+    /// under that one.
     pub async fn caller_turn(
         &self,
         svc: &Arc<VoiceService>,
         text: &str,
         lang: Lang,
+        confidence: Option<f32>,
         marks: &TurnMarks,
     ) {
+        let lang = match confidence {
+            Some(_) => utterance_lang(text).unwrap_or(lang),
+            None => lang,
+        };
         let turn = NewTurn {
             role: TurnRole::Caller,
             text: stored_text(text),
             language: Some(lang.code().to_string()),
+            stt_confidence: confidence
+                .filter(|c| c.is_finite())
+                .map(|c| c.clamp(0.0, 1.0)),
             started_at: svc.deps.clock.now(),
             timings: TurnTimings {
                 stt_ms: marks.timings().stt_ms,
@@ -332,6 +353,7 @@ impl CallLog {
             role: TurnRole::Bot,
             text: stored_text(heard),
             language: Some(lang.code().to_string()),
+            stt_confidence: None,
             started_at,
             timings: marks.timings(),
         };

@@ -45,10 +45,12 @@ pub use service::{
     routing_number,
 };
 pub use session::{CallParams, CallSummary, end_silence_ms};
-pub use speech::{SpeechPool, voice_for};
+pub use speech::{Source as SpeechSource, SpeechPool, Spoken, voice_for};
 pub use timing::TurnMarks;
 
 /// Re-exported so the server can fill [`VoiceConfig`] without depending on the inner crates.
 pub use vartalaap_audio::ModelPaths;
 /// Re-exported so the server can fill [`VoiceConfig::deepgram`].
 pub use vartalaap_providers::deepgram::DeepgramConfig;
+/// Re-exported so the server can fill [`VoiceConfig::edge`].
+pub use vartalaap_providers::edge::EdgeTtsConfig;

@@ -154,6 +154,7 @@ impl VoiceService {
             &cfg.espeak_program,
             cfg.tts_workers,
             cfg.phrase_cache_entries,
+            cfg.edge.clone(),
         ));
         let vad = VadChoice::detect(cfg.models.as_ref());
         let rest = cfg.plivo.as_ref().and_then(|p| {

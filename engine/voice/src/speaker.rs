@@ -18,7 +18,7 @@ use vartalaap_audio::{FRAME_SAMPLES_8K, Pacer, mulaw};
 use vartalaap_config::Lang;
 use vartalaap_telephony::{Command, PlaybackTracker};
 
-use crate::speech::{SpeechPool, Spoken};
+use crate::speech::{EdgeVoices, Source, SpeechPool, Spoken};
 
 /// One reply to play.
 #[derive(Debug)]
@@ -38,8 +38,13 @@ pub enum SpeakerEvent {
     FirstAudio { generation: u64, at: Instant },
     /// The first frame went out.
     FirstFrame { generation: u64, at: Instant },
-    /// A sentence could not be synthesized; the apology played instead.
-    Fallback { generation: u64, error: String },
+    /// The sentence's own voice failed; `source` said it instead (Edge, espeak-ng, the
+    /// apology or a tone).
+    Fallback {
+        generation: u64,
+        source: Source,
+        error: String,
+    },
     /// Every frame of the reply was sent (or it was cancelled).
     Done { generation: u64, cancelled: bool },
 }
@@ -56,8 +61,10 @@ pub(crate) fn lock(t: &Mutex<PlaybackTracker>) -> MutexGuard<'_, PlaybackTracker
 }
 
 /// Starts the speaker task for a call.
+/// `voices` are the business's Edge voices per language (used only when Edge TTS is on).
 pub fn spawn(
     pool: Arc<SpeechPool>,
+    voices: EdgeVoices,
     stream_id: String,
     tracker: Arc<Mutex<PlaybackTracker>>,
     out: mpsc::Sender<Tagged>,
@@ -68,7 +75,7 @@ pub fn spawn(
         while let Some(job) = job_rx.recv().await {
             let generation = job.generation;
             let cancel = job.cancel.clone();
-            let finished = play(&pool, &stream_id, &tracker, &out, &ev_tx, job).await;
+            let finished = play(&pool, &voices, &stream_id, &tracker, &out, &ev_tx, job).await;
             let done = SpeakerEvent::Done {
                 generation,
                 cancelled: !finished || cancel.is_cancelled(),
@@ -84,26 +91,23 @@ pub fn spawn(
 /// Synthesizes sentences one after another into a 1-deep queue (one sentence of look-ahead).
 fn synthesize_ahead(
     pool: Arc<SpeechPool>,
+    voices: EdgeVoices,
     sentences: Vec<(String, Lang)>,
     cancel: CancellationToken,
-) -> mpsc::Receiver<(String, Spoken, Option<String>)> {
+) -> mpsc::Receiver<(Spoken, Vec<String>)> {
     let (tx, rx) = mpsc::channel(1);
     tokio::spawn(async move {
         for (text, lang) in sentences {
             if cancel.is_cancelled() {
                 break;
             }
-            let p = pool.clone();
-            let t = text.clone();
-            let Ok((spoken, err)) = tokio::task::spawn_blocking(move || p.speak(&t, lang)).await
-            else {
-                break;
+            let voice = voices.get(&lang).map(String::as_str);
+            let spoken = tokio::select! {
+                biased;
+                _ = cancel.cancelled() => break,
+                spoken = pool.speak(&text, lang, voice) => spoken,
             };
-            if tx
-                .send((text, spoken, err.map(|e| e.to_string())))
-                .await
-                .is_err()
-            {
+            if tx.send(spoken).await.is_err() {
                 break;
             }
         }
@@ -114,6 +118,7 @@ fn synthesize_ahead(
 /// Plays one reply; returns false when it was cancelled or the call's output closed.
 async fn play(
     pool: &Arc<SpeechPool>,
+    voices: &EdgeVoices,
     stream_id: &str,
     tracker: &Arc<Mutex<PlaybackTracker>>,
     out: &mpsc::Sender<Tagged>,
@@ -123,7 +128,7 @@ async fn play(
     let generation = job.generation;
     let cancel = job.cancel;
     lock(tracker).start_reply();
-    let mut audio = synthesize_ahead(pool.clone(), job.sentences, cancel.clone());
+    let mut audio = synthesize_ahead(pool.clone(), voices.clone(), job.sentences, cancel.clone());
     let mut pacer: Option<(Pacer, u64)> = None;
     let mut first_audio = true;
     let mut first_frame = true;
@@ -133,7 +138,7 @@ async fn play(
             _ = cancel.cancelled() => return false,
             next = audio.recv() => next,
         };
-        let Some((text, spoken, error)) = next else {
+        let Some((spoken, errors)) = next else {
             break;
         };
         if first_audio {
@@ -145,13 +150,16 @@ async fn play(
                 })
                 .await;
         }
-        if let Some(error) = error {
+        if !errors.is_empty() {
             let _ = events
-                .send(SpeakerEvent::Fallback { generation, error })
+                .send(SpeakerEvent::Fallback {
+                    generation,
+                    source: spoken.source,
+                    error: errors.join("; "),
+                })
                 .await;
         }
-        let heard_text = if spoken.fallback { "" } else { text.as_str() };
-        lock(tracker).push_sentence(heard_text);
+        lock(tracker).push_sentence(&spoken.said);
         let codes = mulaw::encode(&spoken.pcm.samples);
         for chunk in codes.chunks(FRAME_SAMPLES_8K) {
             let mut frame = chunk.to_vec();
@@ -283,10 +291,17 @@ mod tests {
             std::path::Path::new("/nonexistent/espeak-ng"),
             1,
             4,
+            None,
         ));
         let tracker = Arc::new(Mutex::new(PlaybackTracker::new()));
         let (tx, mut rx) = mpsc::channel(1024);
-        let (jobs, mut events) = spawn(pool, "stream-1".into(), tracker.clone(), tx);
+        let (jobs, mut events) = spawn(
+            pool,
+            EdgeVoices::default(),
+            "stream-1".into(),
+            tracker.clone(),
+            tx,
+        );
         jobs.send(SpeakJob {
             generation: 1,
             sentences: vec![("One.".into(), Lang::En), ("Two.".into(), Lang::En)],

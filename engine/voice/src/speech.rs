@@ -1,23 +1,28 @@
-//! Text → 8 kHz audio for the call: a small pool of local synthesizers behind one phrase cache.
+//! Text → 8 kHz audio for the call: a small pool of local synthesizers behind one phrase cache,
+//! with Edge TTS as the optional network fallback.
 //!
 //! The chain for one sentence, never dead air:
 //! 1. the phrase cache (fixed prompts, repeated confirmations: free after the first time);
-//! 2. the language's local engine: Piper when its voice model is installed (English ships
-//!    with the setup script; Hindi when an owner adds a `hi_IN` voice), else espeak-ng;
-//!    [`LocalTts`] itself falls back to espeak-ng when Piper fails;
-//! 3. the "having trouble" apology synthesized at start-up;
-//! 4. a short soft tone, if even espeak-ng is missing (logged loudly at start-up).
+//! 2. the language's local voice: Piper when its voice model is installed (English ships with
+//!    the setup script; Hindi when an owner adds a `hi_IN` voice), else espeak-ng;
+//! 3. when that fails and `EDGE_TTS_ENABLED=true`: Edge TTS with the business's voice for the
+//!    language (a human-sounding voice is worth a network round trip on a rare failure);
+//! 4. espeak-ng, when the local voice was Piper (robotic, but the caller hears the words);
+//! 5. the "having trouble" apology synthesized at start-up (locally, or by Edge when no local
+//!    voice works);
+//! 6. a short soft tone, if even that was impossible (logged loudly at start-up).
 //!
-//! Everything here is blocking; callers use `spawn_blocking`.
+//! Local synthesis is blocking and runs on the blocking pool; Edge is awaited.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use vartalaap_audio::tts::{EspeakTts, LocalTts, PhraseCache};
+use vartalaap_audio::tts::{EspeakTts, PhraseCache};
 use vartalaap_audio::{Lang as VoiceLang, ModelPaths, Pcm, Tts, TtsError};
 use vartalaap_config::Lang;
+use vartalaap_providers::edge::{EdgeTts, EdgeTtsConfig};
 
 use crate::phrases::{self, Phrase};
 
@@ -37,21 +42,109 @@ pub fn voice_for(text: &str, lang: Lang) -> VoiceLang {
     }
 }
 
+/// The Edge voice for a language when the business names none.
+fn default_edge_voice(lang: Lang) -> &'static str {
+    match lang {
+        Lang::En => "en-IN-NeerjaNeural",
+        Lang::Hi | Lang::Hinglish => "hi-IN-SwaraNeural",
+    }
+}
+
 /// One gate per (voice, sentence) being synthesized.
 type Gates = HashMap<(String, String), Arc<Mutex<()>>>;
+
+/// Which link of the chain produced a sentence's audio.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// The language's own local voice (or the cache of it).
+    Local,
+    /// Edge TTS (the local voice failed).
+    Edge,
+    /// espeak-ng standing in for a failed Piper voice.
+    Espeak,
+    /// The pre-synthesized apology instead of the sentence.
+    Apology,
+    /// A tone: nothing could speak at all.
+    Tone,
+}
 
 /// What a sentence became.
 #[derive(Debug, Clone)]
 pub struct Spoken {
     /// 8 kHz mono audio.
     pub pcm: Arc<Pcm>,
-    /// The audio is a fallback (apology or tone), not the sentence itself.
-    pub fallback: bool,
+    /// Where it came from.
+    pub source: Source,
+    /// The words the audio says (the apology's text for the apology, empty for the tone), so
+    /// the transcript holds what the caller heard.
+    pub said: String,
+}
+
+impl Spoken {
+    /// The audio is a stand-in (apology or tone), not the sentence itself.
+    pub fn fallback(&self) -> bool {
+        matches!(self.source, Source::Apology | Source::Tone)
+    }
+}
+
+/// One worker's local voices.
+struct Voices {
+    /// Piper per language, when its model loaded.
+    piper: HashMap<VoiceLang, Box<dyn Tts>>,
+    espeak: EspeakTts,
+}
+
+impl Voices {
+    /// The language's own voice (Piper, else espeak-ng).
+    fn primary(&mut self, text: &str, voice: VoiceLang) -> Result<Pcm, TtsError> {
+        match self.piper.get_mut(&voice) {
+            Some(piper) => piper.synthesize(text, voice),
+            None => self.espeak.synthesize(text, voice),
+        }
+    }
+}
+
+/// Edge TTS clients, one per voice name (the client holds the voice and the learned clock skew).
+struct Edge {
+    base: EdgeTtsConfig,
+    clients: Mutex<HashMap<String, Arc<EdgeTts>>>,
+}
+
+impl Edge {
+    fn client(&self, voice: &str) -> Result<Arc<EdgeTts>, String> {
+        let mut clients = lock(&self.clients);
+        if let Some(c) = clients.get(voice) {
+            return Ok(c.clone());
+        }
+        let client = EdgeTts::new(EdgeTtsConfig {
+            voice: voice.to_string(),
+            ..self.base.clone()
+        })
+        .map_err(|e| e.to_string())?;
+        let client = Arc::new(client);
+        clients.insert(voice.to_string(), client.clone());
+        Ok(client)
+    }
+
+    /// Synthesizes with Edge and converts to 8 kHz (decoding and resampling off the async
+    /// workers).
+    async fn speak(&self, text: &str, voice: &str) -> Result<Pcm, String> {
+        let client = self.client(voice)?;
+        let pcm = client.synthesize(text).await.map_err(|e| e.to_string())?;
+        let pcm = Pcm {
+            sample_rate: pcm.sample_rate,
+            samples: pcm.samples,
+        };
+        tokio::task::spawn_blocking(move || to_8k(pcm))
+            .await
+            .map_err(|e| format!("resampling task failed: {e}"))?
+            .map_err(|e| e.to_string())
+    }
 }
 
 /// The process-wide synthesizers.
 pub struct SpeechPool {
-    engines: Vec<Mutex<LocalTts>>,
+    engines: Vec<Mutex<Voices>>,
     cache: Mutex<PhraseCache>,
     /// Sentences being synthesized now, so concurrent calls asking for the same sentence wait
     /// for one synthesis instead of each running their own (a cache stampede at rush hour).
@@ -59,6 +152,8 @@ pub struct SpeechPool {
     next: AtomicUsize,
     english_voice: String,
     hindi_voice: String,
+    espeak_names: [String; 2],
+    edge: Option<Edge>,
     trouble: [Option<Arc<Pcm>>; 3],
 }
 
@@ -68,6 +163,7 @@ impl std::fmt::Debug for SpeechPool {
             .field("engines", &self.engines.len())
             .field("english_voice", &self.english_voice)
             .field("hindi_voice", &self.hindi_voice)
+            .field("edge", &self.edge.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -135,64 +231,129 @@ fn to_8k(pcm: Pcm) -> Result<Pcm, TtsError> {
     })
 }
 
+fn lang_index(lang: Lang) -> usize {
+    Lang::ALL.iter().position(|l| *l == lang).unwrap_or(0)
+}
+
 impl SpeechPool {
     /// Builds `workers` synthesizers (Piper per language when its model is present, else
-    /// espeak-ng) and pre-synthesizes the apology in every language.
+    /// espeak-ng), keeps Edge TTS ready when `edge` is given, and pre-synthesizes the apology
+    /// in every language. Blocking (model loads, synthesis); when no local voice can say the
+    /// apology and Edge is on, Edge says it on a short-lived thread of its own.
     pub fn new(
         models: Option<&ModelPaths>,
         espeak_program: &Path,
         workers: usize,
         cache_entries: usize,
+        edge: Option<EdgeTtsConfig>,
     ) -> Self {
-        let mut english_voice = String::new();
-        let mut hindi_voice_name = String::new();
         let engines = (0..workers.max(1))
             .map(|_| {
-                let mut local = LocalTts::new(EspeakTts::new(espeak_program));
+                let mut piper_voices: HashMap<VoiceLang, Box<dyn Tts>> = HashMap::new();
                 if let Some(models) = models {
                     let en = models.piper_voice(vartalaap_audio::models::DEFAULT_EN_VOICE);
                     if let Some(p) = piper(models, &en, espeak_program) {
-                        local = local.with_voice(VoiceLang::English, p);
+                        piper_voices.insert(VoiceLang::English, p);
                     }
                     if let Some(hi) = hindi_voice(models)
                         && let Some(p) = piper(models, &hi, espeak_program)
                     {
-                        local = local.with_voice(VoiceLang::Hindi, p);
+                        piper_voices.insert(VoiceLang::Hindi, p);
                     }
                 }
-                english_voice = local.voice_name(VoiceLang::English);
-                hindi_voice_name = local.voice_name(VoiceLang::Hindi);
-                Mutex::new(local)
+                Voices {
+                    piper: piper_voices,
+                    espeak: EspeakTts::new(espeak_program),
+                }
             })
             .collect();
+        Self::from_voices(engines, cache_entries, edge)
+    }
+
+    fn from_voices(
+        engines: Vec<Voices>,
+        cache_entries: usize,
+        edge: Option<EdgeTtsConfig>,
+    ) -> Self {
+        let name = |v: &Voices, lang: VoiceLang| match v.piper.get(&lang) {
+            Some(p) => p.voice_name(lang),
+            None => v.espeak.voice_name(lang),
+        };
+        let (english_voice, hindi_voice, espeak_names) = match engines.first() {
+            Some(v) => (
+                name(v, VoiceLang::English),
+                name(v, VoiceLang::Hindi),
+                [
+                    v.espeak.voice_name(VoiceLang::English),
+                    v.espeak.voice_name(VoiceLang::Hindi),
+                ],
+            ),
+            None => Default::default(),
+        };
         let mut pool = SpeechPool {
-            engines,
+            engines: engines.into_iter().map(Mutex::new).collect(),
             cache: Mutex::new(PhraseCache::new(cache_entries, CACHE_MAX_SAMPLES)),
             inflight: Mutex::new(HashMap::new()),
             next: AtomicUsize::new(0),
             english_voice,
-            hindi_voice: hindi_voice_name,
+            hindi_voice,
+            espeak_names,
+            edge: edge.map(|base| Edge {
+                base,
+                clients: Mutex::new(HashMap::new()),
+            }),
             trouble: [None, None, None],
         };
-        for (i, lang) in Lang::ALL.into_iter().enumerate() {
+        for lang in Lang::ALL {
             let text = phrases::text(Phrase::Trouble, lang);
-            match pool.synthesize_exact(text, voice_for(text, lang)) {
-                Ok(pcm) if !pcm.samples.is_empty() => pool.trouble[i] = Some(pcm),
-                Ok(_) => {}
-                Err(e) => tracing::error!(
-                    error = %e,
-                    language = %lang,
-                    "Cannot synthesize the apology; if speech fails on a call the caller hears a tone. Install espeak-ng (scripts/setup.sh)."
-                ),
-            }
+            let local = pool.synthesize_local(text, voice_for(text, lang));
+            let pcm = match (local, &pool.edge) {
+                (Ok((pcm, _)), _) => Some(pcm),
+                (Err(e), Some(edge)) => {
+                    tracing::warn!(error = %e, language = %lang, "No local voice can say the apology; asking Edge TTS.");
+                    let voice = default_edge_voice(lang);
+                    let said = std::thread::scope(|s| {
+                        s.spawn(|| {
+                            let rt = tokio::runtime::Builder::new_current_thread()
+                                .enable_all()
+                                .build()
+                                .map_err(|e| e.to_string())?;
+                            rt.block_on(edge.speak(text, voice))
+                        })
+                        .join()
+                        .unwrap_or_else(|_| Err("the Edge thread panicked".to_string()))
+                    });
+                    match said {
+                        Ok(pcm) => Some(Arc::new(pcm)),
+                        Err(e) => {
+                            tracing::error!(error = %e, language = %lang, "Edge TTS cannot say the apology either; if speech fails on a call the caller hears a tone.");
+                            None
+                        }
+                    }
+                }
+                (Err(e), None) => {
+                    tracing::error!(
+                        error = %e,
+                        language = %lang,
+                        "Cannot synthesize the apology; if speech fails on a call the caller hears a tone. Install espeak-ng (scripts/setup.sh)."
+                    );
+                    None
+                }
+            };
+            pool.trouble[lang_index(lang)] = pcm.filter(|p| !p.samples.is_empty());
         }
-        tracing::info!(english = %pool.english_voice, hindi = %pool.hindi_voice, workers = pool.engines.len(), "Voices ready.");
+        tracing::info!(english = %pool.english_voice, hindi = %pool.hindi_voice, edge = pool.edge.is_some(), workers = pool.engines.len(), "Voices ready.");
         pool
     }
 
     /// Voice names in use, for logs and the call record.
     pub fn voices(&self) -> (&str, &str) {
         (&self.english_voice, &self.hindi_voice)
+    }
+
+    /// Whether Edge TTS stands behind the local voices.
+    pub fn has_edge(&self) -> bool {
+        self.edge.is_some()
     }
 
     fn voice_key(&self, voice: VoiceLang) -> &str {
@@ -202,13 +363,33 @@ impl SpeechPool {
         }
     }
 
-    /// Synthesizes `text` (cached) without any fallback.
+    fn espeak_key(&self, voice: VoiceLang) -> &str {
+        match voice {
+            VoiceLang::English => &self.espeak_names[0],
+            VoiceLang::Hindi => &self.espeak_names[1],
+        }
+    }
+
+    /// Synthesizes `text` with the language's own local voice (cached), without any fallback.
     pub fn synthesize_exact(&self, text: &str, voice: VoiceLang) -> Result<Arc<Pcm>, TtsError> {
         let key = self.voice_key(voice).to_string();
-        if let Some(hit) = lock(&self.cache).get(&key, text) {
+        self.single_flight(&key, text, |pool| {
+            pool.with_engine(|v| v.primary(text, voice))
+        })
+    }
+
+    /// Looks `text` up under `key`, else synthesizes it once however many calls ask at the
+    /// same moment, and caches it.
+    fn single_flight(
+        &self,
+        key: &str,
+        text: &str,
+        synthesize: impl FnOnce(&Self) -> Result<Pcm, TtsError>,
+    ) -> Result<Arc<Pcm>, TtsError> {
+        if let Some(hit) = lock(&self.cache).get(key, text) {
             return Ok(hit);
         }
-        let slot = (key.clone(), text.to_string());
+        let slot = (key.to_string(), text.to_string());
         let gate = lock(&self.inflight)
             .entry(slot.clone())
             .or_default()
@@ -217,10 +398,14 @@ impl SpeechPool {
             let _turn = lock(&gate);
             // Whoever held the gate before us may have just cached it. (The cache guard must
             // be dropped before synthesizing, which inserts into the cache.)
-            let hit = lock(&self.cache).get(&key, text);
+            let hit = lock(&self.cache).get(key, text);
             match hit {
                 Some(hit) => Ok(hit),
-                None => self.synthesize_uncached(&key, text, voice),
+                None => synthesize(self).and_then(to_8k).map(|pcm| {
+                    let pcm = Arc::new(pcm);
+                    lock(&self.cache).insert(key, text, pcm.clone());
+                    pcm
+                }),
             }
         };
         let mut inflight = lock(&self.inflight);
@@ -232,48 +417,149 @@ impl SpeechPool {
         result
     }
 
-    fn synthesize_uncached(
-        &self,
-        key: &str,
-        text: &str,
-        voice: VoiceLang,
-    ) -> Result<Arc<Pcm>, TtsError> {
+    /// Runs `f` on a free worker if there is one, else waits for one in round-robin order.
+    fn with_engine<R>(&self, f: impl FnOnce(&mut Voices) -> R) -> R {
         let n = self.engines.len();
         let start = self.next.fetch_add(1, Ordering::Relaxed) % n;
-        // Take a free engine if there is one, else wait for ours in round-robin order.
         let mut guard = (0..n)
             .find_map(|i| self.engines[(start + i) % n].try_lock().ok())
             .unwrap_or_else(|| lock(&self.engines[start]));
-        let pcm = to_8k(guard.synthesize(text, voice)?)?;
-        drop(guard);
-        let pcm = Arc::new(pcm);
-        lock(&self.cache).insert(key, text, pcm.clone());
-        Ok(pcm)
+        f(&mut guard)
     }
 
-    /// Synthesizes a sentence for the caller; on failure returns the apology (or a tone) so
-    /// the caller always hears something, with the error for the log.
-    pub fn speak(&self, text: &str, lang: Lang) -> (Spoken, Option<TtsError>) {
-        match self.synthesize_exact(text, voice_for(text, lang)) {
-            Ok(pcm) => (
+    /// The local chain: the language's voice, then espeak-ng when that voice was Piper.
+    fn synthesize_local(
+        &self,
+        text: &str,
+        voice: VoiceLang,
+    ) -> Result<(Arc<Pcm>, Source), TtsError> {
+        match self.synthesize_exact(text, voice) {
+            Ok(pcm) => Ok((pcm, Source::Local)),
+            Err(e) => self.espeak_fallback(text, voice).ok_or(e),
+        }
+    }
+
+    /// espeak-ng for a sentence the Piper voice could not say (`None` when espeak-ng is the
+    /// primary voice already, or fails too).
+    fn espeak_fallback(&self, text: &str, voice: VoiceLang) -> Option<(Arc<Pcm>, Source)> {
+        let key = self.espeak_key(voice).to_string();
+        if key == self.voice_key(voice) {
+            return None;
+        }
+        match self.single_flight(&key, text, |pool| {
+            pool.with_engine(|v| v.espeak.synthesize(text, voice))
+        }) {
+            Ok(pcm) => Some((pcm, Source::Espeak)),
+            Err(e) => {
+                tracing::warn!(error = %e, "espeak-ng cannot say the sentence either.");
+                None
+            }
+        }
+    }
+
+    fn apology(&self, lang: Lang) -> Spoken {
+        match &self.trouble[lang_index(lang)] {
+            Some(pcm) => Spoken {
+                pcm: pcm.clone(),
+                source: Source::Apology,
+                said: phrases::text(Phrase::Trouble, lang).to_string(),
+            },
+            None => Spoken {
+                pcm: tone(),
+                source: Source::Tone,
+                said: String::new(),
+            },
+        }
+    }
+
+    /// The local chain only (no Edge), ending in the apology or a tone; blocking. For
+    /// start-up and places without a runtime.
+    pub fn speak_local(&self, text: &str, lang: Lang) -> (Spoken, Option<TtsError>) {
+        match self.synthesize_local(text, voice_for(text, lang)) {
+            Ok((pcm, source)) => (
                 Spoken {
                     pcm,
-                    fallback: false,
+                    source,
+                    said: text.to_string(),
                 },
                 None,
             ),
-            Err(e) => {
-                let idx = Lang::ALL.iter().position(|l| *l == lang).unwrap_or(0);
-                let pcm = self.trouble[idx].clone().unwrap_or_else(tone);
-                (
+            Err(e) => (self.apology(lang), Some(e)),
+        }
+    }
+
+    /// Synthesizes a sentence for the caller through the whole chain (see the module doc);
+    /// always returns audio, with the errors met on the way for the log. `edge_voice` is the
+    /// business's Edge voice for `lang` (a default is used when `None`).
+    pub async fn speak(
+        self: &Arc<Self>,
+        text: &str,
+        lang: Lang,
+        edge_voice: Option<&str>,
+    ) -> (Spoken, Vec<String>) {
+        let voice = voice_for(text, lang);
+        let mut errors = Vec::new();
+        let pool = self.clone();
+        let owned = text.to_string();
+        let local = tokio::task::spawn_blocking(move || pool.synthesize_exact(&owned, voice)).await;
+        match local {
+            Ok(Ok(pcm)) => {
+                return (
                     Spoken {
                         pcm,
-                        fallback: true,
+                        source: Source::Local,
+                        said: text.to_string(),
                     },
-                    Some(e),
-                )
+                    errors,
+                );
+            }
+            Ok(Err(e)) => errors.push(format!("{}: {e}", self.voice_key(voice))),
+            Err(e) => errors.push(format!("local synthesis task failed: {e}")),
+        }
+        if let Some(edge) = &self.edge {
+            let name = edge_voice.unwrap_or_else(|| default_edge_voice(lang));
+            let key = format!("edge:{name}");
+            let cached = lock(&self.cache).get(&key, text);
+            let said = match cached {
+                Some(pcm) => Ok(pcm),
+                None => edge.speak(text, name).await.map(|pcm| {
+                    let pcm = Arc::new(pcm);
+                    lock(&self.cache).insert(&key, text, pcm.clone());
+                    pcm
+                }),
+            };
+            match said {
+                Ok(pcm) if !pcm.samples.is_empty() => {
+                    return (
+                        Spoken {
+                            pcm,
+                            source: Source::Edge,
+                            said: text.to_string(),
+                        },
+                        errors,
+                    );
+                }
+                Ok(_) => errors.push(format!("{key}: no audio")),
+                Err(e) => errors.push(format!("{key}: {e}")),
             }
         }
+        let pool = self.clone();
+        let owned = text.to_string();
+        let espeak = tokio::task::spawn_blocking(move || pool.espeak_fallback(&owned, voice))
+            .await
+            .ok()
+            .flatten();
+        if let Some((pcm, source)) = espeak {
+            return (
+                Spoken {
+                    pcm,
+                    source,
+                    said: text.to_string(),
+                },
+                errors,
+            );
+        }
+        (self.apology(lang), errors)
     }
 
     /// Cache hits and misses so far.
@@ -282,9 +568,59 @@ impl SpeechPool {
     }
 }
 
+/// The business's Edge voice per language (from its `voices:`), for [`SpeechPool::speak`].
+pub(crate) type EdgeVoices = Arc<BTreeMap<Lang, String>>;
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use vartalaap_providers::mock::edge::{EdgeMode, MockEdgeConfig, MockEdgeTts};
+
+    fn espeak_installed() -> bool {
+        std::process::Command::new("espeak-ng")
+            .arg("--version")
+            .output()
+            .is_ok()
+    }
+
+    /// A voice that always fails, as a Piper voice with a broken model would.
+    struct Broken;
+
+    impl Tts for Broken {
+        fn synthesize(&mut self, _: &str, _: VoiceLang) -> Result<Pcm, TtsError> {
+            Err(TtsError::Inference("injected failure".into()))
+        }
+
+        fn voice_name(&self, _: VoiceLang) -> String {
+            "piper:broken".into()
+        }
+    }
+
+    fn broken_piper(espeak: &str) -> Voices {
+        let mut piper: HashMap<VoiceLang, Box<dyn Tts>> = HashMap::new();
+        piper.insert(VoiceLang::English, Box::new(Broken));
+        piper.insert(VoiceLang::Hindi, Box::new(Broken));
+        Voices {
+            piper,
+            espeak: EspeakTts::new(espeak),
+        }
+    }
+
+    async fn mock_edge() -> MockEdgeTts {
+        let mp3 = std::fs::read(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../providers/tests/fixtures/edge/namaste_24k_48kbps.mp3"),
+        )
+        .unwrap();
+        MockEdgeTts::start(MockEdgeConfig::new(mp3)).await.unwrap()
+    }
+
+    fn edge_config(mock: &MockEdgeTts) -> EdgeTtsConfig {
+        EdgeTtsConfig {
+            base_url: mock.base_url.clone(),
+            ..EdgeTtsConfig::default()
+        }
+    }
 
     #[test]
     fn voices_follow_script_and_language() {
@@ -297,32 +633,103 @@ mod tests {
         assert_eq!(voice_for("Ok", Lang::Hi), VoiceLang::Hindi);
     }
 
-    #[test]
-    fn missing_espeak_falls_back_to_a_tone_not_silence() {
-        let pool = SpeechPool::new(None, Path::new("/nonexistent/espeak-ng"), 1, 8);
-        let (spoken, err) = pool.speak("Hello there.", Lang::En);
-        assert!(err.is_some());
-        assert!(spoken.fallback);
+    #[tokio::test]
+    async fn missing_espeak_falls_back_to_a_tone_not_silence() {
+        let pool = Arc::new(SpeechPool::new(
+            None,
+            Path::new("/nonexistent/espeak-ng"),
+            1,
+            8,
+            None,
+        ));
+        let (spoken, errors) = pool.speak("Hello there.", Lang::En, None).await;
+        assert!(!errors.is_empty());
+        assert_eq!(spoken.source, Source::Tone);
+        assert!(spoken.fallback());
         assert!(!spoken.pcm.samples.is_empty());
         assert_eq!(spoken.pcm.sample_rate, 8000);
     }
 
-    #[test]
-    fn concurrent_requests_for_one_sentence_synthesize_it_once() {
-        if std::process::Command::new("espeak-ng")
-            .arg("--version")
-            .output()
-            .is_err()
-        {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_failing_piper_voice_is_replaced_by_edge_then_by_the_apology() {
+        let edge = mock_edge().await;
+        // espeak-ng is missing too, so the apology itself comes from Edge at start-up.
+        let cfg = edge_config(&edge);
+        let pool = tokio::task::spawn_blocking(move || {
+            SpeechPool::from_voices(vec![broken_piper("/nonexistent/espeak-ng")], 8, Some(cfg))
+        })
+        .await
+        .unwrap();
+        let pool = Arc::new(pool);
+        assert!(
+            pool.trouble.iter().all(Option::is_some),
+            "apologies by Edge"
+        );
+        let line = "Your table is booked.";
+        let (spoken, errors) = pool.speak(line, Lang::En, Some("en-IN-NeerjaNeural")).await;
+        assert_eq!(spoken.source, Source::Edge, "{errors:?}");
+        assert_eq!(spoken.said, line);
+        assert_eq!(spoken.pcm.sample_rate, 8000);
+        // The fixture is 2.3 s of speech.
+        assert!(
+            spoken.pcm.duration_ms() > 2000,
+            "{}",
+            spoken.pcm.duration_ms()
+        );
+        assert!(errors[0].contains("injected failure"), "{errors:?}");
+        let asked = edge.requests().iter().any(|r| {
+            r.messages
+                .iter()
+                .any(|m| m.contains(line) && m.contains("en-IN, NeerjaNeural"))
+        });
+        assert!(asked, "{:?}", edge.requests());
+
+        // Edge breaks as well: the caller hears the apology, and the transcript says so.
+        edge.set_mode(EdgeMode::NoAudio);
+        let (spoken, errors) = pool
+            .speak("Anything else?", Lang::En, Some("en-IN-NeerjaNeural"))
+            .await;
+        assert_eq!(spoken.source, Source::Apology, "{errors:?}");
+        assert!(Arc::ptr_eq(
+            &spoken.pcm,
+            pool.trouble[lang_index(Lang::En)].as_ref().unwrap()
+        ));
+        assert_eq!(spoken.said, phrases::text(Phrase::Trouble, Lang::En));
+        assert_eq!(errors.len(), 2, "{errors:?}");
+        // A sentence Edge said before is cached: no network needed the second time.
+        let (again, _) = pool.speak(line, Lang::En, Some("en-IN-NeerjaNeural")).await;
+        assert_eq!(again.source, Source::Edge);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn without_edge_a_failing_piper_voice_falls_back_to_espeak() {
+        if !espeak_installed() {
             eprintln!("skipped: espeak-ng is not installed");
             return;
         }
-        let pool = Arc::new(SpeechPool::new(None, Path::new("espeak-ng"), 2, 8));
+        let pool = tokio::task::spawn_blocking(|| {
+            SpeechPool::from_voices(vec![broken_piper("espeak-ng")], 8, None)
+        })
+        .await
+        .unwrap();
+        let pool = Arc::new(pool);
+        let (spoken, errors) = pool.speak("Your table is booked.", Lang::En, None).await;
+        assert_eq!(spoken.source, Source::Espeak, "{errors:?}");
+        assert!(spoken.pcm.duration_ms() > 500);
+    }
+
+    #[test]
+    fn concurrent_requests_for_one_sentence_synthesize_it_once() {
+        if !espeak_installed() {
+            eprintln!("skipped: espeak-ng is not installed");
+            return;
+        }
+        let pool = Arc::new(SpeechPool::new(None, Path::new("espeak-ng"), 2, 8, None));
         let (_, misses_before) = pool.cache_stats();
         let threads: Vec<_> = (0..6)
             .map(|_| {
                 let pool = pool.clone();
-                std::thread::spawn(move || pool.speak("Kitne log aayenge?", Lang::Hinglish))
+                std::thread::spawn(move || pool.speak_local("Kitne log aayenge?", Lang::Hinglish))
             })
             .collect();
         let outs: Vec<_> = threads.into_iter().map(|t| t.join().unwrap()).collect();
@@ -338,21 +745,17 @@ mod tests {
 
     #[test]
     fn espeak_speech_is_8k_and_cached() {
-        if std::process::Command::new("espeak-ng")
-            .arg("--version")
-            .output()
-            .is_err()
-        {
+        if !espeak_installed() {
             eprintln!("skipped: espeak-ng is not installed");
             return;
         }
-        let pool = SpeechPool::new(None, Path::new("espeak-ng"), 1, 8);
-        let (a, err) = pool.speak("Namaste, Himalayan Kitchen.", Lang::Hinglish);
+        let pool = SpeechPool::new(None, Path::new("espeak-ng"), 1, 8, None);
+        let (a, err) = pool.speak_local("Namaste, Himalayan Kitchen.", Lang::Hinglish);
         assert!(err.is_none(), "{err:?}");
         assert_eq!(a.pcm.sample_rate, 8000);
         assert!(a.pcm.duration_ms() > 300);
         let (hits_before, _) = pool.cache_stats();
-        let (b, _) = pool.speak("Namaste, Himalayan Kitchen.", Lang::Hinglish);
+        let (b, _) = pool.speak_local("Namaste, Himalayan Kitchen.", Lang::Hinglish);
         assert!(Arc::ptr_eq(&a.pcm, &b.pcm));
         assert_eq!(pool.cache_stats().0, hits_before + 1);
     }

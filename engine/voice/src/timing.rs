@@ -51,6 +51,8 @@ impl TurnMarks {
             llm_first_token_ms: ms(self.decided, self.llm_first),
             tts_first_audio_ms: ms(tts_from, self.first_audio),
             total_ms: ms(self.stopped, self.first_frame),
+            engine_ms: ms(self.transcript.or(self.stopped), self.decided),
+            first_frame_ms: ms(self.first_audio, self.first_frame),
         }
     }
 
@@ -100,11 +102,20 @@ mod tests {
         assert_eq!(t.llm_first_token_ms, None);
         assert_eq!(t.tts_first_audio_ms, Some(100));
         assert_eq!(t.total_ms, Some(410));
+        assert_eq!(t.engine_ms, Some(5));
+        assert_eq!(t.first_frame_ms, Some(5));
         let stages = marks.stages();
         let names: Vec<&str> = stages.iter().map(|(s, _)| *s).collect();
         assert_eq!(
             names,
-            ["stt", "engine", "tts_first_audio", "first_frame", "total", "reply"]
+            [
+                "stt",
+                "engine",
+                "tts_first_audio",
+                "first_frame",
+                "total",
+                "reply"
+            ]
         );
         assert!((stages[1].1 - 0.005).abs() < 1e-9);
         assert!((stages[5].1 - 0.110).abs() < 1e-9);

@@ -155,7 +155,7 @@ impl Session {
                 };
                 tracing::debug!(call = %self.params.call_uuid, confidence = u.confidence, "Caller turn recognised.");
                 self.log
-                    .caller_turn(&self.svc, &text, self.lang, &marks)
+                    .caller_turn(&self.svc, &text, self.lang, Some(u.confidence), &marks)
                     .await;
                 let input = Input::Utterance {
                     text,
@@ -192,7 +192,13 @@ impl Session {
             ..TurnMarks::default()
         };
         self.log
-            .caller_turn(&self.svc, &format!("[keypad {digit}]"), self.lang, &marks)
+            .caller_turn(
+                &self.svc,
+                &format!("[keypad {digit}]"),
+                self.lang,
+                None,
+                &marks,
+            )
             .await;
         self.turn(Input::Dtmf(digit), marks).await;
     }
@@ -222,8 +228,8 @@ impl Session {
                     r.marks.first_frame.get_or_insert(at);
                 }
             }
-            SpeakerEvent::Fallback { error, .. } => {
-                tracing::error!(call = %self.params.call_uuid, %error, "Speech synthesis failed; the apology played instead.");
+            SpeakerEvent::Fallback { error, source, .. } => {
+                tracing::warn!(call = %self.params.call_uuid, said_by = ?source, %error, "A sentence's own voice failed; the next voice in the chain said it.");
             }
             SpeakerEvent::Done {
                 generation,

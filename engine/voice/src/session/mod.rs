@@ -250,6 +250,7 @@ pub(crate) async fn run(
     speaker::forward(tag_rx, out);
     let (jobs, mut speaker_events) = speaker::spawn(
         svc.speech.clone(),
+        Arc::new(snapshot.business.voices.clone()),
         start.stream_id.clone(),
         tracker.clone(),
         tag_tx.clone(),
