@@ -209,7 +209,10 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
             // Calls first: each says goodbye and hangs up before HTTP stops.
             let left = voice.shutdown().await;
             if left > 0 {
-                tracing::warn!(calls = left, "Calls still running at shutdown were cut off.");
+                tracing::warn!(
+                    calls = left,
+                    "Calls still running at shutdown were cut off."
+                );
             }
         })
         .run()

@@ -131,6 +131,12 @@ pub struct Settings {
     pub tts_target_sample_rate: u32,
     /// Where `scripts/fetch-models.sh` put ONNX Runtime and the voice/VAD models.
     pub model_dir: Option<PathBuf>,
+    /// `MAX_CALL_SECONDS`: the longest phone call; then the bot apologizes and hangs up (a
+    /// stuck call cannot run up the bill).
+    pub max_call_seconds: u64,
+    /// `CALL_DRAIN_SECONDS`: on shutdown, how long live calls get to say goodbye before they
+    /// are cut off (their call logs are written either way).
+    pub call_drain_seconds: u64,
 }
 
 /// Every problem found in the settings, each with how to fix it.
@@ -215,6 +221,24 @@ impl<'a> Reader<'a> {
             ));
         }
         value.trim_end_matches('/').to_string()
+    }
+
+    /// A whole number within `range`, or `default` when unset.
+    fn number_in(&mut self, name: &str, default: u64, range: std::ops::RangeInclusive<u64>) -> u64 {
+        let Some(raw) = self.get(name) else {
+            return default;
+        };
+        match raw.parse::<u64>() {
+            Ok(n) if range.contains(&n) => n,
+            _ => {
+                self.problems.push(format!(
+                    "{name} must be a whole number from {} to {}, found {raw:?}",
+                    range.start(),
+                    range.end()
+                ));
+                default
+            }
+        }
     }
 
     fn optional_url(&mut self, name: &str) -> Option<String> {
@@ -474,6 +498,8 @@ impl Settings {
             }
         };
         let model_dir = r.get("VARTALAAP_MODEL_DIR").map(PathBuf::from);
+        let max_call_seconds = r.number_in("MAX_CALL_SECONDS", 900, 30..=4 * 3600);
+        let call_drain_seconds = r.number_in("CALL_DRAIN_SECONDS", 8, 1..=300);
 
         if !r.problems.is_empty() {
             return Err(SettingsError {
@@ -500,6 +526,8 @@ impl Settings {
             whatsapp,
             tts_target_sample_rate,
             model_dir,
+            max_call_seconds,
+            call_drain_seconds,
         })
     }
 
@@ -548,6 +576,28 @@ mod tests {
         assert!(s.deepgram.is_none() && s.groq.is_none() && s.plivo.is_none());
         assert_eq!(s.tts_target_sample_rate, 8000);
         assert_eq!(s.bind_addr.to_string(), "127.0.0.1:8080");
+        assert_eq!((s.max_call_seconds, s.call_drain_seconds), (900, 8));
+    }
+
+    #[test]
+    fn call_limits_are_checked() {
+        let s = Settings::from_vars(&vars(&[
+            ("MAX_CALL_SECONDS", "300"),
+            ("CALL_DRAIN_SECONDS", "20"),
+            ("EDGE_TTS_ENABLED", "true"),
+            ("EDGE_TTS_BASE_URL", "ws://127.0.0.1:9/"),
+        ]))
+        .unwrap();
+        assert_eq!((s.max_call_seconds, s.call_drain_seconds), (300, 20));
+        assert!(s.edge_tts_enabled);
+        assert_eq!(s.edge_tts_base_url.as_deref(), Some("ws://127.0.0.1:9"));
+        let err = Settings::from_vars(&vars(&[
+            ("MAX_CALL_SECONDS", "5"),
+            ("CALL_DRAIN_SECONDS", "soon"),
+        ]))
+        .unwrap_err();
+        assert_eq!(err.problems.len(), 2, "{err}");
+        assert!(err.problems[0].contains("MAX_CALL_SECONDS must be a whole number from 30"));
     }
 
     #[test]

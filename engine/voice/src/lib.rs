@@ -41,8 +41,8 @@ pub use engine::{CallLogError, EngineError};
 pub use listen::VadChoice;
 pub use phrases::Phrase;
 pub use service::{
-    AdmittedCall, MetricsSink, ToolContext, ToolsFactory, VoiceDeps, VoiceError, VoiceService,
-    routing_number,
+    AdmittedCall, HangupInfo, Hungup, MetricsSink, ToolContext, ToolsFactory, VoiceDeps,
+    VoiceError, VoiceService, routing_number,
 };
 pub use session::{CallParams, CallSummary, end_silence_ms};
 pub use speech::{Source as SpeechSource, SpeechPool, Spoken, voice_for};

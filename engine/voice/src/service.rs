@@ -89,7 +89,34 @@ pub enum VoiceError {
 struct Pending {
     business_id: String,
     caller: Option<PhoneNumber>,
+    answered_at: DateTime<Utc>,
+    /// Kept past the token's life so a late hang-up callback still finds the call and records
+    /// it (an answered call whose stream never connected still gets a call log).
     expires_at: DateTime<Utc>,
+}
+
+/// How long an answered call that has not streamed is remembered for its hang-up callback.
+const PENDING_MEMORY: chrono::Duration = chrono::Duration::minutes(10);
+
+/// What Plivo's hang-up callback says (only what the call log needs).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HangupInfo {
+    /// `Duration`: seconds from answer to hang-up.
+    pub duration_secs: Option<u32>,
+    /// `HangupSource` was the caller (they gave up) rather than a failure.
+    pub by_caller: bool,
+}
+
+/// What a hang-up callback did.
+#[derive(Debug)]
+pub enum Hungup {
+    /// A live call session was told to end; it writes its own call log.
+    Live,
+    /// The call was answered here but its stream never connected: a call log is being
+    /// written with the end and duration from the callback (the task yields its id).
+    NeverStreamed(JoinHandle<Option<u64>>),
+    /// Not a call this process answered (or already recorded).
+    Unknown,
 }
 
 /// A stream the answer URL issued, ready to run.
@@ -262,7 +289,8 @@ impl VoiceService {
             Pending {
                 business_id: business_id.to_string(),
                 caller,
-                expires_at: now + ttl,
+                answered_at: now,
+                expires_at: now + ttl.max(PENDING_MEMORY),
             },
         );
         Ok(self.token_key.issue(call_uuid, business_id, now, ttl))
@@ -321,9 +349,8 @@ impl VoiceService {
         })
     }
 
-    /// Plivo says the call ended (hang-up or stream-status callback): stop its session.
+    /// Plivo says the stream stopped (stream-status callback): stop the call's session.
     pub fn call_ended(&self, call_uuid: &str) -> bool {
-        lock(&self.pending).remove(call_uuid);
         match lock(&self.live).get(call_uuid) {
             Some(token) => {
                 token.cancel();
@@ -333,12 +360,47 @@ impl VoiceService {
         }
     }
 
-    /// Graceful shutdown: refuses new calls, asks every call to say goodbye and hang up, and
-    /// waits up to the drain deadline. Returns the calls still running when it gave up.
-    pub async fn shutdown(&self) -> usize {
-        self.shutdown.cancel();
-        let deadline =
-            tokio::time::Instant::now() + self.cfg.drain_deadline + Duration::from_secs(2);
+    /// Plivo's hang-up callback: stops the call's session, or, when the call was answered but
+    /// its stream never connected, records the call with the end and duration Plivo reports.
+    pub fn hung_up(self: &Arc<Self>, call_uuid: &str, info: HangupInfo) -> Hungup {
+        if self.call_ended(call_uuid) {
+            lock(&self.pending).remove(call_uuid);
+            return Hungup::Live;
+        }
+        let Some(pending) = lock(&self.pending).remove(call_uuid) else {
+            return Hungup::Unknown;
+        };
+        let svc = self.clone();
+        let uuid = call_uuid.to_string();
+        Hungup::NeverStreamed(tokio::spawn(async move {
+            let store = svc.deps.store.clone();
+            let now = svc.deps.clock.now();
+            let result = tokio::task::spawn_blocking(move || {
+                record_unstreamed(&store, &uuid, pending, info, now)
+            })
+            .await;
+            match result {
+                Ok(Ok(id)) => {
+                    tracing::warn!(
+                        call_log = id,
+                        "An answered call hung up before its audio stream connected; recorded."
+                    );
+                    Some(id)
+                }
+                Ok(Err(e)) => {
+                    tracing::error!(error = %e, "Could not record an answered call that never streamed.");
+                    None
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "Recording an answered call that never streamed was interrupted.");
+                    None
+                }
+            }
+        }))
+    }
+
+    /// Waits until no call runs or `deadline` passes; returns the calls still running.
+    async fn wait_idle(&self, deadline: tokio::time::Instant) -> usize {
         loop {
             let idle = self.idle.notified();
             if self.active_calls() == 0 {
@@ -350,9 +412,89 @@ impl VoiceService {
         }
     }
 
+    /// Graceful shutdown: refuses new calls and asks every call to say goodbye and hang up
+    /// (each call bounds its goodbye by the drain deadline). A call still running two seconds
+    /// after that is cut off: its session stops at once and writes its call log. Returns the
+    /// calls that had not even recorded their end a few seconds later (normally 0).
+    pub async fn shutdown(&self) -> usize {
+        self.shutdown.cancel();
+        let deadline =
+            tokio::time::Instant::now() + self.cfg.drain_deadline + Duration::from_secs(2);
+        let left = self.wait_idle(deadline).await;
+        if left == 0 {
+            return 0;
+        }
+        tracing::warn!(
+            calls = left,
+            "Calls did not finish their goodbye in time; cutting them off."
+        );
+        for token in lock(&self.live).values() {
+            token.cancel();
+        }
+        // Long enough for a session to close its recogniser (3 s at most) and write its log.
+        self.wait_idle(tokio::time::Instant::now() + Duration::from_secs(5))
+            .await
+    }
+
     pub(crate) fn metric(&self, stage: &str, seconds: f64) {
         (self.deps.metrics)(stage, seconds);
     }
+}
+
+/// The call log of an answered call that never streamed: answered → Plivo's hang-up, with a
+/// system turn saying why there is no conversation.
+fn record_unstreamed(
+    store: &Store,
+    call_uuid: &str,
+    pending: Pending,
+    info: HangupInfo,
+    now: DateTime<Utc>,
+) -> Result<u64, vartalaap_store::StoreError> {
+    use vartalaap_store::{CallEnd, CallOutcome, NewCall, NewTurn, TurnRole, TurnTimings};
+    let started = pending.answered_at;
+    let ended = match info.duration_secs {
+        Some(secs) => started + chrono::Duration::seconds(i64::from(secs)),
+        None => now.max(started),
+    };
+    let call = store.create_call(
+        &NewCall {
+            business_id: pending.business_id,
+            external_call_id: Some(call_uuid.to_string()),
+            caller: pending.caller,
+            started_at: started,
+            language: None,
+        },
+        now,
+    )?;
+    store.append_turn(
+        call.id,
+        &NewTurn {
+            role: TurnRole::System,
+            text: "Answered, but the audio stream never connected before the call ended."
+                .to_string(),
+            language: None,
+            stt_confidence: None,
+            started_at: started,
+            timings: TurnTimings::default(),
+        },
+        now,
+    )?;
+    let outcome = if info.by_caller {
+        CallOutcome::Abandoned
+    } else {
+        CallOutcome::Failed
+    };
+    store.finish_call(
+        call.id,
+        &CallEnd {
+            ended_at: ended,
+            outcome,
+            reservation_id: None,
+            language: None,
+        },
+        now,
+    )?;
+    Ok(call.id)
 }
 
 #[cfg(test)]

@@ -180,14 +180,16 @@ async fn play(
                 mulaw: frame,
                 stream_id: Some(stream_id.to_string()),
             };
-            if out
-                .send(Tagged {
+            // A stuck socket fills the queue; a barge-in or hang-up must still stop us.
+            let sent = tokio::select! {
+                biased;
+                _ = cancel.cancelled() => return false,
+                sent = out.send(Tagged {
                     generation,
                     command: cmd,
-                })
-                .await
-                .is_err()
-            {
+                }) => sent,
+            };
+            if sent.is_err() {
                 return false;
             }
             let sent_at = Instant::now();

@@ -71,6 +71,16 @@ async fn harness(
     plivo: Option<&MockPlivoRest>,
     transfer_phone: bool,
 ) -> Harness {
+    harness_with(deepgram, plivo, transfer_phone, |_| {}).await
+}
+
+/// [`harness`] with the voice settings adjusted by `tweak` (limits, voices, Edge).
+async fn harness_with(
+    deepgram: Option<&MockDeepgram>,
+    plivo: Option<&MockPlivoRest>,
+    transfer_phone: bool,
+    tweak: impl FnOnce(&mut VoiceConfig),
+) -> Harness {
     let dir = tempfile::tempdir().unwrap();
     let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     for sub in ["businesses", "flows", "plugins"] {
@@ -105,6 +115,7 @@ async fn harness(
         api_base_url: p.base_url.clone(),
         public_base_url: "https://bot.example.in".into(),
     });
+    tweak(&mut cfg);
     let callbacks = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let counter = callbacks.clone();
     let deps = VoiceDeps {
@@ -156,6 +167,16 @@ struct Caller {
 
 impl Caller {
     async fn dial(h: &Harness, uuid: &str) -> (Caller, JoinHandle<CallSummary>) {
+        Self::dial_with(h, uuid, 256).await
+    }
+
+    /// Dials with room for `out_capacity` commands between the session and this caller (the
+    /// server's socket pump uses 256).
+    async fn dial_with(
+        h: &Harness,
+        uuid: &str,
+        out_capacity: usize,
+    ) -> (Caller, JoinHandle<CallSummary>) {
         let token = h
             .svc
             .answer(
@@ -171,7 +192,7 @@ impl Caller {
             "a stream token works once"
         );
         let (events, ev_rx) = mpsc::channel(256);
-        let (out_tx, commands) = mpsc::channel(256);
+        let (out_tx, commands) = mpsc::channel(out_capacity);
         let session = h.svc.run_call(call, ev_rx, out_tx);
         events
             .send(StreamEvent::Start(StartInfo {
@@ -371,4 +392,282 @@ async fn a_failed_transfer_apologises_and_books_a_callback() {
         },
         "the caller heard why: {lines:?}"
     );
+}
+
+/// The caller's number as the store hashes it.
+fn caller_hash(store: &Store) -> vartalaap_store::PhoneHash {
+    store
+        .crypto()
+        .hash(&vartalaap_store::PhoneNumber::parse("+919876543210").unwrap())
+}
+
+fn last_bot_line(store: &Store, call_id: u64) -> String {
+    bot_lines(store, call_id).pop().unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_maximum_call_length_ends_the_call_with_an_apology() {
+    if !espeak() {
+        eprintln!("skipped: espeak-ng is not installed");
+        return;
+    }
+    // Shorter than the greeting: the limit cuts in while the bot is still talking.
+    let h = harness_with(None, None, false, |c| c.max_call = Duration::from_secs(2)).await;
+    let (mut caller, session) = Caller::dial(&h, "maxlen-1").await;
+    caller.until_closed().await;
+    let summary = session.await.unwrap();
+    assert_eq!(summary.outcome, CallOutcome::Abandoned);
+    let id = summary.call_log_id.unwrap();
+    let call = h.store.get_call(id).unwrap().unwrap();
+    assert!(call.call.ended_at.is_some() && call.call.duration_seconds.is_some());
+    let last = last_bot_line(&h.store, id);
+    assert!(last.contains("समाप्त"), "the caller heard why: {last:?}");
+    assert!(
+        caller.clears >= 1,
+        "the greeting was cut for the closing line"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_says_goodbye_records_the_call_and_refuses_new_calls() {
+    if !espeak() {
+        eprintln!("skipped: espeak-ng is not installed");
+        return;
+    }
+    let h = harness_with(None, None, false, |c| {
+        c.drain_deadline = Duration::from_secs(8);
+    })
+    .await;
+    let (mut caller, session) = Caller::dial(&h, "drain-1").await;
+    assert!(caller.wait_bot().await, "greeting");
+    // A second call answered but not yet streaming when the signal comes.
+    let token = h
+        .svc
+        .answer("drain-2", "himalayan_kitchen", None, chrono::Utc::now())
+        .unwrap();
+    let svc = h.svc.clone();
+    let shutdown = tokio::spawn(async move { svc.shutdown().await });
+    caller.until_closed().await;
+    assert_eq!(shutdown.await.unwrap(), 0, "every call finished in time");
+    let summary = session.await.unwrap();
+    let id = summary.call_log_id.unwrap();
+    let call = h.store.get_call(id).unwrap().unwrap();
+    assert!(call.call.ended_at.is_some(), "the call log was written");
+    let last = last_bot_line(&h.store, id);
+    assert!(
+        last.contains("समाप्त"),
+        "goodbye before the socket closed: {last:?}"
+    );
+    assert!(matches!(
+        h.svc
+            .answer("drain-3", "himalayan_kitchen", None, chrono::Utc::now()),
+        Err(vartalaap_voice::VoiceError::ShuttingDown)
+    ));
+    assert!(matches!(
+        h.svc.admit_stream(&token, chrono::Utc::now()),
+        Err(vartalaap_voice::VoiceError::ShuttingDown)
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_cuts_off_a_call_that_outlives_the_drain_deadline_but_still_logs_it() {
+    if !espeak() {
+        eprintln!("skipped: espeak-ng is not installed");
+        return;
+    }
+    let h = harness_with(None, None, false, |c| {
+        c.drain_deadline = Duration::from_millis(200);
+    })
+    .await;
+    // This caller's socket is stuck: it never reads what the bot sends, so after a second of
+    // greeting every queue towards it is full and the goodbye cannot even be sent.
+    let (caller, session) = Caller::dial_with(&h, "drain-slow", 1).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let svc = h.svc.clone();
+    let left = svc.shutdown().await;
+    assert_eq!(left, 0, "the stuck call was cut off and wrote its log");
+    let summary = session.await.unwrap();
+    let call = h
+        .store
+        .get_call(summary.call_log_id.unwrap())
+        .unwrap()
+        .unwrap();
+    assert!(call.call.ended_at.is_some());
+    drop(caller);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answered_call_that_never_streamed_is_logged_from_the_hang_up_callback() {
+    let h = harness(None, None, false).await;
+    let token = h
+        .svc
+        .answer(
+            "nostream-1",
+            "himalayan_kitchen",
+            Some("919876543210"),
+            chrono::Utc::now(),
+        )
+        .unwrap();
+    let info = vartalaap_voice::HangupInfo {
+        duration_secs: Some(7),
+        by_caller: true,
+    };
+    let vartalaap_voice::Hungup::NeverStreamed(task) = h.svc.hung_up("nostream-1", info) else {
+        panic!("the answered call was forgotten");
+    };
+    let id = task.await.unwrap().expect("a call log");
+    let call = h.store.get_call(id).unwrap().unwrap();
+    assert_eq!(call.call.external_call_id.as_deref(), Some("nostream-1"));
+    assert_eq!(call.call.duration_seconds, Some(7));
+    assert_eq!(call.call.outcome, CallOutcome::Abandoned);
+    assert_eq!(call.call.caller_phone_hash, Some(caller_hash(&h.store)));
+    assert!(call.turns[0].text.contains("never connected"));
+    // Plivo retries callbacks: the second one finds nothing to record, and the stream token
+    // of a finished call opens nothing.
+    assert!(matches!(
+        h.svc.hung_up("nostream-1", info),
+        vartalaap_voice::Hungup::Unknown
+    ));
+    assert!(h.svc.admit_stream(&token, chrono::Utc::now()).is_err());
+    assert_eq!(
+        h.store
+            .list_calls(
+                &Default::default(),
+                &vartalaap_store::PageRequest {
+                    after: None,
+                    limit: 100,
+                },
+            )
+            .unwrap()
+            .items
+            .len(),
+        1
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_returning_caller_is_greeted_in_the_language_of_their_last_call() {
+    if !espeak() {
+        eprintln!("skipped: espeak-ng is not installed");
+        return;
+    }
+    let deepgram = MockDeepgram::start(MockDeepgramConfig {
+        script: vec![ScriptedUtterance::new(
+            "I would like to book a table for two people tomorrow evening",
+            300,
+        )],
+        ..MockDeepgramConfig::default()
+    })
+    .await
+    .unwrap();
+    let h = harness(Some(&deepgram), None, false).await;
+    // First call: greeted in the business's default (Hindi); the caller speaks English.
+    let (mut caller, session) = Caller::dial(&h, "lang-1").await;
+    assert!(caller.wait_bot().await, "greeting");
+    caller.say(&speech_like(2500)).await;
+    assert!(caller.wait_bot().await, "the answer");
+    drop(caller);
+    let first = session.await.unwrap();
+    let lines = bot_lines(&h.store, first.call_log_id.unwrap());
+    assert!(lines[0].starts_with("नमस्ते"), "{lines:?}");
+    let prefs = h
+        .store
+        .get_caller_preferences(&caller_hash(&h.store))
+        .unwrap()
+        .expect("preferences written at the end of the call");
+    assert_eq!(prefs.last_language.as_deref(), Some("en"), "{lines:?}");
+    assert_eq!(prefs.total_calls, 1);
+    let turns = h
+        .store
+        .get_call(first.call_log_id.unwrap())
+        .unwrap()
+        .unwrap()
+        .turns;
+    let said = turns
+        .iter()
+        .find(|t| t.role == TurnRole::Caller)
+        .expect("the caller's turn");
+    assert_eq!(said.language.as_deref(), Some("en"));
+    let confidence = said.stt_confidence.expect("the recogniser's confidence");
+    assert!((0.0..=1.0).contains(&confidence));
+    let reply = turns
+        .iter()
+        .filter(|t| t.role == TurnRole::Bot)
+        .nth(1)
+        .expect("the reply");
+    assert!(reply.timings.engine_ms.is_some() && reply.timings.first_frame_ms.is_some());
+
+    // Second call from the same number: greeted in English straight away.
+    let (mut caller, session) = Caller::dial(&h, "lang-2").await;
+    assert!(caller.wait_bot().await, "greeting");
+    drop(caller);
+    let second = session.await.unwrap();
+    let greeting = bot_lines(&h.store, second.call_log_id.unwrap())
+        .into_iter()
+        .next()
+        .unwrap();
+    assert!(greeting.starts_with("Hello"), "{greeting:?}");
+    let prefs = h
+        .store
+        .get_caller_preferences(&caller_hash(&h.store))
+        .unwrap()
+        .unwrap();
+    assert_eq!(prefs.total_calls, 2);
+}
+
+fn edge_fixture() -> Vec<u8> {
+    std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../providers/tests/fixtures/edge/namaste_24k_48kbps.mp3"),
+    )
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn when_the_local_voices_fail_edge_speaks_and_then_the_recorded_apology() {
+    use vartalaap_providers::mock::edge::{EdgeMode, MockEdgeConfig, MockEdgeTts};
+    let edge = MockEdgeTts::start(MockEdgeConfig::new(edge_fixture()))
+        .await
+        .unwrap();
+    // No local voice works: espeak-ng is missing (and with it Piper's phonemizer).
+    let base_url = edge.base_url.clone();
+    let h = harness_with(None, None, false, move |c| {
+        c.espeak_program = "/nonexistent/espeak-ng".into();
+        c.edge = Some(vartalaap_providers::edge::EdgeTtsConfig {
+            base_url,
+            ..Default::default()
+        });
+    })
+    .await;
+    let (mut caller, session) = Caller::dial(&h, "edge-1").await;
+    assert!(caller.wait_bot().await, "greeting");
+    drop(caller);
+    let summary = session.await.unwrap();
+    let greeting = bot_lines(&h.store, summary.call_log_id.unwrap()).remove(0);
+    assert!(
+        greeting.starts_with("नमस्ते"),
+        "the greeting itself: {greeting:?}"
+    );
+    // The business's Hindi voice was asked for the greeting's first sentence.
+    let asked = edge.requests().iter().any(|r| {
+        r.messages
+            .iter()
+            .any(|m| m.contains("नमस्ते") && m.contains("hi-IN, SwaraNeural"))
+    });
+    assert!(asked, "{:?}", edge.requests());
+
+    // Edge fails too. The greeting Edge said before is cached, but the next line (no
+    // recogniser here: "I cannot understand speech") is new: the caller hears the apology
+    // recorded at start-up, and the transcript says so instead of that line.
+    edge.set_mode(EdgeMode::Forbidden);
+    let (mut caller, session) = Caller::dial(&h, "edge-2").await;
+    assert!(caller.wait_bot().await, "the cached greeting");
+    caller.say(&speech_like(1200)).await;
+    assert!(caller.wait_bot().await, "something is heard");
+    drop(caller);
+    let summary = session.await.unwrap();
+    let lines = bot_lines(&h.store, summary.call_log_id.unwrap());
+    assert!(lines[0].starts_with("नमस्ते"), "{lines:?}");
+    assert!(lines[1].contains("दिक्कत"), "the apology: {lines:?}");
+    assert!(!lines[1].contains("समझ"), "{lines:?}");
 }

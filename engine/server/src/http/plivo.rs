@@ -20,9 +20,12 @@ use serde::Serialize;
 use tokio::sync::mpsc;
 use vartalaap_telephony::form::parse_form;
 use vartalaap_telephony::signature::{NONCE_V3_HEADER, SIGNATURE_V3_HEADER};
+use vartalaap_telephony::webhook::HangupEvent;
 use vartalaap_telephony::xml::{self, AfterStream, StreamOptions};
 use vartalaap_telephony::{StreamEvent, verify_v3, verify_v3_upgrade};
-use vartalaap_voice::{AdmittedCall, PlivoVoiceConfig, VoiceError, VoiceService, routing_number};
+use vartalaap_voice::{
+    AdmittedCall, HangupInfo, Hungup, PlivoVoiceConfig, VoiceError, VoiceService, routing_number,
+};
 use warp::http::{HeaderMap, StatusCode};
 use warp::reply::Response;
 use warp::ws::{Message, WebSocket, Ws};
@@ -190,18 +193,35 @@ fn answer(state: &AppState, plivo: &PlivoVoiceConfig, params: &[(String, String)
     }
 }
 
-/// Hang-up callback: the call is over; its session records the end.
+/// Hang-up callback: the call is over. A live session records its own end; a call answered
+/// here whose stream never connected is recorded now with Plivo's duration.
 fn ended(state: &AppState, _: &PlivoVoiceConfig, params: &[(String, String)]) -> Response {
-    if let Some(call_uuid) = param(params, "CallUUID") {
-        let live = state.voice.call_ended(call_uuid);
-        tracing::info!(
-            call = %call_uuid,
-            live,
-            cause = param(params, "HangupCause").unwrap_or(""),
-            duration = param(params, "Duration").unwrap_or(""),
-            "Plivo reports a hang-up."
-        );
-    }
+    let event = match HangupEvent::from_params(params) {
+        Ok(event) => event,
+        Err(e) => {
+            tracing::warn!(error = %e, "Hang-up callback without the fields it needs.");
+            return warp::reply().into_response();
+        }
+    };
+    let info = HangupInfo {
+        duration_secs: event.duration_secs,
+        by_caller: event
+            .hangup_source
+            .as_deref()
+            .is_some_and(|s| s.eq_ignore_ascii_case("caller")),
+    };
+    let what = match state.voice.hung_up(&event.call_uuid, info) {
+        Hungup::Live => "live",
+        Hungup::NeverStreamed(_) => "never_streamed",
+        Hungup::Unknown => "unknown",
+    };
+    tracing::info!(
+        call = %event.call_uuid,
+        session = what,
+        cause = event.hangup_cause.as_deref().unwrap_or(""),
+        duration = ?event.duration_secs,
+        "Plivo reports a hang-up."
+    );
     warp::reply().into_response()
 }
 
@@ -371,7 +391,9 @@ pub(crate) async fn voice_service(
     session_secret: &crate::secrets::Secret,
 ) -> anyhow::Result<Arc<VoiceService>> {
     use sha2::Digest;
-    use vartalaap_voice::{DeepgramConfig, ModelPaths, ToolContext, VoiceConfig, VoiceDeps};
+    use vartalaap_voice::{
+        DeepgramConfig, EdgeTtsConfig, ModelPaths, ToolContext, VoiceConfig, VoiceDeps,
+    };
 
     // A key of its own for stream tokens, derived so it cannot be confused with session tokens.
     let derived = sha2::Sha256::digest(
@@ -386,6 +408,15 @@ pub(crate) async fn voice_service(
         None => ModelPaths::from_env(),
     };
     let mut cfg = VoiceConfig::offline(models, derived.to_vec());
+    cfg.max_call = std::time::Duration::from_secs(settings.max_call_seconds);
+    cfg.drain_deadline = std::time::Duration::from_secs(settings.call_drain_seconds);
+    cfg.edge = settings.edge_tts_enabled.then(|| {
+        let mut edge = EdgeTtsConfig::default();
+        if let Some(url) = &settings.edge_tts_base_url {
+            edge.base_url = url.clone();
+        }
+        edge
+    });
     cfg.deepgram = settings.deepgram.as_ref().map(|d| DeepgramConfig {
         api_key: d.api_key.expose().to_string(),
         base_url: d.base_url.clone(),

@@ -171,14 +171,20 @@ pub(crate) async fn run(
         outcome: CallOutcome::Failed,
         turns: 0,
     };
-    // 1. Plivo's `start` names the stream; nothing else is meaningful before it.
+    // 1. Plivo's `start` names the stream; nothing else is meaningful before it. A hang-up or
+    // shutdown meanwhile ends the wait (there is nothing to say goodbye on yet).
     let start = tokio::time::timeout(START_TIMEOUT, async {
-        while let Some(ev) = events.recv().await {
-            if let StreamEvent::Start(info) = ev {
-                return Some(info);
+        loop {
+            tokio::select! {
+                _ = hangup.cancelled() => return None,
+                _ = svc.shutdown.cancelled() => return None,
+                ev = events.recv() => match ev {
+                    Some(StreamEvent::Start(info)) => return Some(info),
+                    Some(_) => {}
+                    None => return None,
+                },
             }
         }
-        None
     })
     .await;
     let Ok(Some(start)) = start else {

@@ -9,6 +9,9 @@ use vartalaap_store::CallOutcome;
 use vartalaap_telephony::Command;
 
 use super::{CallSummary, EndAction, Listening, Reply, Session, end_silence_ms};
+
+/// Longest wait to queue a `clearAudio` (normally instant: pacing keeps the queue short).
+const CLEAR_SEND_TIMEOUT: Duration = Duration::from_millis(250);
 use crate::listen::VadInput;
 use crate::phrases::{self, Phrase};
 use crate::speaker::{self, SpeakJob, Tagged};
@@ -111,17 +114,24 @@ impl Session {
         }
     }
 
+    /// Sends `clearAudio` for a reply. Bounded: when the socket has stopped taking data the
+    /// queue towards it is full, and waiting would wedge the call (and a shutdown) forever.
     pub(super) async fn clear(&mut self, generation: u64) {
         let cmd = Command::ClearAudio {
             stream_id: self.stream_id.clone(),
         };
-        let _ = self
+        let tagged = Tagged {
+            generation,
+            command: cmd,
+        };
+        if self
             .out
-            .send(Tagged {
-                generation,
-                command: cmd,
-            })
-            .await;
+            .send_timeout(tagged, CLEAR_SEND_TIMEOUT)
+            .await
+            .is_err()
+        {
+            tracing::warn!(call = %self.params.call_uuid, "The stream is not taking data; clearAudio was not sent.");
+        }
     }
 
     /// The caller interrupted: silence the bot, keep only what was heard, listen.
