@@ -55,7 +55,6 @@ use vartalaap_core::guard::Facts;
 use vartalaap_core::{
     Conversation, Input, Interpretation, Output, ScriptHost, ToolExecutor, drive,
 };
-use vartalaap_providers::groq::GroqConfig;
 
 pub use context::TurnContext;
 pub use failure::Failure;
@@ -64,6 +63,8 @@ pub use guarded::{GuardedAnswer, MAX_SENTENCES, PhraseOutcome, Piece, claims_boo
 pub use probe::offline_misses;
 pub use provider::{Interpreter, Offline, PhraseRequest, Phraser, TokenStream};
 pub use stats::{MetricsSink, Stats, Use};
+/// Re-exported so edges can build [`Llm::groq`] without depending on the providers crate.
+pub use vartalaap_providers::groq::GroqConfig;
 
 /// Templates whose answers the model may re-phrase by default: answers to questions the
 /// business file covers only loosely (no FAQ matched, no menu item matched, nothing

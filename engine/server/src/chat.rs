@@ -5,6 +5,12 @@
 //!
 //! Time: a conversation may start at a chosen reference time (`at`), so an owner can try
 //! "book for tomorrow" as if it were any day. Its clock then advances with real elapsed time.
+//!
+//! With an LLM configured ([`ChatService::with_llm`]) each utterance goes through
+//! [`Llm::text_turn`]: the model reads what the offline extractors miss and phrases the listed
+//! answers, guarded; any failure leaves the offline reply of the same turn. The service's
+//! methods stay synchronous (they run on the blocking pool or in the terminal), so the model's
+//! futures are driven with the runtime handle given here.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -14,6 +20,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::Serialize;
 use vartalaap_config::{BusinessSnapshot, ConfigStore};
 use vartalaap_core::{CallerContext, Conversation, Input, Output, drive, drive_start};
+use vartalaap_llm::Llm;
 use vartalaap_script::{RhaiHost, ScriptRuntime};
 use vartalaap_store::{Clock, PhoneNumber, Store};
 
@@ -85,6 +92,8 @@ pub struct ChatService {
     runtime: Arc<ScriptRuntime>,
     clock: Arc<dyn Clock>,
     sessions: Mutex<HashMap<String, Arc<Mutex<Session>>>>,
+    /// The model and the runtime that drives its requests; `None` when offline.
+    llm: Option<(Arc<Llm>, tokio::runtime::Handle)>,
 }
 
 impl ChatService {
@@ -100,7 +109,16 @@ impl ChatService {
             runtime,
             clock,
             sessions: Mutex::new(HashMap::new()),
+            llm: None,
         }
+    }
+
+    /// Lets `llm` help with every utterance. `runtime` drives its HTTP requests: call
+    /// [`ChatService::message`] from a thread that is not one of that runtime's async workers
+    /// (the blocking pool, or a plain thread), as the API and the terminal chat do.
+    pub fn with_llm(mut self, llm: Arc<Llm>, runtime: tokio::runtime::Handle) -> ChatService {
+        self.llm = (!llm.is_offline()).then_some((llm, runtime));
+        self
     }
 
     /// Starts a conversation: the bot's greeting comes back as the first reply.
@@ -197,7 +215,14 @@ impl ChatService {
         let Session {
             conv, tools, host, ..
         } = &mut *session;
-        let outputs = drive(conv, now, input, host, tools);
+        let outputs = match (input, &self.llm) {
+            (Input::Utterance { text, .. }, Some((llm, runtime))) => {
+                runtime
+                    .block_on(llm.text_turn(conv, now, &text, host, tools))
+                    .outputs
+            }
+            (input, _) => drive(conv, now, input, host, tools),
+        };
         tools.language = conv.view().lang.code().to_string();
         let snapshot = tools.snapshot.clone();
         Ok(reply(id, &session, &snapshot, outputs))

@@ -67,12 +67,26 @@ pub fn chat(options: ChatOptions) -> anyhow::Result<ExitCode> {
     }
     crate::secrets::ensure_dev_secrets(&mut settings)?;
     let store = Arc::new(crate::storage::open_store(&settings)?);
-    let service = ChatService::new(
+    let mut service = ChatService::new(
         config,
         store,
         Arc::new(ScriptRuntime::new(ScriptLimits::default())),
         Arc::new(SystemClock) as Arc<dyn Clock>,
     );
+    // With LLM_PROVIDER=groq the terminal chat uses the model as a call would; its requests
+    // need a runtime, kept alive for the whole chat.
+    let llm = crate::llm::from_settings(&settings, None)?;
+    let _runtime = if llm.is_offline() {
+        None
+    } else {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .context("could not start the runtime for LLM requests")?;
+        service = service.with_llm(llm, runtime.handle().clone());
+        Some(runtime)
+    };
     let first = service
         .start(&options.business, at, options.caller.as_deref())
         .map_err(|e| anyhow::anyhow!("{e}"))?;

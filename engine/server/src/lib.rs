@@ -9,6 +9,7 @@ pub mod cli;
 pub mod commands;
 pub mod dialog;
 pub mod http;
+pub mod llm;
 pub mod logging;
 pub mod secrets;
 pub mod serve;

@@ -166,6 +166,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         .clone()
         .context("SESSION_SECRET is not set; `vartalaap keys` prints one")?;
     let metrics = Arc::new(Metrics::new());
+    let llm = crate::llm::from_settings(&settings, Some(metrics.clone()))?;
     let voice = crate::http::plivo::voice_service(
         &settings,
         config.clone(),
@@ -180,14 +181,17 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         .with_context(|| format!("could not listen on {}", settings.bind_addr))?;
     let local = listener.local_addr().context("listener has no address")?;
     tracing::info!(address = %local, offline = settings.deepgram.is_none(), "Vartalaap is serving.");
-    let chat = Arc::new(crate::chat::ChatService::new(
-        config.clone(),
-        store.clone(),
-        Arc::new(vartalaap_script::ScriptRuntime::new(
-            vartalaap_script::ScriptLimits::default(),
-        )),
-        clock.clone(),
-    ));
+    let chat = Arc::new(
+        crate::chat::ChatService::new(
+            config.clone(),
+            store.clone(),
+            Arc::new(vartalaap_script::ScriptRuntime::new(
+                vartalaap_script::ScriptLimits::default(),
+            )),
+            clock.clone(),
+        )
+        .with_llm(llm.clone(), tokio::runtime::Handle::current()),
+    );
     let state = AppState {
         chat,
         config,

@@ -70,6 +70,13 @@ pub struct GroqSettings {
     pub base_url: String,
     /// Model names get retired upstream, so the name lives in settings, never in code.
     pub model: String,
+    /// `LLM_TIMEOUT_MS`: the per-turn budget — the whole understanding call, and the first
+    /// token of a phrased answer. Past it the turn takes the offline path.
+    pub timeout_ms: u64,
+    /// `LLM_ANSWER_TIMEOUT_MS`: the longest a phrased answer may stream.
+    pub answer_timeout_ms: u64,
+    /// `LLM_PHRASE_TEMPLATES`: templates whose answers the model may phrase (empty: none).
+    pub phrase_templates: Vec<String>,
 }
 
 /// Plivo credentials: the auth token signs every webhook, so telephony is off without it.
@@ -239,6 +246,30 @@ impl<'a> Reader<'a> {
                 default
             }
         }
+    }
+
+    /// `LLM_PHRASE_TEMPLATES`: template names, comma-separated; `none` turns phrasing off.
+    fn template_list(&mut self, name: &str, default: &[&str]) -> Vec<String> {
+        let Some(raw) = self.get(name) else {
+            return default.iter().map(|s| s.to_string()).collect();
+        };
+        if matches!(raw.to_ascii_lowercase().as_str(), "none" | "off") {
+            return Vec::new();
+        }
+        let mut out = Vec::new();
+        for item in raw.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            if item
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+            {
+                out.push(item.to_string());
+            } else {
+                self.problems.push(format!(
+                    "{name} must be template names (lowercase letters, digits, _) separated by commas, or none; {item:?} is not one"
+                ));
+            }
+        }
+        out
     }
 
     fn optional_url(&mut self, name: &str) -> Option<String> {
@@ -424,11 +455,20 @@ impl Settings {
                     "when LLM_PROVIDER=groq (model names are retired upstream, so they are a \
                      setting; see .env.example)",
                 );
+                let timeout_ms = r.number_in("LLM_TIMEOUT_MS", 1500, 100..=30_000);
+                let answer_timeout_ms = r.number_in("LLM_ANSWER_TIMEOUT_MS", 6000, 500..=60_000);
+                let phrase_templates = r.template_list(
+                    "LLM_PHRASE_TEMPLATES",
+                    &vartalaap_llm::DEFAULT_PHRASE_TEMPLATES,
+                );
                 match (key, model) {
                     (Some(key), Some(model)) => Some(GroqSettings {
                         api_key: Secret::new(key),
                         base_url: groq_base_url,
                         model: model.to_string(),
+                        timeout_ms,
+                        answer_timeout_ms,
+                        phrase_templates,
                     }),
                     _ => None,
                 }
@@ -634,6 +674,42 @@ mod tests {
         assert_eq!(groq.base_url, "http://127.0.0.1:9999/openai/v1");
         assert_eq!(groq.model, "some-model");
         assert!(s.deepgram.is_none());
+    }
+
+    #[test]
+    fn llm_budgets_and_phrased_templates_are_settings() {
+        let base = [
+            ("LLM_PROVIDER", "groq"),
+            ("GROQ_API_KEY", "gsk_test"),
+            ("GROQ_MODEL", "some-model"),
+        ];
+        let groq = Settings::from_vars(&vars(&base)).unwrap().groq.unwrap();
+        assert_eq!((groq.timeout_ms, groq.answer_timeout_ms), (1500, 6000));
+        assert_eq!(
+            groq.phrase_templates,
+            ["faq_not_found", "menu_item_not_found", "not_understood"]
+        );
+        let mut set = base.to_vec();
+        set.extend([
+            ("LLM_TIMEOUT_MS", "900"),
+            ("LLM_ANSWER_TIMEOUT_MS", "4000"),
+            ("LLM_PHRASE_TEMPLATES", "faq_not_found, menu_answer"),
+        ]);
+        let groq = Settings::from_vars(&vars(&set)).unwrap().groq.unwrap();
+        assert_eq!((groq.timeout_ms, groq.answer_timeout_ms), (900, 4000));
+        assert_eq!(groq.phrase_templates, ["faq_not_found", "menu_answer"]);
+        let mut off = base.to_vec();
+        off.push(("LLM_PHRASE_TEMPLATES", "none"));
+        let groq = Settings::from_vars(&vars(&off)).unwrap().groq.unwrap();
+        assert!(groq.phrase_templates.is_empty());
+        let mut bad = base.to_vec();
+        bad.extend([
+            ("LLM_TIMEOUT_MS", "soon"),
+            ("LLM_PHRASE_TEMPLATES", "FAQ Answer"),
+        ]);
+        let err = Settings::from_vars(&vars(&bad)).unwrap_err();
+        assert_eq!(err.problems.len(), 2, "{err}");
+        assert!(err.problems[0].contains("LLM_TIMEOUT_MS must be a whole number from 100"));
     }
 
     #[test]

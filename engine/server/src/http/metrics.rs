@@ -29,12 +29,19 @@ struct StageLabels {
     stage: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct LlmLabels {
+    task: String,
+    outcome: String,
+}
+
 /// Every metric the server exports.
 pub struct Metrics {
     registry: Mutex<Registry>,
     http_requests: Family<RouteLabels, Counter>,
     bookings: Family<BookingLabels, Counter>,
     turn_stage_seconds: Family<StageLabels, Histogram>,
+    llm_turns: Family<LlmLabels, Counter>,
     live_businesses: Gauge,
 }
 
@@ -68,6 +75,12 @@ impl Metrics {
             "Latency of each stage of a conversational turn",
             turn_stage_seconds.clone(),
         );
+        let llm_turns = Family::<LlmLabels, Counter>::default();
+        registry.register(
+            "llm_turns",
+            "What the LLM did per turn, by task (understand, phrase) and outcome (understood, offline, grounded, ungrounded, timeout, rate_limited, ...)",
+            llm_turns.clone(),
+        );
         let live_businesses = Gauge::default();
         registry.register(
             "live_businesses",
@@ -79,6 +92,7 @@ impl Metrics {
             http_requests,
             bookings,
             turn_stage_seconds,
+            llm_turns,
             live_businesses,
         }
     }
@@ -112,6 +126,16 @@ impl Metrics {
             .observe(seconds);
     }
 
+    /// Counts one LLM outcome (`task` = understand | phrase).
+    pub fn llm_turn(&self, task: &str, outcome: &str) {
+        self.llm_turns
+            .get_or_create(&LlmLabels {
+                task: task.to_string(),
+                outcome: outcome.to_string(),
+            })
+            .inc();
+    }
+
     /// Sets the number of live businesses (refreshed at scrape time).
     pub fn set_live_businesses(&self, n: usize) {
         self.live_businesses
@@ -141,6 +165,7 @@ mod tests {
         m.booking("api", "booked");
         m.turn_stage("engine", 0.0004);
         m.set_live_businesses(2);
+        m.llm_turn("understand", "timeout");
         let text = m.render();
         assert!(
             text.contains("vartalaap_http_requests_total{method=\"GET\",status=\"200\"} 2"),
@@ -149,6 +174,9 @@ mod tests {
         assert!(text.contains("vartalaap_bookings_total{channel=\"api\",outcome=\"booked\"} 1"));
         assert!(text.contains("vartalaap_turn_stage_seconds_count{stage=\"engine\"} 1"));
         assert!(text.contains("vartalaap_live_businesses 2"));
+        assert!(
+            text.contains("vartalaap_llm_turns_total{task=\"understand\",outcome=\"timeout\"} 1")
+        );
         assert!(text.ends_with("# EOF\n"));
     }
 }
