@@ -38,7 +38,9 @@ fn espeak_available() -> bool {
 /// The caller's voice: espeak-ng, Hindi voice for romanized Hindi reads well enough for VAD
 /// and the mock (which only needs speech energy).
 fn speech(text: &str) -> Pcm {
-    EspeakTts::default().synthesize(text, Lang::English).unwrap()
+    EspeakTts::default()
+        .synthesize(text, Lang::English)
+        .unwrap()
 }
 
 fn say(text: &str) -> Step {
@@ -79,9 +81,16 @@ struct Rig {
     deepgram: MockDeepgram,
     _plivo: MockPlivoRest,
     public: String,
+    /// The server's environment, to restart it on the same files.
+    env: Vec<(String, String)>,
 }
 
 async fn rig(script: &[&str]) -> Rig {
+    rig_with(script, &[]).await
+}
+
+/// [`rig`] with more environment variables for the server (they win over the defaults).
+async fn rig_with(script: &[&str], extra: &[(&str, &str)]) -> Rig {
     let deepgram = MockDeepgram::start(MockDeepgramConfig {
         api_key: DG_KEY.into(),
         script: script
@@ -110,12 +119,18 @@ async fn rig(script: &[&str]) -> Rig {
     if !model_dir.is_empty() {
         env.push(("VARTALAAP_MODEL_DIR", model_dir.as_str()));
     }
+    env.extend_from_slice(extra);
     let server = tokio::task::block_in_place(|| Server::start_with(&env));
+    let env = env
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
     Rig {
         server,
         deepgram,
         _plivo: plivo,
         public,
+        env,
     }
 }
 
@@ -152,10 +167,7 @@ impl Rig {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        panic!(
-            "no finished call log; server log:\n{}",
-            self.server.logs()
-        );
+        panic!("no finished call log; server log:\n{}", self.server.logs());
     }
 }
 
@@ -186,7 +198,11 @@ async fn a_hinglish_booking_call_with_a_keypad_confirmation_lands_in_storage() {
             Step::Hangup,
         ])
         .await;
-    assert!(report.protocol_errors.is_empty(), "{:?}", report.protocol_errors);
+    assert!(
+        report.protocol_errors.is_empty(),
+        "{:?}",
+        report.protocol_errors
+    );
     assert!(report.play_audio_received > 100, "the bot spoke");
     assert!(!report.played.is_empty(), "checkpoints were acked");
     for turn in &report.turns {
@@ -226,9 +242,18 @@ async fn a_hinglish_booking_call_with_a_keypad_confirmation_lands_in_storage() {
         let t = &bot["timings"];
         assert!(t["total_ms"].is_u64(), "{bot:#}");
         assert!(t["tts_first_audio_ms"].is_u64(), "{bot:#}");
+        assert!(t["engine_ms"].is_u64(), "{bot:#}");
+        assert!(t["first_frame_ms"].is_u64(), "{bot:#}");
     }
     for caller in turns.iter().filter(|t| t["role"] == "caller") {
         assert!(caller["timings"]["stt_ms"].is_u64(), "{caller:#}");
+        assert!(caller["language"].is_string(), "{caller:#}");
+        let spoken = caller["text"] != "[keypad 1]";
+        assert_eq!(
+            caller["stt_confidence"].is_f64(),
+            spoken,
+            "spoken turns carry the recogniser's confidence, key presses none: {caller:#}"
+        );
     }
     // Neither the caller's number nor the Plivo auth token reached the log.
     let logs = rig.server.logs();
@@ -268,10 +293,7 @@ async fn speaking_over_the_bot_cuts_it_off_but_a_backchannel_does_not() {
         first_turns.iter().all(|t| t["role"] != "caller"),
         "the backchannel never reached the engine: {first:#}"
     );
-    let full_greeting = first_turns
-        .iter()
-        .find(|t| t["role"] == "bot")
-        .unwrap()["text"]
+    let full_greeting = first_turns.iter().find(|t| t["role"] == "bot").unwrap()["text"]
         .as_str()
         .unwrap()
         .to_string();
@@ -334,7 +356,8 @@ async fn a_deepgram_socket_dropped_mid_call_loses_no_words() {
     let request = format!("{day} raat 8 baje 4 log ke liye table chahiye");
     let rig = rig(&[&request, "Amit ke naam se"]).await;
     // 8000 µ-law bytes a second: drop about 1 s into the first caller sentence's wait.
-    rig.deepgram.set_mode(DeepgramMode::DropAfterBytes(8000 * 2));
+    rig.deepgram
+        .set_mode(DeepgramMode::DropAfterBytes(8000 * 2));
     let report = rig
         .call(vec![
             wait(),
@@ -345,7 +368,10 @@ async fn a_deepgram_socket_dropped_mid_call_loses_no_words() {
             Step::Hangup,
         ])
         .await;
-    assert!(rig.deepgram.connections().len() >= 2, "the client reconnected");
+    assert!(
+        rig.deepgram.connections().len() >= 2,
+        "the client reconnected"
+    );
     let call = rig.finished_call().await;
     let callers: Vec<String> = turns(&call)
         .iter()
@@ -385,7 +411,11 @@ async fn unsigned_webhooks_and_token_less_streams_are_refused() {
             "application/x-www-form-urlencoded",
         );
         assert_eq!(r.status, 403, "missing signature: {}", r.text);
-        for path in ["/plivo/hangup", "/plivo/stream-status", "/plivo/transfer/himalayan_kitchen"] {
+        for path in [
+            "/plivo/hangup",
+            "/plivo/stream-status",
+            "/plivo/transfer/himalayan_kitchen",
+        ] {
             let r = rig.server.raw_request(
                 "POST",
                 path,
@@ -396,7 +426,10 @@ async fn unsigned_webhooks_and_token_less_streams_are_refused() {
             assert_eq!(r.status, 403, "{path}: {}", r.text);
         }
         assert_eq!(upgrade_status(addr, "/plivo/stream"), 401);
-        assert_eq!(upgrade_status(addr, "/plivo/stream?token=forged.token"), 403);
+        assert_eq!(
+            upgrade_status(addr, "/plivo/stream?token=forged.token"),
+            403
+        );
     });
     // A wrong auth token signs a request Plivo never sent.
     let mut cfg = SimConfig::new(
@@ -425,4 +458,242 @@ async fn telephony_routes_answer_503_when_plivo_is_not_configured() {
         assert!(r.text.contains("PLIVO_AUTH_ID"), "{}", r.text);
         assert_eq!(upgrade_status(server.addr, "/plivo/stream?token=x"), 503);
     });
+}
+
+/// POSTs a form to a Plivo webhook signed as Plivo signs it (V3); returns the HTTP status.
+fn signed_post(rig: &Rig, path: &str, form: &[(&str, &str)]) -> u16 {
+    use vartalaap_telephony::signature::{NONCE_V3_HEADER, SIGNATURE_V3_HEADER, sign_v3};
+    let params: Vec<(String, String)> = form
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let nonce = "12345678901234567890";
+    let url = format!("{}{path}", rig.public);
+    let signature = sign_v3(AUTH_TOKEN, "POST", &url, &params, nonce).unwrap();
+    // Values here are plain words and digits: no form escaping needed.
+    let body = form
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("&");
+    let addr = rig.server.addr;
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(
+        s,
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n{SIGNATURE_V3_HEADER}: {signature}\r\n{NONCE_V3_HEADER}: {nonce}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut reply = String::new();
+    let _ = s.read_to_string(&mut reply);
+    reply
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answered_call_whose_stream_never_connects_is_logged_from_the_hangup_callback() {
+    let rig = rig(&[]).await;
+    let uuid = "e2e-never-streamed";
+    let answer = [
+        ("CallUUID", uuid),
+        ("From", "919876543210"),
+        ("To", BUSINESS_NUMBER),
+        ("Direction", "inbound"),
+        ("CallStatus", "in-progress"),
+    ];
+    tokio::task::block_in_place(|| {
+        assert_eq!(signed_post(&rig, "/plivo/answer", &answer), 200);
+        let hangup = [
+            ("CallUUID", uuid),
+            ("Duration", "7"),
+            ("BillDuration", "60"),
+            ("HangupCause", "NORMAL_CLEARING"),
+            ("HangupSource", "Caller"),
+        ];
+        assert_eq!(signed_post(&rig, "/plivo/hangup", &hangup), 200);
+        // Plivo retries callbacks; a repeat must not log the call twice.
+        assert_eq!(signed_post(&rig, "/plivo/hangup", &hangup), 200);
+    });
+    let call = rig.finished_call().await;
+    assert_eq!(call["call"]["external_call_id"], uuid, "{call:#}");
+    assert_eq!(call["call"]["duration_seconds"], 7, "{call:#}");
+    assert_eq!(call["call"]["outcome"], "abandoned", "{call:#}");
+    assert!(call["call"]["caller_phone_hash"].is_string(), "{call:#}");
+    let calls = rig.api("/api/calls");
+    assert_eq!(calls["items"].as_array().unwrap().len(), 1, "{calls:#}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_no_local_voice_edge_tts_speaks_for_the_bot() {
+    use vartalaap_providers::mock::edge::{MockEdgeConfig, MockEdgeTts};
+    let mp3 = std::fs::read(
+        common::repo_root().join("engine/providers/tests/fixtures/edge/namaste_24k_48kbps.mp3"),
+    )
+    .unwrap();
+    let edge = MockEdgeTts::start(MockEdgeConfig::new(mp3)).await.unwrap();
+    // No espeak-ng on the server's PATH: neither espeak-ng nor Piper (which phonemizes with
+    // it) can speak, so every sentence goes to Edge.
+    let rig = rig_with(
+        &[],
+        &[
+            ("PATH", "/nonexistent-bin"),
+            ("EDGE_TTS_ENABLED", "true"),
+            ("EDGE_TTS_BASE_URL", edge.base_url.as_str()),
+        ],
+    )
+    .await;
+    let report = rig.call(vec![wait(), Step::Hangup]).await;
+    assert!(
+        report.protocol_errors.is_empty(),
+        "{:?}",
+        report.protocol_errors
+    );
+    // Two greeting sentences of the 2.3 s fixture: well over 100 frames of Edge audio.
+    assert!(
+        report.play_audio_received > 150,
+        "{} frames\n{}",
+        report.play_audio_received,
+        rig.server.logs()
+    );
+    let asked = edge.requests().iter().any(|r| {
+        r.messages
+            .iter()
+            .any(|m| m.contains("नमस्ते") && m.contains("hi-IN, SwaraNeural"))
+    });
+    assert!(asked, "{:?}", edge.requests());
+    let call = rig.finished_call().await;
+    let greeting = turns(&call)
+        .into_iter()
+        .find(|t| t["role"] == "bot")
+        .unwrap();
+    assert!(
+        greeting["text"].as_str().unwrap().starts_with("नमस्ते"),
+        "{call:#}"
+    );
+}
+
+/// The server process's id (its working directory is the rig's folder).
+fn server_pid(rig: &Rig) -> u32 {
+    let dir = rig.server.dir.path().canonicalize().unwrap();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let cwd = std::fs::read_link(entry.path().join("cwd")).ok();
+        let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+        if cwd.as_deref() == Some(dir.as_path())
+            && String::from_utf8_lossy(&cmdline).contains("vartalaap")
+        {
+            return pid;
+        }
+    }
+    panic!("the server process was not found");
+}
+
+fn alive(pid: u32) -> bool {
+    std::path::Path::new(&format!("/proc/{pid}")).exists()
+        && !std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .unwrap_or_default()
+            .contains(") Z ")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_mid_call_says_goodbye_writes_the_call_log_and_then_stops() {
+    if !espeak_available() {
+        eprintln!("skipped: espeak-ng is not installed");
+        return;
+    }
+    let rig = rig(&[]).await;
+    let mut cfg = SimConfig::new(
+        &format!("{}/plivo/answer", rig.public),
+        AUTH_TOKEN,
+        CALLER,
+        BUSINESS_NUMBER,
+    );
+    cfg.max_call = Duration::from_secs(120);
+    let call = tokio::spawn(async move {
+        run_call(
+            &cfg,
+            vec![wait(), Step::Silence(Duration::from_secs(60)), Step::Hangup],
+        )
+        .await
+    });
+    // Once the greeting has been heard (its bot turn is logged), the server is told to stop.
+    let mut greeted = false;
+    for _ in 0..300 {
+        let calls = rig.api("/api/calls");
+        if let Some(id) = calls["items"]
+            .as_array()
+            .and_then(|a| a.first())
+            .and_then(|c| c["id"].as_u64())
+        {
+            let detail = rig.api(&format!("/api/calls/{id}"));
+            if turns(&detail).iter().any(|t| t["role"] == "bot") {
+                greeted = true;
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(greeted, "{}", rig.server.logs());
+    let pid = server_pid(&rig);
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let report = call.await.unwrap().unwrap();
+    assert!(
+        report.duration < Duration::from_secs(50),
+        "the server ended the call, not the script"
+    );
+    // The server stops by itself once the call has said goodbye.
+    for _ in 0..300 {
+        if !alive(pid) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(!alive(pid), "the server did not stop");
+    for _ in 0..50 {
+        if rig.server.logs().contains("Vartalaap stopped.") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let logs = rig.server.logs();
+    assert!(logs.contains("Vartalaap stopped."), "{logs}");
+    assert!(!logs.contains("were cut off"), "{logs}");
+    // On the next start, the call log shows the goodbye and the end.
+    let Rig {
+        server,
+        deepgram,
+        _plivo,
+        public,
+        env,
+    } = rig;
+    let env_ref: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let server = tokio::task::block_in_place(|| server.restart(&env_ref));
+    let rig = Rig {
+        server,
+        deepgram,
+        _plivo,
+        public,
+        env,
+    };
+    let call = rig.finished_call().await;
+    let bots: Vec<String> = turns(&call)
+        .iter()
+        .filter(|t| t["role"] == "bot")
+        .map(|t| t["text"].as_str().unwrap_or("").to_string())
+        .collect();
+    assert!(
+        bots.last().is_some_and(|l| l.contains("समाप्त")),
+        "the goodbye was the last thing said: {bots:?}"
+    );
+    assert!(call["call"]["ended_at"].is_string(), "{call:#}");
 }
