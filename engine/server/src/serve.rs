@@ -174,6 +174,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         clock.clone(),
         metrics.clone(),
         &session_secret,
+        llm.clone(),
     )
     .await?;
     let listener = TcpListener::bind(settings.bind_addr)

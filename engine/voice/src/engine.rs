@@ -7,10 +7,12 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde_json::{Map, Value};
 use vartalaap_config::{BusinessSnapshot, Lang};
+use vartalaap_core::guard::Facts;
 use vartalaap_core::{
     CallerContext, Conversation, Input, Output, ToolCall, ToolExecutor, ToolKind, ToolResult,
     drive, drive_start,
 };
+use vartalaap_llm::{Llm, TurnContext};
 use vartalaap_script::RhaiHost;
 use vartalaap_store::{
     CallEnd, CallOutcome, CallerUpdate, NewCall, NewTurn, PhoneHash, StoreError, TurnRole,
@@ -171,6 +173,33 @@ impl Engine {
             Ok((engine, ok)) => (Some(engine), ok),
             Err(_) => (None, false),
         }
+    }
+
+    /// Whether the LLM should read `text` — only when the offline reading gives the engine
+    /// nothing to act on — and if so the conversation context to give it. The probe runs
+    /// the turn on throw-away copies, so it goes to the blocking pool like a turn.
+    pub async fn llm_context(
+        self,
+        svc: &Arc<VoiceService>,
+        llm: Arc<Llm>,
+        text: String,
+    ) -> Result<(Engine, Option<TurnContext>), EngineError> {
+        let now = local_now(svc, self.conv.snapshot());
+        tokio::task::spawn_blocking(move || {
+            let ctx = llm
+                .should_interpret(&self.conv, now, &text, &self.host)
+                .then(|| TurnContext::of(&self.conv, now));
+            (self, ctx)
+        })
+        .await
+        .map_err(|e| EngineError::Join(e.to_string()))
+    }
+
+    /// What a phrased answer is checked against right after a turn: the conversation's
+    /// context and its facts (business knowledge, slots, offered times).
+    pub fn phrase_context(&self, svc: &VoiceService) -> (TurnContext, Facts) {
+        let now = local_now(svc, self.conv.snapshot());
+        (TurnContext::of(&self.conv, now), self.conv.facts())
     }
 
     /// The language the bot speaks now.

@@ -139,6 +139,8 @@ pub struct VoiceService {
     pub(crate) speech: Arc<SpeechPool>,
     pub(crate) vad: VadChoice,
     pub(crate) rest: Option<PlivoRest>,
+    /// The optional LLM (see [`VoiceService::with_llm`]); `None` = offline.
+    pub(crate) llm: Option<Arc<vartalaap_llm::Llm>>,
     token_key: StreamTokenKey,
     pending: Mutex<HashMap<String, Pending>>,
     live: Mutex<HashMap<String, CancellationToken>>,
@@ -222,6 +224,7 @@ impl VoiceService {
             speech,
             vad,
             rest,
+            llm: None,
             token_key,
             pending: Mutex::new(HashMap::new()),
             live: Mutex::new(HashMap::new()),
@@ -229,6 +232,14 @@ impl VoiceService {
             active: AtomicUsize::new(0),
             idle: Notify::new(),
         })
+    }
+
+    /// Lets calls use `llm`: it reads utterances the offline path misses, and phrases the
+    /// listed answers, streamed sentence by sentence to TTS after the guard passed each one.
+    /// An offline `llm` changes nothing.
+    pub fn with_llm(mut self, llm: Arc<vartalaap_llm::Llm>) -> VoiceService {
+        self.llm = (!llm.is_offline()).then_some(llm);
+        self
     }
 
     /// Plivo settings, when telephony is on.

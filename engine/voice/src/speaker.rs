@@ -27,6 +27,9 @@ pub struct SpeakJob {
     pub generation: u64,
     /// Sentences in order, each with the language it is in.
     pub sentences: Vec<(String, Lang)>,
+    /// Sentences still being produced (an LLM answer, checked sentence by sentence), spoken
+    /// after `sentences` as each arrives; the reply ends when the sender is dropped.
+    pub more: Option<mpsc::Receiver<(String, Lang)>>,
     /// Cancelled on barge-in, hang-up or shutdown.
     pub cancel: CancellationToken,
 }
@@ -93,11 +96,25 @@ fn synthesize_ahead(
     pool: Arc<SpeechPool>,
     voices: EdgeVoices,
     sentences: Vec<(String, Lang)>,
+    mut more: Option<mpsc::Receiver<(String, Lang)>>,
     cancel: CancellationToken,
 ) -> mpsc::Receiver<(Spoken, Vec<String>)> {
     let (tx, rx) = mpsc::channel(1);
     tokio::spawn(async move {
-        for (text, lang) in sentences {
+        let mut queued = sentences.into_iter();
+        loop {
+            let next = match (queued.next(), more.as_mut()) {
+                (Some(s), _) => Some(s),
+                (None, Some(rx)) => tokio::select! {
+                    biased;
+                    _ = cancel.cancelled() => None,
+                    s = rx.recv() => s,
+                },
+                (None, None) => None,
+            };
+            let Some((text, lang)) = next else {
+                break;
+            };
             if cancel.is_cancelled() {
                 break;
             }
@@ -128,7 +145,13 @@ async fn play(
     let generation = job.generation;
     let cancel = job.cancel;
     lock(tracker).start_reply();
-    let mut audio = synthesize_ahead(pool.clone(), voices.clone(), job.sentences, cancel.clone());
+    let mut audio = synthesize_ahead(
+        pool.clone(),
+        voices.clone(),
+        job.sentences,
+        job.more,
+        cancel.clone(),
+    );
     let mut pacer: Option<(Pacer, u64)> = None;
     let mut first_audio = true;
     let mut first_frame = true;
@@ -307,6 +330,7 @@ mod tests {
         jobs.send(SpeakJob {
             generation: 1,
             sentences: vec![("One.".into(), Lang::En), ("Two.".into(), Lang::En)],
+            more: None,
             cancel: CancellationToken::new(),
         })
         .await
@@ -337,5 +361,55 @@ mod tests {
         assert_eq!(frames, 30);
         assert_eq!(checkpoints, ["r1-s0", "r1-s1"]);
         assert!(lock(&tracker).on_played("r1-s1", Instant::now()));
+    }
+
+    #[tokio::test]
+    async fn streamed_sentences_play_after_the_first_as_they_arrive() {
+        let pool = Arc::new(SpeechPool::new(
+            None,
+            std::path::Path::new("/nonexistent/espeak-ng"),
+            1,
+            4,
+            None,
+        ));
+        let tracker = Arc::new(Mutex::new(PlaybackTracker::new()));
+        let (tx, mut rx) = mpsc::channel(1024);
+        let (jobs, mut events) = spawn(
+            pool,
+            EdgeVoices::default(),
+            "stream-1".into(),
+            tracker.clone(),
+            tx,
+        );
+        let (more_tx, more_rx) = mpsc::channel(4);
+        jobs.send(SpeakJob {
+            generation: 1,
+            sentences: vec![("One.".into(), Lang::En)],
+            more: Some(more_rx),
+            cancel: CancellationToken::new(),
+        })
+        .await
+        .unwrap();
+        // The first sentence plays while the next one is still being generated.
+        loop {
+            if let SpeakerEvent::FirstFrame { .. } = events.recv().await.unwrap() {
+                break;
+            }
+        }
+        more_tx.send(("Two.".into(), Lang::En)).await.unwrap();
+        drop(more_tx);
+        loop {
+            if let SpeakerEvent::Done { cancelled, .. } = events.recv().await.unwrap() {
+                assert!(!cancelled);
+                break;
+            }
+        }
+        let mut checkpoints = Vec::new();
+        while let Ok(t) = rx.try_recv() {
+            if let Command::Checkpoint { name, .. } = t.command {
+                checkpoints.push(name);
+            }
+        }
+        assert_eq!(checkpoints, ["r1-s0", "r1-s1"]);
     }
 }

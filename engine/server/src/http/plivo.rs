@@ -389,6 +389,7 @@ pub(crate) async fn voice_service(
     clock: Arc<dyn vartalaap_store::Clock>,
     metrics: Arc<super::metrics::Metrics>,
     session_secret: &crate::secrets::Secret,
+    llm: Arc<vartalaap_llm::Llm>,
 ) -> anyhow::Result<Arc<VoiceService>> {
     use sha2::Digest;
     use vartalaap_voice::{
@@ -461,5 +462,5 @@ pub(crate) async fn voice_service(
     let service = tokio::task::spawn_blocking(move || VoiceService::new(cfg, deps))
         .await
         .map_err(|e| anyhow::anyhow!("building the voice service was interrupted: {e}"))??;
-    Ok(Arc::new(service))
+    Ok(Arc::new(service.with_llm(llm)))
 }

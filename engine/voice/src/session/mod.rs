@@ -29,6 +29,7 @@ use crate::speaker::{self, SpeakJob, Tagged};
 use crate::timing::TurnMarks;
 
 mod inputs;
+mod llm;
 mod reply;
 
 /// How long to wait for Plivo's `start` event after the socket opens.

@@ -2,6 +2,7 @@
 
 use std::time::{Duration, Instant};
 
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use vartalaap_config::Lang;
 use vartalaap_core::{HangupReason, Input, Output};
@@ -25,12 +26,25 @@ impl Session {
         let Some(engine) = self.engine.take() else {
             return;
         };
+        let heard = match &input {
+            Input::Utterance { text, .. } => Some(text.clone()),
+            _ => None,
+        };
+        // The model reads what the offline path misses (bounded; offline on any failure).
+        let (engine, input) = match self.understand(engine, input).await {
+            Ok(x) => x,
+            Err(e) => {
+                tracing::error!(call = %self.params.call_uuid, error = %e, "The dialog engine failed; ending the call.");
+                self.close_politely(CallOutcome::Failed).await;
+                return;
+            }
+        };
         match engine.handle(&self.svc, input).await {
             Ok((engine, outputs)) => {
                 marks.decided = Some(Instant::now());
                 self.lang = engine.lang();
                 self.engine = Some(engine);
-                self.apply(outputs, marks).await;
+                self.apply_turn(outputs, marks, heard.as_deref()).await;
             }
             Err(e) => {
                 tracing::error!(call = %self.params.call_uuid, error = %e, "The dialog engine failed; ending the call.");
@@ -41,12 +55,38 @@ impl Session {
 
     /// Speaks the engine's `Say`s, remembers what it listens for, and schedules its end.
     pub(super) async fn apply(&mut self, outputs: Vec<Output>, marks: TurnMarks) {
+        self.apply_turn(outputs, marks, None).await;
+    }
+
+    /// [`apply`](Self::apply) for a reply to `heard`: with an LLM, a listed answer is phrased
+    /// and its checked sentences stream to the speaker after the lines before it; the lines
+    /// after it follow the answer.
+    pub(super) async fn apply_turn(
+        &mut self,
+        outputs: Vec<Output>,
+        mut marks: TurnMarks,
+        heard: Option<&str>,
+    ) {
+        let mut phrased = match heard {
+            Some(u) => self.start_phrasing(&outputs, u, &mut marks).await,
+            None => None,
+        };
         let mut lines = Vec::new();
-        for o in outputs {
+        let mut after = Vec::new();
+        for (i, o) in outputs.into_iter().enumerate() {
             match o {
                 Output::Say { text, lang, .. } => {
+                    if let Some(p) = phrased.as_mut().filter(|p| p.index == i) {
+                        lines.append(&mut p.first);
+                        continue;
+                    }
+                    let to = if phrased.as_ref().is_some_and(|p| i > p.index) {
+                        &mut after
+                    } else {
+                        &mut lines
+                    };
                     for s in vartalaap_lang::split_sentences(&text) {
-                        lines.push((s.to_string(), lang));
+                        to.push((s.to_string(), lang));
                     }
                 }
                 Output::Listen { patience_ms, dtmf } => {
@@ -72,7 +112,12 @@ impl Session {
             }
         }
         let ending = self.pending_end.is_some();
-        if !lines.is_empty() {
+        if let Some(p) = phrased {
+            let (tx, rx) = mpsc::channel(8);
+            if let Some(cancel) = self.start_reply(lines, Some(rx), marks, ending).await {
+                tokio::spawn(super::llm::pump(p.answer, p.lang, after, tx, cancel));
+            }
+        } else if !lines.is_empty() {
             self.speak(lines, marks, ending).await;
         } else if ending {
             self.end_deadline = Some(Instant::now());
@@ -87,6 +132,18 @@ impl Session {
         marks: TurnMarks,
         uninterruptible: bool,
     ) {
+        self.start_reply(lines, None, marks, uninterruptible).await;
+    }
+
+    /// Starts a reply: `lines` now, then whatever arrives on `more` (a streamed answer).
+    /// Returns the reply's cancel token, or `None` when the speaker is gone.
+    async fn start_reply(
+        &mut self,
+        lines: Vec<(String, Lang)>,
+        more: Option<mpsc::Receiver<(String, Lang)>>,
+        marks: TurnMarks,
+        uninterruptible: bool,
+    ) -> Option<CancellationToken> {
         if let Some(r) = self.reply.take() {
             // A new reply replaces one still playing (e.g. shutdown mid-sentence).
             r.cancel.cancel();
@@ -107,11 +164,14 @@ impl Session {
         let job = SpeakJob {
             generation: self.generation,
             sentences: lines,
-            cancel,
+            more,
+            cancel: cancel.clone(),
         };
         if self.jobs.send(job).await.is_err() {
             self.done = true;
+            return None;
         }
+        Some(cancel)
     }
 
     /// Sends `clearAudio` for a reply. Bounded: when the socket has stopped taking data the
@@ -167,14 +227,18 @@ impl Session {
         let Some(reply) = self.reply.take() else {
             return;
         };
-        let text = speaker::lock(&self.tracker)
-            .finished_reply()
-            .map(|h| h.text)
-            .unwrap_or_else(|| {
-                // No ack from Plivo: everything was sent at real time, so it was played.
-                let mut t = speaker::lock(&self.tracker);
-                t.barge_in(Instant::now()).full_text
-            });
+        // One statement per lock: a guard living to the end of a statement that locks again
+        // would deadlock (std mutexes are not reentrant).
+        let finished = speaker::lock(&self.tracker).finished_reply();
+        let text = match finished {
+            Some(heard) => heard.text,
+            // No ack from Plivo: everything was sent at real time, so it was played.
+            None => {
+                speaker::lock(&self.tracker)
+                    .barge_in(Instant::now())
+                    .full_text
+            }
+        };
         self.log
             .bot_turn(
                 &self.svc,
