@@ -1,5 +1,6 @@
 //! The system prompts: one for understanding a turn (tool call), one for phrasing an answer
-//! grounded in the business file.
+//! grounded in the business file. Nothing in them names a trade: what the business is comes
+//! from its own file (a restaurant, a clinic, …).
 //!
 //! Both are rebuilt per turn from the snapshot the conversation runs with, so an edit to the
 //! business file reaches the model exactly when it reaches the engine, and both carry the
@@ -98,7 +99,7 @@ pub fn interpret_prompt(ctx: &TurnContext, utterance: &str) -> String {
     let b = &snap.business;
     let mut p = String::new();
     p.push_str(&format!(
-        "You read one thing a caller said on the phone to {} ({}), a restaurant in {}, and report it by calling the function {TOOL_NAME} exactly once. Do not answer the caller and do not write any text.\n\n",
+        "You read one thing a caller said on the phone to {} ({}) in {}, and report it by calling the function {TOOL_NAME} exactly once. Do not answer the caller and do not write any text.\n\n",
         b.name.en, b.name.hi, b.address.city
     ));
     p.push_str(&clock_line(snap, ctx.now));
@@ -146,7 +147,7 @@ pub fn interpret_prompt(ctx: &TurnContext, utterance: &str) -> String {
         "\nRules:\n\
          - Report only values the caller said or clearly meant in this utterance ({}). Leave out everything else; never guess or copy known values.\n\
          - Dates as YYYY-MM-DD: resolve aaj/today, kal/tomorrow, parson, weekday names and \"25 tarikh\" against today's date. When booking, \"kal\" means tomorrow.\n\
-         - Times as HH:MM on a 24-hour clock; a bare \"8 baje\" is the time the restaurant is open (20:00 for dinner).\n\
+         - Times as HH:MM on a 24-hour clock; a bare \"8 baje\" is whichever 8 o'clock falls in the opening hours (20:00 when only the evening is open).\n\
          - party_size counts every guest including the caller (\"main aur meri wife\" = 2, \"hum teen couple\" = 6).\n\
          - A yes or no to the bot's question goes into the boolean slot being asked.\n\
          - is_correction is true only when the caller changes a value already known.\n",
@@ -204,7 +205,7 @@ pub fn phrase_prompt(ctx: &TurnContext, parts: PhrasePromptParts<'_>) -> String 
     let b = &snap.business;
     let mut p = String::new();
     p.push_str(&format!(
-        "You are the phone assistant of {} ({}), a restaurant in {}. Answer the caller's last words in {}, in one or two short spoken sentences.\n\n",
+        "You are the phone assistant of {} ({}) in {}. Answer the caller's last words in {}, in one or two short spoken sentences.\n\n",
         b.name.en, b.name.hi, b.address.city, language_name(parts.lang)
     ));
     p.push_str(&clock_line(snap, ctx.now));

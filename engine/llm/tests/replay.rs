@@ -556,3 +556,45 @@ async fn model_answers_outside_the_schema_are_ignored() {
     assert!(i.is_correction);
     assert!(vartalaap_llm::schema::interpretation_from(&json!([1]), &ctx).is_err());
 }
+
+#[test]
+fn prompts_and_schema_come_from_each_business_file() {
+    let store = ConfigStore::load(root()).expect("config");
+    let mut seen = 0;
+    for snap in store.list() {
+        seen += 1;
+        let host = RhaiHost::new(
+            Arc::new(ScriptRuntime::new(ScriptLimits::default())),
+            snap.clone(),
+        );
+        let now = DateTime::parse_from_rfc3339("2026-11-25T18:00:00+05:30")
+            .unwrap()
+            .naive_local();
+        let (conv, _) = Conversation::start(snap.clone(), now, CallerContext::default(), &host);
+        let ctx = TurnContext::of(&conv, now);
+        let tool = vartalaap_llm::schema::interpret_tool(&ctx);
+        let intents = tool.parameters["properties"]["intent"]["enum"]
+            .as_array()
+            .expect("intent enum")
+            .len();
+        // Every flow trigger of this business, the five repair intents and `none`.
+        let triggers: usize = snap
+            .business
+            .flows
+            .iter()
+            .filter_map(|id| snap.flows.get(id))
+            .map(|f| f.triggers.len())
+            .sum();
+        assert!(intents >= triggers + 1, "{}: {intents} intents", snap.id());
+        let prompt = vartalaap_llm::prompt::interpret_prompt(&ctx, "hello");
+        assert!(prompt.contains(&snap.business.name.en), "{}", snap.id());
+        let knowledge = vartalaap_llm::prompt::knowledge(&snap);
+        assert!(
+            knowledge.contains(&snap.business.address.city),
+            "{}",
+            snap.id()
+        );
+        assert!(!knowledge.contains("prompts:"));
+    }
+    assert!(seen >= 1);
+}
