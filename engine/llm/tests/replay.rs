@@ -585,7 +585,7 @@ fn prompts_and_schema_come_from_each_business_file() {
             .filter_map(|id| snap.flows.get(id))
             .map(|f| f.triggers.len())
             .sum();
-        assert!(intents >= triggers + 1, "{}: {intents} intents", snap.id());
+        assert!(intents > triggers, "{}: {intents} intents", snap.id());
         let prompt = vartalaap_llm::prompt::interpret_prompt(&ctx, "hello");
         assert!(prompt.contains(&snap.business.name.en), "{}", snap.id());
         let knowledge = vartalaap_llm::prompt::knowledge(&snap);
