@@ -2,11 +2,13 @@
 
 use std::fmt;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use vartalaap_audio::ModelPaths;
 use vartalaap_providers::deepgram::DeepgramConfig;
 use vartalaap_providers::edge::EdgeTtsConfig;
+use vartalaap_stt::RecogniserWorker;
 
 /// Plivo account and the public origin Plivo calls us on.
 #[derive(Clone)]
@@ -32,12 +34,27 @@ impl fmt::Debug for PlivoVoiceConfig {
     }
 }
 
+/// Which offline speech recogniser calls use when Deepgram is not configured.
+#[derive(Debug, Clone, Default)]
+pub enum OfflineStt {
+    /// Whisper tiny.en from `models` (`whisper-tiny.en-ct2/`), when this build has the
+    /// `whisper` feature (`vartalaap` feature `stt-whisper`) and the model is installed.
+    #[default]
+    Auto,
+    /// None: without Deepgram, callers are not understood (the VAD still takes turns).
+    Off,
+    /// A recogniser built by the caller (tests, another model).
+    Worker(Arc<RecogniserWorker>),
+}
+
 /// Everything the voice service needs to know, decided once at start-up.
 #[derive(Debug, Clone)]
 pub struct VoiceConfig {
     /// Deepgram live STT (key and base URL; the language is chosen per business). `None`:
-    /// offline turn-taking by VAD only, and no speech recognition at all.
+    /// the offline recogniser below, if there is one; else VAD turn-taking only.
     pub deepgram: Option<DeepgramConfig>,
+    /// The recogniser used when `deepgram` is `None`.
+    pub offline_stt: OfflineStt,
     /// Plivo; `None` turns the telephony routes off (they answer 503).
     pub plivo: Option<PlivoVoiceConfig>,
     /// Where ONNX Runtime, Silero VAD and Piper voices live; `None` or missing files mean the
@@ -67,6 +84,7 @@ impl VoiceConfig {
     pub fn offline(models: Option<ModelPaths>, stream_token_secret: Vec<u8>) -> Self {
         Self {
             deepgram: None,
+            offline_stt: OfflineStt::Auto,
             plivo: None,
             models,
             espeak_program: PathBuf::from(vartalaap_audio::tts::ESPEAK_PROGRAM),

@@ -28,6 +28,7 @@ mod backchannel;
 mod config;
 mod engine;
 mod listen;
+mod offline;
 mod phrases;
 mod service;
 mod session;
@@ -36,7 +37,7 @@ mod speech;
 mod timing;
 
 pub use backchannel::is_backchannel;
-pub use config::{PlivoVoiceConfig, VoiceConfig};
+pub use config::{OfflineStt, PlivoVoiceConfig, VoiceConfig};
 pub use engine::{CallLogError, EngineError};
 pub use listen::VadChoice;
 pub use phrases::Phrase;
@@ -54,3 +55,5 @@ pub use vartalaap_audio::ModelPaths;
 pub use vartalaap_providers::deepgram::DeepgramConfig;
 /// Re-exported so the server can fill [`VoiceConfig::edge`].
 pub use vartalaap_providers::edge::EdgeTtsConfig;
+/// Re-exported so the server and tests can build or name an offline recogniser.
+pub use vartalaap_stt::{Recognise, RecogniserWorker, SttError, Transcript};

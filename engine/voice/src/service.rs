@@ -138,6 +138,8 @@ pub struct VoiceService {
     pub(crate) deps: VoiceDeps,
     pub(crate) speech: Arc<SpeechPool>,
     pub(crate) vad: VadChoice,
+    /// The offline recogniser (Whisper), used only when Deepgram is not configured.
+    pub(crate) offline: Option<Arc<vartalaap_stt::RecogniserWorker>>,
     pub(crate) rest: Option<PlivoRest>,
     /// The optional LLM (see [`VoiceService::with_llm`]); `None` = offline.
     pub(crate) llm: Option<Arc<vartalaap_llm::Llm>>,
@@ -152,7 +154,7 @@ pub struct VoiceService {
 impl std::fmt::Debug for VoiceService {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("VoiceService")
-            .field("stt", &self.cfg.deepgram.is_some())
+            .field("stt", &self.recogniser_name())
             .field("plivo", &self.cfg.plivo.is_some())
             .field("vad", &self.vad.name())
             .field("active_calls", &self.active_calls())
@@ -199,11 +201,20 @@ impl VoiceService {
                 }
             }
         });
-        if cfg.deepgram.is_none() {
-            tracing::warn!(
-                "No speech recogniser: DEEPGRAM_API_KEY is not set and no offline recogniser is built in. Phone callers will be greeted, then told the bot cannot understand speech and offered the keypad where a flow allows it. Set STT_PROVIDER=deepgram and DEEPGRAM_API_KEY to understand Hindi, English and Hinglish callers."
-            );
+        let offline = if cfg.deepgram.is_none() {
+            crate::offline::load(&cfg)
+        } else {
+            Err("Deepgram is configured".into())
+        };
+        let hindi = crate::offline::hindi_businesses(&deps.config);
+        for notice in crate::offline::startup_notices(cfg.deepgram.is_some(), &offline, &hindi) {
+            if notice.warn {
+                tracing::warn!("{}", notice.text);
+            } else {
+                tracing::info!("{}", notice.text);
+            }
         }
+        let offline = offline.ok();
         if cfg.plivo.is_none() {
             tracing::info!(
                 "Telephony is off: /plivo/* answers 503 until PLIVO_AUTH_ID, PLIVO_AUTH_TOKEN and PUBLIC_BASE_URL are set."
@@ -211,10 +222,10 @@ impl VoiceService {
         }
         tracing::info!(
             vad = vad.name(),
-            stt = if cfg.deepgram.is_some() {
-                "deepgram"
-            } else {
-                "none"
+            stt = match (&cfg.deepgram, &offline) {
+                (Some(_), _) => "deepgram",
+                (None, Some(w)) => w.name(),
+                (None, None) => "none",
             },
             "Voice calls ready."
         );
@@ -223,6 +234,7 @@ impl VoiceService {
             deps,
             speech,
             vad,
+            offline,
             rest,
             llm: None,
             token_key,
@@ -249,7 +261,16 @@ impl VoiceService {
 
     /// Whether calls can understand speech.
     pub fn has_recogniser(&self) -> bool {
-        self.cfg.deepgram.is_some()
+        self.cfg.deepgram.is_some() || self.offline.is_some()
+    }
+
+    /// Which recogniser calls use: `deepgram`, `whisper` (offline, English only) or `none`.
+    pub fn recogniser_name(&self) -> &'static str {
+        match (&self.cfg.deepgram, &self.offline) {
+            (Some(_), _) => "deepgram",
+            (None, Some(w)) => w.name(),
+            (None, None) => "none",
+        }
     }
 
     /// The longest call.

@@ -671,3 +671,140 @@ async fn when_the_local_voices_fail_edge_speaks_and_then_the_recorded_apology() 
     assert!(lines[1].contains("दिक्कत"), "the apology: {lines:?}");
     assert!(!lines[1].contains("समझ"), "{lines:?}");
 }
+
+/// An offline recogniser with a scripted answer; remembers how much audio it was given.
+struct ScriptedRecogniser {
+    text: &'static str,
+    heard_ms: Arc<std::sync::Mutex<Vec<u64>>>,
+}
+
+impl vartalaap_voice::Recognise for ScriptedRecogniser {
+    fn transcribe_8k(
+        &self,
+        pcm: &[i16],
+    ) -> Result<vartalaap_voice::Transcript, vartalaap_voice::SttError> {
+        self.heard_ms.lock().unwrap().push(pcm.len() as u64 / 8);
+        Ok(vartalaap_voice::Transcript {
+            text: self.text.into(),
+            confidence: 0.8,
+            no_speech_prob: 0.0,
+            audio_ms: pcm.len() as u64 / 8,
+        })
+    }
+    fn languages(&self) -> Vec<String> {
+        vec!["en".into()]
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_offline_recogniser_turns_each_vad_utterance_into_an_engine_turn() {
+    let heard_ms = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let recogniser = ScriptedRecogniser {
+        text: "I want to book a table for four people tomorrow",
+        heard_ms: heard_ms.clone(),
+    };
+    let worker =
+        Arc::new(vartalaap_voice::RecogniserWorker::spawn("scripted", recogniser, 4).unwrap());
+    let h = harness_with(None, None, false, move |cfg| {
+        cfg.offline_stt = vartalaap_voice::OfflineStt::Worker(worker);
+    })
+    .await;
+    assert!(h.svc.has_recogniser());
+    assert_eq!(h.svc.recogniser_name(), "scripted");
+    let (mut caller, session) = Caller::dial(&h, "whisper-1").await;
+    assert!(caller.wait_bot().await, "greeting");
+    caller.say(&speech_like(1200)).await;
+    assert!(
+        caller.wait_bot().await,
+        "the answer to the recognised words"
+    );
+    drop(caller);
+    let summary = session.await.unwrap();
+    let call = h
+        .store
+        .get_call(summary.call_log_id.unwrap())
+        .unwrap()
+        .unwrap();
+    let said: Vec<_> = call
+        .turns
+        .iter()
+        .filter(|t| t.role == TurnRole::Caller)
+        .collect();
+    assert_eq!(said.len(), 1, "{:?}", call.turns);
+    assert_eq!(
+        said[0].text,
+        "I want to book a table for four people tomorrow"
+    );
+    assert_eq!(said[0].stt_confidence, Some(0.8));
+    // The VAD handed over the utterance with its edges: 1.2 s of speech plus up to 0.2 s of
+    // silence either side.
+    let heard = heard_ms.lock().unwrap().clone();
+    assert_eq!(heard.len(), 1, "{heard:?}");
+    assert!((1_200..=1_700).contains(&heard[0]), "{heard:?}");
+    // The bot answered the words, not with the no-recogniser apology.
+    let lines = bot_lines(&h.store, summary.call_log_id.unwrap());
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(!lines[1].contains("समझ नहीं"), "{lines:?}");
+}
+
+/// The real Whisper model on a real call (feature `whisper`): a caller's English (the Piper
+/// voice, sent as 8 kHz µ-law like a phone line) goes through the VAD's utterance capture and
+/// Whisper, and its words become the caller turn.
+#[cfg(feature = "whisper")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn whisper_understands_an_english_caller_on_a_call() {
+    let models = vartalaap_voice::ModelPaths::from_env()
+        .filter(|m| m.complete() && m.root.join("whisper-tiny.en-ct2/model.bin").is_file());
+    let required = std::env::var("VARTALAAP_REQUIRE_MODELS").is_ok_and(|v| v == "1");
+    let Some(models) = models.filter(|_| espeak()) else {
+        assert!(
+            !required,
+            "the Whisper model, the Piper voice or espeak-ng is missing and VARTALAAP_REQUIRE_MODELS=1; run WITH_STT=1 scripts/setup.sh"
+        );
+        eprintln!(
+            "skipped: no Whisper model or Piper voice (WITH_STT=1 scripts/setup.sh) or no espeak-ng"
+        );
+        return;
+    };
+    let for_service = models.clone();
+    let h = harness_with(None, None, false, move |cfg| {
+        cfg.models = Some(for_service);
+    })
+    .await;
+    assert_eq!(h.svc.recogniser_name(), "whisper");
+    let speech = {
+        use vartalaap_audio::Tts;
+        let voice = models.piper_voice(vartalaap_audio::models::DEFAULT_EN_VOICE);
+        let pcm = vartalaap_audio::tts::PiperTts::load(&models.ort_dylib, &voice)
+            .unwrap()
+            .synthesize(
+                "I would like a table for four people tomorrow.",
+                vartalaap_audio::Lang::English,
+            )
+            .unwrap();
+        let pcm = vartalaap_audio::resample(&pcm.samples, pcm.sample_rate, 8_000).unwrap();
+        mulaw::encode(&pcm)
+    };
+    let (mut caller, session) = Caller::dial(&h, "whisper-real-1").await;
+    assert!(caller.wait_bot().await, "greeting");
+    caller.say(&speech).await;
+    assert!(caller.wait_bot().await, "the answer");
+    drop(caller);
+    let summary = session.await.unwrap();
+    let call = h
+        .store
+        .get_call(summary.call_log_id.unwrap())
+        .unwrap()
+        .unwrap();
+    let said: Vec<String> = call
+        .turns
+        .iter()
+        .filter(|t| t.role == TurnRole::Caller)
+        .map(|t| t.text.to_lowercase())
+        .collect();
+    assert_eq!(said.len(), 1, "{:?}", call.turns);
+    assert!(
+        said[0].contains("table") && said[0].contains("tomorrow"),
+        "{said:?}"
+    );
+}

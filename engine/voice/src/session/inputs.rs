@@ -55,6 +55,7 @@ impl Session {
         if let (Some(epoch), Some(ms)) = (self.media_epoch, report.last_voiced_ms) {
             self.last_voiced = Some(epoch + Duration::from_millis(ms));
         }
+        let mut utterances = report.utterances.into_iter();
         for ev in report.events {
             match ev {
                 SpeechEvent::SpeechStart { .. } => {
@@ -71,8 +72,21 @@ impl Session {
                     self.caller_speaking = false;
                     self.barge_candidate = false;
                     self.offline_barge_at = None;
+                    // The VAD hands over one utterance per end when an offline recogniser runs.
+                    let audio = utterances.next();
                     if let Some(stt) = &self.stt {
                         let _ = stt.sender.finalize().await;
+                    } else if let Some(worker) = &self.offline {
+                        if let Some(pcm) =
+                            audio.filter(|_| self.pending_end.is_none() && !self.closing)
+                        {
+                            crate::offline::transcribe(
+                                worker.clone(),
+                                pcm,
+                                self.offline_events.clone(),
+                                self.params.call_uuid.clone(),
+                            );
+                        }
                     } else if !self.bot_speaking() && self.listening.is_some() && !self.closing {
                         self.cannot_understand().await;
                         continue;

@@ -155,6 +155,10 @@ struct Session {
     last_voiced: Option<Instant>,
     vad: mpsc::Sender<VadInput>,
     stt: Option<Stt>,
+    /// The offline recogniser, when calls have no Deepgram (utterances come back on
+    /// `offline_events` as `SttEvent::Utterance`).
+    offline: Option<Arc<vartalaap_stt::RecogniserWorker>>,
+    offline_events: mpsc::Sender<SttEvent>,
     lang: Lang,
     outcome: Option<CallOutcome>,
 }
@@ -262,12 +266,15 @@ pub(crate) async fn run(
         tracker.clone(),
         tag_tx.clone(),
     );
+    let offline = svc.offline.clone().filter(|_| stt.is_none());
+    let (offline_events, offline_rx) = mpsc::channel::<SttEvent>(16);
     let (vad, vad_reports) = listen::spawn(
         svc.vad.clone(),
         SegmenterConfig {
             end_silence_ms: END_SILENCE_MS,
             ..SegmenterConfig::default()
         },
+        offline.is_some(),
     );
     let lang = engine.lang();
     let mut s = Session {
@@ -295,10 +302,13 @@ pub(crate) async fn run(
         last_voiced: None,
         vad,
         stt,
+        offline,
+        offline_events,
         lang,
         outcome: None,
     };
     let mut vad_reports = Some(vad_reports);
+    let mut offline_rx = Some(offline_rx);
     let greet_marks = TurnMarks {
         stopped: Some(started),
         decided: Some(Instant::now()),
@@ -336,6 +346,7 @@ pub(crate) async fn run(
                 Some(ev) => s.on_stt(ev).await,
                 None => s.stt = None,
             },
+            ev = recv_opt(&mut offline_rx) => if let Some(ev) = ev { s.on_stt(ev).await },
             ev = speaker_events.recv() => if let Some(ev) = ev { s.on_speaker(ev).await },
             _ = sleep_opt(settle_at) => s.reply_heard().await,
             _ = sleep_opt(s.listen_deadline) => s.on_silence().await,
