@@ -4,6 +4,9 @@
 //!
 //! ```text
 //! cargo run --release -p vartalaap-voice --example load -- --calls 50 --turns 2
+//!     [--noise-dbfs -45]      white line noise on the caller's side (default: digital silence)
+//!     [--cache-entries 1]     phrase cache size (1: nearly every sentence synthesized afresh)
+//!     [--no-prewarm]          skip synthesizing greetings and fixed lines before the calls
 //! ```
 //!
 //! Each call is driven exactly as Plivo would over the stream socket, but through the call's
@@ -82,13 +85,46 @@ fn percentile(v: &mut [f64], p: f64) -> f64 {
     v[i]
 }
 
+/// Line noise: white noise at a fixed level, from a small per-call generator (xorshift; the
+/// sum of four uniforms is close enough to Gaussian for a phone line).
+struct Noise {
+    state: u64,
+    rms: f32,
+}
+
+impl Noise {
+    fn new(seed: u64, dbfs: f32) -> Self {
+        Self {
+            state: seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1,
+            rms: 32768.0 * 10f32.powf(dbfs / 20.0),
+        }
+    }
+
+    fn next_uniform(&mut self) -> f32 {
+        self.state ^= self.state << 13;
+        self.state ^= self.state >> 7;
+        self.state ^= self.state << 17;
+        (self.state >> 40) as f32 / (1u64 << 24) as f32 - 0.5
+    }
+
+    /// Adds noise to `pcm` (sum of 4 uniforms on [-0.5, 0.5] has variance 1/3).
+    fn add(&mut self, pcm: &mut [i16]) {
+        let scale = self.rms * 3f32.sqrt();
+        for s in pcm {
+            let n: f32 = (0..4).map(|_| self.next_uniform()).sum();
+            *s = (f32::from(*s) + n * scale).clamp(-32768.0, 32767.0) as i16;
+        }
+    }
+}
+
 /// One simulated caller; returns (caller stopped → first bot audio) per turn.
 async fn caller(
     events: mpsc::Sender<StreamEvent>,
     mut commands: mpsc::Receiver<Command>,
     call_uuid: String,
-    speech: Arc<Vec<u8>>,
+    speech: Arc<Vec<i16>>,
     turns: usize,
+    mut noise: Option<Noise>,
 ) -> Vec<Duration> {
     let frame = |payload: Vec<u8>, chunk: u64| {
         StreamEvent::Media(MediaFrame {
@@ -151,11 +187,11 @@ async fn caller(
         } else {
             quiet += 1;
         }
-        let payload = match speaking {
+        let pcm = match speaking {
             Some(pos) => {
                 let end = (pos + 160).min(speech.len());
                 let mut f = speech[pos..end].to_vec();
-                f.resize(160, mulaw::SILENCE);
+                f.resize(160, 0);
                 speaking = if end >= speech.len() {
                     stopped_at = Some(Instant::now());
                     said += 1;
@@ -173,8 +209,16 @@ async fn caller(
                     }
                     speaking = Some(0);
                 }
-                vec![mulaw::SILENCE; 160]
+                vec![0i16; 160]
             }
+        };
+        let payload = match &mut noise {
+            Some(noise) => {
+                let mut pcm = pcm;
+                noise.add(&mut pcm);
+                mulaw::encode(&pcm)
+            }
+            None => mulaw::encode(&pcm),
         };
         chunk += 1;
         if events.send(frame(payload, chunk)).await.is_err() || Instant::now() > deadline {
@@ -184,14 +228,40 @@ async fn caller(
     latencies
 }
 
+/// What to run.
+#[derive(Debug, Clone)]
+struct Options {
+    calls: usize,
+    turns: usize,
+    /// Line noise on the caller's side (dBFS); `None`: digital silence between words.
+    noise_dbfs: Option<f32>,
+    /// Phrase cache size (1 makes nearly every sentence a fresh synthesis).
+    cache_entries: usize,
+    /// Synthesize greetings and fixed lines before the first call (the server does).
+    prewarm: bool,
+}
+
 fn main() {
-    let mut calls = 20usize;
-    let mut turns = 2usize;
+    let mut o = Options {
+        calls: 20,
+        turns: 2,
+        noise_dbfs: None,
+        cache_entries: 512,
+        prewarm: true,
+    };
     let args: Vec<String> = std::env::args().collect();
-    for w in args.windows(2) {
-        match w[0].as_str() {
-            "--calls" => calls = w[1].parse().unwrap_or(calls),
-            "--turns" => turns = w[1].parse().unwrap_or(turns),
+    for (i, arg) in args.iter().enumerate() {
+        let value = args.get(i + 1);
+        match arg.as_str() {
+            "--calls" => o.calls = value.and_then(|v| v.parse().ok()).unwrap_or(o.calls),
+            "--turns" => o.turns = value.and_then(|v| v.parse().ok()).unwrap_or(o.turns),
+            "--noise-dbfs" => o.noise_dbfs = value.and_then(|v| v.parse().ok()),
+            "--cache-entries" => {
+                o.cache_entries = value
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(o.cache_entries)
+            }
+            "--no-prewarm" => o.prewarm = false,
             _ => {}
         }
     }
@@ -199,10 +269,11 @@ fn main() {
         .enable_all()
         .build()
         .expect("tokio runtime");
-    rt.block_on(run(calls, turns));
+    rt.block_on(run(o));
 }
 
-async fn run(calls: usize, turns: usize) {
+async fn run(o: Options) {
+    let (calls, turns) = (o.calls, o.turns);
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let config = Arc::new(
         vartalaap_config::ConfigStore::load(&root).unwrap_or_else(|d| panic!("config: {d:?}")),
@@ -225,6 +296,7 @@ async fn run(calls: usize, turns: usize) {
     let sink = stages.clone();
     let mut cfg = VoiceConfig::offline(ModelPaths::from_env(), vec![7u8; 32]);
     cfg.tts_workers = 2;
+    cfg.phrase_cache_entries = o.cache_entries;
     cfg.deepgram = Some(DeepgramConfig {
         api_key: "dg-test-key".into(),
         base_url: deepgram.base_url.clone(),
@@ -239,8 +311,23 @@ async fn run(calls: usize, turns: usize) {
         clock: Arc::new(vartalaap_store::SystemClock),
         tools: Arc::new(|_| Box::new(MemoryTools { next: 0 })),
         metrics: Arc::new(move |stage: &str, s: f64| {
+            // A turn's stages arrive together, in order, on one thread: remember its first
+            // audio so its `reply` can be filed as "first sentence cached" or "synthesized".
+            thread_local!(static TTS: std::cell::Cell<f64> = const { std::cell::Cell::new(0.0) });
             if let Ok(mut m) = sink.lock() {
                 m.entry(stage.to_string()).or_default().push(s);
+                match stage {
+                    "tts_first_audio" => TTS.with(|t| t.set(s)),
+                    "reply" => {
+                        let kind = if TTS.with(|t| t.get()) < 0.005 {
+                            "reply (first sentence cached)"
+                        } else {
+                            "reply (synthesized)"
+                        };
+                        m.entry(kind.to_string()).or_default().push(s);
+                    }
+                    _ => {}
+                }
             }
         }),
     };
@@ -253,10 +340,25 @@ async fn run(calls: usize, turns: usize) {
     let speech = EspeakTts::default()
         .synthesize(SENTENCE, VoiceLang::English)
         .expect("espeak-ng is needed for the caller's voice");
-    let speech = Arc::new(mulaw::encode(
-        &vartalaap_audio::resample(&speech.samples, speech.sample_rate, 8000).expect("resample"),
-    ));
-    let business = config.list()[0].business.id.clone();
+    let speech = Arc::new(
+        vartalaap_audio::resample(&speech.samples, speech.sample_rate, 8000).expect("resample"),
+    );
+    let business = config
+        .list()
+        .iter()
+        .find(|s| s.business.id == "himalayan_kitchen")
+        .unwrap_or(&config.list()[0])
+        .business
+        .id
+        .clone();
+    if o.prewarm {
+        let t = Instant::now();
+        let n = svc.prewarm().await.unwrap_or(0);
+        println!(
+            "prewarm: {n} sentences in {:.1} s",
+            t.elapsed().as_secs_f64()
+        );
+    }
 
     let rss_before = rss_mb();
     let cpu_before = cpu_seconds();
@@ -284,8 +386,9 @@ async fn run(calls: usize, turns: usize) {
         let (out_tx, out_rx) = mpsc::channel(256);
         let session = svc.run_call(call, ev_rx, out_tx);
         let speech = speech.clone();
+        let noise = o.noise_dbfs.map(|db| Noise::new(i as u64 + 1, db));
         handles.push(tokio::spawn(async move {
-            let lat = caller(ev_tx, out_rx, uuid, speech, turns).await;
+            let lat = caller(ev_tx, out_rx, uuid, speech, turns, noise).await;
             let summary = session.await.ok();
             (lat, summary)
         }));
@@ -314,7 +417,14 @@ async fn run(calls: usize, turns: usize) {
             .unwrap_or_default();
         percentile(&mut v, p)
     };
-    println!("calls: {calls} concurrent ({answered} completed), {turns} caller turns each");
+    println!(
+        "calls: {calls} concurrent ({answered} completed), {turns} caller turns each; line noise {}; phrase cache {} entries",
+        o.noise_dbfs
+            .map_or("none (digital silence)".to_string(), |d| format!(
+                "{d} dBFS"
+            )),
+        o.cache_entries
+    );
     println!(
         "wall: {wall_s:.1} s, CPU: {cpu_s:.1} s ({:.1}% of one core; {:.3} core-seconds per call-minute)",
         100.0 * cpu_s / wall_s,
@@ -331,6 +441,8 @@ async fn run(calls: usize, turns: usize) {
         stages.get("total").map_or(0, Vec::len)
     );
     for stage in [
+        "call_setup",
+        "greeting",
         "stt",
         "engine",
         "tts_first_audio",
@@ -339,9 +451,19 @@ async fn run(calls: usize, turns: usize) {
         "reply",
     ] {
         println!(
-            "  stage {stage:<16} p50 {:>7.1} ms   p95 {:>7.1} ms",
+            "  stage {stage:<16} p50 {:>7.1} ms   p95 {:>7.1} ms   p99 {:>7.1} ms   (n = {})",
             ms(stage, 0.5),
-            ms(stage, 0.95)
+            ms(stage, 0.95),
+            ms(stage, 0.99),
+            stages.get(stage).map_or(0, Vec::len)
+        );
+    }
+    for kind in ["reply (first sentence cached)", "reply (synthesized)"] {
+        println!(
+            "  {kind:<30} p50 {:>7.1} ms   p95 {:>7.1} ms   (n = {})",
+            ms(kind, 0.5),
+            ms(kind, 0.95),
+            stages.get(kind).map_or(0, Vec::len)
         );
     }
     let mut added: Vec<f64> = stages

@@ -1,11 +1,13 @@
 //! The dialog engine and the call log, as the call task uses them: every engine turn and every
 //! store write runs on the blocking pool (the engine is CPU work, the store fsyncs).
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde_json::{Map, Value};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
 use vartalaap_config::{BusinessSnapshot, Lang};
 use vartalaap_core::guard::Facts;
 use vartalaap_core::{
@@ -224,12 +226,55 @@ impl Engine {
 }
 
 /// The call's record in storage.
+///
+/// Turns are queued to one writer task per call and stored in order, so a slow disk (redb
+/// commits are durable, fsync'd one at a time) never delays the bot's reply or the reaction
+/// to a barge-in; [`CallLog::finish`] waits for the queue before recording the end.
 pub(crate) struct CallLog {
     pub id: u64,
     phone_hash: Option<PhoneHash>,
     pub context: CallerContext,
     started_utc: DateTime<Utc>,
-    turns: AtomicU32,
+    turns: Arc<AtomicU32>,
+    writer: Mutex<Option<mpsc::UnboundedSender<NewTurn>>>,
+    written: Mutex<Option<JoinHandle<()>>>,
+}
+
+/// Stores queued turns in order, a batch per blocking task.
+fn spawn_writer(
+    svc: &Arc<VoiceService>,
+    id: u64,
+    turns: Arc<AtomicU32>,
+) -> (mpsc::UnboundedSender<NewTurn>, JoinHandle<()>) {
+    let (tx, mut rx) = mpsc::unbounded_channel::<NewTurn>();
+    let store = svc.deps.store.clone();
+    let clock = svc.deps.clock.clone();
+    let task = tokio::spawn(async move {
+        while let Some(first) = rx.recv().await {
+            let mut batch = vec![first];
+            while let Ok(more) = rx.try_recv() {
+                batch.push(more);
+            }
+            let (store, clock, turns) = (store.clone(), clock.clone(), turns.clone());
+            let written = tokio::task::spawn_blocking(move || {
+                for turn in batch {
+                    match store.append_turn(id, &turn, clock.now()) {
+                        Ok(_) => {
+                            turns.fetch_add(1, Ordering::SeqCst);
+                        }
+                        Err(e) => {
+                            tracing::error!(call_log = id, error = %e, "Could not store a turn.")
+                        }
+                    }
+                }
+            })
+            .await;
+            if let Err(e) = written {
+                tracing::error!(call_log = id, error = %e, "Storing turns was interrupted.");
+            }
+        }
+    });
+    (tx, task)
 }
 
 /// The language an utterance's words show, if any (a bare "ok" or a number shows none).
@@ -290,46 +335,68 @@ impl CallLog {
                 },
                 now,
             )?;
-            store.append_turn(
-                call.id,
-                &NewTurn {
-                    role: TurnRole::System,
-                    text: format!("Call started with configuration version {version}."),
-                    language: None,
-                    stt_confidence: None,
-                    started_at: now,
-                    timings: TurnTimings::default(),
-                },
-                now,
-            )?;
-            Ok::<CallLog, StoreError>(CallLog {
-                id: call.id,
-                phone_hash: hash,
-                context,
-                started_utc: now,
-                turns: AtomicU32::new(1),
-            })
+            Ok::<_, StoreError>((call.id, hash, context))
         })
         .await
         .map_err(|e| CallLogError::Interrupted(e.to_string()))?
         .map_err(CallLogError::from)
+        .map(|(id, phone_hash, context)| {
+            let turns = Arc::new(AtomicU32::new(0));
+            let (writer, written) = spawn_writer(svc, id, turns.clone());
+            let log = CallLog {
+                id,
+                phone_hash,
+                context,
+                started_utc: now,
+                turns,
+                writer: Mutex::new(Some(writer)),
+                written: Mutex::new(Some(written)),
+            };
+            log.queue(NewTurn {
+                role: TurnRole::System,
+                text: format!("Call started with configuration version {version}."),
+                language: None,
+                stt_confidence: None,
+                started_at: now,
+                timings: TurnTimings::default(),
+            });
+            log
+        })
     }
 
-    /// Turns written so far.
+    /// Turns written so far (all of them once [`CallLog::finish`] has returned).
     pub fn turns(&self) -> u32 {
         self.turns.load(Ordering::SeqCst)
     }
 
-    async fn append(&self, svc: &Arc<VoiceService>, turn: NewTurn) {
-        let store = svc.deps.store.clone();
-        let now = svc.deps.clock.now();
-        let id = self.id;
-        match tokio::task::spawn_blocking(move || store.append_turn(id, &turn, now)).await {
-            Ok(Ok(_)) => {
-                self.turns.fetch_add(1, Ordering::SeqCst);
-            }
-            Ok(Err(e)) => tracing::error!(call_log = id, error = %e, "Could not store a turn."),
-            Err(e) => tracing::error!(call_log = id, error = %e, "Storing a turn was interrupted."),
+    /// Queues a turn for the writer (never waits for the disk).
+    fn queue(&self, turn: NewTurn) {
+        let writer = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        match writer.as_ref() {
+            Some(tx) if tx.send(turn).is_ok() => {}
+            _ => tracing::error!(
+                call_log = self.id,
+                "A turn came after the call log closed; not stored."
+            ),
+        }
+    }
+
+    async fn append(&self, _svc: &Arc<VoiceService>, turn: NewTurn) {
+        self.queue(turn);
+    }
+
+    /// Waits until every queued turn is stored.
+    async fn flush(&self) {
+        drop(self.writer.lock().unwrap_or_else(|p| p.into_inner()).take());
+        let written = self
+            .written
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        if let Some(task) = written
+            && let Err(e) = task.await
+        {
+            tracing::error!(call_log = self.id, error = %e, "The turn writer stopped early.");
         }
     }
 
@@ -398,6 +465,7 @@ impl CallLog {
         lang: Option<Lang>,
         slots: Option<Map<String, Value>>,
     ) {
+        self.flush().await;
         let store = svc.deps.store.clone();
         let now = svc.deps.clock.now();
         let id = self.id;

@@ -96,8 +96,68 @@ impl VadChoice {
     }
 }
 
+/// Frames quieter than this are never speech (the energy VAD's own floor).
+const QUIET_DBFS: f32 = -50.0;
+/// After this much unbroken quiet the model stops running until sound returns.
+const QUIET_SKIP_AFTER_MS: u64 = 200;
+
+/// Level of a frame in dBFS (−100 for digital silence).
+fn level_dbfs(frame: &[i16]) -> f32 {
+    if frame.is_empty() {
+        return -100.0;
+    }
+    let energy: f64 = frame.iter().map(|&s| f64::from(s) * f64::from(s)).sum();
+    let rms = (energy / frame.len() as f64).sqrt();
+    if rms < 1.0 {
+        return -100.0;
+    }
+    (20.0 * (rms / 32768.0).log10()) as f32
+}
+
+/// Skips the model during long quiet stretches: the caller is silent most of a call (while
+/// the bot talks, between turns), and Silero inference is most of a call's CPU. Within speech
+/// (pauses shorter than [`QUIET_SKIP_AFTER_MS`]) every frame still goes to the model; after a
+/// skipped stretch its state is reset, as for a fresh utterance.
+#[derive(Debug, Default)]
+struct QuietGate {
+    quiet_ms: u64,
+    skipping: bool,
+}
+
+impl QuietGate {
+    /// Whether every frame of `batch` would be skipped (no inference to run at all).
+    fn skips_all(&self, batch: &[VadInput]) -> bool {
+        let mut quiet_ms = self.quiet_ms;
+        for input in batch {
+            if let VadInput::Frame(pcm) = input {
+                if level_dbfs(pcm) >= QUIET_DBFS || quiet_ms < QUIET_SKIP_AFTER_MS {
+                    return false;
+                }
+                quiet_ms += FRAME_MS;
+            }
+        }
+        true
+    }
+
+    /// Whether the model should judge this frame; `false` means "silence, probability 0".
+    fn admit(&mut self, frame: &[i16], vad: &mut dyn Vad) -> bool {
+        let quiet = level_dbfs(frame) < QUIET_DBFS;
+        let skip = quiet && self.quiet_ms >= QUIET_SKIP_AFTER_MS;
+        self.quiet_ms = if quiet { self.quiet_ms + FRAME_MS } else { 0 };
+        if skip {
+            self.skipping = true;
+        } else if self.skipping {
+            self.skipping = false;
+            vad.reset();
+        }
+        !skip
+    }
+}
+
 struct Detector {
     vad: Box<dyn Vad>,
+    /// Only for the model VAD (the energy VAD is cheap and learns its floor from quiet).
+    gate: Option<QuietGate>,
     seg: SpeechSegmenter,
     position_ms: u64,
     last_voiced_ms: Option<u64>,
@@ -137,19 +197,37 @@ impl Capture {
 }
 
 impl Detector {
+    /// Whether `batch` needs no model inference (the energy VAD, or silence the gate skips),
+    /// so it can run right on the async thread instead of taking a trip to the blocking pool.
+    fn is_cheap(&self, batch: &[VadInput]) -> bool {
+        match &self.gate {
+            None => true,
+            Some(gate) => gate.skips_all(batch),
+        }
+    }
+
     fn run(&mut self, batch: Vec<VadInput>) -> VadReport {
         let mut report = VadReport::default();
         for input in batch {
             match input {
                 VadInput::Patience(ms) => self.seg.set_patience(ms),
                 VadInput::Frame(pcm) => {
-                    let prob = match self.vad.process(&pcm) {
-                        Ok(p) => p,
-                        Err(e) => {
-                            report.degraded =
-                                Some(format!("VAD failed ({e}); using the energy VAD"));
-                            self.vad = Box::new(EnergyVad::default());
-                            self.vad.process(&pcm).unwrap_or(0.0)
+                    let judge = match &mut self.gate {
+                        Some(gate) => gate.admit(&pcm, self.vad.as_mut()),
+                        None => true,
+                    };
+                    let prob = if !judge {
+                        0.0
+                    } else {
+                        match self.vad.process(&pcm) {
+                            Ok(p) => p,
+                            Err(e) => {
+                                report.degraded =
+                                    Some(format!("VAD failed ({e}); using the energy VAD"));
+                                self.vad = Box::new(EnergyVad::default());
+                                self.gate = None;
+                                self.vad.process(&pcm).unwrap_or(0.0)
+                            }
                         }
                     };
                     self.position_ms += FRAME_MS;
@@ -194,10 +272,12 @@ pub fn spawn(
     let (in_tx, mut in_rx) = mpsc::channel::<VadInput>(256);
     let (out_tx, out_rx) = mpsc::channel::<VadReport>(64);
     tokio::spawn(async move {
+        let model = matches!(choice, VadChoice::Silero(_));
         let built = tokio::task::spawn_blocking(move || choice.build()).await;
         let Ok((vad, degraded)) = built else { return };
         let mut detector = Some(Detector {
             vad,
+            gate: (model && degraded.is_none()).then(QuietGate::default),
             seg: SpeechSegmenter::new(config),
             position_ms: 0,
             last_voiced_ms: None,
@@ -211,6 +291,7 @@ pub fn spawn(
                 })
                 .await;
         }
+        let mut last_reported_voice = None;
         while let Some(first) = in_rx.recv().await {
             let mut batch = vec![first];
             while batch.len() < MAX_BATCH {
@@ -222,20 +303,29 @@ pub fn spawn(
             let Some(mut det) = detector.take() else {
                 break;
             };
-            let Ok((det, report)) = tokio::task::spawn_blocking(move || {
+            let (det, report) = if det.is_cheap(&batch) {
                 let report = det.run(batch);
                 (det, report)
-            })
-            .await
-            else {
-                break;
+            } else {
+                let Ok(done) = tokio::task::spawn_blocking(move || {
+                    let report = det.run(batch);
+                    (det, report)
+                })
+                .await
+                else {
+                    break;
+                };
+                done
             };
             detector = Some(det);
-            if (!report.events.is_empty()
+            // The session only needs news: events, a degraded VAD, or voice heard later than
+            // it knew (not one report per 20 ms frame).
+            let news = !report.events.is_empty()
                 || report.degraded.is_some()
-                || report.last_voiced_ms.is_some())
-                && out_tx.send(report).await.is_err()
-            {
+                || !report.utterances.is_empty()
+                || report.last_voiced_ms != last_reported_voice;
+            last_reported_voice = report.last_voiced_ms;
+            if news && out_tx.send(report).await.is_err() {
                 break;
             }
         }
@@ -251,6 +341,47 @@ mod tests {
         (0..160)
             .map(|i| ((i as f32 * 0.3).sin() * amp) as i16)
             .collect()
+    }
+
+    /// Counts the gate's resets.
+    #[derive(Default)]
+    struct Counting {
+        resets: usize,
+    }
+
+    impl Vad for Counting {
+        fn process(&mut self, _: &[i16]) -> Result<f32, vartalaap_audio::VadError> {
+            Ok(0.9)
+        }
+
+        fn reset(&mut self) {
+            self.resets += 1;
+        }
+    }
+
+    #[test]
+    fn the_quiet_gate_skips_long_silence_but_not_pauses_inside_speech() {
+        let mut gate = QuietGate::default();
+        let mut vad = Counting::default();
+        let silence = vec![0i16; 160];
+        let speech = tone(8000.0);
+        let mut feed = |frame: &[i16], n: usize, vad: &mut Counting| {
+            (0..n).filter(|_| gate.admit(frame, vad)).count()
+        };
+        // Speech, then a 100 ms pause: everything is judged.
+        assert_eq!(feed(&speech, 10, &mut vad), 10);
+        assert_eq!(feed(&silence, 5, &mut vad), 5);
+        assert_eq!(feed(&speech, 5, &mut vad), 5);
+        // Two seconds of silence: only the first 200 ms are judged.
+        assert_eq!(feed(&silence, 100, &mut vad), 10);
+        assert_eq!(vad.resets, 0);
+        // Sound again: judged from its first frame, on a fresh model state.
+        assert_eq!(feed(&speech, 3, &mut vad), 3);
+        assert_eq!(vad.resets, 1);
+        // Line noise above the floor is never skipped (the model decides what it is).
+        let noise = tone(200.0);
+        assert!(level_dbfs(&noise) > QUIET_DBFS);
+        assert_eq!(feed(&noise, 50, &mut vad), 50);
     }
 
     #[tokio::test]

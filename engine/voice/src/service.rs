@@ -471,6 +471,74 @@ impl VoiceService {
     pub(crate) fn metric(&self, stage: &str, seconds: f64) {
         (self.deps.metrics)(stage, seconds);
     }
+
+    /// Synthesizes, in the background, what every call is sure to say: each business's
+    /// greeting in each of its languages and the call's own fixed lines. Otherwise the first
+    /// callers after a start (at rush hour, everyone arriving in the same second) wait for
+    /// Piper to say them for the first time. The task yields how many sentences it prepared.
+    pub fn prewarm(self: &Arc<Self>) -> JoinHandle<usize> {
+        let svc = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let started = std::time::Instant::now();
+            let mut lines: Vec<(String, vartalaap_config::Lang)> = Vec::new();
+            for snapshot in svc.deps.config.list() {
+                let host =
+                    vartalaap_script::RhaiHost::new(svc.deps.runtime.clone(), snapshot.clone());
+                let now = svc
+                    .deps
+                    .clock
+                    .now()
+                    .with_timezone(&snapshot.business.timezone)
+                    .naive_local();
+                for lang in snapshot.business.languages.supported.clone() {
+                    let caller = vartalaap_core::CallerContext {
+                        preferred_lang: Some(lang),
+                        returning: false,
+                    };
+                    let (_, first) =
+                        vartalaap_core::Conversation::start(snapshot.clone(), now, caller, &host);
+                    for output in first {
+                        if let vartalaap_core::Output::Say { text, lang, .. } = output {
+                            lines.extend(
+                                vartalaap_lang::split_sentences(&text)
+                                    .into_iter()
+                                    .map(|s| (s.to_string(), lang)),
+                            );
+                        }
+                    }
+                    for phrase in [
+                        crate::Phrase::CannotUnderstand,
+                        crate::Phrase::UseKeypad,
+                        crate::Phrase::TransferFailed,
+                        crate::Phrase::MustEnd,
+                    ] {
+                        lines.extend(
+                            vartalaap_lang::split_sentences(crate::phrases::text(phrase, lang))
+                                .into_iter()
+                                .map(|s| (s.to_string(), lang)),
+                        );
+                    }
+                }
+            }
+            lines.sort();
+            lines.dedup();
+            let mut ready = 0;
+            for (text, lang) in &lines {
+                if svc.shutdown.is_cancelled() {
+                    break;
+                }
+                if svc.speech.speak_local(text, *lang).1.is_none() {
+                    ready += 1;
+                }
+            }
+            tracing::info!(
+                sentences = ready,
+                seconds = started.elapsed().as_secs_f64(),
+                "Greetings and fixed lines are synthesized."
+            );
+            ready
+        })
+    }
 }
 
 /// The call log of an answered call that never streamed: answered → Plivo's hang-up, with a

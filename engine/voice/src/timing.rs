@@ -29,6 +29,10 @@ pub struct TurnMarks {
     pub first_audio: Option<Instant>,
     /// The first 20 ms frame went to Plivo.
     pub first_frame: Option<Instant>,
+    /// The greeting: `stopped` is the stream's start, so "stopped → decided" is the call's
+    /// set-up (call log, recogniser, engine start), reported as `call_setup` and `greeting`
+    /// rather than as an engine turn.
+    pub greeting: bool,
 }
 
 fn ms(from: Option<Instant>, to: Option<Instant>) -> Option<u32> {
@@ -60,13 +64,18 @@ impl TurnMarks {
     pub fn stages(&self) -> Vec<(&'static str, f64)> {
         let heard = self.transcript.or(self.stopped);
         let tts_from = self.llm_first.or(self.decided);
+        let (engine, total) = if self.greeting {
+            ("call_setup", "greeting")
+        } else {
+            ("engine", "total")
+        };
         [
             ("stt", secs(self.stopped, self.transcript)),
-            ("engine", secs(heard, self.decided)),
+            (engine, secs(heard, self.decided)),
             ("llm_first_token", secs(self.decided, self.llm_first)),
             ("tts_first_audio", secs(tts_from, self.first_audio)),
             ("first_frame", secs(self.first_audio, self.first_frame)),
-            ("total", secs(self.stopped, self.first_frame)),
+            (total, secs(self.stopped, self.first_frame)),
             // Everything after the recogniser: the latency the pipeline itself adds.
             ("reply", secs(self.transcript, self.first_frame)),
         ]
@@ -96,6 +105,7 @@ mod tests {
             llm_first: None,
             first_audio: at(405),
             first_frame: at(410),
+            greeting: false,
         };
         let t = marks.timings();
         assert_eq!(t.stt_ms, Some(300));
@@ -119,6 +129,19 @@ mod tests {
         );
         assert!((stages[1].1 - 0.005).abs() < 1e-9);
         assert!((stages[5].1 - 0.110).abs() < 1e-9);
+        let greeting = TurnMarks {
+            stopped: at(0),
+            decided: at(80),
+            first_audio: at(81),
+            first_frame: at(82),
+            greeting: true,
+            ..TurnMarks::default()
+        };
+        let names: Vec<&str> = greeting.stages().iter().map(|(s, _)| *s).collect();
+        assert_eq!(
+            names,
+            ["call_setup", "tts_first_audio", "first_frame", "greeting"]
+        );
     }
 
     #[test]

@@ -462,5 +462,8 @@ pub(crate) async fn voice_service(
     let service = tokio::task::spawn_blocking(move || VoiceService::new(cfg, deps))
         .await
         .map_err(|e| anyhow::anyhow!("building the voice service was interrupted: {e}"))??;
-    Ok(Arc::new(service.with_llm(llm)))
+    let service = Arc::new(service.with_llm(llm));
+    // Greetings and fixed lines are synthesized in the background; serving starts now.
+    drop(service.prewarm());
+    Ok(service)
 }

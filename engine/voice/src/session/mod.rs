@@ -312,6 +312,7 @@ pub(crate) async fn run(
     let greet_marks = TurnMarks {
         stopped: Some(started),
         decided: Some(Instant::now()),
+        greeting: true,
         ..TurnMarks::default()
     };
     s.apply(greeting, greet_marks).await;
