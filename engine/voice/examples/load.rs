@@ -7,6 +7,7 @@
 //!     [--noise-dbfs -45]      white line noise on the caller's side (default: digital silence)
 //!     [--cache-entries 1]     phrase cache size (1: nearly every sentence synthesized afresh)
 //!     [--no-prewarm]          skip synthesizing greetings and fixed lines before the calls
+//!     [--ramp-secs 1]         calls arrive evenly over this many seconds
 //! ```
 //!
 //! Each call is driven exactly as Plivo would over the stream socket, but through the call's
@@ -239,6 +240,8 @@ struct Options {
     cache_entries: usize,
     /// Synthesize greetings and fixed lines before the first call (the server does).
     prewarm: bool,
+    /// Calls arrive evenly over this many seconds.
+    ramp_secs: f64,
 }
 
 fn main() {
@@ -248,6 +251,7 @@ fn main() {
         noise_dbfs: None,
         cache_entries: 512,
         prewarm: true,
+        ramp_secs: 1.0,
     };
     let args: Vec<String> = std::env::args().collect();
     for (i, arg) in args.iter().enumerate() {
@@ -262,6 +266,7 @@ fn main() {
                     .unwrap_or(o.cache_entries)
             }
             "--no-prewarm" => o.prewarm = false,
+            "--ramp-secs" => o.ramp_secs = value.and_then(|v| v.parse().ok()).unwrap_or(1.0),
             _ => {}
         }
     }
@@ -392,8 +397,8 @@ async fn run(o: Options) {
             let summary = session.await.ok();
             (lat, summary)
         }));
-        // Stagger arrivals over ~1 s like real traffic.
-        tokio::time::sleep(Duration::from_millis(1000 / calls.max(1) as u64)).await;
+        // Stagger arrivals over the ramp.
+        tokio::time::sleep(Duration::from_secs_f64(o.ramp_secs / calls.max(1) as f64)).await;
     }
     let mut latencies = Vec::new();
     let mut answered = 0;
@@ -418,7 +423,8 @@ async fn run(o: Options) {
         percentile(&mut v, p)
     };
     println!(
-        "calls: {calls} concurrent ({answered} completed), {turns} caller turns each; line noise {}; phrase cache {} entries",
+        "calls: {calls} concurrent ({answered} completed), arriving over {} s, {turns} caller turns each; line noise {}; phrase cache {} entries",
+        o.ramp_secs,
         o.noise_dbfs
             .map_or("none (digital silence)".to_string(), |d| format!(
                 "{d} dBFS"
