@@ -202,7 +202,10 @@ mod tests {
             !matches!(env.render_str(&probe, ()), Err(e) if e.kind() == ErrorKind::UnknownFilter)
         };
         for name in vartalaap_config::ENGINE_FILTERS {
-            assert!(known(name), "config accepts `{name}` but the renderer lacks it");
+            assert!(
+                known(name),
+                "config accepts `{name}` but the renderer lacks it"
+            );
         }
     }
 

@@ -238,10 +238,42 @@ impl Server {
         body: Option<&[u8]>,
         content_type: &str,
     ) -> Reply {
-        let mut stream = TcpStream::connect(self.addr).unwrap();
-        stream
-            .set_read_timeout(Some(Duration::from_secs(30)))
-            .unwrap();
+        self.try_raw_request(method, path, token, body, content_type)
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}"))
+    }
+
+    /// The process id, for tests that kill the server from outside (`kill -9`).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Like [`Server::request`], but a dead server is an `Err` instead of a panic.
+    pub fn try_request(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&str>,
+    ) -> std::io::Result<Reply> {
+        self.try_raw_request(
+            method,
+            path,
+            token,
+            body.map(str::as_bytes),
+            "application/json",
+        )
+    }
+
+    fn try_raw_request(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&[u8]>,
+        content_type: &str,
+    ) -> std::io::Result<Reply> {
+        let mut stream = TcpStream::connect(self.addr)?;
+        stream.set_read_timeout(Some(Duration::from_secs(30)))?;
         let mut head =
             format!("{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n");
         if let Some(token) = token {
@@ -254,7 +286,7 @@ impl Server {
             ));
         }
         head.push_str("\r\n");
-        stream.write_all(head.as_bytes()).unwrap();
+        stream.write_all(head.as_bytes())?;
         if let Some(body) = body {
             // The server may answer (413) before reading everything; ignore a reset here.
             let _ = stream.write_all(body);
@@ -268,7 +300,7 @@ impl Server {
             .next()
             .and_then(|l| l.get(9..12))
             .and_then(|s| s.parse().ok())
-            .unwrap_or_else(|| panic!("no status line in {response:?}"));
+            .ok_or_else(|| std::io::Error::other(format!("no status line in {response:?}")))?;
         let headers: Vec<(String, String)> = lines
             .filter_map(|l| l.split_once(':'))
             .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
@@ -282,12 +314,12 @@ impl Server {
             body.to_string()
         };
         let json = serde_json::from_str(&text).unwrap_or(serde_json::Value::Null);
-        Reply {
+        Ok(Reply {
             status,
             headers,
             text,
             json,
-        }
+        })
     }
 
     /// Logs in as admin and returns the bearer token.

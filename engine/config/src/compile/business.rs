@@ -458,8 +458,18 @@ fn per_lang<T: Clone>(m: &BTreeMap<String, T>) -> BTreeMap<Lang, T> {
 
 /// minijinja built-ins offered as "did you mean" for a misspelt filter.
 const COMMON_BUILTIN_FILTERS: &[&str] = &[
-    "capitalize", "default", "first", "join", "last", "length", "lower", "replace", "round",
-    "title", "trim", "upper",
+    "capitalize",
+    "default",
+    "first",
+    "join",
+    "last",
+    "length",
+    "lower",
+    "replace",
+    "round",
+    "title",
+    "trim",
+    "upper",
 ];
 
 /// Templates that failed to compile, so they are not also reported as missing.

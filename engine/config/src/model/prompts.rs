@@ -66,10 +66,10 @@ impl Prompts {
             // minijinja looks filters up when rendering: probing a one-filter template tells
             // exactly whether the name exists (a missing argument is a different error).
             let probe = format!("{{{{ none | {name} }}}}");
-            if let Err(e) = self.env.render_str(&probe, ()) {
-                if e.kind() == ErrorKind::UnknownFilter {
-                    out.push((name, line));
-                }
+            if let Err(e) = self.env.render_str(&probe, ())
+                && e.kind() == ErrorKind::UnknownFilter
+            {
+                out.push((name, line));
             }
         }
         out
