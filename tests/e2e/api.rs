@@ -342,13 +342,7 @@ fn metrics_are_exported_in_prometheus_text_format() {
         "{}",
         r.text
     );
-    let businesses = std::fs::read_dir(common::repo_root().join("businesses"))
-        .unwrap()
-        .filter(|e| {
-            e.as_ref()
-                .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "yaml"))
-        })
-        .count();
+    let businesses = common::shipped_businesses();
     assert!(
         r.text
             .contains(&format!("vartalaap_live_businesses {businesses}")),

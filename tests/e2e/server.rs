@@ -24,13 +24,7 @@ fn health_and_config_status_are_served() {
     let (status, body) = server.get("/health");
     assert_eq!(status, 200);
     assert_eq!(body["status"], "ok");
-    let shipped = std::fs::read_dir(common::repo_root().join("businesses"))
-        .unwrap()
-        .filter(|e| {
-            e.as_ref()
-                .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "yaml"))
-        })
-        .count();
+    let shipped = common::shipped_businesses();
     assert_eq!(body["businesses"], shipped, "{body:#}");
     let (status, body) = server.get("/health/config");
     assert_eq!(status, 200);

@@ -16,6 +16,17 @@ pub fn repo_root() -> PathBuf {
         .unwrap()
 }
 
+/// How many business files the repository ships (the server loads each of them).
+pub fn shipped_businesses() -> usize {
+    std::fs::read_dir(repo_root().join("businesses"))
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "yaml"))
+        })
+        .count()
+}
+
 pub fn copy_tree(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap() {
@@ -221,13 +232,8 @@ impl Server {
         token: Option<&str>,
         body: Option<&str>,
     ) -> Reply {
-        self.raw_request(
-            method,
-            path,
-            token,
-            body.map(str::as_bytes),
-            "application/json",
-        )
+        self.try_request(method, path, token, body)
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}"))
     }
 
     pub fn raw_request(
