@@ -11,17 +11,6 @@ use serde_json::json;
 
 const AT: &str = "2026-11-25T18:00:00+05:30"; // a Wednesday evening
 
-fn say(server: &Server, token: &str, id: &str, text: &str) -> serde_json::Value {
-    let r = server.request(
-        "POST",
-        &format!("/api/conversations/{id}/messages"),
-        Some(token),
-        Some(&json!({ "text": text }).to_string()),
-    );
-    assert_eq!(r.status, 200, "{text}: {}", r.text);
-    r.json
-}
-
 #[test]
 fn an_english_caller_books_through_the_conversation_api() {
     let server = Server::start();
@@ -37,16 +26,16 @@ fn an_english_caller_books_through_the_conversation_api() {
     assert!(!r.json["reply"].as_str().unwrap().is_empty(), "a greeting");
     assert_eq!(r.json["ended"], false);
 
-    let reply = say(&server, &token, &id, "Hi, I want to book a table");
+    let reply = server.say(&token, &id, "Hi, I want to book a table");
     assert_eq!(reply["language"], "en");
     assert_eq!(reply["state"]["flow"], "make_reservation");
-    say(&server, &token, &id, "four people");
-    let reply = say(&server, &token, &id, "tomorrow");
+    server.say(&token, &id, "four people");
+    let reply = server.say(&token, &id, "tomorrow");
     assert_eq!(reply["state"]["slots"]["date"], "2026-11-26");
-    let reply = say(&server, &token, &id, "8 pm");
+    let reply = server.say(&token, &id, "8 pm");
     assert_eq!(reply["state"]["slots"]["time"], "20:00");
-    say(&server, &token, &id, "Rahul Sharma");
-    let reply = say(&server, &token, &id, "yes please");
+    server.say(&token, &id, "Rahul Sharma");
+    let reply = server.say(&token, &id, "yes please");
     let actions = reply["actions"].to_string();
     assert!(actions.contains("\"book\""), "{reply:#}");
 
@@ -75,12 +64,7 @@ fn a_hinglish_caller_says_everything_at_once() {
         Some(&json!({ "at": AT }).to_string()),
     );
     let id = r.json["conversation_id"].as_str().unwrap().to_string();
-    let reply = say(
-        &server,
-        &token,
-        &id,
-        "kal raat 8 baje 4 log ke liye table chahiye",
-    );
+    let reply = server.say(&token, &id, "kal raat 8 baje 4 log ke liye table chahiye");
     assert_eq!(reply["language"], "hinglish", "{reply:#}");
     let slots = &reply["state"]["slots"];
     assert_eq!(slots["party_size"], 4, "{reply:#}");

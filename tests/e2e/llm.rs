@@ -13,17 +13,6 @@ use vartalaap_providers::mock::groq::{GroqMode, GroqReply, MockGroq, MockGroqCon
 const AT: &str = "2026-11-25T18:00:00+05:30"; // a Wednesday evening
 const KEY: &str = "gsk_e2e_test_key";
 
-fn say(server: &Server, token: &str, id: &str, text: &str) -> serde_json::Value {
-    let r = server.request(
-        "POST",
-        &format!("/api/conversations/{id}/messages"),
-        Some(token),
-        Some(&json!({ "text": text }).to_string()),
-    );
-    assert_eq!(r.status, 200, "{text}: {}", r.text);
-    r.json
-}
-
 #[test]
 fn the_text_api_understands_through_groq_and_falls_back_when_it_fails() {
     // The mock runs on its own runtime in this process; the server is a separate process.
@@ -64,7 +53,7 @@ fn the_text_api_understands_through_groq_and_falls_back_when_it_fails() {
     let id = r.json["conversation_id"].as_str().unwrap().to_string();
 
     // 1. The offline path misses this; the recorded tool call reads a booking for tomorrow.
-    let reply = say(&server, &token, &id, &fx.utterance);
+    let reply = server.say(&token, &id, &fx.utterance);
     assert_eq!(reply["state"]["flow"], "make_reservation", "{reply:#}");
     assert_eq!(reply["state"]["slots"]["date"], "2026-11-26");
     assert_eq!(reply["reply"], "Kitne logon ke liye table chahiye?");
@@ -74,7 +63,7 @@ fn the_text_api_understands_through_groq_and_falls_back_when_it_fails() {
     assert!(requests[0].authorized);
 
     // 2. Understood offline: no request, no waiting on the network.
-    let reply = say(&server, &token, &id, "4 log");
+    let reply = server.say(&token, &id, "4 log");
     assert_eq!(reply["state"]["slots"]["party_size"], 4);
     assert_eq!(mock.requests().len(), 1);
 
@@ -82,7 +71,7 @@ fn the_text_api_understands_through_groq_and_falls_back_when_it_fails() {
     mock.set_mode(GroqMode::RateLimited {
         retry_after_secs: 30,
     });
-    let reply = say(&server, &token, &id, "baad mein bataunga");
+    let reply = server.say(&token, &id, "baad mein bataunga");
     assert_eq!(
         reply["reply"],
         "Time bataiye please, jaise shaam 7 baje ya raat saadhe aath baje."
@@ -91,7 +80,7 @@ fn the_text_api_understands_through_groq_and_falls_back_when_it_fails() {
     assert_eq!(mock.requests().len(), 2, "one request, answered 429");
 
     // 4. While paused, a miss costs no request at all.
-    say(&server, &token, &id, "koi bhi chalega");
+    server.say(&token, &id, "koi bhi chalega");
     assert_eq!(mock.requests().len(), 2);
 
     let metrics = server.request("GET", "/metrics", None, None).text;

@@ -339,4 +339,17 @@ impl Server {
         assert_eq!(reply.status, 200, "{}", reply.text);
         reply.json["token"].as_str().unwrap().to_string()
     }
+
+    /// Sends one caller line to a text conversation and returns the reply JSON; a refusal
+    /// fails the test with the line that was refused.
+    pub fn say(&self, token: &str, conversation_id: &str, text: &str) -> serde_json::Value {
+        let reply = self.request(
+            "POST",
+            &format!("/api/conversations/{conversation_id}/messages"),
+            Some(token),
+            Some(&serde_json::json!({ "text": text }).to_string()),
+        );
+        assert_eq!(reply.status, 200, "{text}: {}", reply.text);
+        reply.json
+    }
 }
