@@ -156,6 +156,76 @@ async fn long_turn_is_concatenated_from_several_finals() {
 }
 
 #[tokio::test]
+async fn every_connection_follows_its_own_script() {
+    // Two calls at once: each caller's first sentence is the script's first utterance, and
+    // each one's second is the second (with a shared script position the second call would
+    // hear the first call's next line).
+    let mock = mock(&[("pehli baat", 600), ("doosri baat", 600)]).await;
+    let (a_tx, mut a_rx) = DeepgramStt::connect(config(&mock)).await.unwrap();
+    let (b_tx, mut b_rx) = DeepgramStt::connect(config(&mock)).await.unwrap();
+    send(&a_tx, speech(600)).await;
+    send(&a_tx, silence(400)).await;
+    assert_eq!(
+        until_utterance(&mut a_rx).await.1.as_deref(),
+        Some("pehli baat")
+    );
+    send(&b_tx, speech(600)).await;
+    send(&b_tx, silence(400)).await;
+    assert_eq!(
+        until_utterance(&mut b_rx).await.1.as_deref(),
+        Some("pehli baat")
+    );
+    send(&a_tx, speech(600)).await;
+    send(&a_tx, silence(400)).await;
+    assert_eq!(
+        until_utterance(&mut a_rx).await.1.as_deref(),
+        Some("doosri baat")
+    );
+    send(&b_tx, speech(600)).await;
+    send(&b_tx, silence(400)).await;
+    assert_eq!(
+        until_utterance(&mut b_rx).await.1.as_deref(),
+        Some("doosri baat")
+    );
+    assert_eq!(mock.script_position(), 2);
+    a_tx.close().await;
+    b_tx.close().await;
+}
+
+#[tokio::test]
+async fn a_pause_interim_carries_every_word_before_speech_final() {
+    let mock = MockDeepgram::start(MockDeepgramConfig {
+        api_key: KEY.into(),
+        script: vec![ScriptedUtterance::new("kal raat aath baje", 700)],
+        pause_interim_ms: Some(60),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let (tx, mut rx) = DeepgramStt::connect(config(&mock)).await.unwrap();
+    send(&tx, speech(700)).await;
+    send(&tx, silence(400)).await;
+    let (events, got) = until_utterance(&mut rx).await;
+    assert_eq!(got.as_deref(), Some("kal raat aath baje"));
+    // 700 ms of speech is less than the one-second interim cadence: the only interim is the
+    // pause's, whole, and it comes before the final.
+    let interim = events
+        .iter()
+        .position(|e| matches!(e, SttEvent::Interim { text, .. } if text == "kal raat aath baje"));
+    let last = events.iter().position(|e| {
+        matches!(
+            e,
+            SttEvent::Final {
+                speech_final: true,
+                ..
+            }
+        )
+    });
+    assert!(interim.is_some() && interim < last, "{events:?}");
+    tx.close().await;
+}
+
+#[tokio::test]
 async fn finalize_closes_the_turn_early() {
     let mock = mock(&[("haan ji", 800)]).await;
     let (tx, mut rx) = DeepgramStt::connect(config(&mock)).await.unwrap();

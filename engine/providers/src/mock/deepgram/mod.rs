@@ -11,6 +11,12 @@
 //! mock receives only part of it (because audio was lost in a dropped socket) it transcribes
 //! only the matching tail of the words. A client that does not replay its buffered audio after
 //! a reconnect therefore loses words here, just as it would with the real service.
+//!
+//! **Every connection follows the script from its start**, so concurrent calls (the load
+//! example, several callers in one test) each hear their own caller's words. A connection the
+//! mock itself broke (`DropAfterBytes`, `CloseAfterBytes`, the idle timeout) leaves its place in
+//! the script to the next connection that opens, which is how the client's reconnect continues
+//! the same call.
 
 use std::io;
 use std::time::Duration;
@@ -57,6 +63,11 @@ pub struct MockDeepgramConfig {
     pub final_every_ms: u32,
     /// Close with 1011 `NET-0001` after this long without any frame (Deepgram: 10 s).
     pub idle_timeout: Duration,
+    /// With interim results on: once the caller has paused this long (ms of silence after
+    /// speech, before endpointing fires), send one more interim carrying every word of the
+    /// segment — the real service's interims catch up with the speaker at a pause. `None`
+    /// (the default): interims only every second of speech.
+    pub pause_interim_ms: Option<u32>,
 }
 
 impl Default for MockDeepgramConfig {
@@ -66,6 +77,7 @@ impl Default for MockDeepgramConfig {
             script: Vec::new(),
             final_every_ms: 2000,
             idle_timeout: Duration::from_secs(10),
+            pause_interim_ms: None,
         }
     }
 }
@@ -126,15 +138,27 @@ impl ConnectionRecord {
     }
 }
 
+/// Where one connection is in the script.
+#[derive(Debug, Clone, Copy, Default)]
+struct Cursor {
+    /// Utterance being spoken.
+    index: usize,
+    /// Its words already sent in finals.
+    words_done: usize,
+    /// Its speech already covered by those finals.
+    speech_ms_done: u32,
+}
+
 #[derive(Debug)]
 struct State {
     cfg: MockDeepgramConfig,
     mode: DeepgramMode,
     connections: Vec<ConnectionRecord>,
-    /// Position in the script, shared across connections (a reconnect continues it).
-    script_index: usize,
-    words_done: usize,
-    speech_ms_done: u32,
+    /// Script places left by connections the mock broke, taken over (oldest first) by the next
+    /// connections: a reconnect continues its call.
+    orphans: std::collections::VecDeque<Cursor>,
+    /// Furthest script position any connection reached.
+    furthest: usize,
 }
 
 /// A running mock Deepgram; dropped → stops.
@@ -155,9 +179,8 @@ impl MockDeepgram {
             cfg,
             mode: DeepgramMode::Normal,
             connections: Vec::new(),
-            script_index: 0,
-            words_done: 0,
-            speech_ms_done: 0,
+            orphans: std::collections::VecDeque::new(),
+            furthest: 0,
         }));
         let (shutdown, rx) = Shutdown::new();
         let accept_state = state.clone();
@@ -192,9 +215,10 @@ impl MockDeepgram {
         lock(&self.state).connections.clone()
     }
 
-    /// Scripted utterances fully or partly consumed.
+    /// Scripted utterances finished by the connection that got furthest (each connection
+    /// follows the script on its own).
     pub fn script_position(&self) -> usize {
-        lock(&self.state).script_index
+        lock(&self.state).furthest
     }
 }
 
@@ -294,7 +318,8 @@ async fn serve(tcp: TcpStream, state: Shared<State>, shutdown: watch::Receiver<b
     };
     let Ok(ws) = accepted else { return };
     let params = Params::from_query(&lock(&handshake).query);
-    let mut conn = Conn::new(ws, state, index, params);
+    let cursor = lock(&state).orphans.pop_front().unwrap_or_default();
+    let mut conn = Conn::new(ws, state, index, params, cursor);
     let stop = stopped(shutdown);
     tokio::pin!(stop);
     tokio::select! {

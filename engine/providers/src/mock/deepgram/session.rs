@@ -11,7 +11,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
-use super::{DeepgramMode, State};
+use super::{Cursor, DeepgramMode, State};
 use crate::mock::{Shared, lock};
 
 /// A µ-law byte is loud when its magnitude bits (inverted in µ-law) are high.
@@ -66,6 +66,12 @@ pub(super) struct Conn {
     silence_run: usize,
     utterance_end_armed: bool,
     silence_since_final: usize,
+    /// This connection's place in the script.
+    cursor: Cursor,
+    /// The mock broke this connection on purpose; its script place goes to the next one.
+    broken: bool,
+    /// The pause interim of the current segment was sent.
+    pause_interim_sent: bool,
 }
 
 enum Flow {
@@ -79,6 +85,7 @@ impl Conn {
         state: Shared<State>,
         index: usize,
         params: Params,
+        cursor: Cursor,
     ) -> Self {
         Self {
             ws,
@@ -94,10 +101,21 @@ impl Conn {
             silence_run: 0,
             utterance_end_armed: false,
             silence_since_final: 0,
+            cursor,
+            broken: false,
+            pause_interim_sent: false,
         }
     }
 
+    /// Serves the connection; a connection the mock broke leaves its script place behind.
     pub(super) async fn run(&mut self) {
+        self.serve().await;
+        if self.broken {
+            lock(&self.state).orphans.push_back(self.cursor);
+        }
+    }
+
+    async fn serve(&mut self) {
         let idle = lock(&self.state).cfg.idle_timeout;
         loop {
             let frame = match tokio::time::timeout(idle, self.ws.next()).await {
@@ -105,6 +123,7 @@ impl Conn {
                     if self.stalled() {
                         continue;
                     }
+                    self.broken = true;
                     let _ = self.close(1011, "NET-0001").await;
                     return;
                 }
@@ -191,6 +210,7 @@ impl Conn {
         match mode {
             DeepgramMode::DropAfterBytes(n) if self.offset >= n => {
                 lock(&self.state).mode = DeepgramMode::Normal;
+                self.broken = true;
                 return Flow::Stop; // drops TCP without a close frame
             }
             DeepgramMode::CloseAfterBytes {
@@ -199,6 +219,7 @@ impl Conn {
                 reason,
             } if self.offset >= bytes => {
                 lock(&self.state).mode = DeepgramMode::Normal;
+                self.broken = true;
                 let _ = self.close(code, &reason).await;
                 return Flow::Stop;
             }
@@ -228,6 +249,7 @@ impl Conn {
         self.utterance_end_armed = false;
         self.silence_run = 0;
         self.silence_since_final = 0;
+        self.pause_interim_sent = false;
         self.speech_bytes += len;
         self.speech_since_final += len;
         self.since_interim += len;
@@ -254,6 +276,21 @@ impl Conn {
     async fn on_silence(&mut self, len: usize) -> Result<(), ()> {
         let bpm = self.params.bytes_per_ms;
         self.silence_run += len;
+        let pause_interim = lock(&self.state).cfg.pause_interim_ms;
+        if self.in_speech
+            && self.params.interim_results
+            && !self.pause_interim_sent
+            && let Some(pause) = pause_interim
+            && self.silence_run >= pause as usize * bpm
+            && self.speech_since_final > 0
+        {
+            self.pause_interim_sent = true;
+            let text = self.words_for(self.speech_since_final, false, false);
+            if !text.is_empty() {
+                self.send(self.results(&text, false, false, false, self.offset))
+                    .await?;
+            }
+        }
         if self.in_speech {
             if let Some(ep) = self.params.endpointing_ms
                 && self.silence_run >= ep as usize * bpm
@@ -290,11 +327,12 @@ impl Conn {
         let text = self.words_for(self.speech_since_final, true, true);
         {
             let mut s = lock(&self.state);
-            if s.script_index < s.cfg.script.len() {
-                s.script_index += 1;
+            if self.cursor.index < s.cfg.script.len() {
+                self.cursor.index += 1;
             }
-            s.words_done = 0;
-            s.speech_ms_done = 0;
+            self.cursor.words_done = 0;
+            self.cursor.speech_ms_done = 0;
+            s.furthest = s.furthest.max(self.cursor.index);
         }
         self.in_speech = false;
         self.speech_bytes = 0;
@@ -313,11 +351,11 @@ impl Conn {
     /// final. `commit` marks them as transcribed. Interims and intermediate finals take words
     /// from the front; the end of a segment takes the *tail* of the remaining words in
     /// proportion to the speech received, so audio lost before it means words lost.
-    fn words_for(&self, bytes: usize, commit: bool, segment_end: bool) -> String {
-        let mut s = lock(&self.state);
-        let Some(item) = s.cfg.script.get(s.script_index).cloned() else {
+    fn words_for(&mut self, bytes: usize, commit: bool, segment_end: bool) -> String {
+        let Some(item) = lock(&self.state).cfg.script.get(self.cursor.index).cloned() else {
             return String::new();
         };
+        let s = &mut self.cursor;
         let words: Vec<&str> = item.text.split_whitespace().collect();
         let remaining = &words[s.words_done.min(words.len())..];
         let remaining_ms = item.speech_ms.saturating_sub(s.speech_ms_done).max(1) as f64;
