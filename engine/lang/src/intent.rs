@@ -3,8 +3,13 @@
 //! Order of decisions (first hit wins):
 //! 1. **human** — "human", "manager", "insaan", "kisi se baat", "real person" …
 //! 2. **cancel** (repair: abandon what we are doing) — "rehne do", "never mind", "chhodo",
-//!    "forget it", "cancel karo"; but "cancel" next to reservation words ("cancel my
-//!    reservation", "booking cancel karni hai") is left to the flows (cancel_reservation).
+//!    "forget it", "cancel karo"; but a cancel phrase next to a *task word* ("cancel my
+//!    reservation", "booking cancel karni hai", "अपॉइंटमेंट रद्द करना है") is left to the flows
+//!    (cancel_reservation, cancel_appointment). Task words come from the business's own trigger
+//!    examples: the words that share an example with a cancel word ("appointment" in "kal ka
+//!    appointment cancel kar do"), minus verbs, fillers and words the lexicon knows (dates,
+//!    "mera"); a few general reservation words are always task words. When no flow matches
+//!    such an utterance it is still a cancel ("booking rehne do").
 //! 3. **repeat** — "phir se", "dobara", "repeat", "pardon", "kya bola", a lone "kya?"/"sorry?".
 //! 4. **goodbye** — only when the whole utterance is thanks/bye/"bas"/"that's all" words, so
 //!    "bas 2 log" is not a goodbye.
@@ -101,6 +106,16 @@ const RESERVATION_WORDS: &[&str] = &[
     "reservation", "booking", "table", "reserve", "reserved", "appointment", "बुकिंग", "रिजर्वेशन",
     "टेबल", "book", "booked", "बुक",
 ];
+/// Words in a cancel example that are not what is being cancelled: light verbs and fillers
+/// ("kal ka appointment cancel *kar do*", "मेरा अपॉइंटमेंट रद्द *कर दीजिए*").
+#[rustfmt::skip]
+const CANCEL_FILLER: &[&str] = &[
+    "kar", "karo", "karna", "karni", "karne", "kardo", "kariye", "karie", "kijiye", "kijie",
+    "dijiye", "dijie", "dena", "dein", "de", "dijiyega", "wala", "wali", "wale", "please", "need",
+    "tomorrow", "tonight", "today", "now", "this", "that", "our", "your", "will", "be", "have",
+    "कर", "करो", "करना", "करनी", "करने", "कीजिए", "कीजिये", "दीजिए", "दीजिये", "देना", "दें", "दे",
+    "वाला", "वाली", "वाले",
+];
 #[rustfmt::skip]
 const REPEAT_PHRASES: &[&[&str]] = &[
     &["phir", "se"], &["fir", "se"], &["फिर", "से"], &["dobara"], &["dubara"], &["दोबारा"],
@@ -177,12 +192,15 @@ pub struct IntentIndex {
     weight: Vec<f32>,
     /// Intent name and its examples as indexes into `vocab`.
     intents: Vec<(String, Vec<Vec<usize>>)>,
+    /// What this business's callers cancel ("appointment", "table"): see the module docs.
+    task_words: Vec<String>,
 }
 
 impl IntentIndex {
     /// Precomputes the words of every example, interned into one vocabulary so that each
     /// caller word is compared with each distinct example word once per utterance.
     pub fn new(intents: &[IntentExamples]) -> Self {
+        let intents_in = intents;
         let mut vocab: Vec<String> = Vec::new();
         let mut lookup: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
         let mut intern = |w: String| {
@@ -218,11 +236,27 @@ impl IntentIndex {
             }
         }
         let weight = df.iter().map(|&d| 1.0 / d.max(1) as f32).collect();
+        let mut task_words: Vec<String> = intents_in
+            .iter()
+            .flat_map(|it| &it.examples)
+            .map(|e| tokenize(e))
+            .filter(|toks| has_cancel_phrase(toks))
+            .flat_map(|toks| {
+                toks.iter()
+                    .filter(|t| is_task_word(t))
+                    .map(|t| crate::menu::key(&t.text))
+                    .collect::<Vec<_>>()
+            })
+            .filter(|k| !k.is_empty())
+            .collect();
+        task_words.sort();
+        task_words.dedup();
         IntentIndex {
             vocab,
             meta,
             weight,
             intents,
+            task_words,
         }
     }
 
@@ -230,6 +264,44 @@ impl IntentIndex {
     pub fn classify(&self, text: &str) -> Option<IntentMatch> {
         classify_tokens(&tokenize(text), self)
     }
+
+    /// True when the caller names something the business's flows cancel ("अपॉइंटमेंट",
+    /// "table"), or one of the general reservation words: then "cancel" is about that task, not
+    /// "never mind".
+    fn task_talk(&self, toks: &[Token]) -> bool {
+        toks.iter().any(|t| {
+            RESERVATION_WORDS.contains(&t.text.as_str())
+                || is_task_word(t) && {
+                    let k = crate::menu::key(&t.text);
+                    let n = k.chars().count();
+                    self.task_words.iter().any(|w| {
+                        *w == k
+                            || n >= 5
+                                && w.chars().count() >= 5
+                                && strsim::jaro_winkler(w, &k) >= 0.9
+                    })
+                }
+        })
+    }
+}
+
+fn has_cancel_phrase(toks: &[Token]) -> bool {
+    CANCEL_PHRASES.iter().any(|p| has_phrase(toks, p))
+}
+
+/// A word that may name what is cancelled: not part of a cancel phrase, not a function word,
+/// verb or filler, not a number and not a word the lexicon knows (dates, times, "mera", "nahi").
+fn is_task_word(t: &Token) -> bool {
+    let text = t.text.as_str();
+    !CANCEL_PHRASES
+        .iter()
+        .any(|p| p.contains(&text) || p.contains(&t.canon.as_str()))
+        && !STOPWORDS.contains(&text)
+        && !CANCEL_FILLER.contains(&text)
+        && !GOODBYE_CORE.contains(&text)
+        && !GOODBYE_FILLER.contains(&text)
+        && t.number().is_none()
+        && crate::lexicon::canonical(text).is_none()
 }
 
 pub(crate) fn classify_tokens(toks: &[Token], index: &IntentIndex) -> Option<IntentMatch> {
@@ -262,10 +334,16 @@ pub(crate) fn classify_tokens(toks: &[Token], index: &IntentIndex) -> Option<Int
             return repair(RepairIntent::Human, 1.0);
         }
     }
-    let reservation_talk = any(RESERVATION_WORDS);
-    if CANCEL_PHRASES.iter().any(|p| has_phrase(toks, p)) && !reservation_talk {
+    let cancel_phrase = has_cancel_phrase(toks);
+    let cancel_task = cancel_phrase && index.task_talk(toks);
+    if cancel_phrase && !cancel_task {
         return repair(RepairIntent::Cancel, 1.0);
     }
+    // "booking rehne do": the task words found no flow, so it is still a never-mind.
+    let or_cancel = |m: Option<IntentMatch>| match m {
+        None if cancel_task => repair(RepairIntent::Cancel, 1.0),
+        m => m,
+    };
     if REPEAT_PHRASES.iter().any(|p| has_phrase(toks, p))
         || toks.len() <= 2
             && toks.iter().all(|t| LONE_REPEAT.contains(&t.text.as_str()))
@@ -326,7 +404,7 @@ pub(crate) fn classify_tokens(toks: &[Token], index: &IntentIndex) -> Option<Int
     {
         return repair(RepairIntent::Correction, 0.8);
     }
-    best
+    or_cancel(best)
 }
 
 fn words(toks: &[Token]) -> Vec<String> {
@@ -475,5 +553,48 @@ mod tests {
             i("mujhe table book karna hai").as_deref(),
             Some("make_reservation")
         );
+    }
+
+    #[test]
+    fn cancel_words_name_a_task_from_the_business_examples() {
+        // A business whose cancel flow is about appointments: "अपॉइंटमेंट" is in none of the
+        // built-in lists, it comes from the trigger examples.
+        let f = vec![
+            IntentExamples {
+                intent: "book_appointment".into(),
+                examples: vec!["अपॉइंटमेंट बुक करना है".into()],
+            },
+            IntentExamples {
+                intent: "cancel_appointment".into(),
+                examples: vec![
+                    "कल का अपॉइंटमेंट रद्द करना है".into(),
+                    "kal ka appointment cancel kar do".into(),
+                ],
+            },
+        ];
+        let index = IntentIndex::new(&f);
+        let i = |s: &str| index.classify(s).map(|m| m.intent);
+        assert_eq!(
+            i("अपॉइंटमेंट रद्द करना है").as_deref(),
+            Some("cancel_appointment")
+        );
+        assert_eq!(
+            i("अपॉइंटमेंट कैंसल कर दीजिए").as_deref(),
+            Some("cancel_appointment")
+        );
+        for never_mind in [
+            "रद्द करो",
+            "cancel",
+            "cancel kar do",
+            "rehne do",
+            "nahi chahiye",
+        ] {
+            assert_eq!(i(never_mind).as_deref(), Some("cancel"), "{never_mind}");
+        }
+        // Named, but nothing matches: still a never-mind.
+        assert_eq!(i("appointment rehne do").as_deref(), Some("cancel"));
+        // Without the business's examples the word is unknown and "रद्द" is a never-mind.
+        let restaurant = classify_intent("अपॉइंटमेंट रद्द करना है", &flows());
+        assert_eq!(restaurant.map(|m| m.intent).as_deref(), Some("cancel"));
     }
 }
