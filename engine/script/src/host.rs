@@ -458,6 +458,14 @@ impl ScriptHost for RhaiHost {
         reservation: &Value,
         scope: &ScriptScope<'_>,
     ) -> Result<HookDecision, ScriptError> {
+        // No plugin defines the hook: skip copying the business document for nobody.
+        if !self
+            .plugins
+            .iter()
+            .any(|(source, _)| source.functions.contains_key("before_booking"))
+        {
+            return Ok(HookDecision::allowed());
+        }
         let business = self.whole_business(scope.business);
         let reservation = to_dynamic(reservation).unwrap_or(Dynamic::UNIT);
         let args = [reservation, business, Dynamic::from(scope.lang.to_string())];
@@ -488,7 +496,9 @@ impl ScriptHost for RhaiHost {
         value: &Value,
         scope: &ScriptScope<'_>,
     ) -> Result<SlotDecision, ScriptError> {
-        let business = self.whole_business(scope.business);
+        // Converted on first use: most businesses have no `on_slot` hook taking `business`, and
+        // the copy is the dearest part of a hook call.
+        let mut business: Option<Dynamic> = None;
         let mut current = value.clone();
         let mut rejected = None;
         // Plugins run one at a time so each sees the value the previous one may have changed.
@@ -504,15 +514,21 @@ impl ScriptHost for RhaiHost {
             else {
                 continue;
             };
-            let args = [
+            let mut args = vec![
                 Dynamic::from(name.to_string()),
                 to_dynamic(&current).unwrap_or(Dynamic::UNIT),
-                business.clone(),
-                Dynamic::from(scope.lang.to_string()),
             ];
-            let result = self
-                .run(plugin, "on_slot", args[..arity].to_vec())
-                .map_err(logged)?;
+            if arity >= 3 {
+                args.push(
+                    business
+                        .get_or_insert_with(|| self.whole_business(scope.business))
+                        .clone(),
+                );
+            }
+            if arity >= 4 {
+                args.push(Dynamic::from(scope.lang.to_string()));
+            }
+            let result = self.run(plugin, "on_slot", args).map_err(logged)?;
             let at = Location {
                 file: plugin.file().to_string(),
                 line: None,
