@@ -5,13 +5,13 @@
 //! actions emit a [`ToolCall`] and the conversation waits for its [`ToolResult`]; the result
 //! becomes `result` in templates (`result.alternatives` as spoken times, `result.reason`).
 
-use chrono::NaiveTime;
+use chrono::{NaiveDate, NaiveTime};
 use serde_json::{Map, Value, json};
 use vartalaap_config::model::business::Diet;
-use vartalaap_config::model::flow::Action;
+use vartalaap_config::model::flow::{Action, ActionParams};
 
 use crate::conversation::{Conversation, Pending, Wait};
-use crate::io::{HangupReason, Output, ToolCall, ToolKind, ToolResult};
+use crate::io::{HangupReason, Output, ReservationSummary, ToolCall, ToolKind, ToolResult};
 use crate::policy::{self, PolicyIssue};
 use crate::render::lang_of;
 use crate::run::Flowing;
@@ -23,10 +23,11 @@ const ALTERNATIVES: usize = 3;
 const MENU_ITEMS_SPOKEN: usize = 5;
 
 impl Conversation {
-    /// Starts `action` at the current step.
+    /// Starts `action` at the current step, with the step's `params`.
     pub(crate) fn action(
         &mut self,
         action: Action,
+        params: &ActionParams,
         host: &dyn ScriptHost,
         out: &mut Vec<Output>,
     ) -> Flowing {
@@ -81,22 +82,49 @@ impl Conversation {
                             .get("whatsapp_consent")
                             .and_then(Value::as_bool)
                             .unwrap_or(false),
-                        notes: None,
+                        notes: params.notes.as_deref().and_then(|src| self.notes(src)),
                     };
                     self.tool(kind, Pending::Book, out)
                 }
             }
             Action::Modify | Action::Cancel => {
-                let Some(date) = self.slot_date() else {
+                let Some(find) = self.date_in(params.find_date_slot()) else {
                     return Flowing::Fail;
                 };
                 let pending = if action == Action::Modify {
-                    Pending::FindThenModify
+                    let new_date = match &params.new_date {
+                        None => None,
+                        Some(slot) => match self.date_in(slot) {
+                            Some(d) => Some(d),
+                            None => {
+                                self.errors
+                                    .push(format!("modify: the new_date slot `{slot}` is empty"));
+                                return Flowing::Fail;
+                            }
+                        },
+                    };
+                    // The day and time the booking would have afterwards must be bookable;
+                    // collect steps check `date`/`time` already, this covers any slot a
+                    // flow names as `new_date`.
+                    let day = new_date.unwrap_or(find);
+                    let issue = match self.slot_time() {
+                        Some(t) => policy::check_time(&self.snap.business, self.now, day, t).err(),
+                        None if new_date.is_some() => {
+                            policy::check_date(&self.snap.business, self.now, day).err()
+                        }
+                        None => None,
+                    };
+                    if let Some(issue) = issue {
+                        let t = self.slot_time().unwrap_or_default();
+                        self.refuse(&issue, day, t);
+                        return Flowing::Fail;
+                    }
+                    Pending::FindThenModify { find, new_date }
                 } else {
-                    Pending::FindThenCancel
+                    Pending::FindThenCancel { find }
                 };
                 self.tool(
-                    ToolKind::FindReservations { date: Some(date) },
+                    ToolKind::FindReservations { date: Some(find) },
                     pending,
                     out,
                 )
@@ -215,41 +243,49 @@ impl Conversation {
                 Flowing::Next
             }
             (Pending::Check | Pending::Book, ToolResult::Full { alternatives }) => {
-                self.offer(alternatives);
+                self.offer(self.slot_date(), alternatives);
                 Flowing::Fail
             }
-            (Pending::FindThenModify | Pending::FindThenCancel, ToolResult::Found(list)) => {
-                let date = self.slot_date();
-                match list.into_iter().find(|r| Some(r.date) == date) {
-                    Some(r) => {
-                        let kind = if pending == Pending::FindThenModify {
+            (
+                Pending::FindThenModify { find, .. } | Pending::FindThenCancel { find },
+                ToolResult::Found(list),
+            ) => match pick_booking(list, find) {
+                Some((r, on_that_day)) => {
+                    self.result = json!({ "found": {
+                        "date": r.date.format("%Y-%m-%d").to_string(),
+                        "time": r.time.format("%H:%M").to_string(),
+                        "party_size": r.party_size,
+                        "on_that_day": on_that_day,
+                    }});
+                    let (kind, next) = match pending {
+                        Pending::FindThenModify { new_date, .. } => (
                             ToolKind::Modify {
                                 reservation_id: r.id.clone(),
                                 party_size: self.slot_u32("party_size"),
-                                date: None,
+                                date: new_date.filter(|d| *d != r.date),
                                 time: self.slot_time(),
-                            }
-                        } else {
+                            },
+                            Pending::Modify {
+                                day: new_date.unwrap_or(r.date),
+                            },
+                        ),
+                        _ => (
                             ToolKind::Cancel {
                                 reservation_id: r.id.clone(),
-                            }
-                        };
-                        self.found = Some(r);
-                        let next = if pending == Pending::FindThenModify {
-                            Pending::Modify
-                        } else {
-                            Pending::Cancel
-                        };
-                        self.tool(kind, next, out)
-                    }
-                    None => Flowing::Fail,
+                            },
+                            Pending::Cancel,
+                        ),
+                    };
+                    self.found = Some(r);
+                    self.tool(kind, next, out)
                 }
-            }
-            (Pending::Modify, ToolResult::Full { alternatives }) => {
-                self.offer(alternatives);
+                None => Flowing::Fail,
+            },
+            (Pending::Modify { day }, ToolResult::Full { alternatives }) => {
+                self.offer(Some(day), alternatives);
                 Flowing::Fail
             }
-            (Pending::Modify | Pending::Cancel, ToolResult::Done) => {
+            (Pending::Modify { .. } | Pending::Cancel, ToolResult::Done) => {
                 self.committed = true;
                 Flowing::Next
             }
@@ -289,9 +325,9 @@ impl Conversation {
         self.run(host, out);
     }
 
-    /// `result.alternatives`: the free times offered, spoken, filtered by the policy.
-    fn offer(&mut self, alternatives: Vec<NaiveTime>) {
-        let date = self.slot_date();
+    /// `result.alternatives`: the free times on `date` offered, spoken, filtered by the
+    /// policy. Whatever else `result` holds (the booking found) stays.
+    fn offer(&mut self, date: Option<NaiveDate>, alternatives: Vec<NaiveTime>) {
         let lang = lang_of(self.lang);
         let times: Vec<NaiveTime> = alternatives
             .into_iter()
@@ -307,7 +343,12 @@ impl Conversation {
             .into_iter()
             .map(|t| Value::from(vartalaap_lang::speak_time(t, lang)))
             .collect();
-        self.result = json!({ "alternatives": spoken });
+        match &mut self.result {
+            Value::Object(m) => {
+                m.insert("alternatives".into(), Value::from(spoken));
+            }
+            other => *other = json!({ "alternatives": spoken }),
+        }
     }
 
     /// A policy refusal at an action: nearest valid times as `result.alternatives`.
@@ -317,7 +358,7 @@ impl Conversation {
         } else {
             policy::nearest_times(&self.snap.business, self.now, date, time, ALTERNATIVES)
         };
-        self.offer(times);
+        self.offer(Some(date), times);
         self.explain_policy(issue, false);
     }
 
@@ -331,7 +372,7 @@ impl Conversation {
         let about_date = on_date || issue.is_about_date();
         let lang = lang_of(self.lang);
         let mut p = serde_json::to_value(issue).unwrap_or_else(|_| json!({}));
-        let alternatives: Vec<Value> = match (self.slot_date(), self.slot_time()) {
+        let alternatives: Vec<Value> = match (self.booking_date(), self.slot_time()) {
             (Some(d), Some(t)) if !about_date => {
                 // Between two slots, the two neighbours are the natural offer.
                 let n = if matches!(issue, PolicyIssue::NotOnSlot { .. }) {
@@ -466,10 +507,71 @@ impl Conversation {
         }
     }
 
+    /// Renders a `book` step's notes template. A template that fails to render is recorded
+    /// as an error and the booking is made without notes: notes never block a booking.
+    fn notes(&mut self, source: &str) -> Option<String> {
+        match self
+            .renderer
+            .render_str(self.lang, source, self.template_context())
+        {
+            Ok(text) => Some(text).filter(|t| !t.is_empty()),
+            Err(e) => {
+                self.errors.push(format!("book notes: {e}"));
+                None
+            }
+        }
+    }
+
     pub(crate) fn slot_u32(&self, name: &str) -> Option<u32> {
         self.slots
             .get(name)
             .and_then(Value::as_u64)
             .and_then(|n| u32::try_from(n).ok())
+    }
+}
+
+/// The caller's booking on `day` among `found`, and how many they have that day.
+///
+/// With two bookings on one day the *earliest* is taken (a deterministic, documented choice:
+/// the engine has no slot that says which one); `result.found` tells the flow which booking
+/// it was and `on_that_day` how many there were, so a flow can read it back or hand off.
+fn pick_booking(
+    found: Vec<ReservationSummary>,
+    day: NaiveDate,
+) -> Option<(ReservationSummary, usize)> {
+    let on_day: Vec<ReservationSummary> = found.into_iter().filter(|r| r.date == day).collect();
+    let n = on_day.len();
+    on_day
+        .into_iter()
+        .min_by_key(|r| (r.time, r.id.clone()))
+        .map(|r| (r, n))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn booking(id: &str, date: &str, time: &str) -> ReservationSummary {
+        ReservationSummary {
+            id: id.into(),
+            date: NaiveDate::parse_from_str(date, "%Y-%m-%d").unwrap(),
+            time: NaiveTime::parse_from_str(time, "%H:%M").unwrap(),
+            party_size: 1,
+            name: "Asha".into(),
+        }
+    }
+
+    #[test]
+    fn the_earliest_booking_on_the_day_is_taken_and_counted() {
+        let day = NaiveDate::from_ymd_opt(2026, 12, 2).unwrap();
+        let found = vec![
+            booking("R3", "2026-12-03", "09:00"),
+            booking("R1", "2026-12-02", "18:00"),
+            booking("R2", "2026-12-02", "10:30"),
+        ];
+        let (r, n) = pick_booking(found.clone(), day).unwrap();
+        assert_eq!((r.id.as_str(), n), ("R2", 2));
+        // Another day's booking is never taken.
+        assert!(pick_booking(found[..1].to_vec(), day).is_none());
     }
 }

@@ -40,6 +40,29 @@ pub const LISTEN_PATIENCE_MS: u32 = 7000;
 /// Slots that carry across flows for the whole call; every other slot belongs to one flow run.
 pub const CANONICAL_SLOTS: [&str; 5] = ["party_size", "date", "time", "name", "whatsapp_consent"];
 
+/// The index of the first step that fills `slot` (`collect` or `set`).
+fn first_filled(flow: &Flow, slot: &str) -> Option<usize> {
+    flow.steps.iter().position(|s| match &s.kind {
+        StepKind::Collect(c) => c.slot == slot,
+        StepKind::Set { assignments } => assignments.iter().any(|(n, _)| n == slot),
+        _ => false,
+    })
+}
+
+/// The flow-local slots `flow` fills above the first step filling any of `changed` (those a
+/// correction of `changed` keeps; see [`Conversation::restart_flow`]).
+pub(crate) fn filled_before(flow: &Flow, changed: &[String]) -> Vec<String> {
+    let Some(cut) = changed.iter().filter_map(|c| first_filled(flow, c)).min() else {
+        return Vec::new();
+    };
+    flow.slots
+        .keys()
+        .filter(|n| !CANONICAL_SLOTS.contains(&n.as_str()))
+        .filter(|n| first_filled(flow, n).is_some_and(|i| i < cut))
+        .cloned()
+        .collect()
+}
+
 /// A serializable picture of the conversation state (for chat, API and tests).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ConversationView {
@@ -83,9 +106,18 @@ pub(crate) enum Wait {
 pub(crate) enum Pending {
     Check,
     Book,
-    FindThenModify,
-    Modify,
-    FindThenCancel,
+    /// Finding the booking on `find`, then moving it to `new_date` (else keeping its day).
+    FindThenModify {
+        find: chrono::NaiveDate,
+        new_date: Option<chrono::NaiveDate>,
+    },
+    /// The change itself; `day` is the booking's day afterwards (for alternatives if full).
+    Modify {
+        day: chrono::NaiveDate,
+    },
+    FindThenCancel {
+        find: chrono::NaiveDate,
+    },
     Cancel,
     Callback,
     Followup,
@@ -377,8 +409,13 @@ impl Conversation {
     }
 
     pub(crate) fn slot_date(&self) -> Option<chrono::NaiveDate> {
+        self.date_in("date")
+    }
+
+    /// The value of a date slot.
+    pub(crate) fn date_in(&self, slot: &str) -> Option<chrono::NaiveDate> {
         self.slots
-            .get("date")
+            .get(slot)
             .and_then(Value::as_str)
             .and_then(|s| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())
     }
@@ -389,9 +426,23 @@ impl Conversation {
             .retain(|k, _| CANONICAL_SLOTS.contains(&k.as_str()));
     }
 
-    /// A correction: re-run the current flow from its first step with the slots kept.
-    pub(crate) fn restart_flow(&mut self) {
-        self.clear_flow_slots();
+    /// A correction of the `changed` slots: re-run the current flow from its first step.
+    ///
+    /// Canonical slots are kept. A flow-local slot is kept when the flow fills it (by
+    /// `collect` or `set`) *above* the first step that fills a corrected slot: it was asked
+    /// before the corrected value and does not depend on it (the day of the booking being
+    /// moved, a treatment named in the request). Slots filled at or below that step — above
+    /// all the read-back's yes/no — are emptied and asked again, like after a jump back to
+    /// the corrected slot's question. When no step fills a corrected slot, every flow-local
+    /// slot is emptied.
+    pub(crate) fn restart_flow(&mut self, changed: &[String]) {
+        let keep = self
+            .frame
+            .as_ref()
+            .map(|f| filled_before(&f.flow, changed))
+            .unwrap_or_default();
+        self.slots
+            .retain(|k, _| CANONICAL_SLOTS.contains(&k.as_str()) || keep.iter().any(|s| s == k));
         self.vars.clear();
         self.attempts = 0;
         if let Some(f) = &mut self.frame {
@@ -433,5 +484,88 @@ impl Conversation {
             .flows
             .get(id)
             .is_some_and(|f| crate::understand::is_info_flow(f))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use vartalaap_config::model::flow::{Collect, Slot, Step};
+
+    use super::*;
+
+    fn collect(id: &str, slot: &str) -> Step {
+        Step {
+            id: id.into(),
+            kind: StepKind::Collect(Collect {
+                slot: slot.into(),
+                prompt: "p".into(),
+                reprompts: Vec::new(),
+                max_attempts: 3,
+                validate: None,
+                invalid: None,
+                on_failure: None,
+            }),
+            next: None,
+        }
+    }
+
+    fn flow(steps: Vec<Step>, slots: &[(&str, SlotType)]) -> Flow {
+        Flow {
+            id: "t".into(),
+            file: "flows/t.yaml".into(),
+            description: None,
+            triggers: Vec::new(),
+            slots: slots
+                .iter()
+                .map(|(n, k)| {
+                    let slot = Slot {
+                        name: (*n).into(),
+                        kind: *k,
+                        min: None,
+                        max: None,
+                        description: None,
+                    };
+                    ((*n).to_string(), slot)
+                })
+                .collect::<BTreeMap<_, _>>(),
+            steps,
+        }
+    }
+
+    #[test]
+    fn a_correction_keeps_what_was_asked_before_the_corrected_value() {
+        let f = flow(
+            vec![
+                collect("ask_old", "old_date"),
+                collect("ask_date", "date"),
+                collect("ask_time", "time"),
+                collect("confirm", "confirmed"),
+                collect("ask_note", "note"),
+            ],
+            &[
+                ("old_date", SlotType::Date),
+                ("date", SlotType::Date),
+                ("time", SlotType::Time),
+                ("confirmed", SlotType::Bool),
+                ("note", SlotType::String),
+            ],
+        );
+        // The new time changed: the old date stands, the read-back is asked again.
+        assert_eq!(filled_before(&f, &["time".into()]), ["old_date"]);
+        // The earliest corrected slot decides.
+        assert_eq!(
+            filled_before(&f, &["time".into(), "date".into()]),
+            ["old_date"]
+        );
+        // Position decides, not type: a yes/no asked before the corrected value did not read
+        // it back, so it stands.
+        assert_eq!(
+            filled_before(&f, &["note".into()]),
+            ["confirmed", "old_date"]
+        );
+        // A slot no step fills: nothing flow-local is kept (the old behaviour).
+        assert!(filled_before(&f, &["party_size".into()]).is_empty());
     }
 }

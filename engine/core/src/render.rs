@@ -82,6 +82,27 @@ impl Renderer {
     }
 }
 
+impl Renderer {
+    /// Renders a template given as text rather than by name (a `book` step's `notes`), with
+    /// the same filters and context as prompts; `lang` picks how filters speak values.
+    pub fn render_str(
+        &self,
+        lang: Lang,
+        source: &str,
+        ctx: impl Serialize,
+    ) -> Result<String, RenderError> {
+        let text = self
+            .env
+            .render_str(source, ctx)
+            .map_err(|source| RenderError {
+                name: "(inline)".to_string(),
+                lang,
+                source,
+            })?;
+        Ok(tidy(&text))
+    }
+}
+
 /// Collapses runs of spaces left by template conditionals and capitalises a Latin first
 /// letter (a reply may start with a spoken value: "chaar log, kal …").
 fn tidy(text: &str) -> String {

@@ -139,7 +139,11 @@ impl Conversation {
                         }
                     }
                 }
-                StepKind::Action { action, on_failure } => match self.action(*action, host, out) {
+                StepKind::Action {
+                    action,
+                    on_failure,
+                    params,
+                } => match self.action(*action, params, host, out) {
                     Flowing::Next => self.advance(step.next),
                     Flowing::Fail => self.fail_to(on_failure.as_ref()),
                     Flowing::Jumped => {}
@@ -330,19 +334,19 @@ impl Conversation {
                 return Some(None);
             }
         }
-        if self.books(&frame) {
-            let issue = match slot.kind {
-                SlotType::Date => self
-                    .slot_date()
-                    .and_then(|d| policy::check_date(&self.snap.business, self.now, d).err()),
-                SlotType::Time => self.slot_time().and_then(|t| {
-                    let d = self.slot_date()?;
-                    policy::check_time(&self.snap.business, self.now, d, t).err()
-                }),
-                _ => None,
+        // The policy judges the day being booked and its time, not other dates a flow holds
+        // (the day of the booking being moved, `find_date`, may be any day).
+        let on_day = c.slot == self.booking_date_slot();
+        if self.books(&frame) && (on_day || c.slot == "time") {
+            let day = self.booking_date();
+            let issue = if on_day {
+                day.and_then(|d| policy::check_date(&self.snap.business, self.now, d).err())
+            } else {
+                self.slot_time()
+                    .and_then(|t| policy::check_time(&self.snap.business, self.now, day?, t).err())
             };
             if let Some(issue) = issue {
-                return Some(self.explain_policy(&issue, slot.kind == SlotType::Date));
+                return Some(self.explain_policy(&issue, on_day));
             }
         }
         if let Some(expr) = &c.validate {
@@ -363,6 +367,29 @@ impl Conversation {
             }
         }
         None
+    }
+
+    /// The slot holding the day being booked in the current flow: the `new_date` of its
+    /// `modify` step when it has one, else `date`.
+    pub(crate) fn booking_date_slot(&self) -> &str {
+        self.frame
+            .as_ref()
+            .and_then(|f| {
+                f.flow.steps.iter().find_map(|s| match &s.kind {
+                    StepKind::Action {
+                        action: Action::Modify,
+                        params,
+                        ..
+                    } => params.new_date.as_deref(),
+                    _ => None,
+                })
+            })
+            .unwrap_or("date")
+    }
+
+    /// The day being booked (see [`Conversation::booking_date_slot`]).
+    pub(crate) fn booking_date(&self) -> Option<chrono::NaiveDate> {
+        self.date_in(self.booking_date_slot())
     }
 
     /// Whether a flow books (and so applies the date/time policy to what it collects).

@@ -50,7 +50,7 @@ impl Conversation {
         });
     }
 
-    fn template_context(&self) -> MjValue {
+    pub(crate) fn template_context(&self) -> MjValue {
         minijinja::context! {
             business => self.business_value.clone(),
             slots => MjValue::from_serialize(&self.slots),

@@ -36,7 +36,7 @@ impl Conversation {
         }
         let pending = self.pending_collect();
         let wants = self.wants(pending.as_ref().map(|(n, _)| n.as_str()));
-        let date = self.slot_date();
+        let date = self.booking_date();
         let heard = understand(
             text,
             &Reading {
@@ -98,7 +98,7 @@ impl Conversation {
             for (k, v) in &heard.values {
                 self.accept_value(k, v.clone(), host, out);
             }
-            self.restart_flow();
+            self.restart_flow(&changed);
             self.run(host, out);
             return true;
         }

@@ -162,7 +162,7 @@ pub(crate) fn understand(text: &str, r: &Reading<'_>, interp: Option<&Interpreta
     if heard.yes_no.as_ref().is_some_and(YesNoReply::is_correction) {
         heard.correction = true;
     }
-    for w in r.wants {
+    for w in r.wants.iter().filter(|w| hears(w, r.wants)) {
         if let Some(v) = extract(text, w, r, &heard) {
             heard.values.insert(w.name.clone(), v);
         }
@@ -186,6 +186,23 @@ pub(crate) fn understand(text: &str, r: &Reading<'_>, interp: Option<&Interpreta
         merge(&mut heard, i, r);
     }
     heard
+}
+
+/// Whether `w` may take a value heard by type. When several wanted slots share a type (a
+/// booking's new `date` and the `old_date` of the one being moved), one value must not fill
+/// them all: the slot being asked takes it; with none of them asked, the canonical slot of
+/// that type does (the booking's own date or time is what callers restate, so that is what
+/// a correction changes); a flow-local slot of a shared type is filled only when asked (or
+/// named by an LLM interpretation). A slot alone of its type hears as before.
+pub(crate) fn hears(w: &Want, wants: &[Want]) -> bool {
+    let mut same = wants.iter().filter(|o| o.kind == w.kind);
+    if same.clone().nth(1).is_none() {
+        return true;
+    }
+    match same.find(|o| o.pending) {
+        Some(p) => p.name == w.name,
+        None => crate::conversation::CANONICAL_SLOTS.contains(&w.name.as_str()),
+    }
 }
 
 /// Menu items the caller named. The fuzzy matcher also pairs unrelated words that merely
@@ -334,5 +351,61 @@ fn merge(heard: &mut Heard, i: &Interpretation, r: &Reading<'_>) {
             }
             _ => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn want(name: &str, kind: SlotType, pending: bool) -> Want {
+        Want {
+            name: name.into(),
+            kind,
+            pending,
+        }
+    }
+
+    fn hearing(wants: &[Want]) -> Vec<&str> {
+        wants
+            .iter()
+            .filter(|w| hears(w, wants))
+            .map(|w| w.name.as_str())
+            .collect()
+    }
+
+    #[test]
+    fn one_slot_per_type_hears_as_before() {
+        let wants = [
+            want("date", SlotType::Date, false),
+            want("time", SlotType::Time, true),
+            want("confirmed", SlotType::Bool, false),
+        ];
+        assert_eq!(hearing(&wants), ["date", "time", "confirmed"]);
+    }
+
+    #[test]
+    fn several_slots_of_a_type_the_asked_one_takes_the_value() {
+        // Asked for the old date: the new `date` does not hear it.
+        let wants = [
+            want("old_date", SlotType::Date, true),
+            want("date", SlotType::Date, false),
+            want("time", SlotType::Time, false),
+        ];
+        assert_eq!(hearing(&wants), ["old_date", "time"]);
+        // Asked for something else: only the canonical `date` (a correction of the booking's
+        // day), never the flow-local `old_date`.
+        let wants = [
+            want("old_date", SlotType::Date, false),
+            want("date", SlotType::Date, false),
+            want("time", SlotType::Time, true),
+        ];
+        assert_eq!(hearing(&wants), ["date", "time"]);
+        // No canonical slot of the type and none asked: nobody takes a bare value.
+        let wants = [
+            want("from", SlotType::Date, false),
+            want("to", SlotType::Date, false),
+        ];
+        assert!(hearing(&wants).is_empty());
     }
 }

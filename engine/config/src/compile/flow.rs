@@ -8,9 +8,11 @@ use super::{Ctx, Document};
 use crate::diagnostic::Diagnostic;
 use crate::model::Lang;
 use crate::model::flow::{
-    Action, Call, Case, Collect, Expr, Flow, Slot, SlotType, Step, StepKind, Target, Trigger,
+    Action, ActionParams, Call, Case, Collect, Expr, Flow, Slot, SlotType, Step, StepKind, Target,
+    Trigger,
 };
 use crate::model::plugin::Plugin;
+use crate::model::prompts::{ENGINE_FILTERS, Prompts};
 use crate::raw::flow as raw;
 use crate::suggest::did_you_mean;
 
@@ -224,7 +226,12 @@ impl StepBuilder<'_, '_, '_> {
                     ),
                 );
             }
-            return Some(StepKind::Action { action, on_failure });
+            let params = self.action_params(&p, s, action);
+            return Some(StepKind::Action {
+                action,
+                on_failure,
+                params,
+            });
         }
         if let Some(t) = &s.goto {
             return self.target(&format!("{p}/goto"), t).map(StepKind::Goto);
@@ -267,12 +274,161 @@ impl StepBuilder<'_, '_, '_> {
                 }
             }
         }
+        if s.action.is_none() {
+            for (key, present) in [
+                ("find_date", s.find_date.is_some()),
+                ("new_date", s.new_date.is_some()),
+                ("notes", s.notes.is_some()),
+            ] {
+                if present {
+                    self.cx.err_key(
+                        format!("{p}/{key}"),
+                        format!("`{key}` only applies to `action` steps"),
+                    );
+                }
+            }
+        }
         if s.on_failure.is_some() && s.collect.is_none() && s.call.is_none() && s.action.is_none() {
             self.cx.err_key(
                 format!("{p}/on_failure"),
                 "`on_failure` only applies to `collect`, `call` and `action` steps",
             );
         }
+    }
+
+    /// `find_date`, `new_date` and `notes`: only on the actions they apply to, date slots
+    /// that exist, and a notes template that compiles and names declared slots and vars.
+    fn action_params(&mut self, p: &str, s: &raw::Step, action: Action) -> ActionParams {
+        let name = action.name();
+        let finds = matches!(action, Action::Modify | Action::Cancel);
+        let mut params = ActionParams::default();
+        for (key, value, allowed, which) in [
+            ("find_date", &s.find_date, finds, "`modify` and `cancel`"),
+            (
+                "new_date",
+                &s.new_date,
+                action == Action::Modify,
+                "`modify`",
+            ),
+        ] {
+            let Some(slot) = value else { continue };
+            let ptr = format!("{p}/{key}");
+            if !allowed {
+                self.cx.err_key(
+                    ptr,
+                    format!("`{key}` only applies to the {which} actions, not `{name}`"),
+                );
+                continue;
+            }
+            match self.slots.get(slot) {
+                None => self.cx.err(
+                    ptr,
+                    format!(
+                        "unknown slot `{slot}`; declare it under `slots:` with `type: date`{}",
+                        did_you_mean(slot, self.slots.keys().map(String::as_str))
+                    ),
+                ),
+                Some(d) if d.kind != SlotType::Date => self.cx.err(
+                    ptr,
+                    format!(
+                        "`{key}` needs a `date` slot, but `{slot}` has type `{}`",
+                        d.kind.name()
+                    ),
+                ),
+                Some(_) if key == "find_date" => params.find_date = Some(slot.clone()),
+                Some(_) => params.new_date = Some(slot.clone()),
+            }
+        }
+        if let Some(new) = &params.new_date
+            && new == params.find_date_slot()
+        {
+            let msg = if params.find_date.is_some() {
+                format!(
+                    "`find_date` and `new_date` are the same slot `{new}`: the booking would not move; the new date needs its own slot"
+                )
+            } else {
+                format!(
+                    "`new_date: {new}` is also the slot the booking is found by (`find_date` defaults to `date`); add `find_date: <slot>` naming the slot that holds the existing booking's date"
+                )
+            };
+            self.cx.err(format!("{p}/new_date"), msg);
+        }
+        if let Some(src) = &s.notes {
+            let ptr = format!("{p}/notes");
+            if action == Action::Book {
+                params.notes = self.notes_template(&ptr, src);
+            } else {
+                self.cx.err_key(
+                    ptr,
+                    format!("`notes` only applies to the `book` action, not `{name}`"),
+                );
+            }
+        }
+        params
+    }
+
+    /// Checks a `notes` template like a prompt (syntax, filters) plus its `slots.*` and
+    /// `vars.*` references, which (unlike a prompt's) belong to this one flow.
+    fn notes_template(&mut self, ptr: &str, src: &str) -> Option<String> {
+        let probe = Prompts::new();
+        let mut ok = true;
+        for (filter, n) in probe.unknown_filters(src) {
+            ok = false;
+            self.cx.err_within(
+                ptr,
+                n,
+                format!(
+                    "the notes template uses unknown filter `{filter}` (line {n} of the template){}",
+                    did_you_mean(&filter, ENGINE_FILTERS.iter().copied())
+                ),
+            );
+        }
+        if let Err(e) = probe.check_source(src) {
+            ok = false;
+            let detail = e
+                .detail()
+                .map_or_else(|| e.kind().to_string(), str::to_string);
+            match e.line() {
+                Some(n) => self.cx.err_within(
+                    ptr,
+                    n,
+                    format!(
+                        "the notes template does not compile: {detail} (line {n} of the template)"
+                    ),
+                ),
+                None => self.cx.err(
+                    ptr,
+                    format!("the notes template does not compile: {detail}"),
+                ),
+            }
+        }
+        for (scope, name) in template_tags(src).iter().flat_map(|t| member_refs(t)) {
+            let known = match scope {
+                "slots" => self.slots.contains_key(name),
+                _ => self.vars.contains(name),
+            };
+            if !known {
+                ok = false;
+                let (what, hint) = if scope == "slots" {
+                    (
+                        "slot (declare it under `slots:`)",
+                        did_you_mean(name, self.slots.keys().map(String::as_str)),
+                    )
+                } else {
+                    (
+                        "variable (set it with `into:` on a call step)",
+                        did_you_mean(name, self.vars.iter().copied()),
+                    )
+                };
+                self.cx.err(
+                    ptr,
+                    format!(
+                        "the notes template's `{scope}.{name}` refers to an unknown {what}{hint}"
+                    ),
+                );
+            }
+        }
+        ok.then(|| src.to_string())
     }
 
     fn collect(&mut self, p: &str, s: &raw::Step, slot: &str) -> Option<StepKind> {
@@ -504,6 +660,36 @@ fn link(cx: &mut Ctx<'_>, raw: &[raw::Step], kinds: Vec<Option<StepKind>>) -> Ve
     steps
 }
 
+/// The insides of a template's `{{ … }}` and `{% … %}` tags (text outside them is literal and
+/// may contain apostrophes, which would confuse [`member_refs`]).
+fn template_tags(src: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut rest = src;
+    while let Some(open) = rest.find(['{']) {
+        let after = &rest[open..];
+        let close = if after.starts_with("{{") {
+            "}}"
+        } else if after.starts_with("{%") {
+            "%}"
+        } else {
+            rest = &after[1..];
+            continue;
+        };
+        let inner = &after[2..];
+        match inner.find(close) {
+            Some(end) => {
+                out.push(&inner[..end]);
+                rest = &inner[end + 2..];
+            }
+            None => {
+                out.push(inner);
+                break;
+            }
+        }
+    }
+    out
+}
+
 /// `slots.x` and `vars.y` references in an expression (outside string literals).
 fn member_refs(src: &str) -> Vec<(&'static str, &str)> {
     let mut out = Vec::new();
@@ -681,6 +867,76 @@ mod tests {
         let errs = compile("id: t\nsteps:\n  - id: a\n    say: x\n").unwrap_err();
         assert_eq!(errs.len(), 1);
         assert!(errs[0].starts_with("step `a` is the last step"), "{errs:?}");
+    }
+
+    const DATES: &str = "id: t\nslots:\n  date: {type: date}\n  old_date: {type: date}\n  time: {type: time}\n  name: {type: string}\n  party_size: {type: integer}\n";
+
+    #[test]
+    fn action_params_compile() {
+        let f = compile(&format!(
+            "{DATES}steps:\n  - id: m\n    action: modify\n    find_date: old_date\n    new_date: date\n    on_failure: e\n  - id: b\n    action: book\n    notes: \"{{{{ slots.name | upper }}}}: {{% if slots.old_date %}}moved{{% endif %}}\"\n    on_failure: e\n  - id: c\n    action: cancel\n    on_failure: e\n  - id: e\n    end: true\n"
+        ))
+        .unwrap();
+        let params = |i: usize| match &f.steps[i].kind {
+            StepKind::Action { params, .. } => params.clone(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(params(0).find_date.as_deref(), Some("old_date"));
+        assert_eq!(params(0).new_date.as_deref(), Some("date"));
+        assert!(params(1).notes.is_some_and(|n| n.contains("slots.name")));
+        // Defaults: found by `date`, the day stays, no notes.
+        assert_eq!(params(2), ActionParams::default());
+        assert_eq!(params(2).find_date_slot(), "date");
+    }
+
+    #[test]
+    fn action_params_are_checked() {
+        let errs = compile(&format!(
+            "{DATES}steps:\n  - id: a\n    say: x\n    notes: n\n  - id: b\n    action: cancel\n    new_date: date\n    notes: n\n    on_failure: e\n  - id: c\n    action: modify\n    find_date: old_dat\n    new_date: time\n    on_failure: e\n  - id: d\n    action: modify\n    new_date: date\n    on_failure: e\n  - id: e\n    end: true\n"
+        ))
+        .unwrap_err();
+        assert_eq!(
+            errs,
+            vec![
+                "`notes` only applies to `action` steps",
+                "`new_date` only applies to the `modify` actions, not `cancel`",
+                "`notes` only applies to the `book` action, not `cancel`",
+                "unknown slot `old_dat`; declare it under `slots:` with `type: date`; did you mean `old_date`?",
+                "`new_date` needs a `date` slot, but `time` has type `time`",
+                "`new_date: date` is also the slot the booking is found by (`find_date` defaults to `date`); add `find_date: <slot>` naming the slot that holds the existing booking's date",
+            ]
+        );
+    }
+
+    #[test]
+    fn notes_template_is_checked_like_a_prompt() {
+        let errs = compile(&format!(
+            "{DATES}steps:\n  - id: b\n    action: book\n    notes: \"{{{{ slots.treatment }}}} {{{{ vars.x | spoken_tme }}}} it's {{% if %}}\"\n    on_failure: e\n  - id: e\n    end: true\n"
+        ))
+        .unwrap_err();
+        assert_eq!(errs.len(), 4, "{errs:?}");
+        assert!(
+            errs[0].starts_with("the notes template uses unknown filter `spoken_tme`"),
+            "{errs:?}"
+        );
+        assert!(errs[0].ends_with("did you mean `spoken_time`?"), "{errs:?}");
+        assert!(
+            errs[1].starts_with("the notes template does not compile:"),
+            "{errs:?}"
+        );
+        assert_eq!(
+            errs[2],
+            "the notes template's `slots.treatment` refers to an unknown slot (declare it under `slots:`)"
+        );
+        assert_eq!(
+            errs[3],
+            "the notes template's `vars.x` refers to an unknown variable (set it with `into:` on a call step)"
+        );
+        // Apostrophes in literal text do not hide references in later tags.
+        assert_eq!(
+            template_tags("it's {{ slots.a }} {% if vars.b %}"),
+            vec![" slots.a ", " if vars.b "]
+        );
     }
 
     #[test]

@@ -180,6 +180,8 @@ pub enum StepKind {
         action: Action,
         /// Where to go if it fails (required for fallible actions).
         on_failure: Option<Target>,
+        /// The step's settings for the action (`find_date`, `new_date`, `notes`).
+        params: ActionParams,
     },
     /// Jump.
     Goto(Target),
@@ -229,6 +231,34 @@ pub struct Collect {
     pub on_failure: Option<Target>,
 }
 
+/// Settings an `action` step may give its action. Every field is optional and its default is
+/// the built-in behaviour, so a plain `action: modify` works as it always did.
+///
+/// The loader guarantees each field is only present on the actions it applies to, that the
+/// slots exist with type `date`, that `find_date` and `new_date` differ, and that `notes`
+/// compiles as a template whose `slots.*`/`vars.*` references are declared.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ActionParams {
+    /// `modify`/`cancel`: the slot holding the date of the caller's *existing* booking, which
+    /// is how the booking is found. `None` = `date`.
+    pub find_date: Option<String>,
+    /// `modify`: the slot holding the date to move the booking to. `None` = the booking keeps
+    /// its day (only time and party size change). Set it to move a booking to another day in
+    /// one store transaction (capacity on the new day is checked in that transaction).
+    pub new_date: Option<String>,
+    /// `book`: a template (minijinja, the same context as prompts) rendered into the
+    /// booking's notes for staff, e.g. the treatment a patient asked for. An empty rendering
+    /// stores no notes.
+    pub notes: Option<String>,
+}
+
+impl ActionParams {
+    /// The slot holding the existing booking's date (`find_date`, else `date`).
+    pub fn find_date_slot(&self) -> &str {
+        self.find_date.as_deref().unwrap_or("date")
+    }
+}
+
 /// One case of an `if` step.
 #[derive(Debug, Clone)]
 pub struct Case {
@@ -261,9 +291,12 @@ pub enum Action {
     CheckAvailability,
     /// Book atomically; fails when the slot filled up meanwhile.
     Book,
-    /// Change the caller's reservation found by phone and `date`; fails if none/not possible.
+    /// Change the caller's reservation found by phone and `date` (or the step's `find_date`
+    /// slot): time and party size, and the date when the step names a `new_date` slot; fails
+    /// if none/not possible.
     Modify,
-    /// Cancel the caller's reservation found by phone and `date`; fails if none.
+    /// Cancel the caller's reservation found by phone and `date` (or the step's `find_date`
+    /// slot); fails if none.
     Cancel,
     /// Record a callback request for the manager from the slots (large parties, failed
     /// transfers); not a booking. Fails only if it cannot be stored.

@@ -75,6 +75,12 @@ impl Prompts {
         out
     }
 
+    /// Compiles `source` without registering it (syntax check for templates that live
+    /// outside `prompts:`, such as a `book` step's `notes`).
+    pub(crate) fn check_source(&self, source: &str) -> Result<(), minijinja::Error> {
+        self.env.template_from_str(source).map(|_| ())
+    }
+
     /// Whether `name` exists for `lang`.
     pub fn has(&self, lang: Lang, name: &str) -> bool {
         self.sources

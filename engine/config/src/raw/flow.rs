@@ -72,6 +72,12 @@ pub struct Step {
     #[serde(default)]
     pub on_failure: Option<Target>,
     #[serde(default)]
+    pub find_date: Option<String>,
+    #[serde(default)]
+    pub new_date: Option<String>,
+    #[serde(default)]
+    pub notes: Option<String>,
+    #[serde(default)]
     pub goto: Option<Target>,
     #[serde(default)]
     pub end: Option<bool>,

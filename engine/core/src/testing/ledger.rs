@@ -34,6 +34,10 @@ pub struct LedgerReservation {
     /// Whether it belongs to another caller (not found by this caller's phone).
     #[serde(default)]
     pub other_caller: bool,
+    /// Notes for staff (a `book` step's `notes` template). In `expect.reservations` a
+    /// reservation without `notes` matches any notes; with `notes` they must be equal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notes: Option<String>,
 }
 
 /// A callback request in the ledger.
@@ -192,6 +196,7 @@ impl ToolExecutor for Ledger {
                 time,
                 party_size,
                 name,
+                notes,
                 ..
             } => {
                 if !self.fits(*date, *time, *party_size, None) {
@@ -207,6 +212,7 @@ impl ToolExecutor for Ledger {
                     party_size: *party_size,
                     name: name.clone(),
                     other_caller: false,
+                    notes: notes.clone(),
                 });
                 ToolResult::Booked { reservation_id: id }
             }

@@ -347,11 +347,31 @@ fn check_end(
     if let Some(want) = &e.reservations {
         let key = |r: &super::LedgerReservation| (r.date, r.time, r.party_size, r.name.clone());
         let mut got: Vec<_> = ledger.reservations.iter().map(key).collect();
-        let mut want: Vec<_> = want.iter().map(key).collect();
+        let mut want_keys: Vec<_> = want.iter().map(key).collect();
         got.sort();
-        want.sort();
-        if got != want {
-            problems.push(format!("reservations: expected {want:?}, got {got:?}"));
+        want_keys.sort();
+        if got != want_keys {
+            problems.push(format!("reservations: expected {want_keys:?}, got {got:?}"));
+        }
+        // Notes are compared where the dialogue states them.
+        for w in want.iter().filter(|w| w.notes.is_some()) {
+            let same = ledger
+                .reservations
+                .iter()
+                .any(|r| key(r) == key(w) && r.notes == w.notes);
+            if !same {
+                let found: Vec<_> = ledger
+                    .reservations
+                    .iter()
+                    .filter(|r| key(r) == key(w))
+                    .map(|r| r.notes.clone())
+                    .collect();
+                problems.push(format!(
+                    "reservation {:?}: expected notes {:?}, got {found:?}",
+                    key(w),
+                    w.notes
+                ));
+            }
         }
     }
     if let Some(want) = &e.callbacks
