@@ -106,6 +106,41 @@ fn validate_a_single_named_file() {
 }
 
 #[test]
+fn validate_reports_a_plugin_the_sandbox_refuses() {
+    let dir = config_copy();
+    let path = dir.path().join("plugins/festival_closures.rhai");
+    let source = std::fs::read_to_string(&path).unwrap();
+    let call = "        if e.date == date && (e.closed ?? false) {";
+    assert!(source.contains(call), "the shipped plugin changed");
+    // Valid Rhai; only the sandbox refuses `eval`.
+    std::fs::write(
+        &path,
+        source.replacen(
+            call,
+            "        if eval(\"e.date == date\") && (e.closed ?? false) {",
+            1,
+        ),
+    )
+    .unwrap();
+    for args in [
+        vec!["validate"],
+        vec!["validate", "plugins/festival_closures.rhai"],
+    ] {
+        let out = vartalaap(dir.path()).args(&args).output().unwrap();
+        let stdout = text(&out.stdout);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stdout}");
+        let line = stdout
+            .lines()
+            .find(|l| l.contains("eval"))
+            .unwrap_or_else(|| panic!("{args:?}: no line names eval:\n{stdout}"));
+        assert!(
+            line.starts_with("plugins/festival_closures.rhai:14:12: Rhai sandbox: `eval` is not allowed in plugins"),
+            "{line}"
+        );
+    }
+}
+
+#[test]
 fn keys_prints_values_the_settings_accept() {
     let out = vartalaap(&repo_root()).arg("keys").output().unwrap();
     assert!(out.status.success());

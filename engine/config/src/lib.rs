@@ -49,6 +49,7 @@ mod validate;
 pub mod watch;
 mod yaml;
 
+pub use compile::plugin::{DISABLED_SYMBOLS, ParseLimits, apply_parse_rules};
 pub use diagnostic::Diagnostic;
 pub use load::{LoadReport, load_root};
 pub use model::Lang;

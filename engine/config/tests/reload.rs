@@ -301,3 +301,55 @@ fn startup_serves_valid_businesses_when_one_is_broken() {
             .all(|e| e.file == "businesses/broken_cafe.yaml")
     );
 }
+
+#[test]
+fn plugin_the_sandbox_refuses_is_rejected_and_the_last_good_version_stays() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&repo().join("flows"), &dir.path().join("flows"));
+    fs::create_dir_all(dir.path().join("plugins")).unwrap();
+    fs::create_dir_all(dir.path().join("businesses")).unwrap();
+    let good = "fn before_booking(reservation) {\n    #{ allow: true }\n}\n";
+    let plugin = dir.path().join("plugins/party_rules.rhai");
+    fs::write(&plugin, good).unwrap();
+    fs::write(
+        dir.path().join("businesses/corner_cafe.yaml"),
+        business(120).replace(
+            "flows: [greeting, goodbye, fallback]",
+            "flows: [greeting, goodbye, fallback]\nplugins: [party_rules]",
+        ),
+    )
+    .unwrap();
+    let store = ConfigStore::load(dir.path()).unwrap();
+    assert!(
+        store
+            .current(ID)
+            .unwrap()
+            .plugins
+            .contains_key("party_rules")
+    );
+    // Valid Rhai, refused by the sandbox: rejected like a syntax error, old version live.
+    fs::write(
+        &plugin,
+        "fn before_booking(reservation) {\n    eval(\"#{ allow: true }\")\n}\n",
+    )
+    .unwrap();
+    assert_eq!(store.reload_now().rejected, vec![ID.to_string()]);
+    assert_eq!(
+        store.current(ID).unwrap().plugins["party_rules"].source,
+        good
+    );
+    let h = store.health();
+    let errors: Vec<String> = h.businesses[0]
+        .last_rejected
+        .as_ref()
+        .unwrap()
+        .errors
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(
+        errors[0].starts_with("plugins/party_rules.rhai:2:5: Rhai sandbox: `eval` is not allowed"),
+        "{errors:?}"
+    );
+}

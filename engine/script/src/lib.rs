@@ -1,7 +1,8 @@
 //! Sandboxed Rhai runtime for business plugins and flow expressions.
 //!
-//! The config crate parses `plugins/*.rhai` and flow expressions at load time (a syntax error
-//! is rejected with file:line there). This crate *runs* them: the dialog core asks a
+//! The config crate parses `plugins/*.rhai` and flow expressions at load time with the
+//! sandbox's parse rules ([`vartalaap_config::apply_parse_rules`]: a syntax error or a refused
+//! `eval`/`import` is rejected with file:line there). This crate *runs* them: the dialog core asks a
 //! [`ScriptHost`] to evaluate a condition or call a plugin function, and [`RhaiHost`] does so on
 //! one hardened engine ([`harden`]) with limits on operations, call depth, sizes and wall time,
 //! no file, network or process access, and a fresh scope per evaluation.

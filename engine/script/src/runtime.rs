@@ -124,8 +124,10 @@ impl ScriptRuntime {
     /// The plugin compiled by the sandboxed engine, from the cache when this exact source was
     /// compiled before.
     ///
-    /// The config crate already parsed the plugin with a plain engine; this compiles it again
-    /// so the sandbox's parse-time rules (no `eval`, depth limits) hold for what actually runs.
+    /// The config crate already parsed the plugin with the sandbox's parse rules
+    /// ([`vartalaap_config::apply_parse_rules`]), so with the default limits this cannot fail
+    /// where loading succeeded; it compiles again because this engine's limits are the ones
+    /// that hold for what actually runs (a runtime given stricter limits refuses here).
     pub fn plugin(&self, plugin: &Plugin) -> Result<Arc<CompiledPlugin>, ScriptError> {
         let key = (plugin.id.clone(), plugin.source.clone());
         let mut cache = self.plugins.lock().unwrap_or_else(PoisonError::into_inner);

@@ -2,9 +2,14 @@
 //!
 //! **Design decision:** the engine starts from [`Engine::new_raw`] and adds only pure packages
 //! (arithmetic, logic, strings, arrays, maps, math, blobs, bit fields). Left out on purpose:
-//! the file module resolver (`import` finds nothing), `eval` (disabled at parse time), and the
-//! time package (`timestamp()` would read the system clock; scripts get `now` from the scope so
-//! a replayed conversation behaves the same). Rhai has no network or process access at all.
+//! the file module resolver, `eval` and `import` (refused at parse time), and the time package
+//! (`timestamp()` would read the system clock; scripts get `now` from the scope so a replayed
+//! conversation behaves the same). Rhai has no network or process access at all.
+//!
+//! The parse-time rules (refused symbols, nesting, function-count and literal-size limits) are
+//! listed once, in [`vartalaap_config::apply_parse_rules`]: the config loader parses plugins
+//! with them, so `vartalaap validate`, startup and hot reload reject what this engine would
+//! refuse, and [`harden`] applies the same function here.
 //!
 //! Operation, depth and size limits are deterministic. The wall-time limit is a backstop for
 //! the few operations whose cost is not proportional to the operation count; it reads an
@@ -20,6 +25,7 @@ use rhai::packages::{
     CorePackage, LogicPackage, MoreStringPackage, Package,
 };
 use rhai::{Dynamic, Engine};
+use vartalaap_config::{ParseLimits, apply_parse_rules};
 
 /// Limits for one script evaluation or plugin call.
 ///
@@ -57,15 +63,30 @@ impl Default for ScriptLimits {
             wall_time: Duration::from_millis(50),
             // Each level costs native stack; 24 stays far from overflow even in debug builds.
             max_call_depth: 24,
-            // Same as the config loader's parser, so a script valid at `validate` time also
-            // compiles here.
-            max_expr_depth: 64,
-            max_function_expr_depth: 32,
-            max_string_size: 16 * 1024,
-            max_array_size: 2_000,
-            max_map_size: 2_000,
+            // The parse-time limits are the config loader's, so a script valid at `validate`
+            // time also compiles here.
+            max_expr_depth: ParseLimits::DEFAULT.max_expr_depth,
+            max_function_expr_depth: ParseLimits::DEFAULT.max_function_expr_depth,
+            max_string_size: ParseLimits::DEFAULT.max_string_size,
+            max_array_size: ParseLimits::DEFAULT.max_array_size,
+            max_map_size: ParseLimits::DEFAULT.max_map_size,
             max_variables: 256,
-            max_functions: 256,
+            max_functions: ParseLimits::DEFAULT.max_functions,
+        }
+    }
+}
+
+impl ScriptLimits {
+    /// The limits that also apply when a script is parsed (see
+    /// [`vartalaap_config::apply_parse_rules`]).
+    pub fn parse_limits(&self) -> ParseLimits {
+        ParseLimits {
+            max_expr_depth: self.max_expr_depth,
+            max_function_expr_depth: self.max_function_expr_depth,
+            max_functions: self.max_functions,
+            max_string_size: self.max_string_size,
+            max_array_size: self.max_array_size,
+            max_map_size: self.max_map_size,
         }
     }
 }
@@ -184,20 +205,16 @@ pub fn sandboxed_engine(limits: &ScriptLimits, clock: Arc<dyn Clock>) -> Engine 
 /// packages an [`Engine::new`] already registered (such as the time package), but it does
 /// replace the file module resolver and the stdout `print`/`debug` of such an engine.
 pub fn harden(engine: &mut Engine, limits: &ScriptLimits, clock: Arc<dyn Clock>) {
+    // Refused symbols (`eval`, `import`), nesting, function-count and size limits: the same
+    // rules the config loader parses with, so `validate` reports what this engine would refuse.
+    apply_parse_rules(engine, &limits.parse_limits());
     engine
         .set_max_operations(limits.max_operations)
         .set_max_call_levels(limits.max_call_depth)
-        .set_max_expr_depths(limits.max_expr_depth, limits.max_function_expr_depth)
-        .set_max_string_size(limits.max_string_size)
-        .set_max_array_size(limits.max_array_size)
-        .set_max_map_size(limits.max_map_size)
         .set_max_variables(limits.max_variables)
-        .set_max_functions(limits.max_functions)
         .set_max_modules(0)
-        // No file access: `import` resolves nothing.
-        .set_module_resolver(DummyModuleResolver::new())
-        // Scripts are not allowed to compile and run strings.
-        .disable_symbol("eval");
+        // No file access: `import` resolves nothing (and is refused at parse time anyway).
+        .set_module_resolver(DummyModuleResolver::new());
 
     engine.on_progress(move |ops| {
         if ops % TIME_CHECK_EVERY != 0 {

@@ -141,8 +141,10 @@ fn no_file_or_module_access() {
     let host = host(&[("p", "import \"secrets\" as s;\nfn f() { s::x }\n")]);
     let ctx = Ctx::new(business());
     let err = host.call("p", "f", vec![], &ctx.scope()).unwrap_err();
+    // Refused when the plugin compiles (the same parse rule `vartalaap validate` applies).
     assert!(
-        matches!(err, ScriptError::Runtime { .. }) && err.to_string().contains("not allowed"),
+        matches!(err, ScriptError::Syntax { .. })
+            && err.to_string().contains("'import' is a reserved keyword"),
         "{err}"
     );
     // Nothing to read the clock or the file system with.
