@@ -188,3 +188,105 @@ fn vartalaap_test_runs_the_shipped_dialogues() {
     );
     assert!(stdout.contains(" 0 failed"), "{stdout}");
 }
+
+/// The clinic's dialogues run against the in-memory ledger; this runs the same flows against
+/// the real store through the conversation API: the `book` step's notes are stored on the
+/// appointment, and moving it to another day is one `modify` (one reservation throughout, its
+/// chair on the old day freed in the same transaction that takes the new one).
+#[test]
+fn a_dental_appointment_keeps_its_notes_and_moves_to_another_day_in_the_store() {
+    const AT: &str = "2026-12-01T10:00:00+05:30"; // a Tuesday morning
+    let server = Server::start();
+    let token = server.login();
+    let start = |caller: &str| -> String {
+        let r = server.request(
+            "POST",
+            "/api/businesses/muskaan_dental/conversations",
+            Some(&token),
+            Some(&json!({ "at": AT, "caller": caller }).to_string()),
+        );
+        assert_eq!(r.status, 201, "{}", r.text);
+        r.json["conversation_id"].as_str().unwrap().to_string()
+    };
+    // One patient per call, Friday at 5 pm; returns the last reply.
+    let book = |caller: &str, request: &str, name: &str| -> serde_json::Value {
+        let id = start(caller);
+        let reply = server.say(&token, &id, request);
+        assert_eq!(reply["state"]["step"], "ask_name", "{reply:#}");
+        server.say(&token, &id, name);
+        server.say(&token, &id, "yes")
+    };
+    let listed = || {
+        let list = server.request(
+            "GET",
+            "/api/reservations?business_id=muskaan_dental&date_from=2026-12-01&date_to=2026-12-10",
+            Some(&token),
+            None,
+        );
+        assert_eq!(list.status, 200, "{}", list.text);
+        list.json["items"].as_array().unwrap().clone()
+    };
+
+    // The three chairs at Friday 5 pm: our patient (a cleaning) and two others.
+    let reply = book(
+        "+91 98765 43210",
+        "I need a cleaning on Friday at 5 pm",
+        "Meera Nair",
+    );
+    assert!(
+        reply["actions"].to_string().contains("\"book\""),
+        "{reply:#}"
+    );
+    for (caller, name) in [("+91 98765 43211", "Ravi"), ("+91 98765 43212", "Sana")] {
+        book(caller, "book an appointment for Friday at 5 pm", name);
+    }
+    let before = listed();
+    assert_eq!(before.len(), 3, "{before:#?}");
+    let meera = before
+        .iter()
+        .find(|r| r["customer_name"] == "Meera Nair")
+        .unwrap()
+        .clone();
+    assert_eq!(meera["notes"], "Scaling and polishing (cleaning)");
+    // Full now: a fourth patient is refused that time.
+    let id = start("+91 98765 43213");
+    let reply = server.say(&token, &id, "book an appointment for Friday at 5 pm");
+    assert!(reply["state"]["slots"]["time"].is_null(), "{reply:#}");
+
+    // Meera moves hers to Monday at 11 am in a new call.
+    let id = start("+91 98765 43210");
+    let reply = server.say(&token, &id, "I want to reschedule my appointment");
+    assert_eq!(reply["state"]["step"], "ask_old_date", "{reply:#}");
+    server.say(&token, &id, "Friday");
+    let reply = server.say(&token, &id, "Monday at 11 am");
+    assert_eq!(reply["state"]["step"], "confirm", "{reply:#}");
+    let reply = server.say(&token, &id, "yes");
+    let actions = reply["actions"].to_string();
+    assert!(actions.contains("\"modify\""), "{reply:#}");
+    assert!(
+        !actions.contains("\"book\"") && !actions.contains("\"cancel\""),
+        "{reply:#}"
+    );
+
+    let after = listed();
+    assert_eq!(after.len(), 3, "still one reservation each: {after:#?}");
+    let moved = after
+        .iter()
+        .find(|r| r["customer_name"] == "Meera Nair")
+        .unwrap();
+    assert_eq!(moved["id"], meera["id"], "the same reservation, moved");
+    assert_eq!(moved["reservation_date"], "2026-12-07");
+    assert_eq!(moved["reservation_time"], "11:00");
+    assert_eq!(moved["status"], "confirmed");
+    assert_eq!(moved["notes"], "Scaling and polishing (cleaning)");
+    // Her Friday chair is free again: the fourth patient gets it.
+    let reply = book(
+        "+91 98765 43213",
+        "book an appointment for Friday at 5 pm",
+        "Kabir",
+    );
+    assert!(
+        reply["actions"].to_string().contains("\"book\""),
+        "{reply:#}"
+    );
+}

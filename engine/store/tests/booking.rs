@@ -222,6 +222,68 @@ fn modify_rechecks_capacity_excluding_itself_and_cancel_releases() {
     ));
 }
 
+/// What the dialog engine's `modify` with a `new_date` relies on: one call moves a booking to
+/// another day, refused (and nothing changed) when the new day is full at that time, and on
+/// success the old day's covers are free and the new day's taken, with one reservation.
+#[test]
+fn moving_to_another_day_checks_that_day_and_frees_the_old_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir);
+    let rule = CapacityRule {
+        capacity_covers: 3,
+        hold_minutes: 30,
+    };
+    let mut mine = request(1, "17:00", Some("9876543210"), false);
+    mine.notes = Some("Root canal".into());
+    let mine = store.book(&mine, &rule, now()).unwrap().reservation;
+    let friday = day().succ_opt().unwrap();
+    let at_friday = |party, time: &str| BookingRequest {
+        date: friday,
+        ..request(party, time, None, false)
+    };
+    store.book(&at_friday(3, "11:00"), &rule, now()).unwrap();
+    let grid = SlotGrid {
+        first: t("11:00"),
+        last: t("17:00"),
+        step_minutes: 360,
+    };
+    let free = |d| -> Vec<u32> {
+        store
+            .availability("himalayan-kitchen", d, &rule, &grid)
+            .unwrap()
+            .iter()
+            .map(|s| s.free_covers)
+            .collect()
+    };
+    // Friday 11:00 is full: refused, nothing moved.
+    let to_full = ReservationChange {
+        date: Some(friday),
+        time: Some(t("11:00")),
+        ..Default::default()
+    };
+    assert!(matches!(
+        store.modify_reservation(mine.id, &to_full, &rule, now()),
+        Err(BookingError::Full { .. })
+    ));
+    assert_eq!(free(day()), [3, 2]);
+    // Friday 17:00 has room: moved, the old chair freed, notes kept, still one reservation.
+    let to_free = ReservationChange {
+        date: Some(friday),
+        ..Default::default()
+    };
+    let moved = store
+        .modify_reservation(mine.id, &to_free, &rule, now())
+        .unwrap();
+    assert_eq!((moved.id, moved.reservation_date), (mine.id, friday));
+    assert_eq!(moved.notes.as_deref(), Some("Root canal"));
+    assert_eq!(free(day()), [3, 3]);
+    assert_eq!(free(friday), [0, 2]);
+    let all = store
+        .list_reservations(&ReservationFilter::default(), &PageRequest::default())
+        .unwrap();
+    assert_eq!(all.items.len(), 2);
+}
+
 #[test]
 fn invalid_input_is_rejected_with_field_names() {
     let dir = tempfile::tempdir().unwrap();
