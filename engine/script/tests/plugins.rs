@@ -265,12 +265,30 @@ fn call_steps_from_the_flows() {
     assert_eq!(policy["allow"], json!(false));
 
     let menu_flow = snap.flow("menu_question").expect("flow");
-    let StepKind::Call(jain) = &menu_flow.steps[0].kind else {
-        panic!("menu_question starts with the Jain call")
+    let call_in_menu = |id: &str| match &menu_flow.step(id).expect("step").kind {
+        StepKind::Call(call) => call.clone(),
+        other => panic!("{id} is not a call step: {other:?}"),
     };
     let mut c = ctx(&snap);
     c.utterance = "kya aapke yahan Jain khana milta hai".into();
     c.lang = "hinglish".into();
-    let out = host.call_step(jain, &site, &c.scope()).unwrap();
+    let mentioned = host
+        .call_step(&call_in_menu("jain_check"), &site, &c.scope())
+        .unwrap();
+    assert_eq!(mentioned, json!(true));
+    let out = host
+        .call_step(&call_in_menu("jain_suggest"), &site, &c.scope())
+        .unwrap();
     assert_eq!(out["mentioned"], json!(true));
+    assert!(
+        out["items"]
+            .as_array()
+            .is_some_and(|items| !items.is_empty()),
+        "{out}"
+    );
+    c.utterance = "momos kitne ke hain".into();
+    let mentioned = host
+        .call_step(&call_in_menu("jain_check"), &site, &c.scope())
+        .unwrap();
+    assert_eq!(mentioned, json!(false));
 }
