@@ -8,6 +8,9 @@
 //!     [--cache-entries 1]     phrase cache size (1: nearly every sentence synthesized afresh)
 //!     [--no-prewarm]          skip synthesizing greetings and fixed lines before the calls
 //!     [--ramp-secs 1]         calls arrive evenly over this many seconds
+//!     [--pause-interim-ms 100] the mock's whole-sentence interim this far into the caller's
+//!                             pause (endpointing is 300 ms, as our client asks); `off`: none
+//!     [--no-speculate]        no speculative first sentence from interims
 //! ```
 //!
 //! Each call is driven exactly as Plivo would over the stream socket, but through the call's
@@ -242,6 +245,10 @@ struct Options {
     prewarm: bool,
     /// Calls arrive evenly over this many seconds.
     ramp_secs: f64,
+    /// When the mock sends its whole-sentence interim into the caller's pause.
+    pause_interim_ms: Option<u32>,
+    /// Speculative first sentences on.
+    speculate: bool,
 }
 
 fn main() {
@@ -252,6 +259,8 @@ fn main() {
         cache_entries: 512,
         prewarm: true,
         ramp_secs: 1.0,
+        pause_interim_ms: Some(100),
+        speculate: true,
     };
     let args: Vec<String> = std::env::args().collect();
     for (i, arg) in args.iter().enumerate() {
@@ -266,6 +275,8 @@ fn main() {
                     .unwrap_or(o.cache_entries)
             }
             "--no-prewarm" => o.prewarm = false,
+            "--no-speculate" => o.speculate = false,
+            "--pause-interim-ms" => o.pause_interim_ms = value.and_then(|v| v.parse().ok()),
             "--ramp-secs" => o.ramp_secs = value.and_then(|v| v.parse().ok()).unwrap_or(1.0),
             _ => {}
         }
@@ -291,8 +302,18 @@ async fn run(o: Options) {
         )
         .expect("store"),
     );
+    let speech = EspeakTts::default()
+        .synthesize(SENTENCE, VoiceLang::English)
+        .expect("espeak-ng is needed for the caller's voice");
+    let speech = Arc::new(
+        vartalaap_audio::resample(&speech.samples, speech.sample_rate, 8000).expect("resample"),
+    );
+    // The mock's words follow the audio: interims carry the words said so far, so only the
+    // pause's interim (or speech_final) has the whole sentence.
+    let speech_ms = (speech.len() / 8) as u32;
     let deepgram = MockDeepgram::start(MockDeepgramConfig {
-        script: vec![ScriptedUtterance::new(SENTENCE, 300); calls * turns * 2],
+        script: vec![ScriptedUtterance::new(SENTENCE, speech_ms); turns * 2],
+        pause_interim_ms: o.pause_interim_ms,
         ..MockDeepgramConfig::default()
     })
     .await
@@ -302,6 +323,7 @@ async fn run(o: Options) {
     let mut cfg = VoiceConfig::offline(ModelPaths::from_env(), vec![7u8; 32]);
     cfg.tts_workers = 2;
     cfg.phrase_cache_entries = o.cache_entries;
+    cfg.speculate = o.speculate;
     cfg.deepgram = Some(DeepgramConfig {
         api_key: "dg-test-key".into(),
         base_url: deepgram.base_url.clone(),
@@ -341,12 +363,6 @@ async fn run(o: Options) {
             .await
             .expect("join")
             .expect("voice service"),
-    );
-    let speech = EspeakTts::default()
-        .synthesize(SENTENCE, VoiceLang::English)
-        .expect("espeak-ng is needed for the caller's voice");
-    let speech = Arc::new(
-        vartalaap_audio::resample(&speech.samples, speech.sample_rate, 8000).expect("resample"),
     );
     let business = config
         .list()
@@ -472,6 +488,13 @@ async fn run(o: Options) {
             stages.get(kind).map_or(0, Vec::len)
         );
     }
+    let spec = svc.speculation();
+    println!(
+        "speculation ({}; mock interim {} into the pause, speech_final at 300 ms): {spec:?}",
+        if o.speculate { "on" } else { "off" },
+        o.pause_interim_ms
+            .map_or("never".to_string(), |ms| format!("{ms} ms")),
+    );
     let mut added: Vec<f64> = stages
         .get("reply")
         .map(|v| v.iter().map(|s| s * 1000.0).collect())

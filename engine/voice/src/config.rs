@@ -77,6 +77,9 @@ pub struct VoiceConfig {
     pub stream_token_ttl: Duration,
     /// How long shutdown waits for calls to say goodbye.
     pub drain_deadline: Duration,
+    /// Guess the reply from Deepgram's interim transcripts and synthesize its first sentence
+    /// before the caller's turn is final (`docs/VOICE.md`, "Speculative first sentence").
+    pub speculate: bool,
 }
 
 impl VoiceConfig {
@@ -95,6 +98,7 @@ impl VoiceConfig {
             stream_token_secret,
             stream_token_ttl: Duration::from_secs(60),
             drain_deadline: Duration::from_secs(8),
+            speculate: true,
         }
     }
 }

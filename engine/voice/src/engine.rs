@@ -63,7 +63,7 @@ impl ToolExecutor for Recording<'_> {
 /// One call's conversation with its script host and tools.
 pub(crate) struct Engine {
     conv: Conversation,
-    host: RhaiHost,
+    host: Arc<RhaiHost>,
     tools: Box<dyn ToolExecutor + Send>,
     callback: bool,
 }
@@ -85,13 +85,14 @@ impl Engine {
         log: &CallLog,
     ) -> Result<(Engine, Vec<Output>), EngineError> {
         let now = local_now(svc, &snapshot);
-        let host = RhaiHost::new(svc.deps.runtime.clone(), snapshot.clone());
+        let host = Arc::new(RhaiHost::new(svc.deps.runtime.clone(), snapshot.clone()));
         let context = log.context.clone();
         let tools_for = svc.deps.tools.clone();
         let caller = params.caller.clone();
         let call_id = log.id;
         tokio::task::spawn_blocking(move || {
-            let (mut conv, first) = Conversation::start(snapshot.clone(), now, context, &host);
+            let (mut conv, first) =
+                Conversation::start(snapshot.clone(), now, context, host.as_ref());
             let mut tools = tools_for(ToolContext {
                 snapshot,
                 caller,
@@ -104,7 +105,7 @@ impl Engine {
                     inner: tools.as_mut(),
                     callback: &mut callback,
                 };
-                drive_start(&mut conv, first, now, &host, &mut rec)
+                drive_start(&mut conv, first, now, host.as_ref(), &mut rec)
             };
             (
                 Engine {
@@ -133,7 +134,7 @@ impl Engine {
                     inner: self.tools.as_mut(),
                     callback: &mut self.callback,
                 };
-                drive(&mut self.conv, now, input, &self.host, &mut rec)
+                drive(&mut self.conv, now, input, self.host.as_ref(), &mut rec)
             };
             (self, outputs)
         })
@@ -189,7 +190,7 @@ impl Engine {
         let now = local_now(svc, self.conv.snapshot());
         tokio::task::spawn_blocking(move || {
             let ctx = llm
-                .should_interpret(&self.conv, now, &text, &self.host)
+                .should_interpret(&self.conv, now, &text, self.host.as_ref())
                 .then(|| TurnContext::of(&self.conv, now));
             (self, ctx)
         })
@@ -202,6 +203,15 @@ impl Engine {
     pub fn phrase_context(&self, svc: &VoiceService) -> (TurnContext, Facts) {
         let now = local_now(svc, self.conv.snapshot());
         (TurnContext::of(&self.conv, now), self.conv.facts())
+    }
+
+    /// A throw-away copy of the conversation for a speculative turn (see `speculate`).
+    pub fn speculation(&self, svc: &VoiceService) -> Speculation {
+        Speculation {
+            conv: self.conv.clone(),
+            host: self.host.clone(),
+            now: local_now(svc, self.conv.snapshot()),
+        }
     }
 
     /// The language the bot speaks now.
@@ -222,6 +232,58 @@ impl Engine {
     /// Slot values (name, consent) for the caller's preferences.
     pub fn slots(&self) -> Map<String, Value> {
         self.conv.view().slots
+    }
+}
+
+/// A copy of the conversation to try a transcript on before it is final. Nothing it does is
+/// kept: no tool runs, and the copy is dropped after the guess.
+pub(crate) struct Speculation {
+    conv: Conversation,
+    host: Arc<RhaiHost>,
+    now: NaiveDateTime,
+}
+
+impl Speculation {
+    /// The first sentence the bot would say if the caller's turn were `text`, and its
+    /// language; `None` when it says nothing before needing a tool's result. No tool runs
+    /// here: an availability check is *assumed* to find room (the usual answer; if the real
+    /// check differs, so does the reply's sentence, and the guess is simply not used), and
+    /// any other tool (a booking, a lookup, a callback) ends the guess. CPU work: run it on
+    /// the blocking pool.
+    pub fn first_sentence(mut self, text: String, confidence: f32) -> Option<(String, Lang)> {
+        let mut next = Some(Input::Utterance {
+            text,
+            confidence: Some(confidence),
+            interpretation: None,
+        });
+        // The real turn speaks its `Say`s in output order across tool round trips (`drive`).
+        for _ in 0..4 {
+            let input = next.take()?;
+            let mut blocked = false;
+            for output in self.conv.handle(self.now, input, self.host.as_ref()) {
+                match output {
+                    Output::Say { text, lang, .. } => {
+                        return vartalaap_lang::split_sentences(&text)
+                            .first()
+                            .map(|s| (s.to_string(), lang));
+                    }
+                    Output::Tool(call) => match call.kind {
+                        ToolKind::CheckAvailability { .. } if next.is_none() && !blocked => {
+                            next = Some(Input::ToolResult {
+                                call_id: call.call_id,
+                                result: ToolResult::Available,
+                            });
+                        }
+                        _ => blocked = true,
+                    },
+                    _ => {}
+                }
+            }
+            if blocked {
+                return None;
+            }
+        }
+        None
     }
 }
 

@@ -33,6 +33,7 @@ mod phrases;
 mod service;
 mod session;
 mod speaker;
+mod speculate;
 mod speech;
 mod timing;
 
@@ -46,6 +47,7 @@ pub use service::{
     VoiceError, VoiceService, routing_number,
 };
 pub use session::{CallParams, CallSummary, end_silence_ms};
+pub use speculate::SpeculationCounts;
 pub use speech::{Source as SpeechSource, SpeechPool, Spoken, voice_for};
 pub use timing::TurnMarks;
 

@@ -143,6 +143,8 @@ pub struct VoiceService {
     pub(crate) rest: Option<PlivoRest>,
     /// The optional LLM (see [`VoiceService::with_llm`]); `None` = offline.
     pub(crate) llm: Option<Arc<vartalaap_llm::Llm>>,
+    /// What speculative first sentences did, across calls.
+    pub(crate) speculation: Arc<crate::speculate::SpeculationStats>,
     token_key: StreamTokenKey,
     pending: Mutex<HashMap<String, Pending>>,
     live: Mutex<HashMap<String, CancellationToken>>,
@@ -237,6 +239,7 @@ impl VoiceService {
             offline,
             rest,
             llm: None,
+            speculation: Arc::default(),
             token_key,
             pending: Mutex::new(HashMap::new()),
             live: Mutex::new(HashMap::new()),
@@ -252,6 +255,12 @@ impl VoiceService {
     pub fn with_llm(mut self, llm: Arc<vartalaap_llm::Llm>) -> VoiceService {
         self.llm = (!llm.is_offline()).then_some(llm);
         self
+    }
+
+    /// What speculative first sentences have done so far (all calls): how many were guessed,
+    /// synthesized ahead, and served to replies.
+    pub fn speculation(&self) -> crate::SpeculationCounts {
+        self.speculation.snapshot()
     }
 
     /// Plivo settings, when telephony is on.

@@ -18,7 +18,8 @@ use vartalaap_audio::{FRAME_SAMPLES_8K, Pacer, mulaw};
 use vartalaap_config::Lang;
 use vartalaap_telephony::{Command, PlaybackTracker};
 
-use crate::speech::{EdgeVoices, Source, SpeechPool, Spoken};
+use crate::speculate::SpecSlot;
+use crate::speech::{EdgeVoices, Source, SpeechPool, Spoken, voice_for};
 
 /// One reply to play.
 #[derive(Debug)]
@@ -65,9 +66,11 @@ pub(crate) fn lock(t: &Mutex<PlaybackTracker>) -> MutexGuard<'_, PlaybackTracker
 
 /// Starts the speaker task for a call.
 /// `voices` are the business's Edge voices per language (used only when Edge TTS is on).
-pub fn spawn(
+/// `spec` is the call's speculative sentence: a reply starting with it is served from there.
+pub(crate) fn spawn(
     pool: Arc<SpeechPool>,
     voices: EdgeVoices,
+    spec: Arc<SpecSlot>,
     stream_id: String,
     tracker: Arc<Mutex<PlaybackTracker>>,
     out: mpsc::Sender<Tagged>,
@@ -78,7 +81,10 @@ pub fn spawn(
         while let Some(job) = job_rx.recv().await {
             let generation = job.generation;
             let cancel = job.cancel.clone();
-            let finished = play(&pool, &voices, &stream_id, &tracker, &out, &ev_tx, job).await;
+            let finished = play(
+                &pool, &voices, &spec, &stream_id, &tracker, &out, &ev_tx, job,
+            )
+            .await;
             let done = SpeakerEvent::Done {
                 generation,
                 cancelled: !finished || cancel.is_cancelled(),
@@ -95,6 +101,7 @@ pub fn spawn(
 fn synthesize_ahead(
     pool: Arc<SpeechPool>,
     voices: EdgeVoices,
+    spec: Arc<SpecSlot>,
     sentences: Vec<(String, Lang)>,
     mut more: Option<mpsc::Receiver<(String, Lang)>>,
     cancel: CancellationToken,
@@ -102,6 +109,7 @@ fn synthesize_ahead(
     let (tx, rx) = mpsc::channel(1);
     tokio::spawn(async move {
         let mut queued = sentences.into_iter();
+        let mut first = true;
         loop {
             let next = match (queued.next(), more.as_mut()) {
                 (Some(s), _) => Some(s),
@@ -118,11 +126,30 @@ fn synthesize_ahead(
             if cancel.is_cancelled() {
                 break;
             }
-            let voice = voices.get(&lang).map(String::as_str);
-            let spoken = tokio::select! {
-                biased;
-                _ = cancel.cancelled() => break,
-                spoken = pool.speak(&text, lang, voice) => spoken,
+            // The reply's first sentence may have been synthesized while the caller's last
+            // words were being endpointed (same text, same voice: the very same audio).
+            let speculated = if std::mem::take(&mut first) {
+                spec.take(&text, voice_for(&text, lang), &cancel).await
+            } else {
+                None
+            };
+            let spoken = match speculated {
+                Some(pcm) => (
+                    Spoken {
+                        pcm,
+                        source: Source::Local,
+                        said: text.clone(),
+                    },
+                    Vec::new(),
+                ),
+                None => {
+                    let voice = voices.get(&lang).map(String::as_str);
+                    tokio::select! {
+                        biased;
+                        _ = cancel.cancelled() => break,
+                        spoken = pool.speak(&text, lang, voice) => spoken,
+                    }
+                }
             };
             if tx.send(spoken).await.is_err() {
                 break;
@@ -133,9 +160,11 @@ fn synthesize_ahead(
 }
 
 /// Plays one reply; returns false when it was cancelled or the call's output closed.
+#[allow(clippy::too_many_arguments)]
 async fn play(
     pool: &Arc<SpeechPool>,
     voices: &EdgeVoices,
+    spec: &Arc<SpecSlot>,
     stream_id: &str,
     tracker: &Arc<Mutex<PlaybackTracker>>,
     out: &mpsc::Sender<Tagged>,
@@ -148,6 +177,7 @@ async fn play(
     let mut audio = synthesize_ahead(
         pool.clone(),
         voices.clone(),
+        spec.clone(),
         job.sentences,
         job.more,
         cancel.clone(),
@@ -323,6 +353,7 @@ mod tests {
         let (jobs, mut events) = spawn(
             pool,
             EdgeVoices::default(),
+            Arc::new(SpecSlot::new(Arc::default())),
             "stream-1".into(),
             tracker.clone(),
             tx,
@@ -377,6 +408,7 @@ mod tests {
         let (jobs, mut events) = spawn(
             pool,
             EdgeVoices::default(),
+            Arc::new(SpecSlot::new(Arc::default())),
             "stream-1".into(),
             tracker.clone(),
             tx,

@@ -370,6 +370,11 @@ impl SpeechPool {
         }
     }
 
+    /// `text` in `voice`'s own local voice, when the phrase cache holds it.
+    pub(crate) fn cached(&self, text: &str, voice: VoiceLang) -> Option<Arc<Pcm>> {
+        lock(&self.cache).get(self.voice_key(voice), text)
+    }
+
     /// Synthesizes `text` with the language's own local voice (cached), without any fallback.
     pub fn synthesize_exact(&self, text: &str, voice: VoiceLang) -> Result<Arc<Pcm>, TtsError> {
         let key = self.voice_key(voice).to_string();

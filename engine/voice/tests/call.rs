@@ -26,12 +26,17 @@ const AUTH_TOKEN: &str = "plivo-test-auth-token-0123456789";
 /// Tools that answer from memory; counts callbacks.
 struct MemoryTools {
     callbacks: Arc<std::sync::atomic::AtomicUsize>,
+    checks: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl ToolExecutor for MemoryTools {
     fn execute(&mut self, _: NaiveDateTime, call: &ToolCall) -> ToolResult {
         match &call.kind {
-            ToolKind::CheckAvailability { .. } => ToolResult::Available,
+            ToolKind::CheckAvailability { .. } => {
+                self.checks
+                    .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                ToolResult::Available
+            }
             ToolKind::Book { .. } => ToolResult::Booked {
                 reservation_id: "1".into(),
             },
@@ -50,6 +55,7 @@ struct Harness {
     svc: Arc<VoiceService>,
     store: Arc<Store>,
     callbacks: Arc<std::sync::atomic::AtomicUsize>,
+    checks: Arc<std::sync::atomic::AtomicUsize>,
     _dir: tempfile::TempDir,
 }
 
@@ -118,6 +124,8 @@ async fn harness_with(
     tweak(&mut cfg);
     let callbacks = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let counter = callbacks.clone();
+    let checks = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let check_counter = checks.clone();
     let deps = VoiceDeps {
         config,
         store: store.clone(),
@@ -128,6 +136,7 @@ async fn harness_with(
         tools: Arc::new(move |_| {
             Box::new(MemoryTools {
                 callbacks: counter.clone(),
+                checks: check_counter.clone(),
             })
         }),
         metrics: Arc::new(|_: &str, _: f64| {}),
@@ -140,6 +149,7 @@ async fn harness_with(
         svc: Arc::new(svc),
         store,
         callbacks,
+        checks,
         _dir: dir,
     }
 }
@@ -807,4 +817,98 @@ async fn whisper_understands_an_english_caller_on_a_call() {
         said[0].contains("table") && said[0].contains("tomorrow"),
         "{said:?}"
     );
+}
+
+/// One caller turn of `spoken_ms` against a mock whose script expects `scripted_ms` of speech
+/// for `text` and that sends an interim 60 ms into the caller's pause (endpointing: 300 ms,
+/// what our client asks for). Returns the bot's lines and what speculation did.
+async fn speculated_turn(
+    text: &str,
+    scripted_ms: u32,
+    spoken_ms: usize,
+    speculate: bool,
+) -> (Vec<String>, vartalaap_voice::SpeculationCounts, usize) {
+    let deepgram = MockDeepgram::start(MockDeepgramConfig {
+        script: vec![ScriptedUtterance::new(text, scripted_ms)],
+        pause_interim_ms: Some(60),
+        ..MockDeepgramConfig::default()
+    })
+    .await
+    .unwrap();
+    let h = harness_with(Some(&deepgram), None, false, |c| c.speculate = speculate).await;
+    let (mut caller, session) = Caller::dial(&h, "spec-1").await;
+    assert!(caller.wait_bot().await, "greeting");
+    let before = h.svc.speculation();
+    assert_eq!(
+        before,
+        Default::default(),
+        "nothing is guessed during the greeting"
+    );
+    caller.say(&speech_like(spoken_ms)).await;
+    assert!(caller.wait_bot().await, "the answer");
+    drop(caller);
+    let summary = session.await.unwrap();
+    (
+        bot_lines(&h.store, summary.call_log_id.unwrap()),
+        h.svc.speculation(),
+        h.checks.load(std::sync::atomic::Ordering::SeqCst),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_reply_s_first_sentence_is_spoken_from_the_interim_s_speculation() {
+    if !espeak() {
+        eprintln!("skipped: espeak-ng is not installed");
+        return;
+    }
+    let (lines, spec, _) = speculated_turn("mujhe table chahiye", 1200, 1200, true).await;
+    // The whole sentence arrived as an interim before `speech_final`: the engine's reply to
+    // it was guessed on a copy of the conversation and its first sentence synthesized; the
+    // real reply (same words, so the same sentence) was served from the call's slot.
+    assert_eq!(spec.started, 1, "{spec:?}");
+    assert_eq!(spec.synthesized, 1, "{spec:?}");
+    assert_eq!(spec.served_ready + spec.served_after_wait, 1, "{spec:?}");
+    assert_eq!(spec.unused, 0, "{spec:?}");
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    // Control: the same call without speculation says the same reply.
+    let (plain, none, _) = speculated_turn("mujhe table chahiye", 1200, 1200, false).await;
+    assert_eq!(none, Default::default());
+    assert_eq!(plain, lines);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_different_final_never_plays_the_speculated_sentence() {
+    if !espeak() {
+        eprintln!("skipped: espeak-ng is not installed");
+        return;
+    }
+    // The mock expects twice the speech the caller gives: its pause interim carries the first
+    // half of the words, the final the last half (as when a recogniser revises its guess).
+    let text = "mujhe table chahiye manager se baat karni hai";
+    let (lines, spec, _) = speculated_turn(text, 2400, 1200, true).await;
+    assert!(spec.started >= 1, "{spec:?}");
+    assert_eq!(spec.served_ready + spec.served_after_wait, 0, "{spec:?}");
+    assert!(spec.unused + spec.cancelled >= 1, "{spec:?}");
+    let (plain, _, _) = speculated_turn(text, 2400, 1200, false).await;
+    assert_eq!(
+        plain, lines,
+        "the caller heard the reply to the final words"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reply_after_an_availability_check_is_speculated_without_running_the_tool() {
+    if !espeak() {
+        eprintln!("skipped: espeak-ng is not installed");
+        return;
+    }
+    let text = "kal raat 8 baje 4 log ke liye table chahiye";
+    let (lines, spec, checks) = speculated_turn(text, 2000, 2000, true).await;
+    // The guess assumed room; the real turn checked (once: the guess never runs a tool) and
+    // found room, so its first sentence was the guessed one.
+    assert_eq!(checks, 1, "{spec:?}");
+    assert_eq!(spec.served_ready + spec.served_after_wait, 1, "{spec:?}");
+    let (plain, _, plain_checks) = speculated_turn(text, 2000, 2000, false).await;
+    assert_eq!(plain_checks, 1);
+    assert_eq!(plain, lines);
 }

@@ -135,13 +135,28 @@ impl Session {
                     self.barge_candidate = true;
                 }
             }
-            SttEvent::Interim { text, .. } | SttEvent::Final { text, .. } => {
+            SttEvent::Interim { text, confidence } => {
                 if self.bot_speaking() && self.barge_candidate && !is_backchannel(&text) {
                     self.barge_in().await;
+                }
+                self.on_partial(&text, false, confidence);
+            }
+            SttEvent::Final {
+                text,
+                confidence,
+                speech_final,
+                from_finalize,
+            } => {
+                if self.bot_speaking() && self.barge_candidate && !is_backchannel(&text) {
+                    self.barge_in().await;
+                }
+                if !speech_final && !from_finalize {
+                    self.on_partial(&text, true, confidence);
                 }
             }
             SttEvent::Utterance(u) => {
                 let text = u.text.trim().to_string();
+                self.on_final_turn(&text);
                 if text.is_empty() {
                     if let Some(l) = self.listening
                         && !self.bot_speaking()

@@ -31,6 +31,7 @@ use crate::timing::TurnMarks;
 mod inputs;
 mod llm;
 mod reply;
+mod speculate;
 
 /// How long to wait for Plivo's `start` event after the socket opens.
 const START_TIMEOUT: Duration = Duration::from_secs(10);
@@ -161,6 +162,8 @@ struct Session {
     offline_events: mpsc::Sender<SttEvent>,
     lang: Lang,
     outcome: Option<CallOutcome>,
+    /// Speculative first sentences from interim transcripts.
+    spec: speculate::Speculator,
 }
 
 /// Runs a call to its end.
@@ -259,9 +262,12 @@ pub(crate) async fn run(
     let tracker = Arc::new(Mutex::new(PlaybackTracker::new()));
     let (tag_tx, tag_rx) = mpsc::channel::<Tagged>(64);
     speaker::forward(tag_rx, out);
+    let spec_slot = Arc::new(crate::speculate::SpecSlot::new(svc.speculation.clone()));
+    let (spec_done, mut spec_done_rx) = mpsc::channel::<u64>(4);
     let (jobs, mut speaker_events) = speaker::spawn(
         svc.speech.clone(),
         Arc::new(snapshot.business.voices.clone()),
+        spec_slot.clone(),
         start.stream_id.clone(),
         tracker.clone(),
         tag_tx.clone(),
@@ -306,6 +312,7 @@ pub(crate) async fn run(
         offline_events,
         lang,
         outcome: None,
+        spec: speculate::Speculator::new(spec_slot, spec_done),
     };
     let mut vad_reports = Some(vad_reports);
     let mut offline_rx = Some(offline_rx);
@@ -349,6 +356,7 @@ pub(crate) async fn run(
             },
             ev = recv_opt(&mut offline_rx) => if let Some(ev) = ev { s.on_stt(ev).await },
             ev = speaker_events.recv() => if let Some(ev) = ev { s.on_speaker(ev).await },
+            id = spec_done_rx.recv() => if let Some(id) = id { s.on_speculation_done(id) },
             _ = sleep_opt(settle_at) => s.reply_heard().await,
             _ = sleep_opt(s.listen_deadline) => s.on_silence().await,
             _ = sleep_opt(s.offline_barge_at) => {
