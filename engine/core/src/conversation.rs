@@ -420,10 +420,22 @@ impl Conversation {
             .and_then(|s| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())
     }
 
-    /// Clears every slot that is not canonical (confirmations belong to one flow run).
+    /// Clears every slot that is not canonical (confirmations belong to one flow run), except
+    /// the slots of flows suspended by a digression: they resume where they were, with what
+    /// the caller already told them.
     pub(crate) fn clear_flow_slots(&mut self) {
-        self.slots
-            .retain(|k, _| CANONICAL_SLOTS.contains(&k.as_str()));
+        let suspended: Vec<String> = self.suspended_slots();
+        self.slots.retain(|k, _| {
+            CANONICAL_SLOTS.contains(&k.as_str()) || suspended.iter().any(|s| s == k)
+        });
+    }
+
+    /// Slots declared by flows suspended by a digression.
+    fn suspended_slots(&self) -> Vec<String> {
+        self.stack
+            .iter()
+            .flat_map(|f| f.flow.slots.keys().cloned())
+            .collect()
     }
 
     /// A correction of the `changed` slots: re-run the current flow from its first step.
@@ -436,11 +448,12 @@ impl Conversation {
     /// the corrected slot's question. When no step fills a corrected slot, every flow-local
     /// slot is emptied.
     pub(crate) fn restart_flow(&mut self, changed: &[String]) {
-        let keep = self
+        let mut keep = self
             .frame
             .as_ref()
             .map(|f| filled_before(&f.flow, changed))
             .unwrap_or_default();
+        keep.extend(self.suspended_slots());
         self.slots
             .retain(|k, _| CANONICAL_SLOTS.contains(&k.as_str()) || keep.iter().any(|s| s == k));
         self.vars.clear();
