@@ -10,7 +10,9 @@
 //! 2. a yes/no while a yes/no question is pending → the answer;
 //! 3. repeat / cancel / goodbye repair intents;
 //! 4. a new value for a slot already filled → correction: the flow re-runs from its start,
-//!    skipping filled slots, so checks run again and the read-back is asked again;
+//!    skipping filled slots (flow-local ones survive when filled above the corrected slot,
+//!    see [`Conversation::restart_flow`]), so checks run again and the read-back is asked
+//!    again;
 //! 5. another flow's intent → info flows (menu, hours, FAQ) are a digression and the current
 //!    flow resumes at the same question afterwards; other flows replace the current one;
 //! 6. values for the pending slot (and any other empty slot of the flow) → the flow continues;

@@ -5,7 +5,8 @@
 //! - a `collect` whose slot already holds a valid value is skipped (slots carry across flows);
 //! - a value is valid when it has the slot's type and range, passes the step's `validate`
 //!   expression and, in flows that book (`check_availability`, `book`, `modify`,
-//!   `request_callback`), the business policy for dates and times;
+//!   `request_callback`), the business policy for the day being booked (`date`, or the
+//!   `new_date` slot of the flow's `modify` step) and `time` — not for other date slots;
 //! - a jump *back* to a `collect` step empties its slot (and every flow-local slot collected
 //!   at or after it), so "retry" paths ask again instead of looping on the refused value.
 
@@ -238,8 +239,9 @@ impl Conversation {
         }
     }
 
-    /// Enters a flow at its first (or a named) step. Flow-local slots, plugin results and the
-    /// last action result start empty; canonical slots carry over.
+    /// Enters a flow at its first (or a named) step. Flow-local slots (except those of flows
+    /// suspended by a digression), plugin results and the last action result start empty;
+    /// canonical slots carry over.
     pub(crate) fn start_flow(&mut self, id: &str, step: Option<&str>) {
         let Some(flow) = self.snap.flows.get(id).cloned() else {
             self.errors.push(format!("unknown flow {id}"));
