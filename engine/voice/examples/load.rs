@@ -310,7 +310,17 @@ async fn run(o: Options) {
     );
     // The mock's words follow the audio: interims carry the words said so far, so only the
     // pause's interim (or speech_final) has the whole sentence.
-    let speech_ms = (speech.len() / 8) as u32;
+    // The mock counts speech in loud 20 ms frames (most bytes loud in µ-law); tell it how much
+    // of that the sentence has, so the words it gives match what was heard.
+    let speech_ms = mulaw::encode(&speech)
+        .chunks(160)
+        .filter(|f| f.iter().filter(|b| ((!**b) & 0x7F) >= 0x20).count() * 2 > f.len())
+        .count() as u32
+        * 20;
+    println!(
+        "caller sentence: {} ms of audio, {speech_ms} ms of it loud",
+        speech.len() / 8
+    );
     let deepgram = MockDeepgram::start(MockDeepgramConfig {
         script: vec![ScriptedUtterance::new(SENTENCE, speech_ms); turns * 2],
         pause_interim_ms: o.pause_interim_ms,
