@@ -85,19 +85,46 @@ struct Rig {
     env: Vec<(String, String)>,
 }
 
+fn scripted(lines: &[&str]) -> Vec<ScriptedUtterance> {
+    lines
+        .iter()
+        .map(|t| ScriptedUtterance::new(*t, 300))
+        .collect()
+}
+
+/// Every call to the server says `script` (the mock follows it per connection).
 async fn rig(script: &[&str]) -> Rig {
     rig_with(script, &[]).await
 }
 
 /// [`rig`] with more environment variables for the server (they win over the defaults).
 async fn rig_with(script: &[&str], extra: &[(&str, &str)]) -> Rig {
+    rig_from(
+        MockDeepgramConfig {
+            script: scripted(script),
+            ..MockDeepgramConfig::default()
+        },
+        extra,
+    )
+    .await
+}
+
+/// Calls in order say their own lines: the first call `callers[0]`, the second `callers[1]`…
+async fn rig_for_callers(callers: &[&[&str]]) -> Rig {
+    rig_from(
+        MockDeepgramConfig {
+            connection_scripts: callers.iter().map(|lines| scripted(lines)).collect(),
+            ..MockDeepgramConfig::default()
+        },
+        &[],
+    )
+    .await
+}
+
+async fn rig_from(deepgram: MockDeepgramConfig, extra: &[(&str, &str)]) -> Rig {
     let deepgram = MockDeepgram::start(MockDeepgramConfig {
         api_key: DG_KEY.into(),
-        script: script
-            .iter()
-            .map(|t| ScriptedUtterance::new(*t, 300))
-            .collect(),
-        ..MockDeepgramConfig::default()
+        ..deepgram
     })
     .await
     .unwrap();
@@ -272,7 +299,8 @@ async fn speaking_over_the_bot_cuts_it_off_but_a_backchannel_does_not() {
     }
     let (day, _) = booking_day_word();
     let request = format!("{day} raat 8 baje 4 log ke liye table chahiye");
-    let rig = rig(&["haan", &request]).await;
+    // The first call only says "haan"; the second says the request.
+    let rig = rig_for_callers(&[&["haan"], &[&request]]).await;
     let start = Step::WaitForBotStart {
         max: Duration::from_secs(20),
     };

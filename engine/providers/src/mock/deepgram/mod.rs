@@ -68,6 +68,11 @@ pub struct MockDeepgramConfig {
     /// segment — the real service's interims catch up with the speaker at a pause. `None`
     /// (the default): interims only every second of speech.
     pub pause_interim_ms: Option<u32>,
+    /// Scripts for the first connections, in the order they open: connection *n* (counting
+    /// only new calls, not reconnects that take over a broken connection's place) follows
+    /// `connection_scripts[n]`, later ones follow `script`. For tests where several callers
+    /// say different things to one server.
+    pub connection_scripts: Vec<Vec<ScriptedUtterance>>,
 }
 
 impl Default for MockDeepgramConfig {
@@ -78,6 +83,7 @@ impl Default for MockDeepgramConfig {
             final_every_ms: 2000,
             idle_timeout: Duration::from_secs(10),
             pause_interim_ms: None,
+            connection_scripts: Vec::new(),
         }
     }
 }
@@ -141,6 +147,8 @@ impl ConnectionRecord {
 /// Where one connection is in the script.
 #[derive(Debug, Clone, Copy, Default)]
 struct Cursor {
+    /// Which of `connection_scripts` this connection follows; `None`: `script`.
+    script: Option<usize>,
     /// Utterance being spoken.
     index: usize,
     /// Its words already sent in finals.
@@ -159,6 +167,32 @@ struct State {
     orphans: std::collections::VecDeque<Cursor>,
     /// Furthest script position any connection reached.
     furthest: usize,
+    /// Connections that started a script of their own (not taking over an orphan).
+    fresh: usize,
+}
+
+impl State {
+    /// The script a connection at `cursor` follows.
+    fn script(&self, cursor: &Cursor) -> &[ScriptedUtterance] {
+        match cursor.script {
+            Some(n) => &self.cfg.connection_scripts[n],
+            None => &self.cfg.script,
+        }
+    }
+
+    /// Where a new connection starts: a broken connection's place, else the start of its own
+    /// script.
+    fn start_cursor(&mut self) -> Cursor {
+        if let Some(cursor) = self.orphans.pop_front() {
+            return cursor;
+        }
+        let n = self.fresh;
+        self.fresh += 1;
+        Cursor {
+            script: (n < self.cfg.connection_scripts.len()).then_some(n),
+            ..Cursor::default()
+        }
+    }
 }
 
 /// A running mock Deepgram; dropped → stops.
@@ -181,6 +215,7 @@ impl MockDeepgram {
             connections: Vec::new(),
             orphans: std::collections::VecDeque::new(),
             furthest: 0,
+            fresh: 0,
         }));
         let (shutdown, rx) = Shutdown::new();
         let accept_state = state.clone();
@@ -318,7 +353,7 @@ async fn serve(tcp: TcpStream, state: Shared<State>, shutdown: watch::Receiver<b
     };
     let Ok(ws) = accepted else { return };
     let params = Params::from_query(&lock(&handshake).query);
-    let cursor = lock(&state).orphans.pop_front().unwrap_or_default();
+    let cursor = lock(&state).start_cursor();
     let mut conn = Conn::new(ws, state, index, params, cursor);
     let stop = stopped(shutdown);
     tokio::pin!(stop);

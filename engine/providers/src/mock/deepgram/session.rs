@@ -327,7 +327,7 @@ impl Conn {
         let text = self.words_for(self.speech_since_final, true, true);
         {
             let mut s = lock(&self.state);
-            if self.cursor.index < s.cfg.script.len() {
+            if self.cursor.index < s.script(&self.cursor).len() {
                 self.cursor.index += 1;
             }
             self.cursor.words_done = 0;
@@ -352,7 +352,11 @@ impl Conn {
     /// from the front; the end of a segment takes the *tail* of the remaining words in
     /// proportion to the speech received, so audio lost before it means words lost.
     fn words_for(&mut self, bytes: usize, commit: bool, segment_end: bool) -> String {
-        let Some(item) = lock(&self.state).cfg.script.get(self.cursor.index).cloned() else {
+        let Some(item) = lock(&self.state)
+            .script(&self.cursor)
+            .get(self.cursor.index)
+            .cloned()
+        else {
             return String::new();
         };
         let s = &mut self.cursor;
