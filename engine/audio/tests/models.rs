@@ -9,7 +9,7 @@ mod common;
 use std::sync::{Mutex, OnceLock};
 
 use vartalaap_audio::tts::{EspeakTts, PiperTts};
-use vartalaap_audio::vad::SileroVad;
+use vartalaap_audio::vad::{SileroModel, SileroVad};
 use vartalaap_audio::{
     Lang, ModelPaths, SpeechEvent, SpeechSegmenter, Tts, TtsError, Vad, resample,
 };
@@ -212,6 +212,41 @@ fn piper_english_voice_refuses_hindi_and_local_tts_falls_back_to_espeak() {
         "Hindi espeak speech: {:.2}",
         frac_above(&probs, 0.5)
     );
+}
+
+/// One loaded model serves many calls: each stream keeps its own recurrent state, so two
+/// streams interleaved window by window over a single session score exactly as each does
+/// alone.
+#[test]
+fn streams_sharing_one_silero_model_keep_their_own_state() {
+    let test = "streams_sharing_one_silero_model_keep_their_own_state";
+    let Some(models) = common::models(test) else {
+        return;
+    };
+    if !common::espeak(test) {
+        return;
+    }
+    let speech = common::espeak_speech("en-us", "A table for two tomorrow at seven, please.");
+    let speech_8k = resample(&speech.samples, speech.sample_rate, 8_000).unwrap();
+    let mut a = vec![0i16; 8_000];
+    a.extend(&speech_8k);
+    // The other stream: quiet noise-like audio of the same length.
+    let b: Vec<i16> = (0..a.len())
+        .map(|i| ((i * 7919 % 401) as i16 - 200) * 3)
+        .collect();
+    let alone_a = silero_probs(&models, &a);
+    let alone_b = silero_probs(&models, &b);
+    let shared =
+        std::sync::Arc::new(SileroModel::load(&models.ort_dylib, &models.silero_vad(), 1).unwrap());
+    let (mut va, mut vb) = (SileroVad::new(shared.clone()), SileroVad::new(shared));
+    let (mut pa, mut pb) = (Vec::new(), Vec::new());
+    for (fa, fb) in a.chunks(160).zip(b.chunks(160)) {
+        pa.push(va.process(fa).unwrap());
+        pb.push(vb.process(fb).unwrap());
+    }
+    assert_eq!(pa, alone_a);
+    assert_eq!(pb, alone_b);
+    assert!(frac_above(&pa, 0.5) > 0.3, "the speech stream was heard");
 }
 
 #[test]

@@ -40,7 +40,7 @@ mod timing;
 pub use backchannel::is_backchannel;
 pub use config::{OfflineStt, PlivoVoiceConfig, VoiceConfig};
 pub use engine::{CallLogError, EngineError};
-pub use listen::VadChoice;
+pub use listen::{SharedSilero, VadChoice};
 pub use phrases::Phrase;
 pub use service::{
     AdmittedCall, HangupInfo, Hungup, MetricsSink, ToolContext, ToolsFactory, VoiceDeps,

@@ -5,14 +5,23 @@
 //! reports speech starts/ends and where voiced audio last was. The call task never waits on it:
 //! frames are offered with `try_send`, and a stalled VAD drops frames rather than the call.
 //!
+//! The model (Silero) judges only where its judgement decides something: while the bot speaks
+//! (a barge-in must not be fooled by noise) and whenever our VAD ends the caller's turn (no
+//! recogniser, or the offline one). With Deepgram as the recogniser and the bot silent, the
+//! turn is ended by Deepgram's own endpointing, and our VAD only suspends the silence timer,
+//! sends an early `Finalize` and marks when the caller stopped: the energy VAD does that, on
+//! the async thread, and the session switches the model back on ([`VadInput::UseModel`])
+//! when a reply starts.
+//!
 //! With an offline recogniser (Whisper) the task also keeps the caller's recent audio and hands
 //! over each utterance's samples with its `SpeechEnd` (plus 200 ms either side, so soft word
 //! edges are not clipped), bounded to Whisper's 30 s window.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokio::sync::mpsc;
-use vartalaap_audio::vad::SileroVad;
+use vartalaap_audio::vad::{SileroModel, SileroVad};
 use vartalaap_audio::{EnergyVad, ModelPaths, SegmenterConfig, SpeechEvent, SpeechSegmenter, Vad};
 
 /// Frame length in ms (Plivo sends 20 ms of µ-law per `media`).
@@ -36,6 +45,10 @@ pub enum VadInput {
     Frame(Vec<i16>),
     /// New end-of-turn silence (ms).
     Patience(u64),
+    /// Whether the model judges the frames that follow (`false`: the energy VAD does; no
+    /// effect when the call has no model). Sent by the session when the bot starts or stops
+    /// speaking, so Silero runs only where its judgement decides something.
+    UseModel(bool),
 }
 
 /// What the VAD noticed in one batch.
@@ -52,11 +65,33 @@ pub struct VadReport {
     pub utterances: Vec<Vec<i16>>,
 }
 
+/// The Silero model, loaded once for all calls (on first use).
+#[derive(Debug)]
+pub struct SharedSilero {
+    paths: ModelPaths,
+    model: std::sync::OnceLock<Result<Arc<SileroModel>, String>>,
+}
+
+impl SharedSilero {
+    /// The loaded model (blocking on first use), or why it cannot load.
+    fn model(&self) -> Result<Arc<SileroModel>, String> {
+        self.model
+            .get_or_init(|| {
+                // About one session per core: windows of different calls run in parallel.
+                let sessions = std::thread::available_parallelism().map_or(2, |n| n.get());
+                SileroModel::load(&self.paths.ort_dylib, &self.paths.silero_vad(), sessions)
+                    .map(Arc::new)
+                    .map_err(|e| e.to_string())
+            })
+            .clone()
+    }
+}
+
 /// Which detector a call uses.
 #[derive(Debug, Clone)]
 pub enum VadChoice {
-    /// Silero via ONNX Runtime.
-    Silero(Arc<ModelPaths>),
+    /// Silero via ONNX Runtime (one loaded model shared by every call).
+    Silero(Arc<SharedSilero>),
     /// The energy detector (no model).
     Energy,
 }
@@ -66,7 +101,10 @@ impl VadChoice {
     pub fn detect(models: Option<&ModelPaths>) -> VadChoice {
         match models {
             Some(m) if m.ort_dylib.is_file() && m.silero_vad().is_file() => {
-                VadChoice::Silero(Arc::new(m.clone()))
+                VadChoice::Silero(Arc::new(SharedSilero {
+                    paths: m.clone(),
+                    model: std::sync::OnceLock::new(),
+                }))
             }
             _ => VadChoice::Energy,
         }
@@ -80,11 +118,20 @@ impl VadChoice {
         }
     }
 
+    /// Loads the model now (blocking), so the first call does not wait for it.
+    pub fn preload(&self) {
+        if let VadChoice::Silero(shared) = self
+            && let Err(e) = shared.model()
+        {
+            tracing::warn!(error = %e, "Silero VAD could not be loaded; calls use the energy VAD.");
+        }
+    }
+
     fn build(&self) -> (Box<dyn Vad>, Option<String>) {
         match self {
             VadChoice::Energy => (Box::new(EnergyVad::default()), None),
-            VadChoice::Silero(m) => match SileroVad::load(&m.ort_dylib, &m.silero_vad()) {
-                Ok(v) => (Box::new(v), None),
+            VadChoice::Silero(shared) => match shared.model() {
+                Ok(model) => (Box::new(SileroVad::new(model)), None),
                 Err(e) => (
                     Box::new(EnergyVad::default()),
                     Some(format!(
@@ -158,6 +205,13 @@ struct Detector {
     vad: Box<dyn Vad>,
     /// Only for the model VAD (the energy VAD is cheap and learns its floor from quiet).
     gate: Option<QuietGate>,
+    /// With a model: the energy VAD that stands in while the model is parked. It hears every
+    /// frame, so its noise floor is current when it takes over.
+    standby: Option<EnergyVad>,
+    /// The model judges frames now (always true without one).
+    model_on: bool,
+    /// Frames the model judged, process-wide (for tests and the load report).
+    judged: Arc<AtomicU64>,
     seg: SpeechSegmenter,
     position_ms: u64,
     last_voiced_ms: Option<u64>,
@@ -200,10 +254,12 @@ impl Detector {
     /// Whether `batch` needs no model inference (the energy VAD, or silence the gate skips),
     /// so it can run right on the async thread instead of taking a trip to the blocking pool.
     fn is_cheap(&self, batch: &[VadInput]) -> bool {
-        match &self.gate {
-            None => true,
-            Some(gate) => gate.skips_all(batch),
-        }
+        let Some(gate) = &self.gate else {
+            return true;
+        };
+        // The model is parked for the whole batch (no mode change in it), or the gate skips.
+        let parked = !self.model_on && !batch.iter().any(|i| matches!(i, VadInput::UseModel(true)));
+        parked || gate.skips_all(batch)
     }
 
     fn run(&mut self, batch: Vec<VadInput>) -> VadReport {
@@ -211,14 +267,32 @@ impl Detector {
         for input in batch {
             match input {
                 VadInput::Patience(ms) => self.seg.set_patience(ms),
+                VadInput::UseModel(on) => {
+                    if on && !self.model_on && self.standby.is_some() {
+                        // Fresh recurrent state, as after a skipped quiet stretch.
+                        self.vad.reset();
+                    }
+                    self.model_on = on || self.standby.is_none();
+                }
                 VadInput::Frame(pcm) => {
+                    let standby = self
+                        .standby
+                        .as_mut()
+                        .map(|e| e.process(&pcm).unwrap_or(0.0));
                     let judge = match &mut self.gate {
+                        Some(_) if !self.model_on => false,
                         Some(gate) => gate.admit(&pcm, self.vad.as_mut()),
                         None => true,
                     };
                     let prob = if !judge {
-                        0.0
+                        match standby {
+                            Some(p) if !self.model_on => p,
+                            _ => 0.0,
+                        }
                     } else {
+                        if self.gate.is_some() {
+                            self.judged.fetch_add(1, Ordering::Relaxed);
+                        }
                         match self.vad.process(&pcm) {
                             Ok(p) => p,
                             Err(e) => {
@@ -226,6 +300,8 @@ impl Detector {
                                     Some(format!("VAD failed ({e}); using the energy VAD"));
                                 self.vad = Box::new(EnergyVad::default());
                                 self.gate = None;
+                                self.standby = None;
+                                self.model_on = true;
                                 self.vad.process(&pcm).unwrap_or(0.0)
                             }
                         }
@@ -263,11 +339,13 @@ impl Detector {
 }
 
 /// Starts the VAD task; returns its input and its reports. `capture`: hand over each
-/// utterance's audio (for an offline recogniser).
+/// utterance's audio (for an offline recogniser). `judged` counts the frames the model
+/// judged (shared by the calls of a service).
 pub fn spawn(
     choice: VadChoice,
     config: SegmenterConfig,
     capture: bool,
+    judged: Arc<AtomicU64>,
 ) -> (mpsc::Sender<VadInput>, mpsc::Receiver<VadReport>) {
     let (in_tx, mut in_rx) = mpsc::channel::<VadInput>(256);
     let (out_tx, out_rx) = mpsc::channel::<VadReport>(64);
@@ -278,6 +356,9 @@ pub fn spawn(
         let mut detector = Some(Detector {
             vad,
             gate: (model && degraded.is_none()).then(QuietGate::default),
+            standby: (model && degraded.is_none()).then(EnergyVad::default),
+            model_on: true,
+            judged,
             seg: SpeechSegmenter::new(config),
             position_ms: 0,
             last_voiced_ms: None,
@@ -384,9 +465,83 @@ mod tests {
         assert_eq!(feed(&noise, 50, &mut vad), 50);
     }
 
+    /// A model VAD that counts the frames it judged (always "speech").
+    struct CountingModel(Arc<AtomicU64>);
+
+    impl Vad for CountingModel {
+        fn process(&mut self, _: &[i16]) -> Result<f32, vartalaap_audio::VadError> {
+            self.0.fetch_add(1, Ordering::Relaxed);
+            Ok(0.9)
+        }
+
+        fn reset(&mut self) {}
+    }
+
+    fn model_detector(calls: Arc<AtomicU64>) -> Detector {
+        Detector {
+            vad: Box::new(CountingModel(calls)),
+            gate: Some(QuietGate::default()),
+            standby: Some(EnergyVad::default()),
+            model_on: true,
+            judged: Arc::default(),
+            seg: SpeechSegmenter::new(SegmenterConfig::default()),
+            position_ms: 0,
+            last_voiced_ms: None,
+            capture: None,
+        }
+    }
+
+    fn frames(n: usize, amp: f32) -> Vec<VadInput> {
+        (0..n)
+            .map(|_| VadInput::Frame(if amp > 0.0 { tone(amp) } else { vec![0; 160] }))
+            .collect()
+    }
+
+    #[test]
+    fn a_parked_model_judges_nothing_and_the_energy_vad_still_finds_the_turn() {
+        let calls = Arc::new(AtomicU64::new(0));
+        let mut det = model_detector(calls.clone());
+        // Bot silent, Deepgram listening: the session parks the model.
+        let mut batch = vec![VadInput::UseModel(false)];
+        batch.extend(frames(25, 0.0));
+        batch.extend(frames(40, 12000.0));
+        batch.extend(frames(60, 0.0));
+        let report = det.run(batch);
+        assert_eq!(
+            calls.load(Ordering::Relaxed),
+            0,
+            "the model ran while parked"
+        );
+        assert_eq!(det.judged.load(Ordering::Relaxed), 0);
+        assert!(
+            matches!(report.events.first(), Some(SpeechEvent::SpeechStart { .. })),
+            "{:?}",
+            report.events
+        );
+        assert!(
+            matches!(report.events.get(1), Some(SpeechEvent::SpeechEnd { .. })),
+            "{:?}",
+            report.events
+        );
+        // Parked batches need no blocking-pool trip, even with sound in them.
+        assert!(det.is_cheap(&frames(5, 12000.0)));
+        // The bot speaks: the model judges the caller's sound again (barge-in).
+        let mut batch = vec![VadInput::UseModel(true)];
+        batch.extend(frames(10, 12000.0));
+        assert!(!det.is_cheap(&batch));
+        det.run(batch);
+        assert_eq!(calls.load(Ordering::Relaxed), 10);
+        assert_eq!(det.judged.load(Ordering::Relaxed), 10);
+    }
+
     #[tokio::test]
     async fn energy_vad_reports_a_turn() {
-        let (tx, mut rx) = spawn(VadChoice::Energy, SegmenterConfig::default(), false);
+        let (tx, mut rx) = spawn(
+            VadChoice::Energy,
+            SegmenterConfig::default(),
+            false,
+            Arc::default(),
+        );
         for _ in 0..25 {
             tx.send(VadInput::Frame(vec![0; 160])).await.unwrap();
         }
@@ -417,7 +572,12 @@ mod tests {
 
     #[tokio::test]
     async fn capture_hands_over_each_utterance_with_its_edges() {
-        let (tx, mut rx) = spawn(VadChoice::Energy, SegmenterConfig::default(), true);
+        let (tx, mut rx) = spawn(
+            VadChoice::Energy,
+            SegmenterConfig::default(),
+            true,
+            Arc::default(),
+        );
         let send = |frames: usize, amp: f32| {
             let tx = tx.clone();
             async move {

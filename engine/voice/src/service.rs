@@ -145,6 +145,8 @@ pub struct VoiceService {
     pub(crate) llm: Option<Arc<vartalaap_llm::Llm>>,
     /// What speculative first sentences did, across calls.
     pub(crate) speculation: Arc<crate::speculate::SpeculationStats>,
+    /// Caller frames the VAD model (Silero) judged, across calls.
+    pub(crate) vad_judged: Arc<std::sync::atomic::AtomicU64>,
     token_key: StreamTokenKey,
     pending: Mutex<HashMap<String, Pending>>,
     live: Mutex<HashMap<String, CancellationToken>>,
@@ -190,6 +192,7 @@ impl VoiceService {
             cfg.edge.clone(),
         ));
         let vad = VadChoice::detect(cfg.models.as_ref());
+        vad.preload();
         let rest = cfg.plivo.as_ref().and_then(|p| {
             match PlivoRest::new(PlivoRestConfig::new(
                 p.api_base_url.clone(),
@@ -240,6 +243,7 @@ impl VoiceService {
             rest,
             llm: None,
             speculation: Arc::default(),
+            vad_judged: Arc::default(),
             token_key,
             pending: Mutex::new(HashMap::new()),
             live: Mutex::new(HashMap::new()),
@@ -261,6 +265,13 @@ impl VoiceService {
     /// synthesized ahead, and served to replies.
     pub fn speculation(&self) -> crate::SpeculationCounts {
         self.speculation.snapshot()
+    }
+
+    /// Caller frames (20 ms) the VAD model has judged so far, all calls. The model runs only
+    /// while the bot speaks, or when our VAD ends the caller's turn (no Deepgram), and never
+    /// on long digital silence (`docs/VOICE.md`, "One turn").
+    pub fn vad_model_frames(&self) -> u64 {
+        self.vad_judged.load(Ordering::Relaxed)
     }
 
     /// Plivo settings, when telephony is on.

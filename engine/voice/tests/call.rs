@@ -912,3 +912,68 @@ async fn a_reply_after_an_availability_check_is_speculated_without_running_the_t
     assert_eq!(plain_checks, 1);
     assert_eq!(plain, lines);
 }
+
+/// Silero runs only where its judgement decides something. With Deepgram as the recogniser it
+/// judges the caller while the bot speaks (a barge-in must not be fooled by noise), but not
+/// while the bot is silent: then Deepgram ends the turn, and the energy VAD is enough for the
+/// rest. The turn still gets its reply.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_deepgram_silero_judges_the_caller_only_while_the_bot_speaks() {
+    let models = vartalaap_voice::ModelPaths::from_env()
+        .filter(|m| m.ort_dylib.is_file() && m.silero_vad().is_file());
+    let required = std::env::var("VARTALAAP_REQUIRE_MODELS").is_ok_and(|v| v == "1");
+    let Some(models) = models.filter(|_| espeak()) else {
+        assert!(
+            !required,
+            "Silero or espeak-ng is missing and VARTALAAP_REQUIRE_MODELS=1; run scripts/setup.sh"
+        );
+        eprintln!("skipped: no Silero model (scripts/setup.sh) or no espeak-ng");
+        return;
+    };
+    // A backchannel over the greeting (judged by Silero, ignored by the call), then a turn.
+    let deepgram = MockDeepgram::start(MockDeepgramConfig {
+        script: vec![
+            ScriptedUtterance::new("haan", 600),
+            ScriptedUtterance::new("mujhe table chahiye", 1200),
+        ],
+        ..MockDeepgramConfig::default()
+    })
+    .await
+    .unwrap();
+    let h = harness_with(Some(&deepgram), None, false, move |cfg| {
+        cfg.models = Some(models);
+    })
+    .await;
+    let (mut caller, session) = Caller::dial(&h, "silero-1").await;
+    let mut audible = false;
+    for _ in 0..500 {
+        if caller.tick(None).await == Some(true) {
+            audible = true;
+            break;
+        }
+    }
+    assert!(audible, "the greeting started");
+    let before = h.svc.vad_model_frames();
+    caller.say(&speech_like(600)).await;
+    let over_greeting = h.svc.vad_model_frames() - before;
+    assert!(
+        over_greeting >= 25,
+        "speech over the bot is judged by the model: {over_greeting} of 30 frames"
+    );
+    assert!(caller.wait_bot().await, "the greeting went on to its end");
+    let before = h.svc.vad_model_frames();
+    caller.say(&speech_like(1200)).await;
+    assert!(caller.wait_bot().await, "the answer");
+    let while_silent = h.svc.vad_model_frames() - before;
+    // 60 frames of speech while the bot was silent; the model may only have heard the quiet
+    // start of the reply (the quiet gate lets 200 ms through).
+    assert!(
+        while_silent <= 12,
+        "the model judged {while_silent} frames while the bot was silent"
+    );
+    assert_eq!(caller.clears, 0, "a backchannel never cuts the bot off");
+    drop(caller);
+    let summary = session.await.unwrap();
+    let lines = bot_lines(&h.store, summary.call_log_id.unwrap());
+    assert_eq!(lines.len(), 2, "greeting and the answer: {lines:?}");
+}

@@ -18,7 +18,7 @@ mod silero;
 pub use energy::{EnergyVad, EnergyVadConfig};
 pub use segmenter::{SegmenterConfig, SpeechEvent, SpeechSegmenter};
 #[cfg(feature = "onnx")]
-pub use silero::SileroVad;
+pub use silero::{SileroModel, SileroVad};
 
 /// Why a VAD could not be built or run.
 #[derive(Debug, thiserror::Error)]

@@ -7,6 +7,8 @@
 //! window's probability (the previous one until the first window completes).
 
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use ort::session::Session;
 use ort::value::Tensor;
@@ -18,10 +20,77 @@ const WINDOW: usize = 256;
 const CONTEXT: usize = 32;
 const STATE_LEN: usize = 2 * 128;
 
-/// Silero VAD for one 8 kHz stream. Create one per call (loading takes ~50 ms; inference
-/// ~0.1 ms per window on one thread).
+/// The loaded Silero model, shared by every call of a process.
+///
+/// The model keeps no state between windows (the recurrent state and the context go in and
+/// out with each window, held by each [`SileroVad`]), so one loaded session serves any number
+/// of streams. Loading one costs ~50 ms of CPU and ~10 MB; doing that per call was most of a
+/// call's set-up cost and memory under load. A few sessions are kept so that windows of
+/// different calls run in parallel on different threads.
+pub struct SileroModel {
+    sessions: Vec<Mutex<Session>>,
+    next: AtomicUsize,
+}
+
+impl std::fmt::Debug for SileroModel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SileroModel")
+            .field("sessions", &self.sessions.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl SileroModel {
+    /// Loads `silero_vad.onnx` into `sessions` sessions (at least one; about one per core is
+    /// enough), starting ONNX Runtime from `ort_dylib` if it is not running.
+    pub fn load(ort_dylib: &Path, model: &Path, sessions: usize) -> Result<Self, VadError> {
+        let env = crate::onnx::environment(ort_dylib)?;
+        let sessions = (0..sessions.max(1))
+            .map(|_| {
+                let session =
+                    crate::onnx::session(&env, model, 1).map_err(|reason| VadError::Load {
+                        path: model.to_path_buf(),
+                        reason,
+                    })?;
+                let names: Vec<&str> = session.inputs().iter().map(|i| i.name()).collect();
+                for want in ["input", "state", "sr"] {
+                    if !names.contains(&want) {
+                        return Err(VadError::Load {
+                            path: model.to_path_buf(),
+                            reason: format!(
+                                "not a Silero v5+ model: inputs are {names:?}, expected input/state/sr"
+                            ),
+                        });
+                    }
+                }
+                Ok(Mutex::new(session))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Self {
+            sessions,
+            next: AtomicUsize::new(0),
+        })
+    }
+
+    /// Runs `f` on a free session if there is one, else waits for one in round-robin order.
+    fn with_session<R>(&self, f: impl FnOnce(&mut Session) -> R) -> R {
+        let n = self.sessions.len();
+        let start = self.next.fetch_add(1, Ordering::Relaxed) % n;
+        let mut guard = (0..n)
+            .find_map(|i| self.sessions[(start + i) % n].try_lock().ok())
+            .unwrap_or_else(|| {
+                self.sessions[start]
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner())
+            });
+        f(&mut guard)
+    }
+}
+
+/// Silero VAD for one 8 kHz stream: its own recurrent state and context over a shared
+/// [`SileroModel`] (inference ~0.1 ms per window on one thread).
 pub struct SileroVad {
-    session: Session,
+    model: Arc<SileroModel>,
     state: Vec<f32>,
     context: Vec<f32>,
     pending: Vec<f32>,
@@ -37,31 +106,22 @@ impl std::fmt::Debug for SileroVad {
 }
 
 impl SileroVad {
-    /// Loads `silero_vad.onnx`, starting ONNX Runtime from `ort_dylib` if it is not running.
+    /// Loads `silero_vad.onnx` for this stream alone (one session), starting ONNX Runtime
+    /// from `ort_dylib` if it is not running. Many streams: load a [`SileroModel`] once and
+    /// use [`SileroVad::new`].
     pub fn load(ort_dylib: &Path, model: &Path) -> Result<Self, VadError> {
-        let env = crate::onnx::environment(ort_dylib)?;
-        let session = crate::onnx::session(&env, model, 1).map_err(|reason| VadError::Load {
-            path: model.to_path_buf(),
-            reason,
-        })?;
-        let names: Vec<&str> = session.inputs().iter().map(|i| i.name()).collect();
-        for want in ["input", "state", "sr"] {
-            if !names.contains(&want) {
-                return Err(VadError::Load {
-                    path: model.to_path_buf(),
-                    reason: format!(
-                        "not a Silero v5+ model: inputs are {names:?}, expected input/state/sr"
-                    ),
-                });
-            }
-        }
-        Ok(Self {
-            session,
+        Ok(Self::new(Arc::new(SileroModel::load(ort_dylib, model, 1)?)))
+    }
+
+    /// A stream over a loaded model (no loading: cheap).
+    pub fn new(model: Arc<SileroModel>) -> Self {
+        Self {
+            model,
             state: vec![0.0; STATE_LEN],
             context: vec![0.0; CONTEXT],
             pending: Vec::with_capacity(WINDOW * 2),
             last_prob: 0.0,
-        })
+        }
     }
 
     fn run_window(&mut self, window: &[f32]) -> Result<f32, VadError> {
@@ -73,24 +133,26 @@ impl SileroVad {
         let input = Tensor::from_array(([1usize, CONTEXT + WINDOW], x)).map_err(err)?;
         let state = Tensor::from_array(([2usize, 1, 128], self.state.clone())).map_err(err)?;
         let sr = Tensor::from_array((Vec::<usize>::new(), vec![SAMPLE_RATE])).map_err(err)?;
-        let out = self
-            .session
-            .run(ort::inputs!["input" => input, "state" => state, "sr" => sr])
-            .map_err(err)?;
-        let (_, prob) = out["output"].try_extract_tensor::<f32>().map_err(err)?;
-        let p = prob
-            .first()
-            .copied()
-            .ok_or_else(|| VadError::Inference("empty output".into()))?;
-        let (_, new_state) = out["stateN"].try_extract_tensor::<f32>().map_err(err)?;
-        if new_state.len() != STATE_LEN {
-            return Err(VadError::Inference(format!(
-                "stateN has {} values, expected {STATE_LEN}",
-                new_state.len()
-            )));
-        }
-        self.state.copy_from_slice(new_state);
-        Ok(p)
+        let next_state = &mut self.state;
+        self.model.with_session(|session| {
+            let out = session
+                .run(ort::inputs!["input" => input, "state" => state, "sr" => sr])
+                .map_err(err)?;
+            let (_, prob) = out["output"].try_extract_tensor::<f32>().map_err(err)?;
+            let p = prob
+                .first()
+                .copied()
+                .ok_or_else(|| VadError::Inference("empty output".into()))?;
+            let (_, new_state) = out["stateN"].try_extract_tensor::<f32>().map_err(err)?;
+            if new_state.len() != STATE_LEN {
+                return Err(VadError::Inference(format!(
+                    "stateN has {} values, expected {STATE_LEN}",
+                    new_state.len()
+                )));
+            }
+            next_state.copy_from_slice(new_state);
+            Ok(p)
+        })
     }
 }
 

@@ -155,6 +155,8 @@ struct Session {
     media_epoch: Option<Instant>,
     last_voiced: Option<Instant>,
     vad: mpsc::Sender<VadInput>,
+    /// What the VAD task was last told about the model (see [`Session::sync_vad_model`]).
+    vad_model: bool,
     stt: Option<Stt>,
     /// The offline recogniser, when calls have no Deepgram (utterances come back on
     /// `offline_events` as `SttEvent::Utterance`).
@@ -281,6 +283,7 @@ pub(crate) async fn run(
             ..SegmenterConfig::default()
         },
         offline.is_some(),
+        svc.vad_judged.clone(),
     );
     let lang = engine.lang();
     let mut s = Session {
@@ -307,6 +310,7 @@ pub(crate) async fn run(
         media_epoch: None,
         last_voiced: None,
         vad,
+        vad_model: true,
         stt,
         offline,
         offline_events,
@@ -365,6 +369,7 @@ pub(crate) async fn run(
             }
             _ = sleep_opt(s.end_deadline) => s.perform_end().await,
         }
+        s.sync_vad_model();
     }
     s.finish().await
 }
@@ -372,6 +377,19 @@ pub(crate) async fn run(
 impl Session {
     fn bot_speaking(&self) -> bool {
         self.reply.is_some()
+    }
+
+    /// The VAD model (Silero) judges the caller only where its judgement decides something:
+    /// while the bot speaks (barge-in), and when our VAD ends the caller's turn (no Deepgram:
+    /// the offline recogniser, or none). With Deepgram listening and the bot silent, Deepgram
+    /// ends the turn and the energy VAD is enough for what ours still does there (suspend the
+    /// silence timer, send an early `Finalize`, mark when the caller stopped).
+    fn sync_vad_model(&mut self) {
+        let want = self.stt.is_none() || self.bot_speaking();
+        // In order with the frames; when the queue is full, the next event tries again.
+        if want != self.vad_model && self.vad.try_send(VadInput::UseModel(want)).is_ok() {
+            self.vad_model = want;
+        }
     }
 }
 
