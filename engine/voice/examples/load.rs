@@ -13,6 +13,11 @@
 //!     [--no-speculate]        no speculative first sentence from interims
 //! ```
 //!
+//! The simulated callers and the mock Deepgram run on a tokio runtime of their own (threads
+//! `gen-*`), the call sessions on another (`srv-*`, blocking pool included), so the report
+//! splits the process's CPU by thread: what the server side needs per call, and what the load
+//! generator costs on top (both still share the machine's cores).
+//!
 //! Each call is driven exactly as Plivo would over the stream socket, but through the call's
 //! channels (no HTTP/WebSocket framing, which `tests/e2e/voice.rs` covers): `start`, a 20 ms
 //! µ-law `media` frame every 20 ms in real time (the caller's espeak-ng speech or silence), the
@@ -127,6 +132,7 @@ async fn caller(
     mut commands: mpsc::Receiver<Command>,
     call_uuid: String,
     speech: Arc<Vec<i16>>,
+    speech_mulaw: Arc<Vec<u8>>,
     turns: usize,
     mut noise: Option<Noise>,
 ) -> Vec<Duration> {
@@ -191,11 +197,10 @@ async fn caller(
         } else {
             quiet += 1;
         }
-        let pcm = match speaking {
+        // (start, end) of this frame in the caller's sentence; None: silence.
+        let span = match speaking {
             Some(pos) => {
                 let end = (pos + 160).min(speech.len());
-                let mut f = speech[pos..end].to_vec();
-                f.resize(160, 0);
                 speaking = if end >= speech.len() {
                     stopped_at = Some(Instant::now());
                     said += 1;
@@ -204,7 +209,7 @@ async fn caller(
                 } else {
                     Some(end)
                 };
-                f
+                Some((pos, end))
             }
             None => {
                 if heard_bot && quiet >= 75 && playout.is_idle() {
@@ -213,16 +218,24 @@ async fn caller(
                     }
                     speaking = Some(0);
                 }
-                vec![0i16; 160]
+                None
             }
         };
         let payload = match &mut noise {
             Some(noise) => {
-                let mut pcm = pcm;
+                let mut pcm = vec![0i16; 160];
+                if let Some((a, b)) = span {
+                    pcm[..b - a].copy_from_slice(&speech[a..b]);
+                }
                 noise.add(&mut pcm);
                 mulaw::encode(&pcm)
             }
-            None => mulaw::encode(&pcm),
+            // Without noise the caller's audio is encoded once for all calls.
+            None => {
+                let mut f = span.map_or_else(Vec::new, |(a, b)| speech_mulaw[a..b].to_vec());
+                f.resize(160, mulaw::SILENCE);
+                f
+            }
         };
         chunk += 1;
         if events.send(frame(payload, chunk)).await.is_err() || Instant::now() > deadline {
@@ -281,14 +294,78 @@ fn main() {
             _ => {}
         }
     }
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
-    rt.block_on(run(o));
+    // Idle blocking threads would exit (and take their CPU time out of /proc) after 10 s.
+    let runtime = |name: &'static str| {
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .thread_name(name)
+            .thread_keep_alive(Duration::from_secs(3600))
+            .build()
+            .expect("tokio runtime")
+    };
+    let server = runtime("srv");
+    let generator = runtime("gen");
+    server.block_on(run(o, generator.handle().clone()));
 }
 
-async fn run(o: Options) {
+/// CPU seconds (user + system) of each thread of this process, by thread id, with its name.
+fn thread_cpu() -> HashMap<u32, (String, f64)> {
+    let mut out = HashMap::new();
+    let Ok(dir) = std::fs::read_dir("/proc/self/task") else {
+        return out;
+    };
+    for entry in dir.flatten() {
+        let Some(tid) = entry.file_name().to_str().and_then(|t| t.parse().ok()) else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
+            continue;
+        };
+        let name = stat[open + 1..close].to_string();
+        let f: Vec<&str> = stat[close + 1..].split_whitespace().collect();
+        let ticks: f64 = f.get(11).and_then(|v| v.parse().ok()).unwrap_or(0.0)
+            + f.get(12).and_then(|v| v.parse().ok()).unwrap_or(0.0);
+        out.insert(tid, (name, ticks / 100.0));
+    }
+    out
+}
+
+/// CPU seconds since `before`, summed by thread group: `srv` (call sessions, blocking pool,
+/// ONNX Runtime threads they start), `gen` (simulated callers, mock Deepgram), other (main).
+fn cpu_by_group(before: &HashMap<u32, (String, f64)>) -> Vec<(&'static str, f64)> {
+    let mut groups = vec![
+        ("server (srv-*)", 0.0),
+        ("load generator (gen-*)", 0.0),
+        ("other threads", 0.0),
+    ];
+    for (tid, (name, now)) in thread_cpu() {
+        let was = before.get(&tid).map_or(0.0, |(_, s)| *s);
+        let i = if name.starts_with("srv") {
+            0
+        } else if name.starts_with("gen") {
+            1
+        } else {
+            2
+        };
+        groups[i].1 += now - was;
+    }
+    groups
+}
+
+/// CPU seconds of waited-for child processes (espeak-ng phonemizing for Piper, server side).
+fn children_cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after = stat.rsplit(')').next().unwrap_or("");
+    let f: Vec<&str> = after.split_whitespace().collect();
+    let ticks: f64 = f.get(13).and_then(|v| v.parse().ok()).unwrap_or(0.0)
+        + f.get(14).and_then(|v| v.parse().ok()).unwrap_or(0.0);
+    ticks / 100.0
+}
+
+async fn run(o: Options, generator: tokio::runtime::Handle) {
     let (calls, turns) = (o.calls, o.turns);
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let config = Arc::new(
@@ -321,13 +398,18 @@ async fn run(o: Options) {
         "caller sentence: {} ms of audio, {speech_ms} ms of it loud",
         speech.len() / 8
     );
-    let deepgram = MockDeepgram::start(MockDeepgramConfig {
+    let speech_mulaw = Arc::new(mulaw::encode(&speech));
+    let mock_cfg = MockDeepgramConfig {
         script: vec![ScriptedUtterance::new(SENTENCE, speech_ms); turns * 2],
         pause_interim_ms: o.pause_interim_ms,
         ..MockDeepgramConfig::default()
-    })
-    .await
-    .expect("mock deepgram");
+    };
+    // The mock serves its connections on the load generator's runtime.
+    let deepgram = generator
+        .spawn(MockDeepgram::start(mock_cfg))
+        .await
+        .expect("join")
+        .expect("mock deepgram");
     let stages: Arc<Mutex<HashMap<String, Vec<f64>>>> = Arc::default();
     let sink = stages.clone();
     let mut cfg = VoiceConfig::offline(ModelPaths::from_env(), vec![7u8; 32]);
@@ -393,6 +475,8 @@ async fn run(o: Options) {
 
     let rss_before = rss_mb();
     let cpu_before = cpu_seconds();
+    let children_before = children_cpu_seconds();
+    let threads_before = thread_cpu();
     let wall = Instant::now();
     let peak = Arc::new(Mutex::new(rss_before));
     let sampler = {
@@ -416,10 +500,19 @@ async fn run(o: Options) {
         let (ev_tx, ev_rx) = mpsc::channel(256);
         let (out_tx, out_rx) = mpsc::channel(256);
         let session = svc.run_call(call, ev_rx, out_tx);
-        let speech = speech.clone();
+        let (speech, speech_mulaw) = (speech.clone(), speech_mulaw.clone());
         let noise = o.noise_dbfs.map(|db| Noise::new(i as u64 + 1, db));
+        let lat = generator.spawn(caller(
+            ev_tx,
+            out_rx,
+            uuid,
+            speech,
+            speech_mulaw,
+            turns,
+            noise,
+        ));
         handles.push(tokio::spawn(async move {
-            let lat = caller(ev_tx, out_rx, uuid, speech, turns, noise).await;
+            let lat = lat.await.unwrap_or_default();
             let summary = session.await.ok();
             (lat, summary)
         }));
@@ -439,6 +532,8 @@ async fn run(o: Options) {
     sampler.abort();
     let wall_s = wall.elapsed().as_secs_f64();
     let cpu_s = cpu_seconds() - cpu_before;
+    let children_s = children_cpu_seconds() - children_before;
+    let groups = cpu_by_group(&threads_before);
     let peak_mb = peak.lock().map(|p| *p).unwrap_or(0.0);
     let stages = stages.lock().map(|m| m.clone()).unwrap_or_default();
     let ms = |name: &str, p: f64| {
@@ -461,6 +556,17 @@ async fn run(o: Options) {
         "wall: {wall_s:.1} s, CPU: {cpu_s:.1} s ({:.1}% of one core; {:.3} core-seconds per call-minute)",
         100.0 * cpu_s / wall_s,
         cpu_s / (calls as f64 * wall_s / 60.0)
+    );
+    for (group, secs) in &groups {
+        println!(
+            "  CPU {group:<24} {secs:>7.1} s ({:>5.1}% of one core; {:.3} core-seconds per call-minute)",
+            100.0 * secs / wall_s,
+            secs / (calls as f64 * wall_s / 60.0)
+        );
+    }
+    println!(
+        "  CPU child processes (espeak-ng)    {children_s:>7.1} s ({:>5.1}% of one core)",
+        100.0 * children_s / wall_s
     );
     println!(
         "memory: {rss_before:.0} MB before, {peak_mb:.0} MB peak, {:.2} MB per call",
