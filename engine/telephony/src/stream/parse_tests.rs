@@ -311,7 +311,19 @@ fn commands_serialize_exactly_and_round_trip() {
         mulaw: vec![1; 160],
         stream_id: Some("s-1".into()),
     };
-    for c in [play, clear, cp, dtmf, with_id] {
+    assert_eq!(
+        with_id.to_json(),
+        format!(
+            r#"{{"event":"playAudio","streamId":"s-1","media":{{"contentType":"audio/x-mulaw","sampleRate":8000,"payload":"{}"}}}}"#,
+            "AQEB".repeat(160 / 3) + "AQ=="
+        )
+    );
+    // A stream id that needs escaping still gives valid JSON.
+    let odd_id = Command::PlayAudio {
+        mulaw: vec![0xFF; 160],
+        stream_id: Some("s\"1\\".into()),
+    };
+    for c in [play, clear, cp, dtmf, with_id, odd_id] {
         assert_eq!(Command::parse(&c.to_json()).unwrap(), c);
     }
 }
