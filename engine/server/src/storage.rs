@@ -127,9 +127,12 @@ pub fn spawn_job_runner(
                 WhatsAppFollowupHandler::new(store, sender, clock),
             );
         }
-        None => tracing::warn!(
-            "WHATSAPP_WEBHOOK_URL is not set: WhatsApp confirmations are queued durably but not sent until it is."
-        ),
+        None => {
+            tracing::warn!(
+                "WHATSAPP_WEBHOOK_URL is not set: WhatsApp confirmations are queued durably but not sent until it is."
+            );
+            runner = runner.defer(WHATSAPP_FOLLOWUP_KIND);
+        }
     }
     Ok(tokio::spawn(runner.run(shutdown)))
 }

@@ -178,6 +178,28 @@ fn take_for_update(txn: &WriteTransaction, id: u64) -> Result<Job, JobError> {
     Ok(job)
 }
 
+/// Up to `limit` jobs due at `now` (oldest due first) whose kind `handles` accepts.
+fn due_ids(
+    index: &impl ReadableTable<(i64, u64), ()>,
+    jobs: &impl ReadableTable<u64, &'static [u8]>,
+    now: DateTime<Utc>,
+    limit: usize,
+    handles: &impl Fn(&str) -> bool,
+) -> Result<Vec<u64>, StoreError> {
+    let mut ids = Vec::new();
+    for entry in index.range(..=(ms(now), u64::MAX))? {
+        let id = entry?.0.value().1;
+        let job: Option<Job> = get_json(jobs, "jobs", id)?;
+        if job.is_some_and(|j| handles(&j.kind)) {
+            ids.push(id);
+            if ids.len() >= limit {
+                break;
+            }
+        }
+    }
+    Ok(ids)
+}
+
 fn due_index_time(job: &Job) -> Option<DateTime<Utc>> {
     match job.status {
         JobStatus::Pending => Some(job.due_at),
@@ -235,29 +257,33 @@ impl Store {
         lease: Duration,
         limit: usize,
     ) -> Result<Vec<Job>, StoreError> {
-        // An idle poll must not cost a write transaction and an fsync.
+        self.claim_jobs_of(owner, now, lease, limit, |_| true)
+    }
+
+    /// [`Store::claim_jobs`] for the kinds `handles` accepts only. A worker that cannot run a
+    /// kind (WhatsApp follow-ups before the webhook is configured) leaves those jobs pending and
+    /// untouched — no attempt counted, never dead-lettered — for a worker that can.
+    pub fn claim_jobs_of(
+        &self,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease: Duration,
+        limit: usize,
+        handles: impl Fn(&str) -> bool,
+    ) -> Result<Vec<Job>, StoreError> {
+        // An idle poll (nothing due that this worker runs) must not cost a write transaction
+        // and an fsync.
         {
             let read = self.db.begin_read()?;
-            if read
-                .open_table(JOBS_BY_DUE)?
-                .range(..=(ms(now), u64::MAX))?
-                .next()
-                .is_none()
-            {
+            let index = read.open_table(JOBS_BY_DUE)?;
+            if due_ids(&index, &read.open_table(JOBS)?, now, 1, &handles)?.is_empty() {
                 return Ok(Vec::new());
             }
         }
         let txn = self.db.begin_write()?;
-        let due: Vec<u64> = {
+        let due = {
             let index = txn.open_table(JOBS_BY_DUE)?;
-            let mut ids = Vec::new();
-            for entry in index.range(..=(ms(now), u64::MAX))? {
-                ids.push(entry?.0.value().1);
-                if ids.len() >= limit {
-                    break;
-                }
-            }
-            ids
+            due_ids(&index, &txn.open_table(JOBS)?, now, limit, &handles)?
         };
         let mut claimed = Vec::with_capacity(due.len());
         for id in due {

@@ -82,6 +82,8 @@ pub struct JobRunner {
     store: Arc<Store>,
     config: RunnerConfig,
     handlers: HashMap<String, Arc<dyn JobHandler>>,
+    /// Kinds this runner knows but cannot run yet (see [`JobRunner::defer`]).
+    deferred: Vec<String>,
     clock: Arc<dyn Clock>,
     jitter: Arc<Mutex<Box<dyn Jitter>>>,
 }
@@ -93,6 +95,7 @@ impl JobRunner {
             store,
             config,
             handlers: HashMap::new(),
+            deferred: Vec::new(),
             clock: Arc::new(SystemClock),
             jitter: Arc::new(Mutex::new(Box::new(RandomJitter))),
         }
@@ -101,6 +104,16 @@ impl JobRunner {
     /// Registers the handler for `kind`.
     pub fn register(mut self, kind: &str, handler: impl JobHandler) -> JobRunner {
         self.handlers.insert(kind.to_owned(), Arc::new(handler));
+        self
+    }
+
+    /// Leaves jobs of `kind` pending and untouched: no attempt counted, never dead-lettered.
+    /// For a known kind whose handler needs configuration that is missing (WhatsApp
+    /// follow-ups before the webhook is set): they wait durably for a runner that can send
+    /// them. A kind that is neither registered nor deferred is a mistake, and its jobs are
+    /// dead-lettered with "no handler registered" so the admin sees them.
+    pub fn defer(mut self, kind: &str) -> JobRunner {
+        self.deferred.push(kind.to_owned());
         self
     }
 
@@ -147,12 +160,15 @@ impl JobRunner {
             self.config.lease,
             self.config.batch,
         );
+        let deferred = self.deferred.clone();
         let claimed = self
             .blocking(move |s| {
                 if !schedules.is_empty() {
                     s.ensure_scheduled(&schedules, now)?;
                 }
-                s.claim_jobs(&owner, now, lease, batch)
+                s.claim_jobs_of(&owner, now, lease, batch, |kind| {
+                    !deferred.iter().any(|k| k == kind)
+                })
             })
             .await?;
         let mut done = 0;

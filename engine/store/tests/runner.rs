@@ -31,7 +31,7 @@ async fn until(what: &str, mut f: impl FnMut() -> bool) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn scheduled_purge_runs_at_its_time_and_unknown_kinds_dead_letter() {
+async fn scheduled_purge_runs_at_its_time_unknown_kinds_dead_letter_and_deferred_kinds_wait() {
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(open(&dir));
     let old = now() - TimeDelta::days(120);
@@ -59,6 +59,19 @@ async fn scheduled_purge_runs_at_its_time_and_unknown_kinds_dead_letter() {
             now(),
         )
         .unwrap();
+    // A known kind this runner cannot run yet (WhatsApp before its webhook is configured).
+    let waiting = store
+        .enqueue_job(
+            &NewJob {
+                kind: "not_configured_yet".into(),
+                payload: serde_json::json!({}),
+                idempotency_key: "waiting".into(),
+                max_attempts: 5,
+                due_at: now(),
+            },
+            now(),
+        )
+        .unwrap();
 
     let clock = ManualClock::new(now());
     let runner = JobRunner::new(
@@ -73,6 +86,7 @@ async fn scheduled_purge_runs_at_its_time_and_unknown_kinds_dead_letter() {
         RETENTION_PURGE_KIND,
         PurgeHandler::new(store.clone(), clock.clone()),
     )
+    .defer("not_configured_yet")
     .with_clock(clock.clone());
     let shutdown = CancellationToken::new();
     let task = tokio::spawn(runner.run(shutdown.clone()));
@@ -112,6 +126,11 @@ async fn scheduled_purge_runs_at_its_time_and_unknown_kinds_dead_letter() {
     assert!(store.get_call(call.id).unwrap().is_none());
     until("next purge", || purge().len() == 2).await;
     assert_eq!(purge()[1].due_at, now() + TimeDelta::minutes(35 * 60 + 30));
+    // Many polls later the deferred job is exactly as it was queued: pending, no attempt.
+    let waited = store.get_job(waiting.id).unwrap().unwrap();
+    assert_eq!(waited.status, JobStatus::Pending);
+    assert_eq!(waited.attempts, 0);
+    assert_eq!(waited.last_error, None);
     shutdown.cancel();
     task.await.unwrap();
 }
