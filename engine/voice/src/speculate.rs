@@ -20,7 +20,7 @@
 //!   whose transcript differs from the final is cancelled before it synthesizes.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
@@ -172,10 +172,6 @@ impl SpecSlot {
 /// Process-wide counts of what speculation did (for the load example, logs and tests).
 #[derive(Debug, Default)]
 pub(crate) struct SpeculationStats {
-    /// Guesses running now, across calls (the admission gauge).
-    pub running: AtomicUsize,
-    pub skipped_busy: AtomicU64,
-    pub repeated: AtomicU64,
     pub started: AtomicU64,
     pub no_sentence: AtomicU64,
     pub already_cached: AtomicU64,
@@ -206,11 +202,6 @@ pub struct SpeculationCounts {
     pub served_after_wait: u64,
     /// Speculated sentences the real reply did not start with (thrown away).
     pub unused: u64,
-    /// Transcripts not guessed on because as many guesses as the machine has cores were
-    /// already running (a guess that starts behind a queue is too late to help).
-    pub skipped_busy: u64,
-    /// Transcripts not guessed on because the same words were guessed earlier in the turn.
-    pub repeated: u64,
 }
 
 impl SpeculationStats {
@@ -225,43 +216,8 @@ impl SpeculationStats {
             served_ready: g(&self.served_ready),
             served_after_wait: g(&self.served_after_wait),
             unused: g(&self.unused),
-            skipped_busy: g(&self.skipped_busy),
-            repeated: g(&self.repeated),
         }
     }
-
-    /// Admits one more guess unless `cap` are running (across calls); the permit ends it.
-    pub(crate) fn admit(self: &Arc<Self>, cap: usize) -> Option<GuessPermit> {
-        let admitted = self
-            .running
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
-                (n < cap).then_some(n + 1)
-            })
-            .is_ok();
-        if admitted {
-            Some(GuessPermit(self.clone()))
-        } else {
-            self.skipped_busy.fetch_add(1, Ordering::Relaxed);
-            None
-        }
-    }
-}
-
-/// One running guess, counted in [`SpeculationStats::running`] until dropped.
-#[derive(Debug)]
-pub(crate) struct GuessPermit(Arc<SpeculationStats>);
-
-impl Drop for GuessPermit {
-    fn drop(&mut self) {
-        self.0.running.fetch_sub(1, Ordering::AcqRel);
-    }
-}
-
-/// Guesses allowed to run at once across all calls: one per core. More would only queue on
-/// the blocking pool behind the real turns, and a guess that finishes after the final
-/// transcript is wasted.
-pub(crate) fn guess_cap() -> usize {
-    std::thread::available_parallelism().map_or(2, |n| n.get())
 }
 
 /// Transcript normalized for comparison: lower case, letters and digits only, single spaces.
@@ -286,22 +242,6 @@ pub(crate) fn normalize(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn guesses_are_admitted_up_to_the_cap_across_calls() {
-        let stats = Arc::new(SpeculationStats::default());
-        let a = stats.admit(2).expect("first");
-        let b = stats.admit(2).expect("second");
-        assert!(
-            stats.admit(2).is_none(),
-            "a third waits for nobody: skipped"
-        );
-        assert_eq!(stats.snapshot().skipped_busy, 1);
-        drop(a);
-        let c = stats.admit(2).expect("room again");
-        drop((b, c));
-        assert_eq!(stats.running.load(Ordering::Relaxed), 0);
-    }
 
     fn pcm() -> Arc<Pcm> {
         Arc::new(Pcm {

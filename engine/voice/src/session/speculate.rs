@@ -32,11 +32,6 @@ pub(super) struct Speculator {
     finals: Vec<String>,
     /// The last transcript guessed on (or waiting), normalized.
     last: Option<String>,
-    /// Every transcript guessed on this turn, normalized (a recogniser that flips back to
-    /// earlier words does not get them guessed again).
-    guessed: std::collections::HashSet<String>,
-    /// Guesses allowed to run at once across calls.
-    cap: usize,
     inflight: Option<InFlight>,
     pending: Option<(String, f32)>,
     next_id: u64,
@@ -49,8 +44,6 @@ impl Speculator {
             slot,
             finals: Vec::new(),
             last: None,
-            guessed: std::collections::HashSet::new(),
-            cap: crate::speculate::guess_cap(),
             inflight: None,
             pending: None,
             next_id: 0,
@@ -96,14 +89,7 @@ impl Session {
         if norm.is_empty() || self.spec.last.as_deref() == Some(norm.as_str()) {
             return;
         }
-        self.spec.last = Some(norm.clone());
-        if self.spec.guessed.contains(&norm) {
-            self.svc
-                .speculation
-                .repeated
-                .fetch_add(1, Ordering::Relaxed);
-            return;
-        }
+        self.spec.last = Some(norm);
         if self.spec.inflight.is_some() {
             // One guess at a time per call; only the newest transcript waits.
             self.spec.pending = Some((text, confidence));
@@ -116,12 +102,6 @@ impl Session {
         let Some(engine) = &self.engine else {
             return;
         };
-        // Admission: when a guess per core is already running, this one would only queue
-        // (and be late); the reply then takes the ordinary chain.
-        let Some(permit) = self.svc.speculation.admit(self.spec.cap) else {
-            return;
-        };
-        self.spec.guessed.insert(normalize(&text));
         let guess = engine.speculation(&self.svc);
         self.spec.next_id += 1;
         let id = self.spec.next_id;
@@ -140,7 +120,6 @@ impl Session {
         );
         tokio::spawn(async move {
             run(&svc, &slot, guess, id, text, confidence, &cancel).await;
-            drop(permit);
             let _ = done.send(id).await;
         });
     }
@@ -163,7 +142,6 @@ impl Session {
     pub(super) fn on_final_turn(&mut self, text: &str) {
         self.spec.finals.clear();
         self.spec.last = None;
-        self.spec.guessed.clear();
         self.spec.pending = None;
         if let Some(f) = &self.spec.inflight
             && f.norm != normalize(text)
