@@ -604,6 +604,11 @@ async fn run(o: Options, generator: tokio::runtime::Handle) {
             stages.get(kind).map_or(0, Vec::len)
         );
     }
+    println!(
+        "VAD model (Silero) frames judged: {} ({:.0} per call; the model runs while the bot speaks, or without Deepgram)",
+        svc.vad_model_frames(),
+        svc.vad_model_frames() as f64 / calls.max(1) as f64
+    );
     let spec = svc.speculation();
     println!(
         "speculation ({}; mock interim {} into the pause, speech_final at 300 ms): {spec:?}",
