@@ -144,7 +144,7 @@ fn himalayan_kitchen_facts() {
         .collect();
     assert_eq!(hot, vec!["chilli_chicken", "chilli_paneer"]);
     assert_eq!(b.menu.item("jhol_momos").unwrap().spice, Spice::Medium);
-    assert_eq!(b.menu.item("jhol_momos").unwrap().diet, Diet::NonVeg);
+    assert_eq!(b.menu.item("jhol_momos").unwrap().diet, Some(Diet::NonVeg));
     let dairy: Vec<&str> = b
         .menu
         .items()
@@ -204,4 +204,15 @@ fn himalayan_kitchen_facts() {
         text,
         "We're open Tuesday to Sunday, lunch 12:00 to 15:30 and dinner 19:00 to 23:00. We're closed on Mondays."
     );
+}
+
+#[test]
+fn a_clinic_s_treatments_are_not_food() {
+    let store = ConfigStore::load(&repo_root()).expect("valid repository configuration");
+    let snap = store.current("muskaan_dental").expect("live");
+    let menu = &snap.business.menu;
+    let check_up = menu.item("check_up").expect("check-up is on the price list");
+    assert_eq!(check_up.price_inr, 300);
+    assert_eq!(check_up.diet, None, "a treatment has no dietary class");
+    assert!(menu.items().all(|i| i.diet.is_none()));
 }

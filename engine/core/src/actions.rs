@@ -450,7 +450,7 @@ impl Conversation {
             if veg {
                 ids = menu
                     .items()
-                    .filter(|i| matches!(i.diet, Diet::Veg | Diet::Vegan) && i.available)
+                    .filter(|i| matches!(i.diet, Some(Diet::Veg | Diet::Vegan)) && i.available)
                     .map(|i| i.id.clone())
                     .collect();
             } else if recommend {
@@ -468,7 +468,7 @@ impl Conversation {
                     "price_inr": i.price_inr,
                     "price_spoken": vartalaap_lang::speak_money_inr(u64::from(i.price_inr), lang_of(self.lang)),
                     "available": i.available,
-                    "diet": match i.diet { Diet::Veg => "veg", Diet::NonVeg => "non_veg", Diet::Vegan => "vegan" },
+                    "diet": i.diet.map(|d| match d { Diet::Veg => "veg", Diet::NonVeg => "non_veg", Diet::Vegan => "vegan" }),
                     "jain_on_request": i.jain_on_request,
                     "allergens": i.allergens,
                 })

@@ -370,16 +370,27 @@ fn menu(cx: &mut Ctx<'_>, m: &raw::Menu) -> Menu {
                     ),
                 );
             }
-            let diet = match it.diet.as_str() {
+            let diet = it.diet.as_deref().map(|d| match d {
                 "non_veg" => Diet::NonVeg,
                 "vegan" => Diet::Vegan,
                 _ => Diet::Veg,
-            };
-            if it.jain_on_request && diet == Diet::NonVeg {
-                cx.err(
-                    format!("{ip}/jain_on_request"),
-                    format!("`{}` is non-veg, so it cannot be made Jain", it.id),
-                );
+            });
+            if it.jain_on_request {
+                match diet {
+                    Some(Diet::NonVeg) => cx.err(
+                        format!("{ip}/jain_on_request"),
+                        format!("`{}` is non-veg, so it cannot be made Jain", it.id),
+                    ),
+                    None => cx.err(
+                        format!("{ip}/jain_on_request"),
+                        format!(
+                            "`{}` has no `diet`; only a veg or vegan dish can be made Jain \
+                             (add `diet: veg`)",
+                            it.id
+                        ),
+                    ),
+                    Some(Diet::Veg | Diet::Vegan) => {}
+                }
             }
             let spice = match it.spice.as_deref() {
                 Some("none") => Spice::None,

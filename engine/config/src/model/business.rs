@@ -243,8 +243,9 @@ pub struct MenuItem {
     pub aliases: Vec<String>,
     /// Price in whole rupees (> 0).
     pub price_inr: u32,
-    /// Dietary class.
-    pub diet: Diet,
+    /// Dietary class; `None` for what is not food (a clinic's treatments), so a "veg" question
+    /// never lists it.
+    pub diet: Option<Diet>,
     /// Can be made Jain (no onion or garlic) on request.
     pub jain_on_request: bool,
     /// Spice level.

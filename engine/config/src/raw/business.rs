@@ -127,7 +127,8 @@ pub struct Item {
     #[serde(default)]
     pub aliases: Vec<String>,
     pub price_inr: u32,
-    pub diet: String,
+    #[serde(default)]
+    pub diet: Option<String>,
     #[serde(default)]
     pub jain_on_request: bool,
     #[serde(default)]
