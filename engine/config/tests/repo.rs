@@ -208,7 +208,7 @@ fn himalayan_kitchen_facts() {
 
 #[test]
 fn a_clinic_s_treatments_are_not_food() {
-    let store = ConfigStore::load(&repo_root()).expect("valid repository configuration");
+    let store = ConfigStore::load(repo_root()).expect("valid repository configuration");
     let snap = store.current("muskaan_dental").expect("live");
     let menu = &snap.business.menu;
     let check_up = menu.item("check_up").expect("check-up is on the price list");
