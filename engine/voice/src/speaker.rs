@@ -307,6 +307,41 @@ pub fn forward(mut rx: mpsc::Receiver<Tagged>, out: mpsc::Sender<Command>) {
 mod tests {
     use super::*;
 
+    /// A speaker task on stream `stream-1` with no voice installed (every sentence is the
+    /// 300 ms tone), its tracker, the commands it sends, its job queue and its events.
+    struct Rig {
+        tracker: Arc<Mutex<PlaybackTracker>>,
+        rx: mpsc::Receiver<Tagged>,
+        jobs: mpsc::Sender<SpeakJob>,
+        events: mpsc::Receiver<SpeakerEvent>,
+    }
+
+    fn rig() -> Rig {
+        let pool = Arc::new(SpeechPool::new(
+            None,
+            std::path::Path::new("/nonexistent/espeak-ng"),
+            1,
+            4,
+            None,
+        ));
+        let tracker = Arc::new(Mutex::new(PlaybackTracker::new()));
+        let (tx, rx) = mpsc::channel(1024);
+        let (jobs, events) = spawn(
+            pool,
+            EdgeVoices::default(),
+            Arc::new(SpecSlot::new(Arc::default())),
+            "stream-1".into(),
+            tracker.clone(),
+            tx,
+        );
+        Rig {
+            tracker,
+            rx,
+            jobs,
+            events,
+        }
+    }
+
     #[tokio::test]
     async fn forwarder_drops_audio_of_cleared_replies() {
         let (tx, rx) = mpsc::channel(16);
@@ -341,23 +376,12 @@ mod tests {
 
     #[tokio::test]
     async fn a_reply_is_framed_checkpointed_and_tracked() {
-        let pool = Arc::new(SpeechPool::new(
-            None,
-            std::path::Path::new("/nonexistent/espeak-ng"),
-            1,
-            4,
-            None,
-        ));
-        let tracker = Arc::new(Mutex::new(PlaybackTracker::new()));
-        let (tx, mut rx) = mpsc::channel(1024);
-        let (jobs, mut events) = spawn(
-            pool,
-            EdgeVoices::default(),
-            Arc::new(SpecSlot::new(Arc::default())),
-            "stream-1".into(),
-            tracker.clone(),
-            tx,
-        );
+        let Rig {
+            tracker,
+            mut rx,
+            jobs,
+            mut events,
+        } = rig();
         jobs.send(SpeakJob {
             generation: 1,
             sentences: vec![("One.".into(), Lang::En), ("Two.".into(), Lang::En)],
@@ -396,23 +420,12 @@ mod tests {
 
     #[tokio::test]
     async fn streamed_sentences_play_after_the_first_as_they_arrive() {
-        let pool = Arc::new(SpeechPool::new(
-            None,
-            std::path::Path::new("/nonexistent/espeak-ng"),
-            1,
-            4,
-            None,
-        ));
-        let tracker = Arc::new(Mutex::new(PlaybackTracker::new()));
-        let (tx, mut rx) = mpsc::channel(1024);
-        let (jobs, mut events) = spawn(
-            pool,
-            EdgeVoices::default(),
-            Arc::new(SpecSlot::new(Arc::default())),
-            "stream-1".into(),
-            tracker.clone(),
-            tx,
-        );
+        let Rig {
+            mut rx,
+            jobs,
+            mut events,
+            ..
+        } = rig();
         let (more_tx, more_rx) = mpsc::channel(4);
         jobs.send(SpeakJob {
             generation: 1,
