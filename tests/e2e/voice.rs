@@ -243,6 +243,9 @@ async fn a_hinglish_booking_call_with_a_keypad_confirmation_lands_in_storage() {
     assert_eq!(r["party_size"], 4);
     assert_eq!(r["reservation_date"], date.to_string());
     assert_eq!(r["reservation_time"], "20:00");
+    // Greeted in Hindi, the caller spoke Hinglish: the booking (and its WhatsApp follow-up)
+    // keeps the caller's language, not the greeting's.
+    assert_eq!(r["language"], "hinglish", "{r:#}");
     assert_eq!(r["customer_name"], "Amit");
 
     let call = rig.finished_call().await;

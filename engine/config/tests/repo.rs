@@ -211,7 +211,9 @@ fn a_clinic_s_treatments_are_not_food() {
     let store = ConfigStore::load(repo_root()).expect("valid repository configuration");
     let snap = store.current("muskaan_dental").expect("live");
     let menu = &snap.business.menu;
-    let check_up = menu.item("check_up").expect("check-up is on the price list");
+    let check_up = menu
+        .item("check_up")
+        .expect("check-up is on the price list");
     assert_eq!(check_up.price_inr, 300);
     assert_eq!(check_up.diet, None, "a treatment has no dietary class");
     assert!(menu.items().all(|i| i.diet.is_none()));

@@ -209,7 +209,11 @@ impl Conversation {
     fn tool(&mut self, kind: ToolKind, pending: Pending, out: &mut Vec<Output>) -> Flowing {
         let call_id = self.next_call;
         self.next_call += 1;
-        out.push(Output::Tool(ToolCall { call_id, kind }));
+        out.push(Output::Tool(ToolCall {
+            call_id,
+            kind,
+            language: self.lang,
+        }));
         self.wait = Wait::Tool { call_id, pending };
         Flowing::Wait
     }

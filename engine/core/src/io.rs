@@ -123,6 +123,9 @@ pub struct ToolCall {
     pub call_id: u32,
     /// What to do.
     pub kind: ToolKind,
+    /// The conversation's language when the tool was called. A booking stores it, so the
+    /// WhatsApp follow-up speaks the language the caller ended up using, not the greeting's.
+    pub language: Lang,
 }
 
 /// The closed set of tools. Dates and times are business-local.

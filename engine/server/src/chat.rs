@@ -160,7 +160,6 @@ impl ChatService {
             snapshot: snapshot.clone(),
             caller,
             call_id: None,
-            language: conv.view().lang.code().to_string(),
             now_utc: local_to_utc,
             booked: Vec::new(),
         };
@@ -223,7 +222,6 @@ impl ChatService {
             }
             (input, _) => drive(conv, now, input, host, tools),
         };
-        tools.language = conv.view().lang.code().to_string();
         let snapshot = tools.snapshot.clone();
         Ok(reply(id, &session, &snapshot, outputs))
     }

@@ -29,8 +29,6 @@ pub struct StoreTools {
     pub caller: Option<PhoneNumber>,
     /// The call log id, for linking reservations to their call.
     pub call_id: Option<u64>,
-    /// The conversation's language code, stored with bookings.
-    pub language: String,
     /// Turns a business-local time into the instant stored as `created_at`.
     pub now_utc: fn(&BusinessSnapshot, NaiveDateTime) -> DateTime<Utc>,
     /// Ids of reservations booked in this conversation (for follow-ups and the API reply).
@@ -151,10 +149,10 @@ impl StoreTools {
                     party_size: party,
                     date: *date,
                     time: time_of_day(*time),
-                    language: Some(self.language.clone()),
+                    language: Some(call.language.code().to_string()),
                     notes: notes.clone(),
                     whatsapp_consent: *whatsapp_consent && self.caller.is_some(),
-                    followup: followup_spec(&self.snapshot, &self.language),
+                    followup: followup_spec(&self.snapshot, call.language.code()),
                 };
                 match self.store.book(&request, &rule, now_utc) {
                     Ok(booked) => {

@@ -97,7 +97,6 @@ impl Engine {
                 snapshot,
                 caller,
                 call_id,
-                language: conv.view().lang.code().to_string(),
             });
             let mut callback = false;
             let outputs = {
@@ -166,7 +165,11 @@ impl Engine {
                 .and_then(|n| u32::try_from(n).ok()),
         };
         let result = tokio::task::spawn_blocking(move || {
-            let call = ToolCall { call_id: 0, kind };
+            let call = ToolCall {
+                call_id: 0,
+                kind,
+                language: self.conv.view().lang,
+            };
             let ok = self.tools.execute(now, &call) == ToolResult::Done;
             self.callback |= ok;
             (self, ok)

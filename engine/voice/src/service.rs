@@ -34,8 +34,6 @@ pub struct ToolContext {
     pub caller: Option<PhoneNumber>,
     /// The call log id (reservations link to it).
     pub call_id: u64,
-    /// The conversation's language code.
-    pub language: String,
 }
 
 /// Builds the tool executor for a call (the server passes its store-backed `StoreTools`), so

@@ -452,7 +452,6 @@ pub(crate) async fn voice_service(
                 snapshot: ctx.snapshot,
                 caller: ctx.caller,
                 call_id: Some(ctx.call_id),
-                language: ctx.language,
                 now_utc: crate::dialog::local_to_utc,
                 booked: Vec::new(),
             })
