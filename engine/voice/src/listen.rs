@@ -161,10 +161,20 @@ fn level_dbfs(frame: &[i16]) -> f32 {
     (20.0 * (rms / 32768.0).log10()) as f32
 }
 
+/// How far (dB) above the line's steady noise floor a frame must be to count as sound for the
+/// gate. Steady line noise sits within ~2 dB of its own minimum-statistics floor; speech is
+/// 15–30 dB above it on a phone line.
+const NOISE_MARGIN_DB: f32 = 8.0;
+
 /// Skips the model during long quiet stretches: the caller is silent most of a call (while
-/// the bot talks, between turns), and Silero inference is most of a call's CPU. Within speech
-/// (pauses shorter than [`QUIET_SKIP_AFTER_MS`]) every frame still goes to the model; after a
-/// skipped stretch its state is reset, as for a fresh utterance.
+/// the bot talks, between turns), and Silero inference is most of a call's CPU. "Quiet" is
+/// below −50 dBFS, or below the line's noise floor plus [`NOISE_MARGIN_DB`] (the floor comes
+/// from the standby energy VAD, which hears every frame: the quietest frame of the last 2 s,
+/// so it falls at once and rises only after the noise has risen for a whole window). On a
+/// noisy line steady hiss is thus not judged frame after frame while the bot speaks. Within
+/// speech (pauses shorter than [`QUIET_SKIP_AFTER_MS`]) every frame still goes to the model,
+/// so the start and tail of speech are judged; after a skipped stretch its state is reset, as
+/// for a fresh utterance.
 #[derive(Debug, Default)]
 struct QuietGate {
     quiet_ms: u64,
@@ -172,14 +182,20 @@ struct QuietGate {
 }
 
 impl QuietGate {
-    /// Whether every frame of `batch` would be skipped (no inference to run at all).
-    fn skips_all(&self, batch: &[VadInput]) -> bool {
+    /// Whether every frame of `batch` would be skipped (no inference to run at all), given
+    /// the noise floor (dBFS) before the batch. Conservative: within the batch the floor is
+    /// taken as at most the quietest frame seen so far (it can only be higher in fact, as
+    /// frames leave its window), so a "yes" is never wrong.
+    fn skips_all(&self, batch: &[VadInput], floor_dbfs: f32) -> bool {
         let mut quiet_ms = self.quiet_ms;
+        let mut floor = floor_dbfs;
         for input in batch {
             if let VadInput::Frame(pcm) = input {
-                if level_dbfs(pcm) >= QUIET_DBFS || quiet_ms < QUIET_SKIP_AFTER_MS {
+                let level = level_dbfs(pcm);
+                if !is_quiet(level, floor) || quiet_ms < QUIET_SKIP_AFTER_MS {
                     return false;
                 }
+                floor = floor.min(level);
                 quiet_ms += FRAME_MS;
             }
         }
@@ -187,8 +203,9 @@ impl QuietGate {
     }
 
     /// Whether the model should judge this frame; `false` means "silence, probability 0".
-    fn admit(&mut self, frame: &[i16], vad: &mut dyn Vad) -> bool {
-        let quiet = level_dbfs(frame) < QUIET_DBFS;
+    /// `floor_dbfs`: the line's noise floor before this frame (−100 when unknown).
+    fn admit(&mut self, frame: &[i16], floor_dbfs: f32, vad: &mut dyn Vad) -> bool {
+        let quiet = is_quiet(level_dbfs(frame), floor_dbfs);
         let skip = quiet && self.quiet_ms >= QUIET_SKIP_AFTER_MS;
         self.quiet_ms = if quiet { self.quiet_ms + FRAME_MS } else { 0 };
         if skip {
@@ -199,6 +216,12 @@ impl QuietGate {
         }
         !skip
     }
+}
+
+/// A frame at `level` is no sound worth judging: under the absolute floor, or within
+/// [`NOISE_MARGIN_DB`] of the line's noise floor.
+fn is_quiet(level: f32, floor_dbfs: f32) -> bool {
+    level < QUIET_DBFS.max(floor_dbfs + NOISE_MARGIN_DB)
 }
 
 struct Detector {
@@ -259,7 +282,14 @@ impl Detector {
         };
         // The model is parked for the whole batch (no mode change in it), or the gate skips.
         let parked = !self.model_on && !batch.iter().any(|i| matches!(i, VadInput::UseModel(true)));
-        parked || gate.skips_all(batch)
+        parked || gate.skips_all(batch, self.noise_floor_dbfs())
+    }
+
+    /// The line's noise floor as the standby energy VAD knows it (−100: none known).
+    fn noise_floor_dbfs(&self) -> f32 {
+        self.standby
+            .as_ref()
+            .map_or(-100.0, EnergyVad::noise_floor_dbfs)
     }
 
     fn run(&mut self, batch: Vec<VadInput>) -> VadReport {
@@ -275,13 +305,15 @@ impl Detector {
                     self.model_on = on || self.standby.is_none();
                 }
                 VadInput::Frame(pcm) => {
+                    // The floor before this frame, so a loud frame is judged against the noise.
+                    let floor = self.noise_floor_dbfs();
                     let standby = self
                         .standby
                         .as_mut()
                         .map(|e| e.process(&pcm).unwrap_or(0.0));
                     let judge = match &mut self.gate {
                         Some(_) if !self.model_on => false,
-                        Some(gate) => gate.admit(&pcm, self.vad.as_mut()),
+                        Some(gate) => gate.admit(&pcm, floor, self.vad.as_mut()),
                         None => true,
                     };
                     let prob = if !judge {
@@ -446,8 +478,9 @@ mod tests {
         let mut vad = Counting::default();
         let silence = vec![0i16; 160];
         let speech = tone(8000.0);
+        // No noise floor known (a quiet line): only the absolute floor counts.
         let mut feed = |frame: &[i16], n: usize, vad: &mut Counting| {
-            (0..n).filter(|_| gate.admit(frame, vad)).count()
+            (0..n).filter(|_| gate.admit(frame, -100.0, vad)).count()
         };
         // Speech, then a 100 ms pause: everything is judged.
         assert_eq!(feed(&speech, 10, &mut vad), 10);
@@ -459,7 +492,7 @@ mod tests {
         // Sound again: judged from its first frame, on a fresh model state.
         assert_eq!(feed(&speech, 3, &mut vad), 3);
         assert_eq!(vad.resets, 1);
-        // Line noise above the floor is never skipped (the model decides what it is).
+        // Sound above −50 dBFS with no floor learned is never skipped (the model decides).
         let noise = tone(200.0);
         assert!(level_dbfs(&noise) > QUIET_DBFS);
         assert_eq!(feed(&noise, 50, &mut vad), 50);
@@ -532,6 +565,78 @@ mod tests {
         det.run(batch);
         assert_eq!(calls.load(Ordering::Relaxed), 10);
         assert_eq!(det.judged.load(Ordering::Relaxed), 10);
+    }
+
+    /// White-ish line noise (sum of four xorshift uniforms, as the load example's) at `dbfs`.
+    fn noise(dbfs: f32, seed: &mut u64) -> Vec<i16> {
+        let scale = 32768.0 * 10f32.powf(dbfs / 20.0) * 3f32.sqrt();
+        (0..160)
+            .map(|_| {
+                let n: f32 = (0..4)
+                    .map(|_| {
+                        *seed ^= *seed << 13;
+                        *seed ^= *seed >> 7;
+                        *seed ^= *seed << 17;
+                        (*seed >> 40) as f32 / (1u64 << 24) as f32 - 0.5
+                    })
+                    .sum();
+                (n * scale) as i16
+            })
+            .collect()
+    }
+
+    /// A warbling voice-like tone (about −12 dBFS) over the line noise.
+    fn voice_over_noise(k: usize, seed: &mut u64) -> Vec<i16> {
+        let mut f = noise(-45.0, seed);
+        for (i, s) in f.iter_mut().enumerate() {
+            let t = (k * 160 + i) as f32 / 8000.0;
+            let hz = 180.0 + 60.0 * (t * 5.0 * std::f32::consts::TAU).sin();
+            *s = s.saturating_add(((t * hz * std::f32::consts::TAU).sin() * 8_000.0) as i16);
+        }
+        f
+    }
+
+    #[test]
+    fn steady_line_noise_stops_reaching_the_model_but_speech_over_it_does() {
+        let calls = Arc::new(AtomicU64::new(0));
+        let mut det = model_detector(calls.clone());
+        let mut seed = 0x9E37_79B9_7F4A_7C15;
+        let judged = |det: &mut Detector, frames: Vec<Vec<i16>>, counter: &Arc<AtomicU64>| {
+            let before = counter.load(Ordering::Relaxed);
+            let batch: Vec<VadInput> = frames.into_iter().map(VadInput::Frame).collect();
+            let report = det.run(batch);
+            (counter.load(Ordering::Relaxed) - before, report)
+        };
+        // The bot speaks (model on); the caller's line carries −45 dBFS hiss, above the
+        // absolute −50 dBFS gate, so before the floor only the model could reject it.
+        let hiss: Vec<Vec<i16>> = (0..50).map(|_| noise(-45.0, &mut seed)).collect();
+        assert!(hiss.iter().all(|f| level_dbfs(f) > QUIET_DBFS));
+        let (n, _) = judged(&mut det, hiss, &calls);
+        assert!(
+            n <= 12,
+            "1 s of hiss: {n} frames judged (only the first ~200 ms may be)"
+        );
+        // Once the floor has settled, more hiss never reaches the model, and such batches
+        // need no blocking-pool trip.
+        let hiss: Vec<Vec<i16>> = (0..150).map(|_| noise(-45.0, &mut seed)).collect();
+        let batch: Vec<VadInput> = hiss.iter().cloned().map(VadInput::Frame).collect();
+        assert!(det.is_cheap(&batch[..25]));
+        let (n, _) = judged(&mut det, hiss, &calls);
+        assert_eq!(n, 0, "3 s of steady hiss reached the model");
+        // The caller talks over the hiss for 600 ms: every frame is judged, and the model's
+        // verdict (here always "speech") starts a turn: a barge-in is still heard.
+        let voice: Vec<Vec<i16>> = (0..30).map(|k| voice_over_noise(k, &mut seed)).collect();
+        let (n, report) = judged(&mut det, voice, &calls);
+        assert_eq!(n, 30, "speech over the hiss must reach the model");
+        assert!(
+            matches!(report.events.first(), Some(SpeechEvent::SpeechStart { .. })),
+            "{:?}",
+            report.events
+        );
+        // The tail after speech is still judged (200 ms), then the hiss is skipped again.
+        let hiss: Vec<Vec<i16>> = (0..50).map(|_| noise(-45.0, &mut seed)).collect();
+        let (n, _) = judged(&mut det, hiss, &calls);
+        assert_eq!(n, 10, "the 200 ms after speech are judged, the rest is not");
     }
 
     #[tokio::test]
