@@ -2,20 +2,17 @@
 //! (Plivo's side played by the simulator's playout model): no recogniser, transfers that work
 //! and transfers that fail, and a caller hanging up mid-reply.
 
+mod common;
+
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::NaiveDateTime;
-use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
-use vartalaap_audio::mulaw;
+use common::{Caller, espeak, speech_like};
 use vartalaap_core::{ToolCall, ToolExecutor, ToolKind, ToolResult};
 use vartalaap_providers::mock::deepgram::{MockDeepgram, MockDeepgramConfig, ScriptedUtterance};
 use vartalaap_providers::mock::plivo::{MockPlivoRest, PlivoMode};
 use vartalaap_store::{CallOutcome, Store, TurnRole};
-use vartalaap_telephony::simulator::playout::Playout;
-use vartalaap_telephony::stream::{Encoding, MediaFormat, MediaFrame, StartInfo};
-use vartalaap_telephony::{Command, StreamEvent};
 use vartalaap_voice::{
     CallSummary, DeepgramConfig, PlivoVoiceConfig, VoiceConfig, VoiceDeps, VoiceService,
 };
@@ -154,160 +151,6 @@ async fn harness_with(
     }
 }
 
-/// Loud, speech-like audio (a warbling tone): both the energy VAD and mock Deepgram hear it.
-fn speech_like(ms: usize) -> Vec<u8> {
-    let samples: Vec<i16> = (0..ms * 8)
-        .map(|i| {
-            let t = i as f32 / 8000.0;
-            let f = 180.0 + 60.0 * (t * 5.0 * std::f32::consts::TAU).sin();
-            ((t * f * std::f32::consts::TAU).sin() * 12_000.0) as i16
-        })
-        .collect();
-    mulaw::encode(&samples)
-}
-
-/// Plivo's side of one call, over the session's channels.
-struct Caller {
-    events: mpsc::Sender<StreamEvent>,
-    commands: mpsc::Receiver<Command>,
-    playout: Playout,
-    chunk: u64,
-    clears: usize,
-}
-
-impl Caller {
-    async fn dial(h: &Harness, uuid: &str) -> (Caller, JoinHandle<CallSummary>) {
-        Self::dial_with(h, uuid, 256).await
-    }
-
-    /// Dials with room for `out_capacity` commands between the session and this caller (the
-    /// server's socket pump uses 256).
-    async fn dial_with(
-        h: &Harness,
-        uuid: &str,
-        out_capacity: usize,
-    ) -> (Caller, JoinHandle<CallSummary>) {
-        let token = h
-            .svc
-            .answer(
-                uuid,
-                "himalayan_kitchen",
-                Some("919876543210"),
-                chrono::Utc::now(),
-            )
-            .unwrap();
-        let call = h.svc.admit_stream(&token, chrono::Utc::now()).unwrap();
-        assert!(
-            h.svc.admit_stream(&token, chrono::Utc::now()).is_err(),
-            "a stream token works once"
-        );
-        let (events, ev_rx) = mpsc::channel(256);
-        let (out_tx, commands) = mpsc::channel(out_capacity);
-        let session = h.svc.run_call(call, ev_rx, out_tx);
-        events
-            .send(StreamEvent::Start(StartInfo {
-                stream_id: "stream-1".into(),
-                call_id: uuid.into(),
-                account_id: None,
-                tracks: vec!["inbound".into()],
-                media_format: MediaFormat {
-                    encoding: Encoding::MuLaw,
-                    sample_rate: 8000,
-                },
-                extra_headers: Vec::new(),
-            }))
-            .await
-            .unwrap();
-        (
-            Caller {
-                events,
-                commands,
-                playout: Playout::new(),
-                chunk: 0,
-                clears: 0,
-            },
-            session,
-        )
-    }
-
-    /// 20 ms of call time: play the bot, send one caller frame. Returns whether the bot was
-    /// audible, or `None` once the session closed the line.
-    async fn tick(&mut self, frame: Option<&[u8]>) -> Option<bool> {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-        loop {
-            match self.commands.try_recv() {
-                Ok(Command::PlayAudio { mulaw, .. }) => self.playout.push_audio(mulaw),
-                Ok(Command::Checkpoint { name, .. }) => self.playout.push_checkpoint(name),
-                Ok(Command::ClearAudio { .. }) => {
-                    self.clears += 1;
-                    self.playout.clear();
-                    let _ = self.events.send(StreamEvent::ClearedAudio).await;
-                }
-                Ok(Command::SendDtmf { .. }) => {}
-                Err(mpsc::error::TryRecvError::Empty) => break,
-                Err(mpsc::error::TryRecvError::Disconnected) => {
-                    if self.playout.is_idle() {
-                        return None;
-                    }
-                    break;
-                }
-            }
-        }
-        let t = self.playout.tick();
-        for name in t.played {
-            let _ = self.events.send(StreamEvent::PlayedStream { name }).await;
-        }
-        self.chunk += 1;
-        let mut payload = frame.map(<[u8]>::to_vec).unwrap_or_default();
-        payload.resize(160, mulaw::SILENCE);
-        let media = StreamEvent::Media(MediaFrame {
-            track: "inbound".into(),
-            timestamp: String::new(),
-            chunk: self.chunk,
-            payload,
-        });
-        if self.events.send(media).await.is_err() {
-            return None;
-        }
-        Some(t.bot_audible)
-    }
-
-    /// Quiet until the bot has spoken and been silent for 800 ms; false if the line closed.
-    async fn wait_bot(&mut self) -> bool {
-        let (mut heard, mut quiet) = (false, 0);
-        for _ in 0..2000 {
-            match self.tick(None).await {
-                None => return false,
-                Some(true) => {
-                    heard = true;
-                    quiet = 0;
-                }
-                Some(false) => quiet += 1,
-            }
-            if heard && quiet >= 40 {
-                return true;
-            }
-        }
-        panic!("the bot never finished speaking");
-    }
-
-    async fn say(&mut self, audio: &[u8]) {
-        for frame in audio.chunks(160) {
-            self.tick(Some(frame)).await;
-        }
-    }
-
-    /// Plays out whatever the bot still sends until the session closes the line.
-    async fn until_closed(&mut self) {
-        for _ in 0..3000 {
-            if self.tick(None).await.is_none() {
-                return;
-            }
-        }
-        panic!("the call never ended");
-    }
-}
-
 fn bot_lines(store: &Store, call_id: u64) -> Vec<String> {
     store
         .get_call(call_id)
@@ -320,13 +163,6 @@ fn bot_lines(store: &Store, call_id: u64) -> Vec<String> {
         .collect()
 }
 
-fn espeak() -> bool {
-    std::process::Command::new("espeak-ng")
-        .arg("--version")
-        .output()
-        .is_ok()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_a_recogniser_the_caller_hears_why_and_the_call_still_ends_cleanly() {
     if !espeak() {
@@ -335,7 +171,7 @@ async fn without_a_recogniser_the_caller_hears_why_and_the_call_still_ends_clean
     }
     let h = harness(None, None, false).await;
     assert!(!h.svc.has_recogniser());
-    let (mut caller, session) = Caller::dial(&h, "offline-1").await;
+    let (mut caller, session) = Caller::dial(&h.svc, "offline-1").await;
     assert!(caller.wait_bot().await, "greeting");
     caller.say(&speech_like(1200)).await;
     assert!(caller.wait_bot().await, "the apology");
@@ -357,7 +193,7 @@ async fn transfer_call(mode: PlivoMode) -> (Harness, MockPlivoRest, CallSummary,
     let plivo = MockPlivoRest::start(AUTH_ID, AUTH_TOKEN).await.unwrap();
     plivo.set_mode(mode);
     let h = harness(Some(&deepgram), Some(&plivo), true).await;
-    let (mut caller, session) = Caller::dial(&h, "transfer-1").await;
+    let (mut caller, session) = Caller::dial(&h.svc, "transfer-1").await;
     assert!(caller.wait_bot().await, "greeting");
     caller.say(&speech_like(1500)).await;
     caller.until_closed().await;
@@ -423,7 +259,7 @@ async fn the_maximum_call_length_ends_the_call_with_an_apology() {
     }
     // Shorter than the greeting: the limit cuts in while the bot is still talking.
     let h = harness_with(None, None, false, |c| c.max_call = Duration::from_secs(2)).await;
-    let (mut caller, session) = Caller::dial(&h, "maxlen-1").await;
+    let (mut caller, session) = Caller::dial(&h.svc, "maxlen-1").await;
     caller.until_closed().await;
     let summary = session.await.unwrap();
     assert_eq!(summary.outcome, CallOutcome::Abandoned);
@@ -448,7 +284,7 @@ async fn shutdown_says_goodbye_records_the_call_and_refuses_new_calls() {
         c.drain_deadline = Duration::from_secs(8);
     })
     .await;
-    let (mut caller, session) = Caller::dial(&h, "drain-1").await;
+    let (mut caller, session) = Caller::dial(&h.svc, "drain-1").await;
     assert!(caller.wait_bot().await, "greeting");
     // A second call answered but not yet streaming when the signal comes.
     let token = h
@@ -491,7 +327,7 @@ async fn shutdown_cuts_off_a_call_that_outlives_the_drain_deadline_but_still_log
     .await;
     // This caller's socket is stuck: it never reads what the bot sends, so after a second of
     // greeting every queue towards it is full and the goodbye cannot even be sent.
-    let (caller, session) = Caller::dial_with(&h, "drain-slow", 1).await;
+    let (caller, session) = Caller::dial_with(&h.svc, "drain-slow", 1).await;
     tokio::time::sleep(Duration::from_secs(3)).await;
     let svc = h.svc.clone();
     let left = svc.shutdown().await;
@@ -572,7 +408,7 @@ async fn a_returning_caller_is_greeted_in_the_language_of_their_last_call() {
     .unwrap();
     let h = harness(Some(&deepgram), None, false).await;
     // First call: greeted in the business's default (Hindi); the caller speaks English.
-    let (mut caller, session) = Caller::dial(&h, "lang-1").await;
+    let (mut caller, session) = Caller::dial(&h.svc, "lang-1").await;
     assert!(caller.wait_bot().await, "greeting");
     caller.say(&speech_like(2500)).await;
     assert!(caller.wait_bot().await, "the answer");
@@ -608,7 +444,7 @@ async fn a_returning_caller_is_greeted_in_the_language_of_their_last_call() {
     assert!(reply.timings.engine_ms.is_some() && reply.timings.first_frame_ms.is_some());
 
     // Second call from the same number: greeted in English straight away.
-    let (mut caller, session) = Caller::dial(&h, "lang-2").await;
+    let (mut caller, session) = Caller::dial(&h.svc, "lang-2").await;
     assert!(caller.wait_bot().await, "greeting");
     drop(caller);
     let second = session.await.unwrap();
@@ -649,7 +485,7 @@ async fn when_the_local_voices_fail_edge_speaks_and_then_the_recorded_apology() 
         });
     })
     .await;
-    let (mut caller, session) = Caller::dial(&h, "edge-1").await;
+    let (mut caller, session) = Caller::dial(&h.svc, "edge-1").await;
     assert!(caller.wait_bot().await, "greeting");
     drop(caller);
     let summary = session.await.unwrap();
@@ -670,7 +506,7 @@ async fn when_the_local_voices_fail_edge_speaks_and_then_the_recorded_apology() 
     // recogniser here: "I cannot understand speech") is new: the caller hears the apology
     // recorded at start-up, and the transcript says so instead of that line.
     edge.set_mode(EdgeMode::Forbidden);
-    let (mut caller, session) = Caller::dial(&h, "edge-2").await;
+    let (mut caller, session) = Caller::dial(&h.svc, "edge-2").await;
     assert!(caller.wait_bot().await, "the cached greeting");
     caller.say(&speech_like(1200)).await;
     assert!(caller.wait_bot().await, "something is heard");
@@ -721,7 +557,7 @@ async fn an_offline_recogniser_turns_each_vad_utterance_into_an_engine_turn() {
     .await;
     assert!(h.svc.has_recogniser());
     assert_eq!(h.svc.recogniser_name(), "scripted");
-    let (mut caller, session) = Caller::dial(&h, "whisper-1").await;
+    let (mut caller, session) = Caller::dial(&h.svc, "whisper-1").await;
     assert!(caller.wait_bot().await, "greeting");
     caller.say(&speech_like(1200)).await;
     assert!(
@@ -793,9 +629,9 @@ async fn whisper_understands_an_english_caller_on_a_call() {
             )
             .unwrap();
         let pcm = vartalaap_audio::resample(&pcm.samples, pcm.sample_rate, 8_000).unwrap();
-        mulaw::encode(&pcm)
+        vartalaap_audio::mulaw::encode(&pcm)
     };
-    let (mut caller, session) = Caller::dial(&h, "whisper-real-1").await;
+    let (mut caller, session) = Caller::dial(&h.svc, "whisper-real-1").await;
     assert!(caller.wait_bot().await, "greeting");
     caller.say(&speech).await;
     assert!(caller.wait_bot().await, "the answer");
@@ -836,7 +672,7 @@ async fn speculated_turn(
     .await
     .unwrap();
     let h = harness_with(Some(&deepgram), None, false, |c| c.speculate = speculate).await;
-    let (mut caller, session) = Caller::dial(&h, "spec-1").await;
+    let (mut caller, session) = Caller::dial(&h.svc, "spec-1").await;
     assert!(caller.wait_bot().await, "greeting");
     let before = h.svc.speculation();
     assert_eq!(
@@ -944,7 +780,7 @@ async fn with_deepgram_silero_judges_the_caller_only_while_the_bot_speaks() {
         cfg.models = Some(models);
     })
     .await;
-    let (mut caller, session) = Caller::dial(&h, "silero-1").await;
+    let (mut caller, session) = Caller::dial(&h.svc, "silero-1").await;
     let mut audible = false;
     for _ in 0..500 {
         if caller.tick(None).await == Some(true) {

@@ -4,36 +4,26 @@
 //! price is never spoken past its last grounded sentence, the template answer follows; a
 //! model that fails leaves the offline answer of the same turn.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::NaiveDateTime;
-use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
-use vartalaap_audio::mulaw;
+use common::{Caller, espeak, speech_like};
 use vartalaap_core::{ToolCall, ToolExecutor, ToolResult};
 use vartalaap_llm::fixture::Fixture;
 use vartalaap_llm::{GroqConfig, Llm, LlmSettings, Use};
 use vartalaap_providers::mock::deepgram::{MockDeepgram, MockDeepgramConfig, ScriptedUtterance};
 use vartalaap_providers::mock::groq::{GroqMode, GroqReply, MockGroq, MockGroqConfig};
 use vartalaap_store::{ConversationTurn as Turn, Store, TurnRole};
-use vartalaap_telephony::simulator::playout::Playout;
-use vartalaap_telephony::stream::{Encoding, MediaFormat, MediaFrame, StartInfo};
-use vartalaap_telephony::{Command, StreamEvent};
-use vartalaap_voice::{CallSummary, DeepgramConfig, VoiceConfig, VoiceDeps, VoiceService};
+use vartalaap_voice::{DeepgramConfig, VoiceConfig, VoiceDeps, VoiceService};
 
 const KEY: &str = "gsk_voice_test";
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn espeak() -> bool {
-    std::process::Command::new("espeak-ng")
-        .arg("--version")
-        .output()
-        .is_ok()
 }
 
 /// Every tool succeeds (the menu and FAQ answers need none).
@@ -91,132 +81,6 @@ async fn harness(deepgram: &MockDeepgram, llm: Arc<Llm>) -> Harness {
     }
 }
 
-/// Loud, speech-like audio that the energy VAD and mock Deepgram both hear.
-fn speech_like(ms: usize) -> Vec<u8> {
-    let samples: Vec<i16> = (0..ms * 8)
-        .map(|i| {
-            let t = i as f32 / 8000.0;
-            let f = 180.0 + 60.0 * (t * 5.0 * std::f32::consts::TAU).sin();
-            ((t * f * std::f32::consts::TAU).sin() * 12_000.0) as i16
-        })
-        .collect();
-    mulaw::encode(&samples)
-}
-
-/// Plivo's side of the call over the session's channels, with the simulator's playout.
-struct Caller {
-    events: mpsc::Sender<StreamEvent>,
-    commands: mpsc::Receiver<Command>,
-    playout: Playout,
-    chunk: u64,
-}
-
-impl Caller {
-    async fn dial(h: &Harness, uuid: &str) -> (Caller, JoinHandle<CallSummary>) {
-        let token = h
-            .svc
-            .answer(
-                uuid,
-                "himalayan_kitchen",
-                Some("919876543210"),
-                chrono::Utc::now(),
-            )
-            .unwrap();
-        let call = h.svc.admit_stream(&token, chrono::Utc::now()).unwrap();
-        let (events, ev_rx) = mpsc::channel(256);
-        let (out_tx, commands) = mpsc::channel(256);
-        let session = h.svc.run_call(call, ev_rx, out_tx);
-        events
-            .send(StreamEvent::Start(StartInfo {
-                stream_id: "stream-1".into(),
-                call_id: uuid.into(),
-                account_id: None,
-                tracks: vec!["inbound".into()],
-                media_format: MediaFormat {
-                    encoding: Encoding::MuLaw,
-                    sample_rate: 8000,
-                },
-                extra_headers: Vec::new(),
-            }))
-            .await
-            .unwrap();
-        (
-            Caller {
-                events,
-                commands,
-                playout: Playout::new(),
-                chunk: 0,
-            },
-            session,
-        )
-    }
-
-    /// 20 ms of call time; whether the bot was audible, `None` once the line closed.
-    async fn tick(&mut self, frame: Option<&[u8]>) -> Option<bool> {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-        loop {
-            match self.commands.try_recv() {
-                Ok(Command::PlayAudio { mulaw, .. }) => self.playout.push_audio(mulaw),
-                Ok(Command::Checkpoint { name, .. }) => self.playout.push_checkpoint(name),
-                Ok(Command::ClearAudio { .. }) => {
-                    self.playout.clear();
-                    let _ = self.events.send(StreamEvent::ClearedAudio).await;
-                }
-                Ok(_) => {}
-                Err(mpsc::error::TryRecvError::Empty) => break,
-                Err(mpsc::error::TryRecvError::Disconnected) => {
-                    if self.playout.is_idle() {
-                        return None;
-                    }
-                    break;
-                }
-            }
-        }
-        let t = self.playout.tick();
-        for name in t.played {
-            let _ = self.events.send(StreamEvent::PlayedStream { name }).await;
-        }
-        self.chunk += 1;
-        let mut payload = frame.map(<[u8]>::to_vec).unwrap_or_default();
-        payload.resize(160, mulaw::SILENCE);
-        let media = StreamEvent::Media(MediaFrame {
-            track: "inbound".into(),
-            timestamp: String::new(),
-            chunk: self.chunk,
-            payload,
-        });
-        if self.events.send(media).await.is_err() {
-            return None;
-        }
-        Some(t.bot_audible)
-    }
-
-    /// Until the bot has spoken and then been quiet for 800 ms.
-    async fn wait_bot(&mut self) -> bool {
-        let (mut heard, mut quiet) = (false, 0);
-        for _ in 0..2000 {
-            match self.tick(None).await {
-                None => return false,
-                Some(true) => {
-                    heard = true;
-                    quiet = 0;
-                }
-                Some(false) => quiet += 1,
-            }
-            if heard && quiet >= 40 {
-                return true;
-            }
-        }
-        panic!("the bot never finished speaking");
-    }
-
-    async fn say(&mut self, audio: &[u8]) {
-        for frame in audio.chunks(160) {
-            self.tick(Some(frame)).await;
-        }
-    }
-}
-
 async fn groq(fx: &Fixture) -> MockGroq {
     MockGroq::start(MockGroqConfig {
         api_key: KEY.into(),
@@ -258,7 +122,7 @@ async fn call(fx: &Fixture, mode: GroqMode) -> (Vec<Turn>, MockGroq, Arc<Llm>) {
     .unwrap();
     let llm = Arc::new(llm(&mock, fx));
     let h = harness(&deepgram, llm.clone()).await;
-    let (mut caller, session) = Caller::dial(&h, "llm-call-1").await;
+    let (mut caller, session) = Caller::dial(&h.svc, "llm-call-1").await;
     assert!(caller.wait_bot().await, "greeting");
     caller.say(&speech_like(1500)).await;
     assert!(caller.wait_bot().await, "the answer");
