@@ -83,10 +83,12 @@ impl SpecSlot {
         }
     }
 
-    /// Moves speculation `id` on to `state`, unless a newer one replaced it.
-    pub(crate) fn update(&self, id: u64, state: SpecState) {
+    /// Moves the speculation `state` belongs to (its `id`) on to `state`, unless a newer one
+    /// replaced it. `Idle` has no id and changes nothing: [`SpecSlot::abandon`] forgets one.
+    pub(crate) fn update(&self, state: SpecState) {
+        let id = state.id();
         self.tx.send_if_modified(|s| {
-            if s.id() == Some(id) {
+            if id.is_some() && s.id() == id {
                 *s = state;
                 true
             } else {
@@ -266,15 +268,12 @@ mod tests {
         let slot = SpecSlot::new(stats.clone());
         let cancel = CancellationToken::new();
         slot.begin(1);
-        slot.update(
-            1,
-            SpecState::Ready {
-                id: 1,
-                text: "Booking kis naam se karoon?".into(),
-                voice: VoiceLang::English,
-                pcm: pcm(),
-            },
-        );
+        slot.update(SpecState::Ready {
+            id: 1,
+            text: "Booking kis naam se karoon?".into(),
+            voice: VoiceLang::English,
+            pcm: pcm(),
+        });
         assert!(
             slot.take("Booking kis naam se?", VoiceLang::English, &cancel)
                 .await
@@ -288,30 +287,24 @@ mod tests {
                 .is_none()
         );
         slot.begin(2);
-        slot.update(
-            2,
-            SpecState::Ready {
-                id: 2,
-                text: "Booking kis naam se karoon?".into(),
-                voice: VoiceLang::English,
-                pcm: pcm(),
-            },
-        );
+        slot.update(SpecState::Ready {
+            id: 2,
+            text: "Booking kis naam se karoon?".into(),
+            voice: VoiceLang::English,
+            pcm: pcm(),
+        });
         assert!(
             slot.take("Booking kis naam se karoon?", VoiceLang::Hindi, &cancel)
                 .await
                 .is_none()
         );
         slot.begin(3);
-        slot.update(
-            3,
-            SpecState::Ready {
-                id: 3,
-                text: "Booking kis naam se karoon?".into(),
-                voice: VoiceLang::English,
-                pcm: pcm(),
-            },
-        );
+        slot.update(SpecState::Ready {
+            id: 3,
+            text: "Booking kis naam se karoon?".into(),
+            voice: VoiceLang::English,
+            pcm: pcm(),
+        });
         assert!(
             slot.take("Booking kis naam se karoon?", VoiceLang::English, &cancel)
                 .await
@@ -326,14 +319,11 @@ mod tests {
         let slot = Arc::new(SpecSlot::new(stats.clone()));
         let cancel = CancellationToken::new();
         slot.begin(7);
-        slot.update(
-            7,
-            SpecState::Synthesizing {
-                id: 7,
-                text: "Kitne log?".into(),
-                voice: VoiceLang::English,
-            },
-        );
+        slot.update(SpecState::Synthesizing {
+            id: 7,
+            text: "Kitne log?".into(),
+            voice: VoiceLang::English,
+        });
         let taker = {
             let slot = slot.clone();
             let cancel = cancel.clone();
@@ -341,24 +331,18 @@ mod tests {
         };
         tokio::task::yield_now().await;
         // A stale speculation cannot overwrite the current one.
-        slot.update(
-            6,
-            SpecState::Ready {
-                id: 6,
-                text: "Kitne log?".into(),
-                voice: VoiceLang::Hindi,
-                pcm: pcm(),
-            },
-        );
-        slot.update(
-            7,
-            SpecState::Ready {
-                id: 7,
-                text: "Kitne log?".into(),
-                voice: VoiceLang::English,
-                pcm: pcm(),
-            },
-        );
+        slot.update(SpecState::Ready {
+            id: 6,
+            text: "Kitne log?".into(),
+            voice: VoiceLang::Hindi,
+            pcm: pcm(),
+        });
+        slot.update(SpecState::Ready {
+            id: 7,
+            text: "Kitne log?".into(),
+            voice: VoiceLang::English,
+            pcm: pcm(),
+        });
         assert!(taker.await.unwrap().is_some());
         assert_eq!(stats.snapshot().served_after_wait, 1);
     }

@@ -506,19 +506,14 @@ impl SpeechPool {
         let mut errors = Vec::new();
         // A cached sentence needs no trip to the blocking pool (which is busy under load).
         let hit = lock(&self.cache).get(self.voice_key(voice), text);
-        if let Some(pcm) = hit {
-            return (
-                Spoken {
-                    pcm,
-                    source: Source::Local,
-                    said: text.to_string(),
-                },
-                errors,
-            );
-        }
-        let pool = self.clone();
-        let owned = text.to_string();
-        let local = tokio::task::spawn_blocking(move || pool.synthesize_exact(&owned, voice)).await;
+        let local = match hit {
+            Some(pcm) => Ok(Ok(pcm)),
+            None => {
+                let pool = self.clone();
+                let owned = text.to_string();
+                tokio::task::spawn_blocking(move || pool.synthesize_exact(&owned, voice)).await
+            }
+        };
         match local {
             Ok(Ok(pcm)) => {
                 return (

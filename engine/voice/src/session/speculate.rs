@@ -177,40 +177,31 @@ async fn run(
     let voice = voice_for(&sentence, lang);
     if let Some(pcm) = svc.speech.cached(&sentence, voice) {
         stats.already_cached.fetch_add(1, Ordering::Relaxed);
-        slot.update(
+        slot.update(SpecState::Ready {
             id,
-            SpecState::Ready {
-                id,
-                text: sentence,
-                voice,
-                pcm,
-            },
-        );
+            text: sentence,
+            voice,
+            pcm,
+        });
         return;
     }
-    slot.update(
+    slot.update(SpecState::Synthesizing {
         id,
-        SpecState::Synthesizing {
-            id,
-            text: sentence.clone(),
-            voice,
-        },
-    );
+        text: sentence.clone(),
+        voice,
+    });
     let pool = svc.speech.clone();
     let owned = sentence.clone();
     let made = tokio::task::spawn_blocking(move || pool.synthesize_exact(&owned, voice)).await;
     match made {
         Ok(Ok(pcm)) => {
             stats.synthesized.fetch_add(1, Ordering::Relaxed);
-            slot.update(
+            slot.update(SpecState::Ready {
                 id,
-                SpecState::Ready {
-                    id,
-                    text: sentence,
-                    voice,
-                    pcm,
-                },
-            );
+                text: sentence,
+                voice,
+                pcm,
+            });
         }
         // The real reply goes through the whole voice chain instead.
         _ => slot.abandon(id),
