@@ -88,6 +88,46 @@ fn validate_json_output_is_machine_readable() {
     assert!(errors[0]["line"].as_u64().unwrap() > 0);
 }
 
+/// A closure dated in the past loads (it cannot affect a booking) but is shown as a warning,
+/// with its line, in text and JSON; the exit code stays 0.
+#[test]
+fn validate_warns_about_a_closure_dated_in_the_past() {
+    let dir = config_copy();
+    let path = dir.path().join("businesses/himalayan_kitchen.yaml");
+    let yaml = std::fs::read_to_string(&path).unwrap();
+    let stale = yaml.replacen(
+        "exceptions:\n",
+        "exceptions:\n  - date: \"2020-11-14\"\n    note: Diwali\n    closed: true\n",
+        1,
+    );
+    assert_ne!(stale, yaml, "the business file has an exceptions list");
+    std::fs::write(&path, stale).unwrap();
+    let out = vartalaap(dir.path()).arg("validate").output().unwrap();
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    let line = stdout
+        .lines()
+        .find(|l| l.contains("2020-11-14"))
+        .unwrap_or_else(|| panic!("no warning names the past date:\n{stdout}"));
+    assert!(
+        line.starts_with("businesses/himalayan_kitchen.yaml:39:")
+            && line
+                .contains("/exceptions/0/date: warning: this closure on 2020-11-14 is in the past"),
+        "{line}"
+    );
+    assert!(stdout.contains("ok: no errors"), "{stdout}");
+    let out = vartalaap(dir.path())
+        .args(["validate", "--format", "json"])
+        .output()
+        .unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("valid JSON");
+    assert_eq!(doc["ok"], true);
+    assert_eq!(
+        doc["warnings"][0]["pointer"], "/exceptions/0/date",
+        "{doc:#}"
+    );
+}
+
 #[test]
 fn validate_a_single_named_file() {
     let dir = config_copy();

@@ -58,5 +58,5 @@ pub use snapshot::BusinessSnapshot;
 pub use store::{
     BusinessHealth, ConfigHealth, ConfigStore, LiveVersion, RejectedEdit, ReloadOutcome,
 };
-pub use validate::validate_paths;
+pub use validate::{Validation, validate, validate_paths};
 pub use watch::{WatchError, WatchGuard};

@@ -39,6 +39,18 @@ pub struct LoadReport {
 }
 
 impl LoadReport {
+    /// Every warning of the businesses that loaded, sorted.
+    pub fn all_warnings(&self) -> Vec<Diagnostic> {
+        let mut all: Vec<Diagnostic> = self
+            .businesses
+            .values()
+            .filter_map(|r| r.as_ref().ok())
+            .flat_map(|s| s.warnings.iter().cloned())
+            .collect();
+        normalize(&mut all);
+        all
+    }
+
     /// Every diagnostic, sorted and de-duplicated.
     pub fn all_diagnostics(&self) -> Vec<Diagnostic> {
         let mut all: Vec<Diagnostic> = self
@@ -187,14 +199,20 @@ pub(crate) fn load_sources(sources: &Sources) -> LoadReport {
                     .iter()
                     .filter_map(|rel| texts.get(rel).map(|t| (rel, t))),
             );
+            let loaded_at = Utc::now();
+            let today = loaded_at
+                .with_timezone(&compiled.business.timezone)
+                .date_naive();
+            let warnings = crate::compile::warnings::past_exceptions(&doc, today);
             Ok(Arc::new(BusinessSnapshot {
                 business: compiled.business,
                 flows: compiled.flows,
                 plugins: compiled.plugins,
                 document: doc.value,
                 version,
-                loaded_at: Utc::now(),
+                loaded_at,
                 files,
+                warnings,
             }))
         });
         businesses.insert(

@@ -65,9 +65,19 @@ pub(crate) fn validate(
         Ok(c) => c,
         Err(e) => return vec![Diagnostic::file(file, format!("internal error: {e}"))],
     };
+    let errors: Vec<ValidationError<'_>> = c.validator.iter_errors(value).collect();
+    let meant = misspelt_required(&errors, &c.schema);
     let mut out = Vec::new();
-    for err in c.validator.iter_errors(value) {
-        for (ptr, at_key, message) in describe(&err, &c.schema) {
+    for err in &errors {
+        if let ValidationErrorKind::Required { property } = err.kind()
+            && let Some(name) = property.as_str()
+            && meant.contains(&(err.instance_path().as_str().to_string(), name.to_string()))
+        {
+            // The misspelt key's "did you mean" already says it; a second error about the
+            // missing key would send the author looking for a key they did write.
+            continue;
+        }
+        for (ptr, at_key, message) in describe(err, &c.schema) {
             let p = if at_key {
                 pos.key(&ptr)
             } else {
@@ -85,6 +95,34 @@ pub(crate) fn validate(
     out
 }
 
+/// (parent pointer, required key) pairs for which an unknown sibling key is a likely typo of
+/// the required one (`capcity` for `capacity`): the unknown key's message names it instead.
+fn misspelt_required(errors: &[ValidationError<'_>], schema: &Value) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for err in errors {
+        let ValidationErrorKind::AdditionalProperties { unexpected } = err.kind() else {
+            continue;
+        };
+        let known = known_keys(err, schema);
+        let ptr = err.instance_path().as_str().to_string();
+        for key in unexpected {
+            if let Some(c) = suggest::closest(key, known.iter().copied()) {
+                out.push((ptr.clone(), c.to_string()));
+            }
+        }
+    }
+    out
+}
+
+/// The keys the schema node of an `additionalProperties` error declares.
+fn known_keys<'s>(err: &ValidationError<'_>, schema: &'s Value) -> Vec<&'s str> {
+    schema_node(err, schema)
+        .and_then(|n| n.get("properties"))
+        .and_then(Value::as_object)
+        .map(|m| m.keys().map(String::as_str).collect())
+        .unwrap_or_default()
+}
+
 /// (pointer, point-at-key, message) for one validation error.
 type Described = Vec<(String, bool, String)>;
 
@@ -94,16 +132,19 @@ fn describe(err: &ValidationError<'_>, schema: &Value) -> Described {
     let here = |msg: String| vec![(ptr.clone(), false, msg)];
     match err.kind() {
         ValidationErrorKind::AdditionalProperties { unexpected } => {
-            let node = schema_node(err, schema);
-            let known: Vec<&str> = node
-                .and_then(|n| n.get("properties"))
-                .and_then(Value::as_object)
-                .map(|m| m.keys().map(String::as_str).collect())
+            let known = known_keys(err, schema);
+            let required: Vec<&str> = schema_node(err, schema)
+                .and_then(|n| n.get("required"))
+                .and_then(Value::as_array)
+                .map(|a| a.iter().filter_map(Value::as_str).collect())
                 .unwrap_or_default();
             unexpected
                 .iter()
                 .map(|key| {
                     let hint = match suggest::closest(key, known.iter().copied()) {
+                        Some(c) if required.contains(&c) && instance.get(c).is_none() => {
+                            format!("; did you mean `{c}`? (`{c}` is required and missing)")
+                        }
                         Some(c) => format!("; did you mean `{c}`?"),
                         None if !known.is_empty() && known.len() <= 14 => {
                             format!("; expected one of: {}", known.join(", "))

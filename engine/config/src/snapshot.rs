@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
+use crate::diagnostic::Diagnostic;
 use crate::model::business::Business;
 use crate::model::flow::Flow;
 use crate::model::plugin::Plugin;
@@ -31,6 +32,9 @@ pub struct BusinessSnapshot {
     pub loaded_at: DateTime<Utc>,
     /// Files it was built from, relative to the config root, sorted.
     pub files: Vec<String>,
+    /// Things that load but are probably stale (a dated exception already in the past),
+    /// shown by `vartalaap validate` and `GET /health/config`; never a reason to reject.
+    pub warnings: Vec<Diagnostic>,
 }
 
 impl BusinessSnapshot {

@@ -62,6 +62,9 @@ pub struct BusinessHealth {
     pub live: Option<LiveVersion>,
     /// The most recent edit that was rejected since the last successful load, if any.
     pub last_rejected: Option<RejectedEdit>,
+    /// Warnings about the live version (e.g. a closure dated in the past); never a rejection.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<Diagnostic>,
 }
 
 /// Body of `GET /health/config`.
@@ -167,6 +170,7 @@ impl ConfigStore {
                     loaded_at: s.loaded_at,
                 }),
                 last_rejected: state.rejected.get(id).cloned(),
+                warnings: live.get(id).map(|s| s.warnings.clone()).unwrap_or_default(),
             })
             .collect();
         ConfigHealth {

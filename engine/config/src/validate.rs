@@ -17,8 +17,27 @@ use crate::load::{
 /// `.rhai` file is a plugin; a YAML file inside a `flows` directory is a flow, any other YAML
 /// file is a business. Relative paths are tried as given, then under `root`.
 pub fn validate_paths(root: &Path, paths: &[PathBuf]) -> Vec<Diagnostic> {
+    validate(root, paths).errors
+}
+
+/// What `vartalaap validate` reports: errors (the files would be rejected) and warnings (they
+/// load, but something is probably stale, such as a closure dated in the past).
+#[derive(Debug, Default)]
+pub struct Validation {
+    /// Every problem that makes a file invalid, sorted (empty = valid).
+    pub errors: Vec<Diagnostic>,
+    /// Every warning of the businesses that are valid, sorted.
+    pub warnings: Vec<Diagnostic>,
+}
+
+/// Like [`validate_paths`], with the warnings of the businesses that loaded.
+pub fn validate(root: &Path, paths: &[PathBuf]) -> Validation {
     if paths.is_empty() {
-        return load_root(root).all_diagnostics();
+        let report = load_root(root);
+        return Validation {
+            errors: report.all_diagnostics(),
+            warnings: report.all_warnings(),
+        };
     }
     let mut diags = Vec::new();
     let mut base = Sources {
@@ -109,6 +128,7 @@ pub fn validate_paths(root: &Path, paths: &[PathBuf]) -> Vec<Diagnostic> {
         }
     }
     let report = load_sources(&base);
+    let warnings = report.all_warnings();
     // Business errors include the flows/plugins they use; other files only when asked for.
     diags.extend(
         report
@@ -124,7 +144,10 @@ pub fn validate_paths(root: &Path, paths: &[PathBuf]) -> Vec<Diagnostic> {
             .filter(|d| wanted.contains(&d.file)),
     );
     normalize(&mut diags);
-    diags
+    Validation {
+        errors: diags,
+        warnings,
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -46,12 +46,24 @@ pub struct PosMap {
     keys: HashMap<String, Pos>,
     /// Pointers of literal block scalars (`|`), whose content lines map 1:1 to file lines.
     literal: std::collections::HashSet<String>,
+    /// Where an alias (`*weekday`) was expanded: its pointer, the pointer of the anchored
+    /// node it copies, and the alias's position. Nodes inside an expansion have no position
+    /// of their own; they are found inside the anchor.
+    aliases: Vec<(String, String, Pos)>,
+    /// Quoted scalars (`"…"`, `'…'`) by pointer, with their quote character: their text
+    /// starts one column after the value and some characters are written escaped.
+    quoted: HashMap<String, char>,
 }
 
 impl PosMap {
     /// Position of the value at `pointer`, or of its nearest existing ancestor (a missing
     /// property is reported where its parent object starts).
     pub fn value(&self, pointer: &str) -> Option<Pos> {
+        if !self.values.contains_key(pointer)
+            && let Some(inside) = self.in_anchor(pointer)
+        {
+            return self.value(&inside);
+        }
         let mut p = pointer;
         loop {
             if let Some(pos) = self.values.get(p) {
@@ -82,11 +94,68 @@ impl PosMap {
         })
     }
 
+    /// Where the template text `before` ends inside the string at `pointer` (i.e. the file
+    /// position of the next character): exact for literal blocks and for one-line plain or
+    /// quoted strings (counting the characters a quoted style writes escaped); `None` for
+    /// folded and multi-line flow strings, whose lines are joined when read.
+    pub fn char_within(&self, pointer: &str, before: &str, one_line: bool) -> Option<Pos> {
+        let n = 1 + before.matches('\n').count();
+        let last = before.rsplit_once('\n').map_or(before, |(_, l)| l);
+        let col = u32::try_from(last.chars().count()).ok()?;
+        if self.literal.contains(pointer) {
+            let start = self.line_within(pointer, n)?;
+            return Some(Pos {
+                line: start.line,
+                column: start.column + col,
+            });
+        }
+        if !one_line {
+            return None;
+        }
+        let start = self.values.get(pointer)?;
+        let shift = match self.quoted.get(pointer) {
+            None => 0,
+            Some('\'') => 1 + last.matches('\'').count(),
+            Some(_) => 1 + last.matches(['"', '\\']).count(),
+        };
+        Some(Pos {
+            line: start.line,
+            column: start.column + u32::try_from(shift).ok()? + col,
+        })
+    }
+
+    /// For a node inside an alias expansion (`/hours/wednesday/0/close` where `wednesday:
+    /// *weekday`), the pointer of the same node inside the anchor (`/hours/tuesday/0/close`).
+    pub fn in_anchor(&self, pointer: &str) -> Option<String> {
+        self.aliases.iter().find_map(|(alias, anchor, _)| {
+            let rest = pointer.strip_prefix(alias.as_str())?;
+            (rest.is_empty() || rest.starts_with('/')).then(|| format!("{anchor}{rest}"))
+        })
+    }
+
+    /// Where the node at `pointer` (inside an anchor) is reused through aliases: the alias
+    /// positions whose expansion contains it.
+    pub fn reused_at(&self, pointer: &str) -> Vec<Pos> {
+        self.aliases
+            .iter()
+            .filter(|(_, anchor, _)| {
+                pointer
+                    .strip_prefix(anchor.as_str())
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+            })
+            .map(|(_, _, pos)| *pos)
+            .collect()
+    }
+
     /// Position of the mapping key whose value is at `pointer` (falls back to [`Self::value`]).
     pub fn key(&self, pointer: &str) -> Option<Pos> {
         self.keys
             .get(pointer)
             .copied()
+            .or_else(|| {
+                let inside = self.in_anchor(pointer)?;
+                self.keys.get(&inside).copied()
+            })
             .or_else(|| self.value(pointer))
     }
 }
@@ -116,13 +185,100 @@ pub fn parse(text: &str) -> Result<(Value, PosMap), YamlError> {
         last: Pos { line: 1, column: 1 },
         budget: MAX_NODES,
     };
-    builder.document()
+    builder
+        .document()
+        .map_err(|e| explain_unclosed_quote(text, e))
+}
+
+/// A syntax error caused by a quote that is never closed is detected where the parser runs
+/// out (often lines later, or at the end of the file) with a message about scalars; point at
+/// the opening quote instead and say what is missing.
+fn explain_unclosed_quote(text: &str, err: YamlError) -> YamlError {
+    if !err.message.starts_with("YAML syntax error") {
+        return err;
+    }
+    let Some((pos, quote)) = unclosed_quote(text, err.pos.line) else {
+        return err;
+    };
+    YamlError {
+        pos,
+        pointer: err.pointer,
+        message: format!(
+            "YAML syntax error: the quoted value starting here is never closed; add the closing \
+             {quote} at the end of the value (the parser stopped at line {}: {})",
+            err.pos.line,
+            err.message.trim_start_matches("YAML syntax error: ")
+        ),
+    }
+}
+
+/// The first quote, on a line up to `last_line`, that opens a value and is not closed on the
+/// same line (multi-line quoted values are legal YAML but nearly always a mistake in these
+/// files, and this is only consulted once parsing has failed).
+fn unclosed_quote(text: &str, last_line: u32) -> Option<(Pos, char)> {
+    for (n, line) in text.lines().enumerate().take(last_line as usize) {
+        let chars: Vec<char> = line.chars().collect();
+        let mut i = 0;
+        let mut prev = None; // last non-space character before `i`
+        while i < chars.len() {
+            let c = chars[i];
+            if c == '#' && (i == 0 || chars[i - 1].is_whitespace()) {
+                break; // a comment
+            }
+            let opens_value = matches!(prev, None | Some(':' | '-' | '[' | '{' | ','));
+            if (c == '"' || c == '\'') && opens_value {
+                match closing(&chars, i) {
+                    Some(end) => {
+                        i = end + 1;
+                        prev = Some(c);
+                        continue;
+                    }
+                    None => {
+                        let pos = Pos {
+                            line: u32::try_from(n + 1).unwrap_or(u32::MAX),
+                            column: u32::try_from(i + 1).unwrap_or(u32::MAX),
+                        };
+                        return Some((pos, c));
+                    }
+                }
+            }
+            if !c.is_whitespace() {
+                prev = Some(c);
+            }
+            i += 1;
+        }
+    }
+    None
+}
+
+/// Index of the quote closing the one at `start` on this line (`\"` escapes in double quotes,
+/// `''` in single quotes).
+fn closing(chars: &[char], start: usize) -> Option<usize> {
+    let q = chars[start];
+    let mut i = start + 1;
+    while i < chars.len() {
+        let c = chars[i];
+        if q == '"' && c == '\\' {
+            i += 2;
+            continue;
+        }
+        if c == q {
+            if q == '\'' && chars.get(i + 1) == Some(&'\'') {
+                i += 2;
+                continue;
+            }
+            return Some(i);
+        }
+        i += 1;
+    }
+    None
 }
 
 struct Builder<'a> {
     parser: Parser<'a, saphyr_parser::StrInput<'a>>,
     map: PosMap,
-    anchors: HashMap<usize, (Value, usize)>,
+    /// Anchored nodes by id: value, size in nodes, pointer where defined.
+    anchors: HashMap<usize, (Value, usize, String)>,
     last: Pos,
     /// Nodes still allowed, counting alias expansions ("billion laughs" protection).
     budget: usize,
@@ -200,8 +356,17 @@ impl<'a> Builder<'a> {
         self.spend(&ptr, 1)?;
         let (value, anchor) = match ev {
             Event::Scalar(text, style, anchor, tag) => {
-                if style == ScalarStyle::Literal {
-                    self.map.literal.insert(ptr.clone());
+                match style {
+                    ScalarStyle::Literal => {
+                        self.map.literal.insert(ptr.clone());
+                    }
+                    ScalarStyle::SingleQuoted => {
+                        self.map.quoted.insert(ptr.clone(), '\'');
+                    }
+                    ScalarStyle::DoubleQuoted => {
+                        self.map.quoted.insert(ptr.clone(), '"');
+                    }
+                    _ => {}
                 }
                 let forced_str = tag
                     .as_ref()
@@ -227,13 +392,15 @@ impl<'a> Builder<'a> {
             }
             Event::MappingStart(anchor, _) => (Value::Object(self.mapping(&ptr)?), anchor),
             Event::Alias(id) => match self.anchors.get(&id) {
-                Some((_, size)) => {
+                Some((_, size, anchor_ptr)) => {
                     // Pay before copying, so a huge expansion is refused without building it.
-                    self.spend(&ptr, *size)?;
+                    let (size, anchor_ptr) = (*size, anchor_ptr.clone());
+                    self.spend(&ptr, size)?;
+                    self.map.aliases.push((ptr.clone(), anchor_ptr, pos));
                     let v = self
                         .anchors
                         .get(&id)
-                        .map(|(v, _)| v.clone())
+                        .map(|(v, _, _)| v.clone())
                         .unwrap_or_default();
                     (v, 0)
                 }
@@ -242,7 +409,8 @@ impl<'a> Builder<'a> {
             other => return Err(self.err(&ptr, format!("unexpected YAML event {other:?}"))),
         };
         if anchor != 0 {
-            self.anchors.insert(anchor, (value.clone(), count(&value)));
+            self.anchors
+                .insert(anchor, (value.clone(), count(&value), ptr.clone()));
         }
         Ok(value)
     }
@@ -433,6 +601,20 @@ mod tests {
         let err = parse("a: 1\nb: [1, 2\nc: 3\n").unwrap_err();
         assert!(err.message.starts_with("YAML syntax error"), "{err:?}");
         assert!(err.pos.line >= 2, "{err:?}");
+    }
+
+    #[test]
+    fn unclosed_quote_is_reported_at_the_opening_quote() {
+        let text = "a: \"x\"\nb: [\"09:00\", 'it''s']\nc: \"Hello, there\n# note\nd: \"Bye\"\n";
+        let err = parse(text).unwrap_err();
+        assert_eq!(err.pos, Pos { line: 3, column: 4 }, "{err:?}");
+        assert!(
+            err.message
+                .contains("the quoted value starting here is never closed"),
+            "{err:?}"
+        );
+        // An apostrophe inside a plain value is not a quote.
+        assert_eq!(unclosed_quote("a: it's fine\nb: [1, 2\n", 3), None);
     }
 
     #[test]

@@ -353,3 +353,37 @@ fn plugin_the_sandbox_refuses_is_rejected_and_the_last_good_version_stays() {
         "{errors:?}"
     );
 }
+
+/// A closure dated in the past is not an error: the business goes live, `/health/config`
+/// (this struct, serialized) stays `ok` and lists the stale date as a warning with its line.
+#[test]
+fn a_past_dated_closure_is_a_warning_in_health_not_a_rejection() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&repo().join("flows"), &dir.path().join("flows"));
+    copy_dir(&repo().join("plugins"), &dir.path().join("plugins"));
+    fs::create_dir_all(dir.path().join("businesses")).unwrap();
+    let text = business(120).replacen(
+        "hours:\n",
+        "exceptions:\n  - { date: \"2021-01-26\", closed: true }\nhours:\n",
+        1,
+    );
+    fs::write(dir.path().join("businesses/corner_cafe.yaml"), text).unwrap();
+    let store = ConfigStore::load(dir.path()).unwrap();
+    assert!(store.current(ID).is_some());
+    let health = store.health();
+    assert!(health.ok, "{health:#?}");
+    let warnings = &health.businesses[0].warnings;
+    assert_eq!(warnings.len(), 1, "{warnings:#?}");
+    assert_eq!(warnings[0].pointer, "/exceptions/0/date");
+    assert!(
+        warnings[0]
+            .message
+            .starts_with("warning: this closure on 2021-01-26 is in the past"),
+        "{warnings:#?}"
+    );
+    let json = serde_json::to_value(&health).unwrap();
+    assert_eq!(
+        json["businesses"][0]["warnings"][0]["pointer"],
+        "/exceptions/0/date"
+    );
+}

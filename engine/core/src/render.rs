@@ -13,9 +13,11 @@
 //!
 //! The environment loads templates lazily from its snapshot's sources and is shared by every
 //! conversation on that snapshot ([`crate::Prepared`]), so a template compiles once and a
-//! reload never changes a call in progress. Undefined values follow minijinja's *semi-strict* mode (the same as the config
-//! validator): printing a missing value is an error, while `{% if result.reason %}` may test an
-//! optional one. Fully strict mode would reject those tests, which the shipped templates use.
+//! reload never changes a call in progress. Undefined values follow minijinja's *strict* mode
+//! (the same as the config validator): printing, iterating or testing a value the context does
+//! not hold is an error, so an optional value is tested with `{% if x.y is defined %}`. The
+//! names a template uses are checked against the context at load time
+//! (`vartalaap_config::model::prompts::CONTEXT`), so a misspelt name never reaches a call.
 
 use std::sync::Arc;
 
@@ -48,7 +50,7 @@ impl Renderer {
     /// A renderer over the snapshot's templates (`<lang>/<name>`).
     pub fn new(snap: Arc<BusinessSnapshot>) -> Renderer {
         let mut env = Environment::new();
-        env.set_undefined_behavior(UndefinedBehavior::SemiStrict);
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
         env.set_loader(move |name: &str| {
             let Some((code, template)) = name.split_once('/') else {
                 return Ok(None);

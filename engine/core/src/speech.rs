@@ -101,3 +101,40 @@ impl Conversation {
         m
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::policy::PolicyIssue;
+    use vartalaap_config::model::prompts::POLICY_FIELDS;
+
+    /// Config rejects templates that name a `policy.*` field outside `POLICY_FIELDS`; every
+    /// field a refusal carries must be in that list, or a valid template would be refused.
+    #[test]
+    fn every_policy_field_is_one_config_accepts() {
+        let issues = [
+            PolicyIssue::PastDate,
+            PolicyIssue::ClosedDay { note: None },
+            PolicyIssue::TooFarAhead { max_days: 30 },
+            PolicyIssue::TooSoon {
+                min_lead_minutes: 60,
+            },
+            PolicyIssue::OutsideHours,
+            PolicyIssue::NotOnSlot { slot_minutes: 30 },
+            PolicyIssue::PartyTooSmall { min: 1 },
+            PolicyIssue::PartyTooLarge { max: 20 },
+            PolicyIssue::LargeParty {
+                max_phone_party: 10,
+                callback: true,
+            },
+        ];
+        for issue in issues {
+            let value = serde_json::to_value(&issue).unwrap();
+            for key in value.as_object().unwrap().keys() {
+                assert!(
+                    POLICY_FIELDS.contains(&key.as_str()),
+                    "{issue:?} carries `policy.{key}`, which config does not accept"
+                );
+            }
+        }
+    }
+}

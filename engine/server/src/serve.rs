@@ -271,10 +271,13 @@ fn render_diagnostics(diagnostics: &[Diagnostic]) -> String {
 
 /// Prints every problem found; exit code 1 when there is any.
 fn validate_command(root: &Path, paths: &[PathBuf], format: OutputFormat) -> ExitCode {
-    let diagnostics = vartalaap_config::validate_paths(root, paths);
+    let vartalaap_config::Validation {
+        errors: diagnostics,
+        warnings,
+    } = vartalaap_config::validate(root, paths);
     match format {
         OutputFormat::Text => {
-            for d in &diagnostics {
+            for d in diagnostics.iter().chain(&warnings) {
                 println!("{d}");
             }
             if diagnostics.is_empty() {
@@ -282,11 +285,15 @@ fn validate_command(root: &Path, paths: &[PathBuf], format: OutputFormat) -> Exi
             } else {
                 println!("{} error(s)", diagnostics.len());
             }
+            if !warnings.is_empty() {
+                println!("{} warning(s)", warnings.len());
+            }
         }
         OutputFormat::Json => {
             let doc = serde_json::json!({
                 "ok": diagnostics.is_empty(),
                 "errors": diagnostics,
+                "warnings": warnings,
             });
             println!("{doc:#}");
         }

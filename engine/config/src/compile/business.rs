@@ -20,7 +20,9 @@ use crate::model::prompts::Prompts;
 use crate::raw::business as raw;
 use crate::suggest::did_you_mean;
 
+use super::limits;
 use super::references::references;
+use super::template_vars;
 
 /// Flows and plugins available to a business, each either compiled or broken (with its own
 /// diagnostics, which are added to the business's errors when it uses them).
@@ -100,6 +102,9 @@ pub fn compile_business(
 
     let (flows, plugins, mut foreign) =
         references(&mut cx, &raw, lib, &prompts, &broken, &supported);
+    limits::party_limits_against_flows(&mut cx, &reservations, &flows);
+    limits::lead_time_against_horizon(&mut cx, &reservations, &hours, &exceptions);
+    template_vars::check_template_variables(&mut cx, &prompts, &doc.value, &flows);
 
     let whatsapp = match &raw.whatsapp {
         Some(w) => {
@@ -122,7 +127,7 @@ pub fn compile_business(
         },
     };
 
-    let mut diags = cx.diags;
+    let mut diags = super::fold_aliases(cx.diags, &doc.pos);
     diags.append(&mut foreign);
     if !diags.is_empty() {
         return Err(diags);
@@ -319,7 +324,22 @@ fn reservations(cx: &mut Ctx<'_>, r: &raw::Reservations) -> ReservationPolicy {
             ),
         );
     }
-    if r.party_max > r.capacity {
+    if r.max_phone_party > r.capacity {
+        // The value that breaks it is the capacity: the bot would accept such a booking by
+        // phone and the store could never seat it.
+        cx.err(
+            format!("{p}/capacity"),
+            format!(
+                "capacity {} is below max_phone_party {}; a phone booking of {}–{} guests \
+                 would be accepted and could never be seated. Raise capacity or lower \
+                 max_phone_party",
+                r.capacity,
+                r.max_phone_party,
+                r.capacity + 1,
+                r.max_phone_party
+            ),
+        );
+    } else if r.party_max > r.capacity {
         cx.err(
             format!("{p}/party_max"),
             format!(
@@ -530,9 +550,11 @@ fn prompts(
                     .map_or_else(|| e.kind().to_string(), str::to_string);
                 let message = format!("template `{name}` does not compile: {detail}{line}");
                 let ptr = format!("/prompts/{code}/{name}");
-                match e.line() {
-                    Some(n) => cx.err_within(ptr, n, message),
-                    None => cx.err(ptr, message),
+                match (e.range(), e.line()) {
+                    // The offending token, at its own line and column in the file.
+                    (Some(range), _) => cx.err_in_template(ptr, src, range.start, message),
+                    (None, Some(n)) => cx.err_within(ptr, n, message),
+                    (None, None) => cx.err(ptr, message),
                 }
             }
         }

@@ -6,8 +6,11 @@
 
 pub mod business;
 pub mod flow;
+mod limits;
 pub mod plugin;
 mod references;
+mod template_vars;
+pub(crate) mod warnings;
 
 use serde_json::Value;
 
@@ -49,7 +52,7 @@ pub fn parse_document(
             message: "the file is empty; expected a mapping of keys".to_string(),
         }]);
     }
-    let errors = schema::validate(kind, &value, &pos, file);
+    let errors = fold_aliases(schema::validate(kind, &value, &pos, file), &pos);
     if errors.is_empty() {
         Ok(Document {
             file: file.to_string(),
@@ -59,6 +62,41 @@ pub fn parse_document(
     } else {
         Err(errors)
     }
+}
+
+/// A mistake inside a YAML anchor (`tuesday: &weekday [...]`) shows up once per alias that
+/// reuses it (`wednesday: *weekday`, …). Report it once, at the anchor, saying which lines
+/// reuse it, instead of once per day at the alias.
+pub(crate) fn fold_aliases(diags: Vec<Diagnostic>, pos: &PosMap) -> Vec<Diagnostic> {
+    let mut out: Vec<Diagnostic> = Vec::with_capacity(diags.len());
+    let mut seen: Vec<(String, String, String)> = Vec::new();
+    for mut d in diags {
+        let mut inside = d.pointer.clone();
+        while let Some(next) = pos.in_anchor(&inside) {
+            inside = next;
+        }
+        let reused = pos.reused_at(&inside);
+        if reused.is_empty() {
+            out.push(d);
+            continue;
+        }
+        let key = (d.file.clone(), inside.clone(), d.message.clone());
+        if seen.contains(&key) {
+            continue;
+        }
+        seen.push(key);
+        let lines: Vec<String> = reused.iter().map(|p| p.line.to_string()).collect();
+        d.pointer = inside;
+        d.message = format!(
+            "{}; this is inside an anchor that is reused (through `*` aliases) at line{} {}, so \
+             each of those has the same mistake — fix it once here",
+            d.message,
+            if lines.len() == 1 { "" } else { "s" },
+            lines.join(", ")
+        );
+        out.push(d);
+    }
+    out
 }
 
 /// Collects diagnostics for one document, locating JSON pointers through its position map.
@@ -110,6 +148,28 @@ impl<'a> Ctx<'a> {
         match self.pos.line_within(&pointer, n) {
             Some(p) => self.push(pointer, Some(p), message.into()),
             None => self.err(pointer, message),
+        }
+    }
+
+    /// An error at byte `offset` of the template `source` held by the string at `pointer`:
+    /// located at that exact line and column of the file when the string's style allows
+    /// (see [`PosMap::char_within`]), else at its line (literal blocks) or start.
+    pub fn err_in_template(
+        &mut self,
+        pointer: impl Into<String>,
+        source: &str,
+        offset: usize,
+        message: impl Into<String>,
+    ) {
+        let pointer = pointer.into();
+        let before = source.get(..offset.min(source.len())).unwrap_or(source);
+        let one_line = !source.contains('\n');
+        match self.pos.char_within(&pointer, before, one_line) {
+            Some(p) => self.push(pointer, Some(p), message.into()),
+            None => {
+                let line = 1 + before.matches('\n').count();
+                self.err_within(pointer, line, message);
+            }
         }
     }
 

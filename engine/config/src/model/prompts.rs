@@ -14,12 +14,51 @@ use super::Lang;
 /// (`spoken_tme`) is an error at load time rather than in the middle of a call.
 pub const ENGINE_FILTERS: &[&str] = &["money", "spoken_time", "spoken_date", "number"];
 
+/// The variables the engine passes to every template, and the fields it fills in those whose
+/// shape it owns. `business` is the business document itself (checked against the file),
+/// `slots` the slots of the flows the business uses, `vars` the `into` names of their `call`
+/// steps plus the engine's own; the others are listed here. `vartalaap-core` builds the
+/// context (`speech.rs`) and keeps these lists true (a test there checks them); a template
+/// naming anything else is an error at load time, with a "did you mean".
+pub const CONTEXT: &[(&str, Option<&[&str]>)] = &[
+    ("business", None),
+    ("slots", None),
+    ("spoken", Some(SPOKEN_FIELDS)),
+    ("vars", None),
+    ("result", Some(RESULT_FIELDS)),
+    ("policy", Some(POLICY_FIELDS)),
+    ("lang", Some(&[])),
+    ("today", Some(&[])),
+];
+
+/// `spoken.*`: slot values as the reply language says them.
+pub const SPOKEN_FIELDS: &[&str] = &["party_size", "date", "time", "name"];
+/// `result.*`: what the last action produced (alternatives offered, the booking found, menu
+/// items, the FAQ answered).
+pub const RESULT_FIELDS: &[&str] = &["alternatives", "found", "items", "id", "answer"];
+/// `policy.*`: the last policy refusal (`reason` and its details, plus nearest times).
+pub const POLICY_FIELDS: &[&str] = &[
+    "reason",
+    "note",
+    "max_days",
+    "min_lead_minutes",
+    "slot_minutes",
+    "min",
+    "max",
+    "max_phone_party",
+    "callback",
+    "alternatives",
+];
+/// `vars.*` the engine sets itself (not through a `call` step's `into`).
+pub const ENGINE_VARS: &[&str] = &["closure"];
+
 /// Prompt templates per language, compiled into one minijinja environment.
 ///
 /// Templates are registered as `"<lang>/<name>"` (e.g. `hi/greeting`). The environment uses
-/// semi-strict undefined behaviour: printing or iterating a variable the engine did not pass
-/// fails loudly instead of speaking an empty string to a caller, while `{% if x.y %}` may
-/// test an optional value.
+/// strict undefined behaviour, like the engine's renderer: printing, iterating or even testing
+/// (`{% if x.y %}`) a value the engine did not pass fails loudly instead of speaking an empty
+/// string to a caller; an optional value is tested with `{% if x.y is defined %}`. Which
+/// names exist is checked at load time against [`CONTEXT`] (see `compile::template_vars`).
 #[derive(Debug)]
 pub struct Prompts {
     env: Environment<'static>,
@@ -29,7 +68,7 @@ pub struct Prompts {
 impl Prompts {
     pub(crate) fn new() -> Self {
         let mut env = Environment::new();
-        env.set_undefined_behavior(UndefinedBehavior::SemiStrict);
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
         for name in ENGINE_FILTERS {
             env.add_filter(*name, |v: MjValue| v);
         }
@@ -79,6 +118,18 @@ impl Prompts {
     /// outside `prompts:`, such as a `book` step's `notes`).
     pub(crate) fn check_source(&self, source: &str) -> Result<(), minijinja::Error> {
         self.env.template_from_str(source).map(|_| ())
+    }
+
+    /// Every variable path the template reads from its context (`business.name.en`,
+    /// `slots.date`), as far as plain attribute lookups go (`a.b[0].c` gives `a.b`).
+    pub(crate) fn variables(&self, lang: Lang, name: &str) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .env
+            .get_template(&format!("{lang}/{name}"))
+            .map(|t| t.undeclared_variables(true).into_iter().collect())
+            .unwrap_or_default();
+        out.sort();
+        out
     }
 
     /// Whether `name` exists for `lang`.
