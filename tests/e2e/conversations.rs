@@ -257,7 +257,10 @@ fn a_dental_appointment_keeps_its_notes_and_moves_to_another_day_in_the_store() 
     let id = start("+91 98765 43210");
     let reply = server.say(&token, &id, "I want to reschedule my appointment");
     assert_eq!(reply["state"]["step"], "ask_old_date", "{reply:#}");
-    server.say(&token, &id, "Friday");
+    let reply = server.say(&token, &id, "Friday");
+    // Caller ID can be spoofed: the name on the appointment is asked before anything moves.
+    assert_eq!(reply["state"]["step"], "ask_booking_name", "{reply:#}");
+    server.say(&token, &id, "Meera Nair");
     let reply = server.say(&token, &id, "Monday at 11 am");
     assert_eq!(reply["state"]["step"], "confirm", "{reply:#}");
     let reply = server.say(&token, &id, "yes");

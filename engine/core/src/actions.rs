@@ -3,7 +3,7 @@
 //!
 //! Pure actions (menu lookup, FAQ answer, transfer, hang-up) finish in the same turn. Storage
 //! actions emit a [`ToolCall`] and the conversation waits for its [`ToolResult`]; the result
-//! becomes `result` in templates (`result.alternatives` as spoken times, `result.reason`).
+//! becomes `result` in templates (`result.alternatives` as spoken times, `result.found`, `result.items`).
 
 use chrono::{NaiveDate, NaiveTime};
 use serde_json::{Map, Value, json};
@@ -91,6 +91,15 @@ impl Conversation {
                 let Some(find) = self.date_in(params.find_date_slot()) else {
                     return Flowing::Fail;
                 };
+                if let Some(slot) = &params.verify_name
+                    && self.said_name(slot).is_none()
+                {
+                    self.errors.push(format!(
+                        "{}: the verify_name slot `{slot}` is empty; collect it before this step",
+                        action.name()
+                    ));
+                    return Flowing::Fail;
+                }
                 let pending = if action == Action::Modify {
                     let new_date = match &params.new_date {
                         None => None,
@@ -253,7 +262,7 @@ impl Conversation {
             (
                 Pending::FindThenModify { find, .. } | Pending::FindThenCancel { find },
                 ToolResult::Found(list),
-            ) => match pick_booking(list, find) {
+            ) => match pick_booking(list, find, self.verify_name().as_deref()) {
                 Some((r, on_that_day)) => {
                     self.result = json!({ "found": {
                         "date": r.date.format("%Y-%m-%d").to_string(),
@@ -327,6 +336,25 @@ impl Conversation {
             Flowing::Wait | Flowing::Stop | Flowing::Jumped => return,
         }
         self.run(host, out);
+    }
+
+    /// The name the caller gave for the booking being changed, when the current action
+    /// step requires one (`verify_name`).
+    fn verify_name(&self) -> Option<String> {
+        let frame = self.frame.as_ref()?;
+        let step = frame.flow.steps.get(frame.step)?;
+        let vartalaap_config::model::flow::StepKind::Action { params, .. } = &step.kind else {
+            return None;
+        };
+        self.said_name(params.verify_name.as_deref()?)
+    }
+
+    fn said_name(&self, slot: &str) -> Option<String> {
+        self.slots
+            .get(slot)
+            .and_then(Value::as_str)
+            .filter(|s| !s.trim().is_empty())
+            .map(str::to_string)
     }
 
     /// `result.alternatives`: the free times on `date` offered, spoken, filtered by the
@@ -539,11 +567,20 @@ impl Conversation {
 /// With two bookings on one day the *earliest* is taken (a deterministic, documented choice:
 /// the engine has no slot that says which one); `result.found` tells the flow which booking
 /// it was and `on_that_day` how many there were, so a flow can read it back or hand off.
+/// The booking on `day` to change, and how many the caller has that day: the earliest of
+/// them, and with `said_name` only among those under that name. A booking under another
+/// name is treated exactly like no booking (the reply must not tell a caller who does not
+/// know the name that a booking exists).
 fn pick_booking(
     found: Vec<ReservationSummary>,
     day: NaiveDate,
+    said_name: Option<&str>,
 ) -> Option<(ReservationSummary, usize)> {
-    let on_day: Vec<ReservationSummary> = found.into_iter().filter(|r| r.date == day).collect();
+    let on_day: Vec<ReservationSummary> = found
+        .into_iter()
+        .filter(|r| r.date == day)
+        .filter(|r| said_name.is_none_or(|said| vartalaap_lang::names_match(said, &r.name)))
+        .collect();
     let n = on_day.len();
     on_day
         .into_iter()
@@ -573,9 +610,21 @@ mod tests {
             booking("R1", "2026-12-02", "18:00"),
             booking("R2", "2026-12-02", "10:30"),
         ];
-        let (r, n) = pick_booking(found.clone(), day).unwrap();
+        let (r, n) = pick_booking(found.clone(), day, None).unwrap();
         assert_eq!((r.id.as_str(), n), ("R2", 2));
         // Another day's booking is never taken.
-        assert!(pick_booking(found[..1].to_vec(), day).is_none());
+        assert!(pick_booking(found[..1].to_vec(), day, None).is_none());
+    }
+
+    #[test]
+    fn with_a_name_only_bookings_under_that_name_are_taken() {
+        let day = NaiveDate::from_ymd_opt(2026, 12, 2).unwrap();
+        let mut other = booking("R1", "2026-12-02", "09:00");
+        other.name = "Vikram".into();
+        let found = vec![other, booking("R2", "2026-12-02", "10:30")];
+        let (r, n) = pick_booking(found.clone(), day, Some("आशा")).unwrap();
+        assert_eq!((r.id.as_str(), n), ("R2", 1));
+        // A wrong name finds nothing, exactly like no booking at all.
+        assert!(pick_booking(found, day, Some("Meena")).is_none());
     }
 }

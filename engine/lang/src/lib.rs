@@ -27,6 +27,7 @@ mod language;
 pub mod lexicon;
 mod menu;
 mod name;
+mod name_match;
 pub mod normalize;
 mod numbers;
 mod party;
@@ -43,6 +44,7 @@ pub use intent::{IntentExamples, IntentIndex, IntentMatch, RepairIntent, classif
 pub use language::{Lang, LanguageEvidence, LanguagePolicy, detect_language, language_evidence};
 pub use menu::{MenuEntry, MenuIndex, match_menu_item};
 pub use name::{extract_name, extract_name_detail};
+pub use name_match::names_match;
 pub use normalize::{Token, normalize, tokenize};
 pub use numbers::{extract_number, extract_number_detail};
 pub use party::{extract_party_size, extract_party_size_detail};

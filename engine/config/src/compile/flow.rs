@@ -278,6 +278,7 @@ impl StepBuilder<'_, '_, '_> {
             for (key, present) in [
                 ("find_date", s.find_date.is_some()),
                 ("new_date", s.new_date.is_some()),
+                ("verify_name", s.verify_name.is_some()),
                 ("notes", s.notes.is_some()),
             ] {
                 if present {
@@ -352,6 +353,40 @@ impl StepBuilder<'_, '_, '_> {
                 )
             };
             self.cx.err(format!("{p}/new_date"), msg);
+        }
+        match (&s.verify_name, finds) {
+            (Some(_), false) => self.cx.err_key(
+                format!("{p}/verify_name"),
+                format!(
+                    "`verify_name` only applies to the `modify` and `cancel` actions, not `{name}`"
+                ),
+            ),
+            (None, true) => self.cx.err_key(
+                format!("{p}/action"),
+                format!(
+                    "`{name}` changes a booking found by the caller's number, and caller ID can \
+                     be spoofed; add `verify_name: <slot>` naming a `string` slot collected \
+                     before this step (the name the booking is under)"
+                ),
+            ),
+            (Some(slot), true) => match self.slots.get(slot) {
+                None => self.cx.err(
+                    format!("{p}/verify_name"),
+                    format!(
+                        "unknown slot `{slot}`; declare it under `slots:` with `type: string`{}",
+                        did_you_mean(slot, self.slots.keys().map(String::as_str))
+                    ),
+                ),
+                Some(d) if d.kind != SlotType::String => self.cx.err(
+                    format!("{p}/verify_name"),
+                    format!(
+                        "`verify_name` needs a `string` slot, but `{slot}` has type `{}`",
+                        d.kind.name()
+                    ),
+                ),
+                Some(_) => params.verify_name = Some(slot.clone()),
+            },
+            (None, false) => {}
         }
         if let Some(src) = &s.notes {
             let ptr = format!("{p}/notes");
@@ -874,7 +909,7 @@ mod tests {
     #[test]
     fn action_params_compile() {
         let f = compile(&format!(
-            "{DATES}steps:\n  - id: m\n    action: modify\n    find_date: old_date\n    new_date: date\n    on_failure: e\n  - id: b\n    action: book\n    notes: \"{{{{ slots.name | upper }}}}: {{% if slots.old_date %}}moved{{% endif %}}\"\n    on_failure: e\n  - id: c\n    action: cancel\n    on_failure: e\n  - id: e\n    end: true\n"
+            "{DATES}steps:\n  - id: m\n    action: modify\n    find_date: old_date\n    new_date: date\n    verify_name: name\n    on_failure: e\n  - id: b\n    action: book\n    notes: \"{{{{ slots.name | upper }}}}: {{% if slots.old_date %}}moved{{% endif %}}\"\n    on_failure: e\n  - id: c\n    action: cancel\n    verify_name: name\n    on_failure: e\n  - id: e\n    end: true\n"
         ))
         .unwrap();
         let params = |i: usize| match &f.steps[i].kind {
@@ -884,15 +919,22 @@ mod tests {
         assert_eq!(params(0).find_date.as_deref(), Some("old_date"));
         assert_eq!(params(0).new_date.as_deref(), Some("date"));
         assert!(params(1).notes.is_some_and(|n| n.contains("slots.name")));
+        assert_eq!(params(0).verify_name.as_deref(), Some("name"));
         // Defaults: found by `date`, the day stays, no notes.
-        assert_eq!(params(2), ActionParams::default());
+        assert_eq!(
+            params(2),
+            ActionParams {
+                verify_name: Some("name".into()),
+                ..ActionParams::default()
+            }
+        );
         assert_eq!(params(2).find_date_slot(), "date");
     }
 
     #[test]
     fn action_params_are_checked() {
         let errs = compile(&format!(
-            "{DATES}steps:\n  - id: a\n    say: x\n    notes: n\n  - id: b\n    action: cancel\n    new_date: date\n    notes: n\n    on_failure: e\n  - id: c\n    action: modify\n    find_date: old_dat\n    new_date: time\n    on_failure: e\n  - id: d\n    action: modify\n    new_date: date\n    on_failure: e\n  - id: e\n    end: true\n"
+            "{DATES}steps:\n  - id: a\n    say: x\n    notes: n\n  - id: b\n    action: cancel\n    new_date: date\n    notes: n\n    verify_name: name\n    on_failure: e\n  - id: c\n    action: modify\n    find_date: old_dat\n    new_date: time\n    verify_name: party_size\n    on_failure: e\n  - id: d\n    action: modify\n    new_date: date\n    on_failure: e\n  - id: f\n    action: book\n    verify_name: name\n    on_failure: e\n  - id: e\n    end: true\n"
         ))
         .unwrap_err();
         assert_eq!(
@@ -903,7 +945,10 @@ mod tests {
                 "`notes` only applies to the `book` action, not `cancel`",
                 "unknown slot `old_dat`; declare it under `slots:` with `type: date`; did you mean `old_date`?",
                 "`new_date` needs a `date` slot, but `time` has type `time`",
+                "`verify_name` needs a `string` slot, but `party_size` has type `integer`",
                 "`new_date: date` is also the slot the booking is found by (`find_date` defaults to `date`); add `find_date: <slot>` naming the slot that holds the existing booking's date",
+                "`modify` changes a booking found by the caller's number, and caller ID can be spoofed; add `verify_name: <slot>` naming a `string` slot collected before this step (the name the booking is under)",
+                "`verify_name` only applies to the `modify` and `cancel` actions, not `book`",
             ]
         );
     }

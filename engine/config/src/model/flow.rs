@@ -246,6 +246,11 @@ pub struct ActionParams {
     /// its day (only time and party size change). Set it to move a booking to another day in
     /// one store transaction (capacity on the new day is checked in that transaction).
     pub new_date: Option<String>,
+    /// `modify`/`cancel`: the string slot holding the name the caller says the booking is
+    /// under. Caller ID can be spoofed, so a booking found by phone number and date is changed
+    /// only when this name matches the name on it; required on both actions (the loader
+    /// refuses a flow without it).
+    pub verify_name: Option<String>,
     /// `book`: a template (minijinja, the same context as prompts) rendered into the
     /// booking's notes for staff, e.g. the treatment a patient asked for. An empty rendering
     /// stores no notes.

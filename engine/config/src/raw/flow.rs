@@ -76,6 +76,8 @@ pub struct Step {
     #[serde(default)]
     pub new_date: Option<String>,
     #[serde(default)]
+    pub verify_name: Option<String>,
+    #[serde(default)]
     pub notes: Option<String>,
     #[serde(default)]
     pub goto: Option<Target>,
