@@ -33,8 +33,11 @@ const RELATIONS: &[&str] = &[
     "बीवी", "भाई", "बहन", "colleague",
 ];
 
+/// A number of people as said. Zero is kept ("0 log", "zero people"): it is a size the caller
+/// said, which the booking flow refuses *with the allowed range*, where dropping it would only
+/// re-ask the question as if it had not been heard.
 fn people_number(t: &Token) -> Option<u32> {
-    t.number().filter(|n| (1..=500).contains(n))
+    t.number().filter(|n| (0..=500).contains(n))
 }
 
 /// True when token `i` is a number used for something else (time, date).
