@@ -14,10 +14,10 @@ use crate::menu::MenuIndex;
 use crate::name::name_in;
 use crate::normalize::tokenize;
 use crate::party::party_in;
-use crate::time::time_in;
+use crate::time::{day_part_in, time_in};
 use crate::yesno::yes_no_in;
 use crate::{
-    DateContext, Extraction, IntentExamples, IntentMatch, LanguageEvidence, MenuEntry,
+    DateContext, DayPart, Extraction, IntentExamples, IntentMatch, LanguageEvidence, MenuEntry,
     TimeExtraction, TimeHints, YesNoReply,
 };
 
@@ -30,6 +30,8 @@ pub struct Understanding {
     pub date: Option<Extraction<NaiveDate>>,
     /// A clock time.
     pub time: Option<TimeExtraction>,
+    /// The part of the day named ("shaam", "tonight"), for reading a later bare hour.
+    pub day_part: Option<DayPart>,
     /// A party size.
     pub party_size: Option<Extraction<u32>>,
     /// A yes/no answer and anything said with it.
@@ -67,6 +69,7 @@ impl Analyzer {
             language: evidence_from_tokens(&toks),
             date: dates_in(&toks, reference.date(), ctx),
             time: time_in(&toks, &self.hints),
+            day_part: day_part_in(&toks),
             party_size: party_in(&toks),
             yes_no: yes_no_in(&toks),
             name: name_in(text, &toks),

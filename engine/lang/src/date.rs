@@ -19,9 +19,10 @@
 //! * When several expressions occur, an explicit day-month wins over a day alone, which wins
 //!   over a weekday, which wins over a relative word.
 
-use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, Weekday};
+use chrono::{Datelike, Duration, Months, NaiveDate, NaiveDateTime, Weekday};
 use serde::{Deserialize, Serialize};
 
+use crate::correction;
 use crate::lexicon::{month_number, weekday};
 use crate::normalize::{Token, tokenize};
 use crate::{Extraction, span_of};
@@ -83,6 +84,135 @@ struct Cand {
     to: usize,
 }
 
+/// Which month a day of the month alone belongs to ("agle mahine ki 5 tarikh").
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum MonthRef {
+    /// This month if the day has not passed, else the next month that has it.
+    Coming,
+    /// The calendar month after the reference month.
+    Next,
+}
+
+/// Days from the reference date of a word that names a day by itself (aaj, kal, tomorrow).
+fn relative_days(toks: &[Token], i: usize, past: bool) -> Option<i64> {
+    let text = |i: usize| toks.get(i).map_or("", |t| t.text.as_str());
+    Some(match toks.get(i)?.canon.as_str() {
+        "aaj" | "tonight" => 0,
+        "kal" => {
+            if past {
+                -1
+            } else {
+                1
+            }
+        }
+        "parso" => {
+            if past {
+                -2
+            } else {
+                2
+            }
+        }
+        "narso" => 3,
+        "yesterday" => -1,
+        "tomorrow" | "tmrw" | "tmr" | "tomorow" | "tommorow" | "tommorrow" => {
+            if text(i.wrapping_sub(1)) == "after" && text(i.wrapping_sub(2)) == "day" {
+                2
+            } else {
+                1
+            }
+        }
+        _ => return None,
+    })
+}
+
+/// The date a word names on its own, for anchoring an offset ("aaj se", "from Saturday").
+fn anchor_at(toks: &[Token], i: usize, today: NaiveDate, past: bool) -> Option<NaiveDate> {
+    let t = toks.get(i)?;
+    if matches!(t.text.as_str(), "now" | "abhi" | "अभी") {
+        return Some(today);
+    }
+    if let Some(wd) = weekday(&t.canon) {
+        return Some(on_or_after(today, wd));
+    }
+    relative_days(toks, i, past).map(|d| today + Duration::days(d))
+}
+
+/// The count before a unit word at `i` ("3 din", "do hafte", "a week", "ek mahina").
+fn count_before(toks: &[Token], i: usize) -> Option<u32> {
+    let t = toks.get(i.checked_sub(1)?)?;
+    if matches!(t.text.as_str(), "a" | "an") {
+        return Some(1);
+    }
+    t.number()
+}
+
+/// An offset of `n` units said at token `unit` ("3 din baad", "in two weeks", "do hafte mein",
+/// "a week from Saturday", "aaj se ek mahine baad"): the date and the tokens it spans.
+fn offset_at(
+    toks: &[Token],
+    unit: usize,
+    today: NaiveDate,
+    past: bool,
+) -> Option<(NaiveDate, usize, usize)> {
+    let text = |i: usize| toks.get(i).map_or("", |t| t.text.as_str());
+    let n = count_before(toks, unit)?;
+    let mut from = unit - 1;
+    let mut to = unit;
+    let after_word = |i: usize| {
+        matches!(
+            text(i),
+            "baad" | "bad" | "बाद" | "later" | "mein" | "me" | "men" | "में" | "hence"
+        )
+    };
+    let mut said = false;
+    if after_word(unit + 1) {
+        said = true;
+        to = unit + 1;
+    }
+    if text(from.wrapping_sub(1)) == "in" || text(from.wrapping_sub(1)) == "within" {
+        said = true;
+        from -= 1;
+    }
+    // The day counted from: "aaj se 3 din baad", "kal se do hafte", "a week from Saturday".
+    let mut anchor = today;
+    if matches!(text(from.wrapping_sub(1)), "se" | "से")
+        && let Some(a) = anchor_at(toks, from.wrapping_sub(2), today, past)
+    {
+        anchor = a;
+        said = true;
+        from -= 2;
+    }
+    if text(to + 1) == "from"
+        && let Some(a) = anchor_at(toks, to + 2, today, past)
+    {
+        anchor = a;
+        said = true;
+        to += 2;
+    }
+    if !said {
+        return None;
+    }
+    let date = match toks[unit].canon.as_str() {
+        "hafte" if n <= 52 => anchor + Duration::weeks(n as i64),
+        "mahine" if n <= 12 => anchor.checked_add_months(Months::new(n))?,
+        "fortnight" if n <= 26 => anchor + Duration::weeks(2 * n as i64),
+        _ if n <= 365 => anchor + Duration::days(n as i64),
+        _ => return None,
+    };
+    Some((date, from, to))
+}
+
+/// The Saturday of the weekend the reference date is in or before (a Sunday is in its
+/// weekend: "this weekend" said on Sunday is today).
+fn this_weekend(today: NaiveDate) -> (NaiveDate, NaiveDate) {
+    if today.weekday() == Weekday::Sun {
+        (today - Duration::days(1), today)
+    } else {
+        let sat = on_or_after(today, Weekday::Sat);
+        (sat, sat)
+    }
+}
+
 pub(crate) fn dates_in(
     toks: &[Token],
     today: NaiveDate,
@@ -92,6 +222,19 @@ pub(crate) fn dates_in(
     let mut cands: Vec<Cand> = Vec::new();
     let canon = |i: usize| toks.get(i).map_or("", |t| t.canon.as_str());
     let text = |i: usize| toks.get(i).map_or("", |t| t.text.as_str());
+    // "agle mahine ki 5 tarikh", "5th of next month": a day alone then means next month's.
+    let month_ref = if (0..toks.len()).any(|i| canon(i) == "agle" && canon(i + 1) == "mahine") {
+        MonthRef::Next
+    } else {
+        MonthRef::Coming
+    };
+    let day_alone = |d: u32| match month_ref {
+        MonthRef::Coming => day_only(today, d, past),
+        MonthRef::Next => {
+            let first = today.with_day(1)?.checked_add_months(Months::new(1))?;
+            first.with_day(d)
+        }
+    };
     for i in 0..toks.len() {
         let t = &toks[i];
         // Numeric dates: 25/12, 25-12-2026.
@@ -156,7 +299,7 @@ pub(crate) fn dates_in(
                 .map(|d| (d, i - 1))
                 .or_else(|| day_number(toks, i + 1).map(|d| (d, i + 1)));
             if let Some((d, j)) = d
-                && let Some(date) = day_only(today, d, past)
+                && let Some(date) = day_alone(d)
             {
                 cands.push(Cand {
                     prio: 3,
@@ -173,7 +316,7 @@ pub(crate) fn dates_in(
             && t.text.as_bytes()[0].is_ascii_digit()
         {
             if let Some(d) = t.number()
-                && let Some(date) = day_only(today, d, past)
+                && let Some(date) = day_alone(d)
             {
                 cands.push(Cand {
                     prio: 3,
@@ -182,6 +325,23 @@ pub(crate) fn dates_in(
                     to: i,
                 });
             }
+            continue;
+        }
+        // "on the twentieth", "for the third": an ordinal word after "the".
+        if text(i.wrapping_sub(1)) == "the"
+            && (matches!(text(i.wrapping_sub(2)), "on" | "for" | "by" | "till" | "until")
+                || toks.len() == 2)
+            && t.text.ends_with(['h', 't', 'd'])
+            && t.text.bytes().all(|b| b.is_ascii_alphabetic())
+            && let Some(d) = t.number().filter(|d| (1..=31).contains(d))
+            && let Some(date) = day_alone(d)
+        {
+            cands.push(Cand {
+                prio: 3,
+                date,
+                from: i - 1,
+                to: i,
+            });
             continue;
         }
         // "25 ko aana hai": a day of the month followed by "ko" (on), not a time or a count.
@@ -193,7 +353,7 @@ pub(crate) fn dates_in(
             )
             && !matches!(canon(i + 2), "baje" | "log")
             && let Some(d) = t.number().filter(|d| (1..=31).contains(d))
-            && let Some(date) = day_only(today, d, past)
+            && let Some(date) = day_alone(d)
         {
             cands.push(Cand {
                 prio: 3,
@@ -206,13 +366,29 @@ pub(crate) fn dates_in(
         if let Some(wd) = weekday(&t.canon) {
             let prev = canon(i.wrapping_sub(1));
             let prev2 = canon(i.wrapping_sub(2));
+            let prev3 = canon(i.wrapping_sub(3));
             let next = canon(i + 1);
             let next2 = canon(i + 2);
+            // "agle hafte ke shanivaar", "next week's Saturday": a linking word may follow
+            // "agle hafte".
+            let link = matches!(prev, "ke" | "wale" | "wala" | "vale" | "वाले" | "of");
+            let week_before = if link {
+                prev2 == "hafte" && prev3 == "agle"
+            } else {
+                prev == "hafte" && prev2 == "agle"
+            };
+            // "Saturday after next", "agle ke agle shanivaar", "agle se agle shanivaar".
+            let after_next = (text(i + 1) == "after" && next2 == "agle")
+                || (prev == "agle" && matches!(prev2, "ke" | "se" | "से") && prev3 == "agle");
             let is_next = prev == "agle"
-                || (prev == "hafte" && prev2 == "agle")
-                || (next == "agle" && next2 == "hafte");
+                || week_before
+                || (next == "agle" && next2 == "hafte")
+                || (next == "of" && next2 == "agle" && canon(i + 3) == "hafte");
             let is_last = prev == "pichhle" || (prev == "hafte" && prev2 == "pichhle");
-            let date = if is_next {
+            // "After next" is a week after what "next X" means, in every language.
+            let date = if after_next {
+                next_week(today, wd) + Duration::days(7)
+            } else if is_next {
                 next_week(today, wd)
             } else if is_last {
                 last_strict(today, wd)
@@ -221,8 +397,21 @@ pub(crate) fn dates_in(
             } else {
                 on_or_after(today, wd)
             };
-            let from = if is_next || is_last || prev == "is" {
+            let from = if after_next && prev == "agle" {
+                i - 3
+            } else if week_before {
+                i - if link { 3 } else { 2 }
+            } else if is_next || is_last || prev == "is" {
                 i.saturating_sub(if prev == "hafte" { 2 } else { 1 })
+            } else {
+                i
+            };
+            let to = if after_next && prev != "agle" {
+                i + 2
+            } else if is_next && next == "agle" {
+                i + 2
+            } else if is_next && next == "of" {
+                i + 3
             } else {
                 i
             };
@@ -230,57 +419,58 @@ pub(crate) fn dates_in(
                 prio: 2,
                 date,
                 from,
-                to: i,
+                to,
             });
             continue;
         }
-        let rel: Option<i64> = match t.canon.as_str() {
-            "aaj" | "tonight" => Some(0),
-            "kal" => Some(if past { -1 } else { 1 }),
-            "parso" => Some(if past { -2 } else { 2 }),
-            "narso" => Some(3),
-            "yesterday" => Some(-1),
-            "tomorrow" | "tmrw" | "tmr" | "tomorow" | "tommorow" | "tommorrow" => {
-                if text(i.wrapping_sub(1)) == "after" && text(i.wrapping_sub(2)) == "day" {
-                    Some(2)
-                } else {
-                    Some(1)
-                }
+        match t.canon.as_str() {
+            // "this evening", "is shaam", "इस शाम": the part of today the caller means.
+            "subah" | "dopahar" | "shaam" | "raat" if canon(i.wrapping_sub(1)) == "is" => {
+                cands.push(Cand {
+                    prio: 1,
+                    date: today,
+                    from: i - 1,
+                    to: i,
+                });
+                continue;
             }
             "weekend" => {
-                let d = if today.weekday() == Weekday::Sun {
-                    today
+                let (sat, day) = this_weekend(today);
+                let prev = canon(i.wrapping_sub(1));
+                let after_next = text(i + 1) == "after" && canon(i + 2) == "agle";
+                let (date, from, to) = if after_next {
+                    (sat + Duration::days(14), i, i + 2)
+                } else if prev == "agle" || (prev == "ke" && canon(i.wrapping_sub(2)) == "hafte")
+                {
+                    (sat + Duration::days(7), i - 1, i)
+                } else if prev == "pichhle" {
+                    (sat - Duration::days(7), i - 1, i)
                 } else {
-                    on_or_after(today, Weekday::Sat)
+                    (day, i, i)
                 };
                 cands.push(Cand {
                     prio: 1,
-                    date: d,
-                    from: i,
-                    to: i,
+                    date,
+                    from,
+                    to,
                 });
-                None
+                continue;
             }
-            "din" | "days" | "day" | "दिन" => {
-                // "3 din baad", "in 3 days"
-                let n = toks.get(i.wrapping_sub(1)).and_then(Token::number);
-                let after = matches!(text(i + 1), "baad" | "bad" | "बाद" | "later")
-                    || text(i.wrapping_sub(2)) == "in";
-                if let (Some(n), true) = (n, after)
-                    && n <= 365
-                {
+            "din" | "days" | "day" | "दिन" | "hafte" | "mahine" | "fortnight" => {
+                if let Some((date, from, to)) = offset_at(toks, i, today, past) {
+                    // An offset is more specific than the aaj/kal it may be counted from.
                     cands.push(Cand {
-                        prio: 1,
-                        date: today + Duration::days(n as i64),
-                        from: i - 1,
-                        to: i,
+                        prio: 2,
+                        date,
+                        from,
+                        to,
                     });
                 }
-                None
+                continue;
             }
-            _ => None,
-        };
-        if let Some(days) = rel {
+            _ => {}
+        }
+        if let Some(days) = relative_days(toks, i, past) {
             let from = if days == 2 && text(i.wrapping_sub(1)) == "after" {
                 i.saturating_sub(2)
             } else {
@@ -294,10 +484,18 @@ pub(crate) fn dates_in(
             });
         }
     }
-    let best = cands.iter().fold(None::<&Cand>, |acc, c| match acc {
-        Some(a) if a.prio >= c.prio => Some(a),
-        _ => Some(c),
-    })?;
+    // Values the caller took back ("kal nahi, parso") do not count.
+    let spans: Vec<(usize, usize)> = cands.iter().map(|c| (c.from, c.to)).collect();
+    let keep = correction::settle(toks, &spans);
+    let best = cands
+        .iter()
+        .zip(keep)
+        .filter(|(_, k)| *k)
+        .map(|(c, _)| c)
+        .fold(None::<&Cand>, |acc, c| match acc {
+            Some(a) if a.prio >= c.prio => Some(a),
+            _ => Some(c),
+        })?;
     Some(Extraction {
         value: best.date,
         span: span_of(toks, best.from, best.to),

@@ -11,8 +11,9 @@
 //! readable and testable, and extraction of all slots from an utterance takes microseconds.
 //!
 //! Understanding: [`detect_language`]/[`LanguagePolicy`], [`extract_number`], [`extract_date`],
-//! [`extract_time`], [`extract_party_size`], [`extract_yes_no`], [`extract_name`],
-//! [`match_menu_item`], [`classify_intent`], and all of them at once from one tokenization:
+//! [`extract_time`], [`extract_day_part`], [`extract_party_size`], [`extract_yes_no`], [`extract_name`],
+//! [`match_menu_item`], [`classify_intent`], in-sentence corrections ([`says_correction`];
+//! "kal nahi, parso" keeps parso in every extractor), and all of them at once from one tokenization:
 //! [`Analyzer`]. Speaking: [`speak_number`], [`speak_money_inr`],
 //! [`speak_time`], [`speak_date`], [`split_sentences`], [`SentenceSplitter`]. The behaviour
 //! is specified by the utterance table in `tests/nlu/*.yaml` and described in
@@ -21,6 +22,7 @@
 #![deny(missing_docs)]
 
 mod analyze;
+mod correction;
 mod date;
 mod intent;
 mod language;
@@ -39,6 +41,7 @@ mod yesno;
 use std::ops::Range;
 
 pub use analyze::{Analyzer, Understanding};
+pub use correction::says_correction;
 pub use date::{DateContext, DateSense, extract_date, extract_date_detail};
 pub use intent::{IntentExamples, IntentIndex, IntentMatch, RepairIntent, classify_intent};
 pub use language::{Lang, LanguageEvidence, LanguagePolicy, detect_language, language_evidence};
@@ -50,7 +53,9 @@ pub use numbers::{extract_number, extract_number_detail};
 pub use party::{extract_party_size, extract_party_size_detail};
 pub use sentence::{SentenceSplitter, split_sentences};
 pub use speak::{speak_date, speak_money_inr, speak_number, speak_time};
-pub use time::{TimeExtraction, TimeHints, extract_time, extract_time_detail};
+pub use time::{
+    DayPart, TimeExtraction, TimeHints, extract_day_part, extract_time, extract_time_detail,
+};
 pub use yesno::{YesNoReply, extract_yes_no, extract_yes_no_detail};
 
 /// A value found in an utterance, with where it was said and how sure the extractor is.

@@ -23,6 +23,9 @@ const FILLER: &[&str] = &[
     "hain", "around", "about", "lagbhag", "kareeb", "approx", "we", "are", "hum", "log", "toh",
     "to", "so", "umm", "um", "hmm", "nahi", "no", "actually", "ok", "okay", "theek", "matlab",
     "hi", "honge", "jan",
+    // Words of a correction: "make that 5", "4 no wait 5", "5 kar do", "chaar ki jagah paanch".
+    "make", "it", "that", "wait", "sorry", "kar", "karo", "kijiye", "dijiye", "instead", "of",
+    "matlab", "balki", "mean", "i", "rather", "oops", "not", "ruko", "jagah", "bajaye", "ke",
 ];
 
 #[rustfmt::skip]
@@ -64,6 +67,30 @@ fn is_other_number(toks: &[Token], i: usize) -> bool {
         || matches!(prev, "saadhe" | "sawa" | "paune" | "at")
 }
 
+/// Number tokens the caller took back ("4 log nahi, 5 log", "chaar nahi paanch", "4 no wait
+/// 5"): `true` at their index. Numbers of times and dates are left out of the comparison.
+fn taken_back(toks: &[Token]) -> Vec<bool> {
+    let spans: Vec<(usize, usize)> = (0..toks.len())
+        .filter(|&i| {
+            people_number(&toks[i]).is_some()
+                && !is_other_number(toks, i)
+                && !crate::correction::is_verb_do(toks, i)
+        })
+        .map(|i| {
+            let unit = toks
+                .get(i + 1)
+                .is_some_and(|t| matches!(t.canon.as_str(), "log" | "adult" | "bachche"));
+            (i, if unit { i + 1 } else { i })
+        })
+        .collect();
+    let keep = crate::correction::settle(toks, &spans);
+    let mut gone = vec![false; toks.len()];
+    for (&(i, _), k) in spans.iter().zip(keep) {
+        gone[i] = !k;
+    }
+    gone
+}
+
 /// [`extract_party_size`] with span and confidence.
 pub fn extract_party_size_detail(text: &str) -> Option<Extraction<u32>> {
     let toks = tokenize(text);
@@ -74,9 +101,10 @@ pub fn extract_party_size_detail(text: &str) -> Option<Extraction<u32>> {
 pub(crate) fn party_in(toks: &[Token]) -> Option<Extraction<u32>> {
     let c = |i: usize| toks.get(i).map_or("", |t| t.canon.as_str());
     let w = |i: usize| toks.get(i).map_or("", |t| t.text.as_str());
+    let gone = taken_back(toks);
     let num_at = |i: usize| {
         toks.get(i)
-            .filter(|_| !is_other_number(toks, i))
+            .filter(|_| !is_other_number(toks, i) && !gone[i])
             .and_then(people_number)
     };
 
@@ -235,14 +263,20 @@ pub(crate) fn party_in(toks: &[Token]) -> Option<Extraction<u32>> {
             }
         }
     }
-    // Bare number answer ("chaar", "5 hi", "bas do").
+    // Bare number answer ("chaar", "5 hi", "bas do", "4 nahi 5", "make that 5").
     let numbers: Vec<usize> = (0..toks.len())
-        .filter(|&i| toks[i].number().is_some())
+        .filter(|&i| {
+            toks[i].number().is_some() && !gone[i] && !crate::correction::is_verb_do(toks, i)
+        })
         .collect();
     if numbers.len() == 1 {
         let i = numbers[0];
         let rest_is_filler = toks.iter().enumerate().all(|(j, t)| {
-            j == i || FILLER.contains(&t.text.as_str()) || FILLER.contains(&t.canon.as_str())
+            j == i
+                || gone[j]
+                || crate::correction::is_verb_do(toks, j)
+                || FILLER.contains(&t.text.as_str())
+                || FILLER.contains(&t.canon.as_str())
         });
         if rest_is_filler
             && !is_other_number(toks, i)

@@ -2,10 +2,18 @@
 //! "paune nau", "dedh baje", "dhai baje", "8:30 pm", "8.30", "20:30", "आठ बजे", "साढ़े सात",
 //! "quarter past eight", "half past seven", "eight thirty", "noon".
 //!
+//! Part of the day: "aaj shaam 7" is 19:00, "dopahar 1" 13:00, "kal raat 9" 21:00, "subah 11"
+//! 11:00; the period word may stand before or after the number, with "ke"/"ko" between
+//! ("shaam ke 7", "raat ko 9", "7 baje shaam ko"). A part of the day said earlier in the call
+//! ("aaj shaam ko" before the time question) comes in as [`TimeHints::day_part`] and places a
+//! bare hour the same way; [`extract_day_part`] finds it.
+//!
 //! Half/quarter words: saadhe N = N:30, sawa N = N:15, paune N = (N−1):45, dedh = 1:30,
 //! dhai = 2:30 (dedh/dhai need "baje" or a part-of-day word, since "dedh plate" is not a time).
 //!
-//! AM/PM, in order: an explicit am/pm; a part-of-day word anywhere in the utterance (subah =
+//! AM/PM, in order: an explicit am/pm; a part-of-day word in the utterance, the nearest to the
+//! number that the caller did not take back ("subah nahi, shaam 7 baje" is 19:00), else the
+//! one in [`TimeHints::day_part`] (subah =
 //! morning, dopahar = 12–17 h, shaam/evening/tonight = afternoon–evening, raat/night = 17–04 h:
 //! "raat 1 baje" is 01:00, "raat 12 baje" midnight); a 24-hour value (13–23, 0); the opening
 //! hours in [`TimeHints`] (the reading that falls inside a window, end exclusive); and finally
@@ -17,22 +25,74 @@ use std::ops::Range;
 use chrono::NaiveTime;
 use serde::{Deserialize, Serialize};
 
+use crate::correction;
 use crate::lexicon::number_value_of_word;
 use crate::normalize::{Token, tokenize};
 use crate::span_of;
 
-/// What the business knows that helps read a bare "8 baje".
+/// A part of the day a caller names ("subah", "dopahar", "shaam", "raat", "tonight", "this
+/// evening", "lunch"): it narrows a bare hour to that window and, said with aaj/kal/"this",
+/// also gives the date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DayPart {
+    /// subah, savere, morning, breakfast: 1–11 am, 12 is noon.
+    Morning,
+    /// dopahar, afternoon, lunch: 11 and 12 as said, 1–10 pm.
+    Afternoon,
+    /// shaam, evening, tonight, dinner: pm (12 is noon).
+    Evening,
+    /// raat, night: pm, except 1–4 (after midnight) and 12 (midnight).
+    Night,
+}
+
+impl DayPart {
+    fn period(self) -> Period {
+        match self {
+            DayPart::Morning => Period::Morning,
+            DayPart::Afternoon => Period::Afternoon,
+            DayPart::Evening => Period::Evening,
+            DayPart::Night => Period::Night,
+        }
+    }
+}
+
+/// What the dialog knows that helps read a bare "8 baje".
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TimeHints {
     /// Opening windows `(open, close)` in local time; `close` is exclusive and may be past
     /// midnight (`close <= open` means the window wraps).
     pub open_windows: Vec<(NaiveTime, NaiveTime)>,
+    /// The part of the day the caller named earlier ("aaj shaam ko", then "7 baje" = 19:00),
+    /// used when the utterance names none itself.
+    #[serde(default)]
+    pub day_part: Option<DayPart>,
+    /// The caller was just asked for the time, so a bare number is an hour ("8", "8 no wait
+    /// 9"); otherwise a number needs baje, a colon, am/pm, a period word or "at".
+    #[serde(default)]
+    pub asked: bool,
 }
 
 impl TimeHints {
     /// Hints from opening windows.
     pub fn with_windows(open_windows: Vec<(NaiveTime, NaiveTime)>) -> Self {
-        TimeHints { open_windows }
+        TimeHints {
+            open_windows,
+            day_part: None,
+            asked: false,
+        }
+    }
+
+    /// The same hints with the part of the day said earlier in the call.
+    pub fn with_day_part(mut self, day_part: Option<DayPart>) -> Self {
+        self.day_part = day_part;
+        self
+    }
+
+    /// The same hints for an answer to "what time?" (a bare number is an hour).
+    pub fn asked(mut self, asked: bool) -> Self {
+        self.asked = asked;
+        self
     }
 
     fn fits(&self, t: NaiveTime) -> bool {
@@ -76,13 +136,62 @@ fn period_of(t: &Token) -> Option<Period> {
     Some(match (t.canon.as_str(), t.text.as_str()) {
         (_, "am") => Period::Am,
         (_, "pm") => Period::Pm,
-        ("subah", _) => Period::Morning,
-        ("dopahar", _) | (_, "noon") => Period::Afternoon,
-        ("shaam", _) | (_, "tonight") => Period::Evening,
+        ("subah", _) | (_, "breakfast") => Period::Morning,
+        ("dopahar", _) | (_, "noon" | "lunch") => Period::Afternoon,
+        ("shaam", _) | ("tonight", _) | (_, "dinner") => Period::Evening,
         ("raat", _) => Period::Night,
         _ => return None,
     })
 }
+
+/// The part of the day token `i` names: not am/pm, not "noon" (a time), and not inside a
+/// greeting ("good evening", "शुभ रात्रि" say nothing about the booking).
+fn day_part_at(toks: &[Token], i: usize) -> Option<DayPart> {
+    let t = toks.get(i)?;
+    if i > 0 && matches!(toks[i - 1].text.as_str(), "good" | "shubh" | "शुभ") {
+        return None;
+    }
+    match period_of(t)? {
+        Period::Morning => Some(DayPart::Morning),
+        Period::Afternoon if t.text != "noon" => Some(DayPart::Afternoon),
+        Period::Evening => Some(DayPart::Evening),
+        Period::Night => Some(DayPart::Night),
+        _ => None,
+    }
+}
+
+/// The part of the day `text` names ("aaj shaam ko" → evening, "kal subah" → morning,
+/// "tonight", "lunch ke liye"), skipping one the caller took back ("subah nahi, shaam ko" →
+/// evening). The dialog remembers it to read a later bare hour ([`TimeHints::day_part`]).
+pub fn extract_day_part(text: &str) -> Option<DayPart> {
+    day_part_in(&tokenize(text))
+}
+
+/// Same as the public function, on tokens already made from `text`.
+pub(crate) fn day_part_in(toks: &[Token]) -> Option<DayPart> {
+    let found: Vec<(usize, DayPart)> = (0..toks.len())
+        .filter_map(|i| day_part_at(toks, i).map(|p| (i, p)))
+        .collect();
+    let spans: Vec<(usize, usize)> = found.iter().map(|&(i, _)| (i, i)).collect();
+    let keep = correction::settle(toks, &spans);
+    found
+        .iter()
+        .zip(keep)
+        .filter(|(_, k)| *k)
+        .map(|(&(_, p), _)| p)
+        .next_back()
+}
+
+/// Words that may stand beside a bare hour answering "what time?" ("haan 8", "8 no wait 9",
+/// "9 kar do", "around 8 please").
+#[rustfmt::skip]
+const ANSWER_FILLER: &[&str] = &[
+    "haan", "ji", "ok", "okay", "theek", "hain", "please", "around", "about", "lagbhag", "kareeb",
+    "karib", "approx", "tak", "ke", "aas", "paas", "no", "nahi", "wait", "sorry", "actually",
+    "make", "it", "that", "kar", "karo", "kijiye", "dijiye", "instead", "of", "hmm", "umm",
+    "matlab", "balki", "ruko", "i", "mean", "sharp", "exactly", "then", "pe", "par", "hi", "bas",
+    "at", "by", "yes", "yeah", "sure", "rather", "oops", "not", "ya",
+];
 
 /// A raw clock reading before am/pm resolution.
 struct Reading {
@@ -312,16 +421,29 @@ pub(crate) fn time_in(toks: &[Token], hints: &TimeHints) -> Option<TimeExtractio
                 && !t.text.contains('/')
             {
                 let before = w(i.wrapping_sub(1));
-                let prev_period = i > 0 && period_of(&toks[i - 1]).is_some();
-                // "8 raat ko", "8 in the evening", "8 at night"
                 let period_at = |j: usize| toks.get(j).and_then(period_of).is_some();
+                // "raat 8", "shaam ke 7", "raat ko 9", "tonight 8"
+                let linked = matches!(c(i.wrapping_sub(1)), "ke" | "ko" | "को")
+                    && i >= 2
+                    && period_at(i - 2);
+                // "8 raat ko", "8 in the evening", "8 at night"
                 let next_period = period_at(i + 1)
                     || (w(i + 1) == "in" && w(i + 2) == "the" && period_at(i + 3))
                     || (w(i + 1) == "at" && period_at(i + 2));
+                // A period word after the number is its own ("not in the morning, 10 at
+                // night"): the one before then belongs to what came earlier.
+                let linked = linked && !next_period;
+                let prev_period = (i > 0 && period_at(i - 1) && !next_period) || linked;
                 let english_at = matches!(before, "at" | "around" | "by" | "till" | "until")
                     && c(i + 1) != "log";
                 if prev_period || next_period || english_at {
-                    let from = if prev_period { i - 1 } else { i };
+                    let from = if linked {
+                        i - 2
+                    } else if prev_period {
+                        i - 1
+                    } else {
+                        i
+                    };
                     let to = if period_at(i + 1) { i + 1 } else { i };
                     readings.push(Reading {
                         hour: n,
@@ -336,13 +458,25 @@ pub(crate) fn time_in(toks: &[Token], hints: &TimeHints) -> Option<TimeExtractio
         }
         i += 1;
     }
-    // The strongest reading; among equals the last one ("7 nahi, 8 baje" means 8).
-    let best = readings.iter().fold(None::<&Reading>, |acc, r| match acc {
-        Some(a) if a.strength > r.strength => Some(a),
-        _ => Some(r),
-    })?;
-    // am/pm right after the reading ("8:30 pm", "saadhe saat pm"), else a part-of-day word
-    // anywhere ("kal raat ko saadhe aath", "8 in the evening").
+    if readings.is_empty() && hints.asked {
+        readings = bare_hours(toks);
+    }
+    // Readings the caller took back ("saat baje nahi, aath baje", "8 no wait 9") do not count;
+    // of the rest the strongest, among equals the last one ("7 baje, 8 baje" means 8).
+    let spans: Vec<(usize, usize)> = readings.iter().map(|r| (r.from, r.to)).collect();
+    let keep = correction::settle(toks, &spans);
+    let best = readings
+        .iter()
+        .zip(keep)
+        .filter(|(_, k)| *k)
+        .map(|(r, _)| r)
+        .fold(None::<&Reading>, |acc, r| match acc {
+            Some(a) if a.strength > r.strength => Some(a),
+            _ => Some(r),
+        })?;
+    // am/pm right after the reading ("8:30 pm", "saadhe saat pm"), else the part-of-day word
+    // nearest to it that the caller did not take back ("kal raat ko saadhe aath", "8 in the
+    // evening", "subah nahi, shaam 7"), else the part of the day said earlier in the call.
     let mut to = best.to;
     let ampm_after = toks
         .get(best.to + 1)
@@ -351,17 +485,68 @@ pub(crate) fn time_in(toks: &[Token], hints: &TimeHints) -> Option<TimeExtractio
     if ampm_after.is_some() && best.ampm.is_none() {
         to += 1;
     }
-    let period = best.ampm.or(ampm_after).or_else(|| {
-        toks.iter()
-            .find_map(period_of)
-            .filter(|p| !matches!(p, Period::Am | Period::Pm))
-    });
+    let period = best
+        .ampm
+        .or(ampm_after)
+        .or_else(|| nearest_day_part(toks, best.from, best.to).map(DayPart::period))
+        .or(hints.day_part.map(DayPart::period));
     let (time, ambiguous) = resolve(best.hour, best.minute, period, hints)?;
     Some(TimeExtraction {
         time,
         span: span_of(toks, best.from, to),
         ambiguous,
     })
+}
+
+/// The part-of-day word nearest to the reading at `from..=to` that was not taken back.
+fn nearest_day_part(toks: &[Token], from: usize, to: usize) -> Option<DayPart> {
+    let found: Vec<(usize, DayPart)> = (0..toks.len())
+        .filter_map(|i| day_part_at(toks, i).map(|p| (i, p)))
+        .collect();
+    let spans: Vec<(usize, usize)> = found.iter().map(|&(i, _)| (i, i)).collect();
+    let keep = correction::settle(toks, &spans);
+    let distance = |i: usize| {
+        if i < from {
+            from - i
+        } else {
+            i.saturating_sub(to)
+        }
+    };
+    found
+        .iter()
+        .zip(keep)
+        .filter(|(_, k)| *k)
+        .map(|(&(i, p), _)| (distance(i), p))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, p)| p)
+}
+
+/// Bare numbers 0–23 in an answer to "what time?" that says nothing else ("8", "haan 8",
+/// "8 no wait 9", "9 kar do"); an answer with other words ("4 friends") gives none.
+fn bare_hours(toks: &[Token]) -> Vec<Reading> {
+    let mut out = Vec::new();
+    for (i, t) in toks.iter().enumerate() {
+        if correction::is_verb_do(toks, i) {
+            continue;
+        }
+        match t.number() {
+            Some(n) if n <= 23 && !t.text.contains(['/', '-']) && !is_people(toks.get(i + 1)) => {
+                out.push(Reading {
+                    hour: n,
+                    minute: 0,
+                    from: i,
+                    to: i,
+                    ampm: None,
+                    strength: 0,
+                });
+            }
+            Some(_) => return Vec::new(),
+            None if ANSWER_FILLER.contains(&t.text.as_str())
+                || ANSWER_FILLER.contains(&t.canon.as_str()) => {}
+            None => return Vec::new(),
+        }
+    }
+    out
 }
 
 fn resolve(

@@ -42,6 +42,12 @@ struct Case {
     sense: Option<DateSense>,
     #[serde(default)]
     hours: Option<Vec<[String; 2]>>,
+    /// time: the part of the day said earlier in the call ("aaj shaam ko", then this).
+    #[serde(default)]
+    day_part: Option<DayPart>,
+    /// time: the caller was just asked "what time?" (a bare number is an hour).
+    #[serde(default)]
+    asked: bool,
     /// Expected value; `null` means "nothing must be extracted".
     expect: Value,
     /// yes_no: the expected rest of the utterance after the yes/no words.
@@ -116,13 +122,23 @@ fn run_case(file: &TableFile, case: &Case) -> Result<(), String> {
                 &case.hours
             } else {
                 &file.hours
-            })?;
+            })?
+            .with_day_part(case.day_part)
+            .asked(case.asked);
             let got = extract_time(&utter, &h);
             let want = if is_null {
                 None
             } else {
                 Some(parse_time(exp_str.as_deref().unwrap_or(""))?)
             };
+            (got == want)
+                .then_some(())
+                .ok_or_else(|| format!("expected {}, got {}", show(&want), show(&got)))
+        }
+        "day_part" => {
+            let got = extract_day_part(&utter);
+            let want: Option<DayPart> = serde_yaml::from_value(case.expect.clone())
+                .map_err(|e| format!("bad expected part of day: {e}"))?;
             (got == want)
                 .then_some(())
                 .ok_or_else(|| format!("expected {}, got {}", show(&want), show(&got)))
