@@ -25,7 +25,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use vartalaap_config::model::flow::{Action, Flow, SlotType, StepKind};
 use vartalaap_config::{BusinessSnapshot, Lang};
-use vartalaap_lang::LanguagePolicy;
+use vartalaap_lang::{DayPart, LanguagePolicy};
 
 use crate::io::{CallerContext, Input, Output, ReservationSummary};
 use crate::render::{Renderer, lang_of};
@@ -187,6 +187,9 @@ pub struct Conversation {
     /// Times the bot offered (store alternatives or nearest valid slots).
     pub(crate) offered: Vec<chrono::NaiveTime>,
     pub(crate) found: Option<ReservationSummary>,
+    /// The part of the day the caller named for the task at hand ("aaj shaam ko"), which
+    /// places a later bare hour ("7 baje" → 19:00); forgotten when a new task starts.
+    pub(crate) day_part: Option<DayPart>,
     /// A booking, change or cancellation was made in the current flow run.
     pub(crate) committed: bool,
     pub(crate) ended: bool,
@@ -245,6 +248,7 @@ impl Conversation {
             reservation_id: None,
             offered: Vec::new(),
             found: None,
+            day_part: None,
             committed: false,
             ended: false,
             now,

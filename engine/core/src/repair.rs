@@ -70,6 +70,7 @@ impl Conversation {
         self.frame = None;
         self.stack.clear();
         self.clear_flow_slots();
+        self.day_part = None;
         self.wait = Wait::Idle;
         if let Some(t) = self.first_template(&["task_cancelled", "anything_else"]) {
             self.say(&t, out);

@@ -45,10 +45,18 @@ impl Conversation {
                 now: self.now,
                 date,
                 wants: &wants,
+                day_part: self.day_part,
             },
             interp,
         );
-        self.dispatch(heard, pending, host, out)
+        let day_part = vartalaap_lang::extract_day_part(text);
+        let said = self.dispatch(heard, pending, host, out);
+        // Remembered after dispatch: a request that starts a new task forgets the old part
+        // of the day first, then keeps the one it named ("kal shaam ko table chahiye").
+        if day_part.is_some() && self.frame.is_some() {
+            self.day_part = day_part;
+        }
+        said
     }
 
     pub(crate) fn dispatch(
@@ -183,10 +191,17 @@ impl Conversation {
             return false;
         }
         let answered = pending.is_some_and(|(n, _)| heard.values.contains_key(n));
+        // Values for the task at hand ("aaj shaam ko" while asked the party size) continue
+        // it: a weak resemblance to another flow's example ("good evening") does not win.
+        let continues = answered
+            || self
+                .frame
+                .as_ref()
+                .is_some_and(|f| heard.values.keys().any(|k| f.flow.slots.contains_key(k)));
         let current = self.frame.as_ref().map(|f| f.flow.id.clone());
         let mut target = heard.intent.as_ref().and_then(|(intent, score)| {
             let flow = self.knowledge.intent_flow.get(intent)?;
-            let strong = *score >= 0.75 || !answered && *score >= 0.5;
+            let strong = *score >= 0.75 || !continues && *score >= 0.5;
             (strong && Some(flow) != current.as_ref()).then(|| (flow.clone(), intent.clone()))
         });
         // As for a new request, the business's own FAQ beats a flow's generic example.
@@ -303,6 +318,7 @@ impl Conversation {
     pub(crate) fn enter_with_values(&mut self, flow: &str, heard: &Heard) {
         if !self.is_info_flow(flow) {
             self.slots.retain(|k, _| k == "name");
+            self.day_part = None;
         }
         self.start_flow(flow, None);
         let declared: Vec<String> = self

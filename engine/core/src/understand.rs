@@ -12,8 +12,8 @@ use serde_json::Value;
 use vartalaap_config::BusinessSnapshot;
 use vartalaap_config::model::flow::{Action, Flow, SlotType, StepKind};
 use vartalaap_lang::{
-    DateContext, IntentExamples, IntentIndex, MenuEntry, MenuIndex, RepairIntent, TimeHints,
-    YesNoReply,
+    DateContext, DayPart, IntentExamples, IntentIndex, MenuEntry, MenuIndex, RepairIntent,
+    TimeHints, YesNoReply,
 };
 
 use crate::io::Interpretation;
@@ -146,6 +146,8 @@ pub(crate) struct Reading<'a> {
     /// The date already known (for reading a bare "8 baje" against that day's hours).
     pub date: Option<NaiveDate>,
     pub wants: &'a [Want],
+    /// The part of the day the caller named earlier for this task ("aaj shaam ko").
+    pub day_part: Option<DayPart>,
 }
 
 /// Reads `text` (and an optional interpretation).
@@ -159,7 +161,9 @@ pub(crate) fn understand(text: &str, r: &Reading<'_>, interp: Option<&Interpreta
         }
     }
     heard.yes_no = vartalaap_lang::extract_yes_no_detail(text);
-    if heard.yes_no.as_ref().is_some_and(YesNoReply::is_correction) {
+    if heard.yes_no.as_ref().is_some_and(YesNoReply::is_correction)
+        || vartalaap_lang::says_correction(text)
+    {
         heard.correction = true;
     }
     for w in r.wants.iter().filter(|w| hears(w, r.wants)) {
@@ -254,7 +258,13 @@ fn extract(text: &str, w: &Want, r: &Reading<'_>, heard: &Heard) -> Option<Value
     match w.kind {
         SlotType::Integer if w.name == "party_size" || w.pending => {
             let e = vartalaap_lang::extract_party_size_detail(text)?;
-            (w.pending || e.confidence >= 0.85).then(|| Value::from(e.value))
+            // A bare number is a party size when asked for one, or in a correction ("make
+            // that 5", "nahi, 5") while no other number, date or time was asked for.
+            let number_asked = r.wants.iter().any(|o| {
+                o.pending && matches!(o.kind, SlotType::Integer | SlotType::Date | SlotType::Time)
+            });
+            (w.pending || e.confidence >= 0.85 || heard.correction && !number_asked)
+                .then(|| Value::from(e.value))
         }
         SlotType::Integer => None,
         SlotType::Date => {
@@ -263,7 +273,12 @@ fn extract(text: &str, w: &Want, r: &Reading<'_>, heard: &Heard) -> Option<Value
         }
         SlotType::Time => {
             let date = r.date.unwrap_or(r.now.date());
-            let t = vartalaap_lang::extract_time(text, &hints(r.snap, date))?;
+            // Asked "what time?", a bare "8" is an hour; a part of the day said earlier
+            // ("aaj shaam ko") places it.
+            let hints = hints(r.snap, date)
+                .with_day_part(r.day_part)
+                .asked(w.pending);
+            let t = vartalaap_lang::extract_time(text, &hints)?;
             Some(Value::from(t.format("%H:%M").to_string()))
         }
         SlotType::String => {

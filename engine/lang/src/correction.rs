@@ -26,8 +26,23 @@ use crate::normalize::Token;
 /// Postpositions and particles that may stand between a value and its negation
 /// ("shanivaar *ko* nahi", "saat *wala* nahi").
 const BEFORE_NEGATION: &[&str] = &[
-    "ko", "को", "wala", "wali", "wale", "waala", "waali", "waale", "वाला", "वाली", "वाले", "hi",
-    "ही", "to", "तो", "bhi", "भी",
+    "ko",
+    "को",
+    "wala",
+    "wali",
+    "wale",
+    "waala",
+    "waali",
+    "waale",
+    "वाला",
+    "वाली",
+    "वाले",
+    "hi",
+    "ही",
+    "to",
+    "तो",
+    "bhi",
+    "भी",
 ];
 
 /// Prepositions between English "not"/"instead of" and the value ("not *on* Thursday").
@@ -35,19 +50,56 @@ const PREPOSITIONS: &[&str] = &["on", "at", "for", "the", "in", "by", "around", 
 
 /// Hindi words for "in place of", after "ke"/"ki": "saat ki jagah", "kal ke bajaye".
 const IN_PLACE_OF: &[&str] = &[
-    "jagah", "jageh", "jaga", "bajaye", "bajay", "bajaaye", "bajae", "badle", "badley", "जगह",
-    "बजाय", "बजाए", "बदले",
+    "jagah",
+    "jageh",
+    "jaga",
+    "bajaye",
+    "bajay",
+    "bajaaye",
+    "bajae",
+    "badle",
+    "badley",
+    "जगह",
+    "बजाय",
+    "बजाए",
+    "बदले",
 ];
 
 /// Words after which the caller says a value again ("8 no wait 9").
 const MARKERS: &[&str] = &[
-    "no", "nope", "nah", "wait", "sorry", "actually", "matlab", "mean", "meant", "oops", "rather",
-    "balki", "ruko", "instead", "मतलब", "बल्कि", "रुको", "सॉरी", "माफ",
+    "no",
+    "nope",
+    "nah",
+    "wait",
+    "sorry",
+    "actually",
+    "matlab",
+    "mean",
+    "meant",
+    "oops",
+    "rather",
+    "balki",
+    "ruko",
+    "instead",
+    "मतलब",
+    "बल्कि",
+    "रुको",
+    "सॉरी",
+    "माफ",
 ];
 
 /// Words of a change request ("change it from 8 to 9", "move it from Friday to Saturday").
 const CHANGE_WORDS: &[&str] = &[
-    "change", "move", "shift", "switch", "badal", "badlo", "badalna", "badal do", "बदल", "बदलो",
+    "change",
+    "move",
+    "shift",
+    "switch",
+    "badal",
+    "badlo",
+    "badalna",
+    "badal do",
+    "बदल",
+    "बदलो",
     "बदलना",
 ];
 
@@ -199,7 +251,10 @@ mod tests {
     fn a_replaced_value_is_dropped() {
         assert_eq!(standing("9 instead of 8", &["8", "9"]), ["9"]);
         assert_eq!(standing("saat ki jagah aath", &["saat", "aath"]), ["aath"]);
-        assert_eq!(standing("kal ke bajaye parso", &["kal", "parso"]), ["parso"]);
+        assert_eq!(
+            standing("kal ke bajaye parso", &["kal", "parso"]),
+            ["parso"]
+        );
         assert_eq!(standing("change it from 4 to 5", &["4", "5"]), ["5"]);
         // Without a change word "from … to" is a range, not a correction.
         assert_eq!(standing("from 4 to 5", &["4", "5"]), ["4", "5"]);
@@ -211,7 +266,10 @@ mod tests {
         assert_eq!(standing("kal, sorry, parso", &["kal", "parso"]), ["parso"]);
         assert_eq!(standing("nahi nahi, 6", &["6"]), ["6"]);
         // No marker between: both stand (the extractor decides).
-        assert_eq!(standing("kal ya parso", &["kal", "parso"]), ["kal", "parso"]);
+        assert_eq!(
+            standing("kal ya parso", &["kal", "parso"]),
+            ["kal", "parso"]
+        );
     }
 
     #[test]
@@ -222,7 +280,13 @@ mod tests {
 
     #[test]
     fn cues() {
-        for text in ["make it 5", "make that 5", "8 no wait 9", "not 7", "saat ki jagah aath"] {
+        for text in [
+            "make it 5",
+            "make that 5",
+            "8 no wait 9",
+            "not 7",
+            "saat ki jagah aath",
+        ] {
             assert!(has_correction_cue(&tokenize(text)), "{text}");
         }
         for text in ["5 log", "kal 8 baje", "table for two"] {

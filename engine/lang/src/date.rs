@@ -329,8 +329,10 @@ pub(crate) fn dates_in(
         }
         // "on the twentieth", "for the third": an ordinal word after "the".
         if text(i.wrapping_sub(1)) == "the"
-            && (matches!(text(i.wrapping_sub(2)), "on" | "for" | "by" | "till" | "until")
-                || toks.len() == 2)
+            && (matches!(
+                text(i.wrapping_sub(2)),
+                "on" | "for" | "by" | "till" | "until"
+            ) || toks.len() == 2)
             && t.text.ends_with(['h', 't', 'd'])
             && t.text.bytes().all(|b| b.is_ascii_alphabetic())
             && let Some(d) = t.number().filter(|d| (1..=31).contains(d))
@@ -406,9 +408,8 @@ pub(crate) fn dates_in(
             } else {
                 i
             };
-            let to = if after_next && prev != "agle" {
-                i + 2
-            } else if is_next && next == "agle" {
+            // "Saturday after next", "Saturday next week", "Saturday of next week".
+            let to = if (after_next && prev != "agle") || (is_next && next == "agle") {
                 i + 2
             } else if is_next && next == "of" {
                 i + 3
@@ -440,8 +441,7 @@ pub(crate) fn dates_in(
                 let after_next = text(i + 1) == "after" && canon(i + 2) == "agle";
                 let (date, from, to) = if after_next {
                     (sat + Duration::days(14), i, i + 2)
-                } else if prev == "agle" || (prev == "ke" && canon(i.wrapping_sub(2)) == "hafte")
-                {
+                } else if prev == "agle" || (prev == "ke" && canon(i.wrapping_sub(2)) == "hafte") {
                     (sat + Duration::days(7), i - 1, i)
                 } else if prev == "pichhle" {
                     (sat - Duration::days(7), i - 1, i)
