@@ -11,7 +11,7 @@ use crate::date::dates_in;
 use crate::intent::{IntentIndex, classify_tokens};
 use crate::language::evidence_from_tokens;
 use crate::menu::MenuIndex;
-use crate::name::name_in;
+use crate::name::plausible_name_in;
 use crate::normalize::tokenize;
 use crate::party::party_in;
 use crate::time::{day_part_in, time_in};
@@ -72,7 +72,7 @@ impl Analyzer {
             day_part: day_part_in(&toks),
             party_size: party_in(&toks),
             yes_no: yes_no_in(&toks),
-            name: name_in(text, &toks),
+            name: plausible_name_in(text, &toks),
             menu_items: self.menu.match_tokens(&toks),
             intent: classify_tokens(&toks, &self.intents),
         }

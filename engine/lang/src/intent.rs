@@ -265,12 +265,60 @@ impl IntentIndex {
         classify_tokens(&tokenize(text), self)
     }
 
+    /// The one intent a caller's *topic word* belongs to, for short questions that no example
+    /// covers as a whole ("beer hai?", "wheelchair?", "UPI?"): a content word of the utterance
+    /// (not a function or marker word, not a number) equal to a word that only this intent's
+    /// examples use. `None` when no such word is said, or when the words point at different
+    /// intents. The score is 0.6, below any whole-example match, so it is a fallback only.
+    pub fn topic(&self, text: &str) -> Option<IntentMatch> {
+        let toks = tokenize(text);
+        let mut owner: Option<usize> = None;
+        for t in &toks {
+            let w = t.text.as_str();
+            if STOPWORDS.contains(&w)
+                || t.number().is_some()
+                || w.chars().count() < 3
+                || crate::language::is_marker_word(w)
+            {
+                continue;
+            }
+            let key = if t.canon != t.text || crate::lexicon::canonical(w).is_some() {
+                t.canon.clone()
+            } else {
+                crate::menu::key(w)
+            };
+            let Some(v) = self.vocab.iter().position(|x| *x == key) else {
+                continue;
+            };
+            if self.weight[v] < 1.0 {
+                continue;
+            }
+            let Some(i) = self
+                .intents
+                .iter()
+                .position(|(_, examples)| examples.iter().any(|e| e.contains(&v)))
+            else {
+                continue;
+            };
+            match owner {
+                Some(o) if o != i => return None,
+                _ => owner = Some(i),
+            }
+        }
+        owner.map(|i| IntentMatch {
+            intent: self.intents[i].0.clone(),
+            score: 0.6,
+            repair: None,
+        })
+    }
+
     /// True when the caller names something the business's flows cancel ("अपॉइंटमेंट",
     /// "table"), or one of the general reservation words: then "cancel" is about that task, not
     /// "never mind".
     fn task_talk(&self, toks: &[Token]) -> bool {
         toks.iter().any(|t| {
             RESERVATION_WORDS.contains(&t.text.as_str())
+                || matches!(t.canon.as_str(), "booking" | "table")
                 || is_task_word(t) && {
                     let k = crate::menu::key(&t.text);
                     let n = k.chars().count();

@@ -59,7 +59,35 @@ const HINDI_MARKERS: &[&str] = &[
     "bhaiya", "bhai", "madam", "sahab", "insaan", "kisi", "samjha", "samajh", "gaya", "gayi",
     "somvar", "mangalvar", "budhvar", "guruvar", "shukravar", "shanivar", "ravivar", "shaniwar",
     "shukrawar", "itwar", "haan", "ji", "nahi", "na", "tarah", "kuch", "koi", "jaldi", "der",
+    // Everyday verbs and words of short requests ("menu sunao", "bill kitna", "kya banta hai").
+    "sunao", "sunaiye", "sunaao", "dikhao", "dikhaiye", "bhejo", "bhejiye", "batana", "bataye",
+    "milta", "milti", "milte", "banta", "banti", "bante", "hota", "hoti", "hote", "lagta",
+    "lagti", "lagega", "yahan", "yaha", "wahan", "khana", "khaana", "daaru", "jagah", "kaunsa",
+    "konsa", "kaun", "kripya", "zyada", "jyada", "kam", "thoda", "thodi", "wapas", "pakka",
 ];
+
+/// English words with the endings of romanized Hindi verbs ("-ao", "-enge", "-ega").
+#[rustfmt::skip]
+const ENGLISH_LOOKALIKES: &[&str] = &[
+    "ciao", "tao", "cacao", "mao", "bao", "chao", "luau", "mega", "omega", "vega", "bodega",
+    "strega", "challenge", "challenges", "revenge", "avenge", "scavenge", "doge", "yoga",
+];
+
+/// Endings of romanized Hindi verb forms: imperatives (sunao, bataiye, kijiye), futures
+/// (milega, aayenge, karoge, jaunga) and causatives (karwao, dilwana).
+const HINDI_VERB_ENDINGS: &[&str] = &[
+    "aiye", "ijiye", "iyega", "ao", "aao", "ega", "egi", "enge", "oge", "ogi", "unga", "ungi",
+    "oonga", "oongi", "wao", "wana", "wani", "wane", "wayenge",
+];
+
+/// True for a Latin word shaped like a romanized Hindi verb form ("sunao", "dikhaiye",
+/// "milegi", "chalenge"), with English words of the same endings excluded.
+fn looks_romanized_hindi(word: &str) -> bool {
+    word.len() >= 4
+        && word.bytes().all(|b| b.is_ascii_lowercase())
+        && !ENGLISH_LOOKALIKES.contains(&word)
+        && HINDI_VERB_ENDINGS.iter().any(|e| word.ends_with(e))
+}
 
 /// English function words and booking vocabulary.
 #[rustfmt::skip]
@@ -109,8 +137,9 @@ pub struct LanguageEvidence {
 }
 
 /// The language of one utterance: Devanagari words in the majority → [`Lang::Hi`]; Latin script
-/// containing romanized-Hindi words (or a minority of Devanagari words) → [`Lang::Hinglish`];
-/// otherwise [`Lang::En`] (also for empty or purely numeric input).
+/// containing romanized-Hindi words — marker words, or words shaped like a Hindi verb form
+/// ("sunao", "milegi") — or a minority of Devanagari words → [`Lang::Hinglish`], however short
+/// ("menu sunao", "bill kitna"); otherwise [`Lang::En`] (also for empty or purely numeric input).
 pub fn detect_language(text: &str) -> Lang {
     language_evidence(text).lang
 }
@@ -147,7 +176,9 @@ pub(crate) fn evidence_from_tokens(toks: &[Token]) -> LanguageEvidence {
         } else if t.text.chars().any(|c| c.is_alphabetic()) {
             latin += 1;
             let w = t.text.as_str();
-            if HINDI_MARKERS.contains(&w) {
+            if HINDI_MARKERS.contains(&w)
+                || !ENGLISH_MARKERS.contains(&w) && !neutral && looks_romanized_hindi(w)
+            {
                 hindi += 1;
                 if !neutral && w != "do" {
                     hindi_strong += 1;

@@ -196,7 +196,7 @@ const WORDS: &[(&str, &[&str])] = &[
     ("october", &["october", "oct", "aktubar", "aktoobar", "अक्टूबर", "अक्तूबर"]),
     ("november", &["november", "nov", "navambar", "नवंबर", "नवम्बर"]),
     ("december", &["december", "dec", "disambar", "दिसंबर", "दिसम्बर"]),
-    ("log", &["log", "logo", "logon", "logg", "logs", "लोग", "लोगों", "लोगो", "people", "persons", "person", "pax", "guests", "guest", "members", "member", "जन", "jane", "जने", "vyakti", "व्यक्ति", "aadmi", "आदमी", "admi", "sadasya", "heads", "peoples"]),
+    ("log", &["log", "logo", "logon", "logg", "logs", "लोग", "लोगों", "लोगो", "people", "persons", "person", "pax", "guests", "guest", "members", "member", "जन", "jane", "जने", "jano", "janon", "जनों", "jana", "vyakti", "व्यक्ति", "aadmi", "आदमी", "admi", "sadasya", "heads", "peoples"]),
     ("adult", &["adult", "adults", "bade", "bado", "bada", "बड़े", "बडे", "बड़ों", "बडों", "grownups"]),
     ("bachche", &["bachche", "bacche", "bachhe", "bache", "bachcha", "bachhon", "bachchon", "bacchon", "बच्चे", "बच्चों", "बच्चा", "kids", "kid", "children", "child", "baby", "babies"]),
     ("hum", &["hum", "ham", "हम", "we"]),
@@ -216,7 +216,23 @@ const WORDS: &[(&str, &[&str])] = &[
     ("cancel", &["cancel", "cancell", "cancle", "kensel", "kainsal", "कैंसल", "कैन्सल", "कैंसिल", "रद्द", "radd"]),
     ("open", &["open", "opening", "khula", "khulta", "khulte", "khulega", "खुला", "खुलता", "खुलते", "खुलेगा"]),
     ("close", &["close", "closed", "closing", "band", "बंद", "बन्द"]),
-    ("booking", &["booking", "bookings", "reservation", "reservations", "बुकिंग", "रिजर्वेशन", "रिजर्वेसन", "rizervation"]),
+    ("booking", &["booking", "bookings", "reservation", "reservations", "बुकिंग", "रिजर्वेशन", "रिजर्वेसन", "rizervation",
+                  // Spellings callers type or a recogniser writes ("kal ke liye bukking").
+                  "bukking", "buking", "bookin", "boking", "bokking", "bookng", "boooking", "bukkin", "bukin",
+                  "resrvation", "reservtion", "reservaton", "reservasion", "reservesion", "rezervation", "reservetion",
+                  "rservation", "reservatoin", "बूकिंग", "बुकिन", "रिज़र्वेशन", "रेजर्वेशन", "रिजर्व",
+                  "reserve", "reserved", "reserving", "reserv", "rizerv", "rizerve"]),
+    // "Is it available": one word to the matchers, so a bare "milti" cannot pick a policy
+    // ("biryani milti hai" is not the alcohol FAQ "kya sharab milti hai").
+    ("milna", &["milna", "milta", "milti", "milte", "milega", "milegi", "milenge", "milyega", "mil", "milegaa",
+                "मिलना", "मिलता", "मिलती", "मिलते", "मिलेगा", "मिलेगी", "मिलेंगे", "मिल"]),
+    // What callers book: a table, a seat, some room ("seat mil jayegi?", "jagah hai kya kal?").
+    ("table", &["table", "tables", "tabel", "tebal", "tebul", "teble", "tabl", "tablee", "taebal", "टेबल", "टेबिल", "टेबुल", "मेज"]),
+    ("jagah", &["jagah", "jaga", "jageh", "jgah", "जगह", "space", "seat", "seats", "सीट", "सीटें"]),
+    // Drinks a restaurant's alcohol policy is about ("daaru milti hai?", "can I bring wine").
+    ("alcohol", &["alcohol", "alcohal", "alkohal", "alchohol", "daaru", "daru", "darru", "sharab", "sharaab", "sarab",
+                  "शराब", "दारू", "दारु", "अल्कोहल", "beer", "beers", "biyar", "बियर", "wine", "wines", "वाइन",
+                  "whisky", "whiskey", "vodka", "rum", "liquor", "liqour", "booze", "cocktail", "cocktails"]),
     ("naam", &["naam", "nam", "naamm", "नाम"]),
     ("mera", &["mera", "meraa", "mra", "मेरा", "meri", "मेरी", "mere", "मेरे"]),
 ];
@@ -327,6 +343,28 @@ pub(crate) fn is_english_word_number(word: &str) -> bool {
             | "eighth"
             | "ninth"
     )
+}
+
+/// English number words ("five", "twelve", "twenty"): "five jan" is a date, "paanch jan" is
+/// five people.
+pub(crate) fn is_english_number_word(word: &str) -> bool {
+    is_english_tens(word)
+        || is_english_word_number(word)
+        || matches!(
+            word,
+            "zero"
+                | "ten"
+                | "eleven"
+                | "twelve"
+                | "thirteen"
+                | "fourteen"
+                | "fifteen"
+                | "sixteen"
+                | "seventeen"
+                | "eighteen"
+                | "nineteen"
+                | "hundred"
+        )
 }
 
 /// Month number (1–12) of a canonical month headword.

@@ -13,7 +13,8 @@
 //! Understanding: [`detect_language`]/[`LanguagePolicy`], [`extract_number`], [`extract_date`],
 //! [`extract_time`], [`extract_day_part`], [`extract_party_size`], [`extract_yes_no`], [`extract_name`],
 //! [`match_menu_item`], [`classify_intent`], in-sentence corrections ([`says_correction`];
-//! "kal nahi, parso" keeps parso in every extractor), and all of them at once from one tokenization:
+//! "kal nahi, parso" keeps parso in every extractor), request shapes ([`announces_visit`],
+//! [`asks_to_book`], [`asks_overview`], [`asks_availability`]), and all of them at once from one tokenization:
 //! [`Analyzer`]. Speaking: [`speak_number`], [`speak_money_inr`],
 //! [`speak_time`], [`speak_date`], [`split_sentences`], [`SentenceSplitter`]. The behaviour
 //! is specified by the utterance table in `tests/nlu/*.yaml` and described in
@@ -33,6 +34,7 @@ mod name_match;
 pub mod normalize;
 mod numbers;
 mod party;
+mod request;
 mod sentence;
 mod speak;
 mod time;
@@ -45,12 +47,13 @@ pub use correction::says_correction;
 pub use date::{DateContext, DateSense, extract_date, extract_date_detail};
 pub use intent::{IntentExamples, IntentIndex, IntentMatch, RepairIntent, classify_intent};
 pub use language::{Lang, LanguageEvidence, LanguagePolicy, detect_language, language_evidence};
-pub use menu::{MenuEntry, MenuIndex, match_menu_item};
-pub use name::{extract_name, extract_name_detail};
+pub use menu::{MenuEntry, MenuIndex, dish_kind, match_menu_item};
+pub use name::{extract_name, extract_name_detail, is_plausible_name};
 pub use name_match::names_match;
 pub use normalize::{Token, normalize, tokenize};
 pub use numbers::{extract_number, extract_number_detail};
 pub use party::{extract_party_size, extract_party_size_detail};
+pub use request::{announces_visit, asks_availability, asks_overview, asks_to_book, named_things};
 pub use sentence::{SentenceSplitter, split_sentences};
 pub use speak::{speak_date, speak_money_inr, speak_number, speak_time};
 pub use time::{

@@ -179,6 +179,41 @@ impl MenuIndex {
     }
 }
 
+/// Kinds of dish, each with the words that name it in Hindi, Hinglish and English. Used to
+/// suggest something similar when a caller asks for a dish the menu does not have: "biryani" and
+/// the menu's "dal bhat thali" are both `rice`, "cold coffee" and "masala chai" both `drink`.
+#[rustfmt::skip]
+const DISH_KINDS: &[(&str, &[&str])] = &[
+    ("drink", &["drink", "drinks", "juice", "coffee", "lassi", "shake", "milkshake", "coke", "pepsi",
+                "soda", "tea", "chai", "sharbat", "nimbu", "lemonade", "mocktail", "smoothie", "thanda",
+                "ड्रिंक", "ड्रिंक्स", "जूस", "कॉफी", "लस्सी", "चाय", "सोडा", "शरबत"]),
+    ("sweet", &["dessert", "desserts", "sweet", "sweets", "mithai", "icecream", "kulfi", "halwa",
+                "rasgulla", "rasmalai", "jamun", "kheer", "pastry", "brownie", "pudding", "मिठाई",
+                "आइसक्रीम", "कुल्फी", "हलवा", "खीर", "रसगुल्ला", "जामुन"]),
+    ("noodle", &["noodle", "noodles", "chowmein", "chowmin", "maggi", "ramen", "pasta", "spaghetti",
+                 "soup", "thukpa", "thenthuk", "hakka", "नूडल्स", "सूप", "चाउमीन", "मैगी", "थुकपा"]),
+    ("dumpling", &["momo", "momos", "dimsum", "dumpling", "dumplings", "wonton", "मोमो", "मोमोज"]),
+    ("rice", &["rice", "chawal", "biryani", "biriyani", "pulao", "bhat", "bhaat", "khichdi", "thali",
+               "चावल", "बिरयानी", "पुलाव", "भात", "थाली", "खिचड़ी", "खिचडी"]),
+    ("bread", &["roti", "naan", "paratha", "bread", "kulcha", "chapati", "puri", "रोटी", "नान", "पराठा"]),
+    ("chicken", &["chicken", "murgh", "murga", "tandoori", "चिकन", "मुर्गा"]),
+    ("paneer", &["paneer", "cottage", "पनीर"]),
+    ("mutton", &["mutton", "lamb", "goat", "gosht", "मटन"]),
+    ("fish", &["fish", "prawn", "prawns", "machli", "seafood", "मछली"]),
+];
+
+/// The kind of dish a word names (`"biryani"` → `rice`, `"कॉफी"` → `drink`), if it is one of
+/// the kinds this crate knows; see [`DISH_KINDS`]. A plural `s` is ignored.
+pub fn dish_kind(word: &str) -> Option<&'static str> {
+    let w = crate::normalize::normalize(word);
+    let w = w.trim();
+    let singular = w.strip_suffix('s').unwrap_or(w);
+    DISH_KINDS
+        .iter()
+        .find(|(_, words)| words.contains(&w) || words.contains(&singular))
+        .map(|(kind, _)| *kind)
+}
+
 fn meta(w: &str) -> (usize, Option<char>) {
     (w.chars().count(), w.chars().next())
 }

@@ -122,10 +122,99 @@ fn title_case(text: &str, toks: &[Token], from: usize, to: usize) -> String {
     out.join(" ")
 }
 
-/// [`extract_name`] with span and confidence.
+/// Words that are commands or answers to the bot, never a name on their own ("cancel",
+/// "menu", "haan"), even after a cue.
+#[rustfmt::skip]
+const COMMAND_WORDS: &[&str] = &[
+    "cancel", "menu", "haan", "nahi", "yes", "no", "stop", "help", "repeat", "operator", "human",
+    "manager", "book", "booking", "table", "reservation", "ok", "okay", "hello", "bye", "exit",
+    "quit", "back", "restart", "null", "undefined", "none", "test", "admin", "root", "select",
+    "delete", "drop", "insert", "script", "alert", "http", "https", "www",
+];
+
+/// True when `text` carries markup, code or an address rather than words: `<script>`,
+/// `{{ x }}`, `a=b;`, `$(…)`, a URL or an e-mail. Such an answer to "what name?" is asked again.
+fn looks_like_code(text: &str) -> bool {
+    let lower = text.to_lowercase();
+    text.chars().any(|c| {
+        matches!(
+            c,
+            '<' | '>'
+                | '{'
+                | '}'
+                | '['
+                | ']'
+                | '='
+                | ';'
+                | '|'
+                | '\\'
+                | '$'
+                | '`'
+                | '@'
+                | '#'
+                | '*'
+                | '^'
+                | '~'
+                | '_'
+                | '%'
+                | '&'
+                | '+'
+                | '/'
+        )
+    }) || lower.contains("://")
+        || lower.contains("www.")
+        || [".com", ".in", ".org", ".net", ".io"].iter().any(|tld| {
+            lower
+                .split_whitespace()
+                .any(|w| w.contains(tld) && !w.ends_with('.'))
+        })
+        || lower.contains("()")
+}
+
+/// Whether a value is a plausible name to store: one to four words of letters (any script;
+/// `.`, `'` and `-` inside a word are fine: "D'Souza", "A. Kumar"), at most 60 characters, no
+/// digits, no markup or code, and not only command words ("cancel", "menu", "haan"). The dialog
+/// asks again for anything else; an LLM's reading of a name slot passes the same check.
+pub fn is_plausible_name(value: &str) -> bool {
+    let value = value.trim();
+    if value.is_empty() || value.chars().count() > 60 || looks_like_code(value) {
+        return false;
+    }
+    let words: Vec<&str> = value.split_whitespace().collect();
+    if words.len() > 4 {
+        return false;
+    }
+    let letters_only = words.iter().all(|w| {
+        w.chars().any(|c| c.is_alphabetic())
+            && w.chars().all(|c| {
+                c.is_alphabetic()
+                    || crate::normalize::is_devanagari_letter(c)
+                    || matches!(c, '.' | '\'' | '’' | '-' | ',')
+            })
+    });
+    let all_commands = words.iter().all(|w| {
+        let w = w
+            .trim_matches(|c: char| !c.is_alphanumeric())
+            .to_lowercase();
+        COMMAND_WORDS.contains(&w.as_str())
+            || lexicon::canonical(&w).is_some_and(|c| COMMAND_WORDS.contains(&c))
+    });
+    letters_only && !all_commands
+}
+
+/// [`extract_name`] with span and confidence. Markup, code, URLs and command words give `None`
+/// (see [`is_plausible_name`]).
 pub fn extract_name_detail(text: &str) -> Option<Extraction<String>> {
     let toks = tokenize(text);
-    name_in(text, &toks)
+    plausible_name_in(text, &toks)
+}
+
+/// [`name_in`] with the plausibility checks of [`extract_name_detail`].
+pub(crate) fn plausible_name_in(text: &str, toks: &[Token]) -> Option<Extraction<String>> {
+    if looks_like_code(text) {
+        return None;
+    }
+    name_in(text, toks).filter(|e| is_plausible_name(&e.value))
 }
 
 /// Same as the public function, on tokens already made from `text`.

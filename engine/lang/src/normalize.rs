@@ -197,7 +197,31 @@ pub fn tokenize(text: &str) -> Vec<Token> {
     for t in &mut raw {
         t.canon = lexicon::canonical(&t.text).unwrap_or(&t.text).to_string();
     }
-    merge_english_compounds(raw)
+    let mut toks = merge_english_compounds(raw);
+    people_jan(&mut toks);
+    toks
+}
+
+/// "teen jan", "hum 5 jan", "5 jan hain": after a Hindi number word, after "hum N", or before
+/// "hain"/"honge", "jan" is the counting word for people (जन), not January.
+/// "5 jan" and "five jan" stay a date.
+fn people_jan(toks: &mut [Token]) {
+    for i in 1..toks.len() {
+        if toks[i].text != "jan" || toks[i - 1].number().is_none() {
+            continue;
+        }
+        let prev = &toks[i - 1].text;
+        let hindi_number =
+            !prev.bytes().all(|b| b.is_ascii_digit()) && !lexicon::is_english_number_word(prev);
+        let hum = i >= 2 && toks[i - 2].canon == "hum";
+        // "5 jan hain" / "5 jan honge" (but "5 jan ke liye" may be the 5th of January).
+        let people_after = toks
+            .get(i + 1)
+            .is_some_and(|n| n.canon == "hain" || n.text == "honge");
+        if hindi_number || hum || people_after {
+            toks[i].canon = "log".to_string();
+        }
+    }
 }
 
 /// Merges English "twenty five" / "twenty-five" into one number token and drops ordinal

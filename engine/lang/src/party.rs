@@ -6,7 +6,8 @@
 //! children are also counted separately without "including"/"jisme", they are added); a
 //! number after "table for"/"for"/"hum"/"we are"/"party of"/"family of", before "ke liye" or
 //! "of us"; solo phrases (1); "couple"/"me and my wife" (2); finally an utterance that is
-//! nothing but a number (confidence 0.6: the dialog asked "how many?").
+//! nothing but a number (confidence 0.6: the dialog asked "how many?"). Counting words count:
+//! "paanch jane", "hum teen jan", "ek darjan"/"a dozen" (12), "do couples" (4).
 
 use crate::lexicon::month_number;
 use crate::normalize::{Token, tokenize};
@@ -26,6 +27,24 @@ const FILLER: &[&str] = &[
     // Words of a correction: "make that 5", "4 no wait 5", "5 kar do", "chaar ki jagah paanch".
     "make", "it", "that", "wait", "sorry", "kar", "karo", "kijiye", "dijiye", "instead", "of",
     "matlab", "balki", "mean", "i", "rather", "oops", "not", "ruko", "jagah", "bajaye", "ke",
+];
+
+/// Twelve: "ek darjan", "a dozen".
+const DOZEN: &[&str] = &["darjan", "darjen", "dozen", "dozens", "दर्जन"];
+/// "half a dozen", "aadha darjan".
+const HALF: &[&str] = &["half", "aadha", "adha", "aadhe", "आधा"];
+/// Pairs of people: "do couples" (4), "teen jode" (6).
+const COUPLES: &[&str] = &[
+    "couple",
+    "couples",
+    "कपल",
+    "कपल्स",
+    "jode",
+    "joda",
+    "jodi",
+    "जोडे",
+    "जोडा",
+    "जोडी",
 ];
 
 #[rustfmt::skip]
@@ -132,15 +151,43 @@ pub(crate) fn party_in(toks: &[Token]) -> Option<Extraction<u32>> {
         }
     }
 
-    // Adults and children, and "N log".
+    // Dozens: "ek darjan", "a dozen", "do darjan log" (24), "half a dozen", "आधा दर्जन" (6).
+    for i in 0..toks.len() {
+        if !DOZEN.contains(&w(i)) {
+            continue;
+        }
+        let half = i > 0 && HALF.contains(&w(i - 1)) || i > 1 && HALF.contains(&w(i - 2));
+        let count = if half {
+            Some(6)
+        } else {
+            i.checked_sub(1)
+                .and_then(num_at)
+                .map(|n| n.saturating_mul(12))
+                .or_else(|| matches!(w(i.wrapping_sub(1)), "a" | "one" | "").then_some(12))
+        };
+        if let Some(value) = count {
+            return Some(Extraction {
+                value,
+                span: span_of(toks, i.saturating_sub(1), i),
+                confidence: 0.95,
+            });
+        }
+    }
+
+    // Adults and children, and "N log"; "do couples" is four adults.
     let (mut adults, mut kids, mut total) = (0u32, 0u32, None::<(u32, usize)>);
     let (mut first, mut last) = (usize::MAX, 0usize);
     for i in 0..toks.len() {
         let Some(n) = num_at(i) else { continue };
         // "4 log", "4 logon", "४ लोग", "3 adults", "2 bachche": the unit word follows directly.
-        let unit = c(i + 1);
+        let unit = if COUPLES.contains(&w(i + 1)) {
+            "couple"
+        } else {
+            c(i + 1)
+        };
         match unit {
             "adult" => adults = adults.saturating_add(n),
+            "couple" => adults = adults.saturating_add(n.saturating_mul(2)),
             "bachche" => kids = kids.saturating_add(n),
             "log" => {
                 if total.is_none() {
@@ -207,6 +254,7 @@ pub(crate) fn party_in(toks: &[Token]) -> Option<Extraction<u32>> {
             || c(i.wrapping_sub(1)) == "hum"
             || (matches!(p1, "are" | "re") && matches!(c(i.wrapping_sub(2)), "hum"))
             || p1 == "were"
+            || (p1 == "be" && matches!(p2, "will" | "well" | "shall" | "gonna" | "would"))
             || (p1 == "log" && c(i.wrapping_sub(2)) == "hum")
             || (p1 == "total");
         let cue_after = (next == "ke" && c(i + 2) == "liye")

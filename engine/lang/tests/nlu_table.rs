@@ -216,6 +216,44 @@ fn run_case(file: &TableFile, case: &Case) -> Result<(), String> {
                 .then_some(())
                 .ok_or_else(|| format!("expected {}, got {}", show(&exp_str), show(&got)))
         }
+        "faq" => {
+            // As the dialog answers a policy question: the whole question, else a word only one
+            // FAQ is about ("beer hai?").
+            let index = IntentIndex::new(&file.intents);
+            let got = index
+                .classify(&utter)
+                .filter(|m| m.repair.is_none())
+                .or_else(|| index.topic(&utter))
+                .map(|m| m.intent);
+            (got == exp_str)
+                .then_some(())
+                .ok_or_else(|| format!("expected {}, got {}", show(&exp_str), show(&got)))
+        }
+        "visit" | "book_request" | "overview" => {
+            let got = match file.kind.as_str() {
+                "visit" => announces_visit(&utter),
+                "book_request" => asks_to_book(&utter),
+                _ => asks_overview(&utter),
+            };
+            let want = case
+                .expect
+                .as_bool()
+                .ok_or_else(|| "expect must be true or false".to_string())?;
+            (got == want)
+                .then_some(())
+                .ok_or_else(|| format!("expected {want}, got {got}"))
+        }
+        "availability" => {
+            let got = asks_availability(&utter);
+            let want: Option<Vec<String>> = case.expect.as_sequence().map(|s| {
+                s.iter()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect()
+            });
+            (got == want)
+                .then_some(())
+                .ok_or_else(|| format!("expected {want:?}, got {got:?}"))
+        }
         "language" => {
             let got = detect_language(&utter).code().to_string();
             (Some(&got) == exp_str.as_ref())
