@@ -507,6 +507,14 @@ impl Conversation {
             })
             .collect();
         if items.is_empty() {
+            // Not on the menu: say what was asked about (`result.named`, empty for a general
+            // question) and what the menu has that is like it (`result.similar`).
+            let named = vartalaap_lang::named_things(&self.utterance);
+            let similar: Vec<Value> = similar_items(menu, &named)
+                .into_iter()
+                .map(|i| json!({ "id": i.id, "name": { "en": i.name.en, "hi": i.name.hi } }))
+                .collect();
+            self.result = json!({ "named": named, "similar": similar });
             return Flowing::Fail;
         }
         self.result = json!({ "items": items });
@@ -515,11 +523,13 @@ impl Conversation {
 
     /// The FAQ matching the caller's question, answered in the reply language.
     fn answer_faq(&mut self) -> Flowing {
+        // The whole question, else a word only one policy is about ("beer hai?").
         let Some(m) = self
             .knowledge
             .faqs
             .classify(&self.utterance)
             .filter(|m| m.repair.is_none())
+            .or_else(|| self.knowledge.faqs.topic(&self.utterance))
         else {
             return Flowing::Fail;
         };
@@ -560,6 +570,87 @@ impl Conversation {
             .and_then(Value::as_u64)
             .and_then(|n| u32::try_from(n).ok())
     }
+}
+
+/// Most dishes suggested instead of one the menu does not have.
+const SIMILAR_SUGGESTED: usize = 2;
+
+/// Available items like the dish the caller named (`named`: the caller's words), best first,
+/// deterministic: an item scores 2 for each named word among its own words (names, aliases,
+/// its category's name: "chicken biryani" → the chicken dishes) and 1 for each named word of
+/// the same kind of dish (`vartalaap_lang::dish_kind`: "biryani" and "thali" are both rice,
+/// "coffee" and "chai" both drinks). Ties keep menu order. Nothing named, or nothing alike:
+/// the menu's recommended items.
+fn similar_items<'m>(
+    menu: &'m vartalaap_config::model::business::Menu,
+    named: &[String],
+) -> Vec<&'m vartalaap_config::model::business::MenuItem> {
+    if named.is_empty() {
+        return Vec::new();
+    }
+    let words_of = |s: &str| -> Vec<String> {
+        s.split(|c: char| !c.is_alphanumeric() && !is_devanagari_mark(c))
+            .filter(|w| !w.is_empty())
+            .map(str::to_lowercase)
+            .collect()
+    };
+    let mut scored: Vec<(u32, usize, &vartalaap_config::model::business::MenuItem)> = Vec::new();
+    let mut order = 0usize;
+    for cat in &menu.categories {
+        let cat_words: Vec<String> = words_of(&cat.name.en)
+            .into_iter()
+            .chain(words_of(&cat.name.hi))
+            .collect();
+        for item in &cat.items {
+            order += 1;
+            if !item.available {
+                continue;
+            }
+            let mut own: Vec<String> = words_of(&item.name.en)
+                .into_iter()
+                .chain(words_of(&item.name.hi))
+                .chain(item.aliases.iter().flat_map(|a| words_of(a)))
+                .collect();
+            own.extend(cat_words.iter().cloned());
+            let singular = |w: &str| w.strip_suffix('s').unwrap_or(w).to_string();
+            let kinds: Vec<&str> = own
+                .iter()
+                .filter_map(|w| vartalaap_lang::dish_kind(w))
+                .collect();
+            let score: u32 = named
+                .iter()
+                .map(|n| {
+                    if own.iter().any(|w| singular(w) == singular(n)) {
+                        2
+                    } else if vartalaap_lang::dish_kind(n).is_some_and(|k| kinds.contains(&k)) {
+                        1
+                    } else {
+                        0
+                    }
+                })
+                .sum();
+            if score > 0 {
+                scored.push((score, order, item));
+            }
+        }
+    }
+    scored.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    let mut out: Vec<_> = scored.into_iter().map(|(_, _, i)| i).collect();
+    if out.is_empty() {
+        out = menu
+            .recommended
+            .iter()
+            .filter_map(|id| menu.item(id))
+            .filter(|i| i.available)
+            .collect();
+    }
+    out.truncate(SIMILAR_SUGGESTED);
+    out
+}
+
+/// Devanagari vowel signs and virama are not alphanumeric but belong inside a word.
+fn is_devanagari_mark(c: char) -> bool {
+    ('\u{0900}'..='\u{097F}').contains(&c)
 }
 
 /// The caller's booking on `day` among `found`, and how many they have that day.

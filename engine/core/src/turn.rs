@@ -224,8 +224,24 @@ impl Conversation {
                 && let Some(f) = self.flow_with_action(Action::LookupMenu)
             {
                 target = Some((f, String::new()));
+            } else if !menu_asked
+                && (heard.availability.is_some() || heard.overview)
+                && let Some(f) = self.flow_with_action(Action::LookupMenu)
+            {
+                // "beer milegi?" in the middle of a booking: answered (policy or menu), then
+                // the booking resumes.
+                target = Some((f, String::new()));
             }
         }
+        // "hum shanivaar ko aayenge" while booking continues the booking, however much the
+        // words resemble "kaise aana hai".
+        if heard.visit
+            && !self.is_info_flow(current.as_deref().unwrap_or_default())
+            && target.as_ref().is_some_and(|(f, _)| self.is_info_flow(f))
+        {
+            target = None;
+        }
+        let target = self.policy_before_menu(heard, target);
         let Some((flow, intent)) = target else {
             return false;
         };
@@ -284,6 +300,16 @@ impl Conversation {
         {
             by_intent = Some((f.clone(), m.intent));
         }
+        // A visit with a day or time ("kal aayenge") or a booking asked for in other words
+        // ("jagah hai kya kal?") is the booking task, even when its words resemble an info
+        // flow's example ("kaise aana hai"); a FAQ that matched the whole question still wins.
+        if (heard.visit || heard.book_request)
+            && !heard.strong_faq()
+            && by_intent.as_ref().is_none_or(|(f, _)| self.is_info_flow(f))
+            && let Some(f) = self.flow_with_action(Action::Book)
+        {
+            by_intent = Some((f, String::new()));
+        }
         let target = by_intent.or_else(|| {
             let pick = if slots_said {
                 self.flow_with_action(Action::Book)
@@ -291,11 +317,23 @@ impl Conversation {
                 self.flow_with_action(Action::AnswerFaq)
             } else if heard.menu.first().is_some_and(|(_, s)| *s >= 0.6) {
                 self.flow_with_action(Action::LookupMenu)
+            } else if heard.overview {
+                // "kya kya milta hai", "what do you serve": the menu flow finds no dish and
+                // gives the overview.
+                self.flow_with_action(Action::LookupMenu)
+            } else if heard.faq_topic.is_some() {
+                // "wheelchair?", "UPI?": a word only one policy is about.
+                self.flow_with_action(Action::AnswerFaq)
+            } else if heard.availability.is_some() {
+                // "pizza milega?": a dish question, answered "not on our menu" with something
+                // similar when the menu has nothing by that name.
+                self.flow_with_action(Action::LookupMenu)
             } else {
                 None
             };
             pick.map(|f| (f, String::new()))
         });
+        let target = self.policy_before_menu(heard, target);
         match target {
             Some((flow, intent)) => {
                 self.misses = 0;
@@ -305,6 +343,29 @@ impl Conversation {
             }
             None => self.out_of_scope(host, out),
         }
+    }
+
+    /// A menu question about something the menu does not name, whose words belong to one of
+    /// the business's policies ("can I bring wine", "daaru milti hai?", "beer hai?"), is
+    /// answered from that policy (FAQ) instead of "not on our menu".
+    pub(crate) fn policy_before_menu(
+        &self,
+        heard: &Heard,
+        target: Option<(String, String)>,
+    ) -> Option<(String, String)> {
+        let menu_flow = self.flow_with_action(Action::LookupMenu);
+        let to_menu = target
+            .as_ref()
+            .is_some_and(|(f, _)| Some(f) == menu_flow.as_ref());
+        let policy_said = heard.strong_faq() || heard.faq_topic.is_some();
+        if to_menu
+            && heard.menu.is_empty()
+            && policy_said
+            && let Some(f) = self.flow_with_action(Action::AnswerFaq)
+        {
+            return Some((f, String::new()));
+        }
+        target
     }
 
     /// Enters `flow` and keeps the values just heard for the slots it declares.

@@ -136,6 +136,26 @@ pub(crate) struct Heard {
     pub faq: Option<(String, f32)>,
     /// The caller marked a correction ("nahi, …", "actually …", LLM `is_correction`).
     pub correction: bool,
+    /// A visit with a day or time ("kal aayenge", "we'll come on Friday"): a booking, never the
+    /// location question (`vartalaap_lang::announces_visit`).
+    pub visit: bool,
+    /// A booking asked for in other words ("seat mil jayegi?", "kal ke liye bukking").
+    pub book_request: bool,
+    /// The menu as a whole ("menu sunao", "what do you serve"), no dish named.
+    pub overview: bool,
+    /// Whether something is served or allowed ("pizza milega?", "beer hai?"): the words naming
+    /// the thing.
+    pub availability: Option<Vec<String>>,
+    /// The FAQ whose own topic word the caller said ("beer", "wheelchair"), even when the
+    /// question matched no FAQ as a whole: the policy answer comes before "not on our menu".
+    pub faq_topic: Option<String>,
+}
+
+impl Heard {
+    /// A FAQ matched the whole question well enough to beat a flow's generic example.
+    pub(crate) fn strong_faq(&self) -> bool {
+        self.faq.as_ref().is_some_and(|(_, s)| *s >= 0.75)
+    }
 }
 
 /// Context for reading one utterance.
@@ -185,7 +205,12 @@ pub(crate) fn understand(text: &str, r: &Reading<'_>, interp: Option<&Interpreta
             .classify(text)
             .filter(|m| m.repair.is_none())
             .map(|m| (m.intent, m.score));
+        heard.faq_topic = r.knowledge.faqs.topic(text).map(|m| m.intent);
+        heard.availability = vartalaap_lang::asks_availability(text);
+        heard.overview = vartalaap_lang::asks_overview(text);
     }
+    heard.visit = vartalaap_lang::announces_visit(text);
+    heard.book_request = vartalaap_lang::asks_to_book(text);
     if let Some(i) = interp {
         merge(&mut heard, i, r);
     }
@@ -282,6 +307,7 @@ fn extract(text: &str, w: &Want, r: &Reading<'_>, heard: &Heard) -> Option<Value
             Some(Value::from(t.format("%H:%M").to_string()))
         }
         SlotType::String => {
+            // Markup, code, URLs and command words are never stored (asked again instead).
             let e = vartalaap_lang::extract_name_detail(text)?;
             // Outside the name question only an explicit "naam …"/"name is …" counts:
             // "I'm not sure" must not become a name.
@@ -350,7 +376,17 @@ fn merge(heard: &mut Heard, i: &Interpretation, r: &Reading<'_>) {
         if heard.values.contains_key(&w.name) {
             continue;
         }
-        if let Some(v) = i.slots.get(&w.name).and_then(|v| parse_value(w.kind, v)) {
+        if let Some(v) = i
+            .slots
+            .get(&w.name)
+            .and_then(|v| parse_value(w.kind, v))
+            // A name read by the model passes the same plausibility check as one read offline.
+            .filter(|v| {
+                w.kind != SlotType::String
+                    || !w.name.contains("name")
+                    || v.as_str().is_some_and(vartalaap_lang::is_plausible_name)
+            })
+        {
             heard.values.insert(w.name.clone(), v);
         }
     }

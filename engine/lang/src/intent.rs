@@ -153,6 +153,8 @@ const STOPWORDS: &[&str] = &[
     "the", "a", "an", "is", "to", "i", "me", "my", "please", "hai", "ke", "ka", "ki", "ko", "ji",
     "can", "you", "do", "for", "of", "it", "am", "are", "we", "hain", "है", "के", "की", "का", "को",
     "जी", "mujhe", "मुझे", "would", "like", "want", "hum", "main", "se", "से", "kya", "what",
+    // "your place": "aapke yahan X hai" is about X, not about the words around it.
+    "aapke", "apke", "yahan", "yaha", "आपके", "यहां",
 ];
 
 fn has_phrase(toks: &[Token], phrase: &[&str]) -> bool {
@@ -266,8 +268,8 @@ impl IntentIndex {
     }
 
     /// The one intent a caller's *topic word* belongs to, for short questions that no example
-    /// covers as a whole ("beer hai?", "wheelchair?", "UPI?"): a content word of the utterance
-    /// (not a function or marker word, not a number) equal to a word that only this intent's
+    /// covers as a whole ("beer hai?", "wheelchair?", "UPI?"): a word of the utterance naming a
+    /// thing (not a question, verb, function or marker word, not a number) equal to a word that only this intent's
     /// examples use. `None` when no such word is said, or when the words point at different
     /// intents. The score is 0.6, below any whole-example match, so it is a fallback only.
     pub fn topic(&self, text: &str) -> Option<IntentMatch> {
@@ -275,11 +277,9 @@ impl IntentIndex {
         let mut owner: Option<usize> = None;
         for t in &toks {
             let w = t.text.as_str();
-            if STOPWORDS.contains(&w)
-                || t.number().is_some()
-                || w.chars().count() < 3
-                || crate::language::is_marker_word(w)
-            {
+            // Only words naming a thing ("beer", "parking"), never a verb that happens to be
+            // used by one intent alone ("serve", "होता").
+            if STOPWORDS.contains(&w) || !crate::request::names_a_thing(t) {
                 continue;
             }
             let key = if t.canon != t.text || crate::lexicon::canonical(w).is_some() {

@@ -19,15 +19,23 @@
 use crate::lexicon;
 use crate::normalize::{Token, tokenize};
 
-/// Verbs of coming (normalized: no nukta, anusvara for chandrabindu).
+/// Verbs of the caller's own coming (normalized: no nukta, anusvara for chandrabindu): "we/I
+/// will come", "need to come" — not the third person singular ("train kab aayegi").
 #[rustfmt::skip]
 const ARRIVAL_VERBS: &[&str] = &[
     "aana", "aane", "aayenge", "aaenge", "aayege", "aaynge", "ayenge", "aenge", "aaege", "aaunga",
-    "aaungi", "aaoonga", "aaoongi", "aunga", "aungi", "aayega", "aayegi", "ayega", "ayegi", "aate",
-    "aayen", "aaye", "pahunchenge", "pahuchenge", "pahunchunga", "pahunchungi", "pahunch",
+    "aaungi", "aaoonga", "aaoongi", "aunga", "aungi", "aayen", "pahunchenge", "pahuchenge",
+    "pahunchunga", "pahunchungi",
+    "आएंगे", "आयेंगे", "आऐंगे", "आएगे", "आऊंगा", "आऊंगी", "आना", "आने", "पहुंचेंगे", "पहुंचूंगा",
+    "पहुंचूंगी",
+];
+/// English verbs of coming; they count with the caller as subject ("we'll come", "I'm coming").
+const ENGLISH_ARRIVAL: &[&str] = &[
     "come", "coming", "visit", "visiting", "arrive", "arriving", "drop",
-    "आएंगे", "आयेंगे", "आऐंगे", "आएगे", "आऊंगा", "आऊंगी", "आएगा", "आएगी", "आयेगा", "आयेगी",
-    "आना", "आने", "आते", "पहुंचेंगे", "पहुंचूंगा", "पहुंचूंगी",
+];
+/// The caller as subject ("we'll" and "I'll" lose their apostrophe: "well", "ill").
+const FIRST_PERSON: &[&str] = &[
+    "we", "i", "us", "were", "well", "ill", "im", "ive", "weve", "myself", "family",
 ];
 /// "aa" is a verb of coming only with these after it ("aa rahe hain", "aa jayenge").
 #[rustfmt::skip]
@@ -165,13 +173,15 @@ fn says_when(toks: &[Token]) -> bool {
 }
 
 fn arrival_verb(toks: &[Token]) -> bool {
-    toks.iter().enumerate().any(|(i, t)| {
-        ARRIVAL_VERBS.contains(&t.text.as_str())
-            || matches!(t.text.as_str(), "aa" | "आ")
-                && toks
-                    .get(i + 1)
-                    .is_some_and(|n| AA_AUX.contains(&n.text.as_str()))
-    })
+    let english = has_text(toks, ENGLISH_ARRIVAL) && has_text(toks, FIRST_PERSON);
+    english
+        || toks.iter().enumerate().any(|(i, t)| {
+            ARRIVAL_VERBS.contains(&t.text.as_str())
+                || matches!(t.text.as_str(), "aa" | "आ")
+                    && toks
+                        .get(i + 1)
+                        .is_some_and(|n| AA_AUX.contains(&n.text.as_str()))
+        })
 }
 
 /// "kal aayenge", "we'll come on Friday", "हम कल आएँगे": a visit with a day or time (see the
@@ -264,24 +274,29 @@ pub fn named_things(text: &str) -> Vec<String> {
 
 fn named_in(toks: &[Token]) -> Vec<String> {
     toks.iter()
-        .filter(|t| {
-            let s = t.text.as_str();
-            s.chars().count() >= 3
-                && t.number().is_none()
-                && !QUESTION_FILLER.contains(&s)
-                && !AVAILABILITY_WORDS.contains(&s)
-                && !MENU_WORDS.contains(&s)
-                && !TELL_WORDS.contains(&s)
-                && !WHAT.contains(&s)
-                && !OFFER_WORDS.contains(&s)
-                && !matches!(
-                    t.canon.as_str(),
-                    "aaj" | "kal" | "parso" | "shaam" | "raat" | "subah" | "dopahar" | "hain"
-                )
-                && (t.canon == "alcohol" || !crate::language::is_marker_word(s))
-        })
+        .filter(|t| names_a_thing(t))
         .map(|t| t.text.clone())
         .collect()
+}
+
+/// A word that names a thing rather than asking about it: not a question, verb, menu, time or
+/// function word, not a number ("pizza", "beer", "parking", "wheelchair"; not "serve", "होता").
+pub(crate) fn names_a_thing(t: &Token) -> bool {
+    let s = t.text.as_str();
+    s.chars().count() >= 3
+        && t.number().is_none()
+        && !QUESTION_FILLER.contains(&s)
+        && !AVAILABILITY_WORDS.contains(&s)
+        && t.canon != "milna"
+        && !MENU_WORDS.contains(&s)
+        && !TELL_WORDS.contains(&s)
+        && !WHAT.contains(&s)
+        && !OFFER_WORDS.contains(&s)
+        && !matches!(
+            t.canon.as_str(),
+            "aaj" | "kal" | "parso" | "shaam" | "raat" | "subah" | "dopahar" | "hain"
+        )
+        && (t.canon == "alcohol" || !crate::language::is_marker_word(s))
 }
 
 #[cfg(test)]
