@@ -34,8 +34,17 @@ pub const CONTEXT: &[(&str, Option<&[&str]>)] = &[
 /// `spoken.*`: slot values as the reply language says them.
 pub const SPOKEN_FIELDS: &[&str] = &["party_size", "date", "time", "name"];
 /// `result.*`: what the last action produced (alternatives offered, the booking found, menu
-/// items, the FAQ answered).
-pub const RESULT_FIELDS: &[&str] = &["alternatives", "found", "items", "id", "answer"];
+/// items, the FAQ answered; after a menu lookup that found nothing, what the caller named and
+/// similar items).
+pub const RESULT_FIELDS: &[&str] = &[
+    "alternatives",
+    "found",
+    "items",
+    "id",
+    "answer",
+    "named",
+    "similar",
+];
 /// `policy.*`: the last policy refusal (`reason` and its details, plus nearest times).
 pub const POLICY_FIELDS: &[&str] = &[
     "reason",
