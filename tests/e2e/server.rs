@@ -77,6 +77,42 @@ fn an_invalid_save_is_rejected_and_a_fix_goes_live_without_restart() {
     assert!(logs.contains("capcity"), "the rejection is logged:\n{logs}");
 }
 
+/// A closure dated in the past is saved while the server runs: it goes live (it cannot affect
+/// a booking), `/health/config` stays ok and lists it as a warning with file and line.
+#[test]
+fn a_past_dated_closure_goes_live_with_a_warning_in_health_config() {
+    let server = Server::start();
+    let path = server.business_file();
+    let good = std::fs::read_to_string(&path).unwrap();
+    let stale = good.replacen(
+        "exceptions:\n",
+        "exceptions:\n  - date: \"2021-10-24\"\n    note: Diwali\n    closed: true\n",
+        1,
+    );
+    assert_ne!(stale, good, "the business file has an exceptions list");
+    std::fs::write(&path, stale).unwrap();
+    let body = server.wait_for_config("the warning", |b| {
+        b["businesses"]
+            .as_array()
+            .is_some_and(|all| all.iter().any(|x| x["warnings"].is_array()))
+    });
+    assert_eq!(body["ok"], true, "{body:#}");
+    let hk = body["businesses"]
+        .as_array()
+        .and_then(|all| all.iter().find(|b| b["id"] == "himalayan_kitchen"))
+        .unwrap();
+    assert!(hk["last_rejected"].is_null(), "{body:#}");
+    let w = &hk["warnings"][0];
+    assert_eq!(w["file"], "businesses/himalayan_kitchen.yaml", "{body:#}");
+    assert_eq!(w["pointer"], "/exceptions/0/date", "{body:#}");
+    assert!(
+        w["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("2021-10-24 is in the past")),
+        "{body:#}"
+    );
+}
+
 #[test]
 fn logs_never_contain_secrets_or_phone_numbers() {
     let server = Server::start();
