@@ -522,7 +522,7 @@ fn prompts(
             continue;
         };
         for (name, src) in templates {
-            for (filter, n) in prompts.unknown_filters(src) {
+            for (filter, n, offset) in prompts.unknown_filters(src) {
                 broken.insert((lang, name.clone()));
                 let hint = did_you_mean(
                     &filter,
@@ -531,9 +531,10 @@ fn prompts(
                         .chain(COMMON_BUILTIN_FILTERS)
                         .copied(),
                 );
-                cx.err_within(
+                cx.err_in_template(
                     format!("/prompts/{code}/{name}"),
-                    n,
+                    src,
+                    offset,
                     format!(
                         "template `{name}` uses unknown filter `{filter}` (line {n} of the template){hint}"
                     ),

@@ -407,11 +407,12 @@ impl StepBuilder<'_, '_, '_> {
     fn notes_template(&mut self, ptr: &str, src: &str) -> Option<String> {
         let probe = Prompts::new();
         let mut ok = true;
-        for (filter, n) in probe.unknown_filters(src) {
+        for (filter, n, offset) in probe.unknown_filters(src) {
             ok = false;
-            self.cx.err_within(
+            self.cx.err_in_template(
                 ptr,
-                n,
+                src,
+                offset,
                 format!(
                     "the notes template uses unknown filter `{filter}` (line {n} of the template){}",
                     did_you_mean(&filter, ENGINE_FILTERS.iter().copied())
@@ -423,15 +424,23 @@ impl StepBuilder<'_, '_, '_> {
             let detail = e
                 .detail()
                 .map_or_else(|| e.kind().to_string(), str::to_string);
-            match e.line() {
-                Some(n) => self.cx.err_within(
+            match (e.line(), e.range()) {
+                (Some(n), Some(range)) => self.cx.err_in_template(
+                    ptr,
+                    src,
+                    range.start,
+                    format!(
+                        "the notes template does not compile: {detail} (line {n} of the template)"
+                    ),
+                ),
+                (Some(n), None) => self.cx.err_within(
                     ptr,
                     n,
                     format!(
                         "the notes template does not compile: {detail} (line {n} of the template)"
                     ),
                 ),
-                None => self.cx.err(
+                (None, _) => self.cx.err(
                     ptr,
                     format!("the notes template does not compile: {detail}"),
                 ),

@@ -104,11 +104,11 @@ impl Prompts {
     }
 
     /// Filters used by `source` that neither minijinja nor the engine provides, each with the
-    /// 1-based line of the template it is on.
-    pub(crate) fn unknown_filters(&self, source: &str) -> Vec<(String, usize)> {
-        let mut out: Vec<(String, usize)> = Vec::new();
-        for (name, line) in filter_names(source) {
-            if out.iter().any(|(n, _)| *n == name) {
+    /// 1-based line of the template it is on and the byte offset of its name.
+    pub(crate) fn unknown_filters(&self, source: &str) -> Vec<(String, usize, usize)> {
+        let mut out: Vec<(String, usize, usize)> = Vec::new();
+        for (name, line, offset) in filter_names(source) {
+            if out.iter().any(|(n, _, _)| *n == name) {
                 continue;
             }
             // minijinja looks filters up when rendering: probing a one-filter template tells
@@ -117,7 +117,7 @@ impl Prompts {
             if let Err(e) = self.env.render_str(&probe, ())
                 && e.kind() == ErrorKind::UnknownFilter
             {
-                out.push((name, line));
+                out.push((name, line, offset));
             }
         }
         out
@@ -176,8 +176,8 @@ impl Prompts {
 }
 
 /// Every `| name` filter application inside `{{ … }}` and `{% … %}` tags (string literals
-/// skipped), with the 1-based line it is on.
-fn filter_names(source: &str) -> Vec<(String, usize)> {
+/// skipped), with the 1-based line it is on and the byte offset of the name.
+fn filter_names(source: &str) -> Vec<(String, usize, usize)> {
     let bytes = source.as_bytes();
     let mut out = Vec::new();
     let mut i = 0;
@@ -214,7 +214,7 @@ fn filter_names(source: &str) -> Vec<(String, usize)> {
                 }
                 if j > start {
                     let line = 1 + bytes[..i].iter().filter(|b| **b == b'\n').count();
-                    out.push((source[start..j].to_string(), line));
+                    out.push((source[start..j].to_string(), line, start));
                 }
             }
             i += 1;
