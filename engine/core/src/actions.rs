@@ -682,6 +682,91 @@ fn pick_booking(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use vartalaap_config::model::business::{Category, Menu, MenuItem, Names, Spice};
+
+    fn item(id: &str, en: &str, available: bool) -> MenuItem {
+        MenuItem {
+            id: id.into(),
+            name: Names {
+                en: en.into(),
+                hi: String::new(),
+            },
+            aliases: Vec::new(),
+            price_inr: 100,
+            diet: None,
+            jain_on_request: false,
+            spice: Spice::Mild,
+            allergens: Vec::new(),
+            available,
+        }
+    }
+
+    fn menu(recommended: &[&str]) -> Menu {
+        let category = |id: &str, en: &str, items: Vec<MenuItem>| Category {
+            id: id.into(),
+            name: Names {
+                en: en.into(),
+                hi: String::new(),
+            },
+            items,
+        };
+        Menu {
+            categories: vec![
+                category(
+                    "mains",
+                    "Mains",
+                    vec![
+                        item("dal_bhat_thali", "Dal bhat thali", true),
+                        item("chilli_chicken", "Chilli chicken", true),
+                        item("mutton_thali", "Mutton thali", true),
+                    ],
+                ),
+                category(
+                    "drinks",
+                    "Drinks",
+                    vec![
+                        item("butter_tea", "Butter tea", false),
+                        item("masala_chai", "Masala chai", true),
+                        item("lime_soda", "Fresh lime soda", true),
+                    ],
+                ),
+            ],
+            recommended: recommended.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    fn similar(menu: &Menu, named: &[&str]) -> Vec<String> {
+        let named: Vec<String> = named.iter().map(|s| s.to_string()).collect();
+        similar_items(menu, &named)
+            .into_iter()
+            .map(|i| i.id.clone())
+            .collect()
+    }
+
+    #[test]
+    fn similar_dishes_share_a_word_or_a_kind_and_are_available() {
+        let m = menu(&[]);
+        // A shared word beats a shared kind: the chicken dish first, then a rice dish.
+        assert_eq!(
+            similar(&m, &["chicken", "biryani"]),
+            ["chilli_chicken", "dal_bhat_thali"]
+        );
+        // Same kind (rice), menu order on ties.
+        assert_eq!(
+            similar(&m, &["biryani"]),
+            ["dal_bhat_thali", "mutton_thali"]
+        );
+        // Drinks by kind; butter tea is not available today.
+        assert_eq!(similar(&m, &["coffee"]), ["masala_chai", "lime_soda"]);
+        // Nothing alike and nothing recommended: no suggestion; a general question: none.
+        assert!(similar(&m, &["pizza"]).is_empty());
+        assert!(similar(&m, &[]).is_empty());
+        // Nothing alike: the recommended items.
+        assert_eq!(
+            similar(&menu(&["mutton_thali"]), &["pizza"]),
+            ["mutton_thali"]
+        );
+    }
 
     fn booking(id: &str, date: &str, time: &str) -> ReservationSummary {
         ReservationSummary {
