@@ -28,7 +28,7 @@ pub(crate) fn client_config() -> Result<Arc<rustls::ClientConfig>, rustls::Error
 pub(crate) fn http_client(connect_timeout: std::time::Duration) -> Result<reqwest::Client, String> {
     let tls = client_config().map_err(|e| format!("TLS setup failed: {e}"))?;
     reqwest::Client::builder()
-        .tls_backend_preconfigured((*tls).clone())
+        .use_preconfigured_tls((*tls).clone())
         .connect_timeout(connect_timeout)
         .build()
         .map_err(|e| format!("HTTP client setup failed: {e}"))
