@@ -34,10 +34,10 @@ async fn synthesizes_pcm_of_plausible_length() {
     assert_eq!(reqs.len(), 1);
     let r = &reqs[0];
     assert!(r.accepted && r.token_ok);
-    assert_eq!(r.param("Sec-MS-GEC-Version"), Some("2-143.0.3650.75"));
+    assert_eq!(r.param("Sec-MS-GEC-Version"), Some("1-143.0.3650.75"));
     assert!(
         r.param("Sec-MS-GEC")
-            .is_some_and(|t| t.len() == 16 + 1 + 64)
+            .is_some_and(|t| t.len() == 64 && t.bytes().all(|b| b.is_ascii_hexdigit()))
     );
     assert!(r.messages[0].contains("Path:speech.config"));
     assert!(r.messages[1].contains("Path:ssml"));
@@ -45,24 +45,6 @@ async fn synthesizes_pcm_of_plausible_length() {
         r.messages[1].contains("Microsoft Server Speech Text to Speech Voice (hi-IN, SwaraNeural)")
     );
     assert!(r.messages[1].contains("A &amp; B"));
-}
-
-#[tokio::test]
-async fn the_v1_token_format_still_works() {
-    let mock = MockEdgeTts::start(MockEdgeConfig::new(MP3.to_vec()))
-        .await
-        .unwrap();
-    let tts = EdgeTts::new(EdgeTtsConfig {
-        base_url: mock.base_url.clone(),
-        sec_ms_gec_version: "1-143.0.3650.75".into(),
-        ..Default::default()
-    })
-    .unwrap();
-    assert!(tts.synthesize_mp3("hello").await.is_ok());
-    assert_eq!(
-        mock.requests()[0].param("Sec-MS-GEC").map(str::len),
-        Some(64)
-    );
 }
 
 #[tokio::test]

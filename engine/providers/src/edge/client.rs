@@ -11,13 +11,13 @@ use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::{Connector, connect_async_tls_with_config};
 
-use super::drm::{TRUSTED_CLIENT_TOKEN, TokenVersion, sec_ms_gec};
 use super::framing::{
     MAX_TEXT_BYTES, escape_xml, has_speakable_content, js_date, parse_binary_frame,
     parse_http_date, parse_text_frame, remove_incompatible_characters, speech_config_message,
     split_text, ssml, ssml_message,
 };
 use super::mp3::{Pcm, decode_mp3};
+use super::token::{TRUSTED_CLIENT_TOKEN, is_supported_version, sec_ms_gec};
 
 /// Edge TTS settings (EDGE_TTS_ENABLED, EDGE_TTS_BASE_URL and the business's voice).
 ///
@@ -38,7 +38,8 @@ pub struct EdgeTtsConfig {
     pub volume: String,
     /// Only MP3 (and WebM) are accepted by the endpoint; MP3 is decoded here.
     pub output_format: String,
-    /// `Sec-MS-GEC-Version`, e.g. `2-143.0.3650.75`; its prefix picks the token algorithm.
+    /// `Sec-MS-GEC-Version`, e.g. `1-143.0.3650.75`: the token format (`1-`, the only one
+    /// implemented) and the Edge version it claims to be.
     pub sec_ms_gec_version: String,
     /// Browser `User-Agent` matching the version above.
     pub user_agent: String,
@@ -59,7 +60,7 @@ impl Default for EdgeTtsConfig {
             pitch: "+0Hz".into(),
             volume: "+0%".into(),
             output_format: "audio-24khz-48kbitrate-mono-mp3".into(),
-            sec_ms_gec_version: "2-143.0.3650.75".into(),
+            sec_ms_gec_version: "1-143.0.3650.75".into(),
             user_agent: "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/143.0.0.0 Safari/537.36 Edg/143.0.0.0".into(),
             connect_timeout: Duration::from_secs(5),
             first_audio_timeout: Duration::from_secs(3),
@@ -142,7 +143,6 @@ pub enum TtsError {
 #[derive(Debug)]
 pub struct EdgeTts {
     cfg: EdgeTtsConfig,
-    version: TokenVersion,
     endpoint: url::Url,
     skew_seconds: AtomicI64,
 }
@@ -184,13 +184,12 @@ impl EdgeTts {
                 cfg.pitch
             )));
         }
-        let version =
-            TokenVersion::from_version_string(&cfg.sec_ms_gec_version).ok_or_else(|| {
-                TtsError::Config(format!(
-                    "sec_ms_gec_version {:?} must start with 1- or 2-",
-                    cfg.sec_ms_gec_version
-                ))
-            })?;
+        if !is_supported_version(&cfg.sec_ms_gec_version) {
+            return Err(TtsError::Config(format!(
+                "sec_ms_gec_version {:?} must look like 1-143.0.3650.75 (only the 1- token format is implemented)",
+                cfg.sec_ms_gec_version
+            )));
+        }
         let base = cfg.base_url.trim_end_matches('/');
         let endpoint = url::Url::parse(&format!(
             "{base}/consumer/speech/synthesize/readaloud/edge/v1"
@@ -203,7 +202,6 @@ impl EdgeTts {
         }
         Ok(Self {
             cfg,
-            version,
             endpoint,
             skew_seconds: AtomicI64::new(0),
         })
@@ -241,7 +239,7 @@ impl EdgeTts {
         url.query_pairs_mut()
             .append_pair("TrustedClientToken", TRUSTED_CLIENT_TOKEN)
             .append_pair("ConnectionId", &random_hex(16))
-            .append_pair("Sec-MS-GEC", &sec_ms_gec(self.version, now))
+            .append_pair("Sec-MS-GEC", &sec_ms_gec(now))
             .append_pair("Sec-MS-GEC-Version", &self.cfg.sec_ms_gec_version);
         url.to_string()
     }
@@ -440,6 +438,10 @@ mod tests {
             },
             EdgeTtsConfig {
                 sec_ms_gec_version: "143".into(),
+                ..Default::default()
+            },
+            EdgeTtsConfig {
+                sec_ms_gec_version: "2-143.0.3650.75".into(),
                 ..Default::default()
             },
             EdgeTtsConfig {

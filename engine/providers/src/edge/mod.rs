@@ -8,9 +8,9 @@
 //! sentence.
 
 mod client;
-pub mod drm;
 pub mod framing;
 pub mod mp3;
+pub mod token;
 
 pub use client::{EdgeTts, EdgeTtsConfig, TtsError, TtsStage};
 pub use mp3::{Pcm, decode_mp3};

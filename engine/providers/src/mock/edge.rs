@@ -1,7 +1,7 @@
 //! Mock Edge "Read Aloud" TTS (protocol notes §4.8 with the §4.9 corrections).
 //!
-//! Checks the upgrade like the service (token for the mock's clock ± one 5-minute bucket, with
-//! the algorithm picked by `Sec-MS-GEC-Version`; `Origin`; `ConnectionId`), answers a bad token
+//! Checks the upgrade like the service (token for the mock's clock ± one 5-minute window, with a
+//! `1-…` `Sec-MS-GEC-Version`; `Origin`; `ConnectionId`), answers a bad token
 //! with HTTP 403 and a `Date` header (so the client's skew retry runs; start the mock with a
 //! clock offset to exercise it), then expects `speech.config` and `ssml`. It replies
 //! `turn.start` → `response` → binary `Path:audio` frames carrying a real MP3 in ~2 KB slices →
@@ -23,8 +23,8 @@ use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
 use super::{Shared, Shutdown, lock, stopped};
-use crate::edge::drm::{TRUSTED_CLIENT_TOKEN, TokenVersion, sec_ms_gec};
 use crate::edge::framing::{build_binary_frame, escape_xml, http_date, parse_text_frame};
+use crate::edge::token::{TRUSTED_CLIENT_TOKEN, is_supported_version, sec_ms_gec};
 
 const ACCEPTED_FORMATS: [&str; 3] = [
     "audio-24khz-48kbitrate-mono-mp3",
@@ -173,16 +173,13 @@ fn token_valid(query: &[(String, String)], now: i64) -> bool {
             .find(|(key, _)| key == k)
             .map(|(_, v)| v.as_str())
     };
-    let Some(version) = get("Sec-MS-GEC-Version").and_then(TokenVersion::from_version_string)
-    else {
+    if !get("Sec-MS-GEC-Version").is_some_and(is_supported_version) {
         return false;
-    };
+    }
     let Some(token) = get("Sec-MS-GEC") else {
         return false;
     };
-    [-300, 0, 300]
-        .iter()
-        .any(|d| sec_ms_gec(version, now + d) == token)
+    [-300, 0, 300].iter().any(|d| sec_ms_gec(now + d) == token)
 }
 
 async fn serve(tcp: TcpStream, state: Shared<State>, shutdown: watch::Receiver<bool>) {
