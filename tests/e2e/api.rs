@@ -223,7 +223,7 @@ fn the_booking_rules_apply_and_full_times_are_refused() {
         Some(&token),
         Some(&booking(next_monday(), "20:00", 2)),
     );
-    assert_eq!(r.status, 400, "{}", r.text);
+    assert_eq!(r.status, 409, "{}", r.text);
     assert_eq!(r.json["field"], "date");
     // After last seating (22:00), and off the 30-minute grid.
     for time in ["22:30", "20:10"] {
@@ -233,7 +233,7 @@ fn the_booking_rules_apply_and_full_times_are_refused() {
             Some(&token),
             Some(&booking(date, time, 2)),
         );
-        assert_eq!(r.status, 400, "{time}: {}", r.text);
+        assert_eq!(r.status, 409, "{time}: {}", r.text);
         assert_eq!(r.json["field"], "time");
     }
     // Beyond 30 days ahead.
@@ -243,7 +243,7 @@ fn the_booking_rules_apply_and_full_times_are_refused() {
         Some(&token),
         Some(&booking(open_date(40), "20:00", 2)),
     );
-    assert_eq!(r.status, 400);
+    assert_eq!(r.status, 409);
     assert_eq!(r.json["field"], "date");
 }
 
@@ -255,10 +255,13 @@ fn bad_input_gets_a_4xx_naming_the_field() {
     let cases: Vec<(String, &str)> = vec![
         (r#"{"business_id":"himalayan_kitchen","party_size":"four","date":"2030-01-01","time":"20:00"}"#.into(), "party_size"),
         (r#"{"business_id":"himalayan_kitchen","party_size":4,"date":"2030-01-01"}"#.into(), ""),
-        (r#"{"business_id":"nope","party_size":4,"date":"2030-01-01","time":"20:00"}"#.into(), "business_id"),
         (booking(date, "25:00", 2), "time"),
         (booking(date, "20:00", 0), "party_size"),
         (booking(date, "20:00", 21), "party_size"),
+        (booking(date, "+1:30", 2), "time"),
+        (json!({"business_id":"himalayan_kitchen","party_size":2,"date":date.to_string(),"time":"20:00","phone":""}).to_string(), "phone"),
+        (json!({"business_id":"himalayan_kitchen","party_size":2,"date":date.to_string(),"time":"20:00","phone":" 9876543210"}).to_string(), "phone"),
+        (json!({"business_id":"himalayan_kitchen","party_size":2,"date":date.to_string(),"time":"20:00","language":"fr"}).to_string(), "language"),
         (json!({"business_id":"himalayan_kitchen","party_size":2,"date":date.to_string(),"time":"20:00","phone":"12"}).to_string(), "phone"),
         (json!({"business_id":"himalayan_kitchen","party_size":2,"date":date.to_string(),"time":"20:00","capcity":1}).to_string(), ""),
         ("{not json".into(), ""),
@@ -281,12 +284,46 @@ fn bad_input_gets_a_4xx_naming_the_field() {
     assert_eq!(r.json["field"], "date_from");
     let r = server.request("GET", "/api/reservations?limit=0", Some(&token), None);
     assert_eq!(r.json["field"], "limit");
+    // A parameter that is present must be valid as written: empty, negative or padded values
+    // are refused, not read as "no filter" (the OpenAPI document says the same).
+    for (query, field) in [
+        ("date_to=", "date_to"),
+        ("date_from=2026-1-5", "date_from"),
+        ("business_id=", "business_id"),
+        ("after=-1", "after"),
+        ("status=Confirmed", "status"),
+        ("phone_hash=abc", "phone_hash"),
+        ("limit=%2010", "limit"),
+    ] {
+        let r = server.request(
+            "GET",
+            &format!("/api/reservations?{query}"),
+            Some(&token),
+            None,
+        );
+        assert_eq!(r.status, 400, "{query}: {}", r.text);
+        assert_eq!(r.json["field"], field, "{query}: {}", r.text);
+    }
+    // A business that does not exist is a 404 naming the field.
+    let r = server.request(
+        "POST",
+        "/api/reservations",
+        Some(&token),
+        Some(r#"{"business_id":"nope","party_size":4,"date":"2030-01-01","time":"20:00"}"#),
+    );
+    assert_eq!(r.status, 404, "{}", r.text);
+    assert_eq!(r.json["field"], "business_id");
     // Bodies over the limit are refused before they are read.
     let huge = format!(r#"{{"notes":"{}"}}"#, "x".repeat(100 * 1024));
     let r = server.request("POST", "/api/reservations", Some(&token), Some(&huge));
     assert_eq!(r.status, 413, "{}", r.text);
+    // A documented path with a method it does not have: 405 and the methods it does have.
     let r = server.request("DELETE", "/api/reservations", Some(&token), None);
-    assert!(r.status == 405 || r.status == 404, "{}", r.text);
+    assert_eq!(r.status, 405, "{}", r.text);
+    assert_eq!(r.header("allow"), Some("GET, POST"));
+    let r = server.request("TRACE", "/health", None, None);
+    assert_eq!(r.status, 405, "{}", r.text);
+    assert_eq!(r.header("allow"), Some("GET"));
     assert_eq!(server.get("/health").0, 200, "the server is still up");
 }
 
@@ -406,6 +443,11 @@ fn every_documented_operation_exists_and_every_route_is_documented() {
         "POST /api/jobs/{id}/retry",
         "POST /api/businesses/{id}/conversations",
         "POST /api/conversations/{id}/messages",
+        "POST /plivo/answer",
+        "POST /plivo/hangup",
+        "POST /plivo/stream-status",
+        "POST /plivo/transfer/{business_id}",
+        "GET /plivo/stream",
     ];
     for route in served {
         assert!(

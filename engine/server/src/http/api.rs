@@ -10,8 +10,8 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use chrono::{DateTime, NaiveDate, Utc};
-use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+use serde::de::{DeserializeOwned, Error as _};
+use serde::{Deserialize, Deserializer, Serialize};
 use warp::http::StatusCode;
 use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
@@ -19,7 +19,7 @@ use warp::{Filter, Rejection, Reply};
 use vartalaap_config::BusinessSnapshot;
 use vartalaap_store::{
     BookingRequest, CallFilter, CallbackFilter, CallbackStatus, CapacityRule, FollowupSpec,
-    JobFilter, JobStatus, Page, PageRequest, PhoneHash, PhoneNumber, ReservationChange,
+    JobFilter, JobStatus, MAX_PARTY, Page, PageRequest, PhoneHash, PhoneNumber, ReservationChange,
     ReservationFilter, ReservationStatus, Store, TimeOfDay,
 };
 
@@ -199,13 +199,17 @@ impl<T> From<Page<T>> for PageBody<T> {
 }
 
 /// Reads one optional query parameter with a parser, naming it on failure.
+///
+/// A parameter that is present must be valid as written: an empty value or one with stray
+/// spaces is a 400, not "no filter", so what the OpenAPI document allows and what the server
+/// accepts are the same set (tests/e2e/openapi.rs checks this with schemathesis).
 fn param<T>(
     q: &HashMap<String, String>,
     name: &str,
     what: &str,
     parse: impl Fn(&str) -> Option<T>,
 ) -> Result<Option<T>, ApiError> {
-    match q.get(name).map(|v| v.trim()).filter(|v| !v.is_empty()) {
+    match q.get(name) {
         None => Ok(None),
         Some(raw) => parse(raw)
             .map(Some)
@@ -213,10 +217,31 @@ fn param<T>(
     }
 }
 
+/// A non-empty identifier filter such as `business_id` or `kind`.
+fn non_empty(v: &str) -> Option<String> {
+    (!v.is_empty()).then(|| v.to_string())
+}
+
+/// A whole number in a query string: `20`, or `20.0` as a client that writes every number as
+/// a float sends it (the document's `integer` allows both).
+fn whole_number(v: &str) -> Option<u64> {
+    let digits = match v.split_once('.') {
+        Some((whole, zeros)) if !zeros.is_empty() && zeros.bytes().all(|b| b == b'0') => whole,
+        Some(_) => return None,
+        None => v,
+    };
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
+}
+
 fn page_request(q: &HashMap<String, String>) -> Result<PageRequest, ApiError> {
-    let after = param(q, "after", "a reservation/record id", |v| v.parse().ok())?;
+    let after = param(q, "after", "a record id (0 or more)", whole_number)?;
     let limit = param(q, "limit", "a number from 1 to 500", |v| {
-        v.parse::<usize>().ok().filter(|n| (1..=500).contains(n))
+        whole_number(v)
+            .and_then(|n| usize::try_from(n).ok())
+            .filter(|n| (1..=500).contains(n))
     })?;
     Ok(PageRequest {
         after,
@@ -224,14 +249,40 @@ fn page_request(q: &HashMap<String, String>) -> Result<PageRequest, ApiError> {
     })
 }
 
+/// A calendar date written exactly `YYYY-MM-DD` (RFC 3339 `full-date`, the OpenAPI `date`
+/// format); chrono alone would also take `2026-1-5` or a signed year.
 fn parse_date(v: &str) -> Option<NaiveDate> {
-    NaiveDate::parse_from_str(v, "%Y-%m-%d").ok()
+    let b = v.as_bytes();
+    let shaped = b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
+    shaped
+        .then(|| NaiveDate::parse_from_str(v, "%Y-%m-%d").ok())
+        .flatten()
 }
 
 fn parse_instant(v: &str) -> Option<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(v)
         .ok()
         .map(|t| t.with_timezone(&Utc))
+}
+
+/// Languages a booking can record (the engine's language codes).
+const LANGUAGES: [&str; 3] = ["hi", "en", "hinglish"];
+
+/// A phone number from a request field, in any format [`PhoneNumber::parse`] takes but
+/// written without surrounding spaces (the OpenAPI pattern describes exactly this set).
+pub(crate) fn parse_phone(field: &str, raw: &str) -> Result<PhoneNumber, ApiError> {
+    if raw.trim() != raw {
+        return Err(ApiError::field(
+            field,
+            format!("{field} must not start or end with spaces"),
+        ));
+    }
+    PhoneNumber::parse(raw).map_err(|e| ApiError::field(field, format!("{field}: {e}")))
 }
 
 fn known_business(state: &AppState, id: &str) -> Result<Arc<BusinessSnapshot>, ApiError> {
@@ -242,10 +293,13 @@ fn known_business(state: &AppState, id: &str) -> Result<Arc<BusinessSnapshot>, A
             .iter()
             .map(|b| b.id().to_string())
             .collect();
-        ApiError::field(
-            "business_id",
-            format!("unknown business {id:?}; known: {}", known.join(", ")),
-        )
+        ApiError {
+            field: Some("business_id".into()),
+            ..ApiError::not_found(format!(
+                "unknown business {id:?}; known: {}",
+                known.join(", ")
+            ))
+        }
     })
 }
 
@@ -282,7 +336,7 @@ async fn list_reservations(
         |v| ReservationStatus::from_str(v).ok(),
     )?;
     let filter = ReservationFilter {
-        business_id: q.get("business_id").cloned().filter(|b| !b.is_empty()),
+        business_id: param(&q, "business_id", "a business id", non_empty)?,
         date_from: param(&q, "date_from", "a date YYYY-MM-DD", parse_date)?,
         date_to: param(&q, "date_to", "a date YYYY-MM-DD", parse_date)?,
         status,
@@ -303,6 +357,7 @@ struct NewReservation {
     business_id: String,
     customer_name: Option<String>,
     phone: Option<String>,
+    #[serde(deserialize_with = "whole_party_size")]
     party_size: u8,
     date: String,
     time: String,
@@ -310,6 +365,33 @@ struct NewReservation {
     #[serde(default)]
     whatsapp_consent: bool,
     language: Option<String>,
+}
+
+/// A whole number from 0 to 255 however JSON writes it: `4` or `4.0`. JSON Schema's `integer`
+/// is any number without a fractional part, so the OpenAPI document cannot tell `4.0` apart,
+/// and neither does the server.
+fn whole_u8(n: &serde_json::Number) -> Option<u8> {
+    match n.as_u64() {
+        Some(whole) => u8::try_from(whole).ok(),
+        None => n
+            .as_f64()
+            .filter(|f| f.fract() == 0.0 && (0.0..=255.0).contains(f))
+            .map(|f| f as u8),
+    }
+}
+
+fn whole_party_size<'de, D: Deserializer<'de>>(d: D) -> Result<u8, D::Error> {
+    let n = serde_json::Number::deserialize(d)?;
+    whole_u8(&n).ok_or_else(|| D::Error::custom(format!("must be a whole number, found {n}")))
+}
+
+fn optional_whole_party_size<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u8>, D::Error> {
+    match Option::<serde_json::Number>::deserialize(d)? {
+        None => Ok(None),
+        Some(n) => whole_u8(&n)
+            .map(Some)
+            .ok_or_else(|| D::Error::custom(format!("must be a whole number, found {n}"))),
+    }
 }
 
 /// `POST /api/reservations`: the same rules as a phone booking.
@@ -328,10 +410,26 @@ async fn create_reservation(state: AppState, bytes: Bytes) -> Result<Response, R
             format!("time must be HH:MM (24 h), found {:?}", input.time),
         )
     })?;
+    if !(1..=MAX_PARTY).contains(&input.party_size) {
+        return Err(ApiError::field(
+            "party_size",
+            format!("party_size must be from 1 to {MAX_PARTY}"),
+        )
+        .into());
+    }
+    if let Some(language) = input.language.as_deref()
+        && !LANGUAGES.contains(&language)
+    {
+        return Err(ApiError::field(
+            "language",
+            format!("language must be one of hi, en, hinglish, found {language:?}"),
+        )
+        .into());
+    }
     let policy = &snapshot.business.reservations;
     let party = u32::from(input.party_size);
     if party < policy.party_min || party > policy.party_max {
-        return Err(ApiError::field(
+        return Err(ApiError::refused(
             "party_size",
             format!(
                 "party_size must be between {} and {} for {}",
@@ -341,10 +439,8 @@ async fn create_reservation(state: AppState, bytes: Bytes) -> Result<Response, R
         .into());
     }
     let phone = match input.phone.as_deref() {
-        None | Some("") => None,
-        Some(raw) => {
-            Some(PhoneNumber::parse(raw).map_err(|e| ApiError::field("phone", e.to_string()))?)
-        }
+        None => None,
+        Some(raw) => Some(parse_phone("phone", raw)?),
     };
     if input.whatsapp_consent && phone.is_none() {
         return Err(ApiError::field(
@@ -391,6 +487,7 @@ async fn get_reservation(id: u64, state: AppState) -> Result<Response, Rejection
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ReservationPatch {
+    #[serde(default, deserialize_with = "optional_whole_party_size")]
     party_size: Option<u8>,
     date: Option<String>,
     time: Option<String>,
@@ -404,6 +501,15 @@ struct ReservationPatch {
 /// `PATCH /api/reservations/{id}`: capacity and hours re-checked like a phone change.
 async fn update_reservation(id: u64, state: AppState, bytes: Bytes) -> Result<Response, Rejection> {
     let patch: ReservationPatch = parse_json(&bytes)?;
+    if let Some(size) = patch.party_size
+        && !(1..=MAX_PARTY).contains(&size)
+    {
+        return Err(ApiError::field(
+            "party_size",
+            format!("party_size must be from 1 to {MAX_PARTY}"),
+        )
+        .into());
+    }
     let change = ReservationChange {
         party_size: patch.party_size,
         date: match &patch.date {
@@ -439,7 +545,7 @@ async fn update_reservation(id: u64, state: AppState, bytes: Bytes) -> Result<Re
     if let Some(party) = change.party_size.map(u32::from)
         && (party < policy.party_min || party > policy.party_max)
     {
-        return Err(ApiError::field(
+        return Err(ApiError::refused(
             "party_size",
             format!(
                 "party_size must be between {} and {}",
@@ -479,7 +585,7 @@ async fn list_callbacks(
     q: HashMap<String, String>,
 ) -> Result<Response, Rejection> {
     let filter = CallbackFilter {
-        business_id: q.get("business_id").cloned().filter(|b| !b.is_empty()),
+        business_id: param(&q, "business_id", "a business id", non_empty)?,
         status: param(&q, "status", "a callback status such as pending", |v| {
             CallbackStatus::from_str(v).ok()
         })?,
@@ -495,7 +601,7 @@ async fn list_callbacks(
 /// `GET /api/calls?business_id&from&to&after&limit`
 async fn list_calls(state: AppState, q: HashMap<String, String>) -> Result<Response, Rejection> {
     let filter = CallFilter {
-        business_id: q.get("business_id").cloned().filter(|b| !b.is_empty()),
+        business_id: param(&q, "business_id", "a business id", non_empty)?,
         from: param(&q, "from", "an RFC 3339 time", parse_instant)?,
         to: param(&q, "to", "an RFC 3339 time", parse_instant)?,
         outcome: None,
@@ -539,7 +645,7 @@ async fn list_jobs(state: AppState, q: HashMap<String, String>) -> Result<Respon
         status: param(&q, "status", "one of pending, running, done, dead", |v| {
             JobStatus::from_str(v).ok()
         })?,
-        kind: q.get("kind").cloned().filter(|k| !k.is_empty()),
+        kind: param(&q, "kind", "a job kind", non_empty)?,
     };
     let page = page_request(&q)?;
     let found = blocking(&state, move |store| Ok(store.list_jobs(&filter, &page)?)).await?;
@@ -558,4 +664,58 @@ async fn retry_job(id: u64, state: AppState) -> Result<Response, Rejection> {
     let now = state.clock.now();
     let job = blocking(&state, move |store| Ok(store.retry_dead(id, now)?)).await?;
     Ok(reply_json(StatusCode::OK, &job))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_numbers_are_whole_and_unsigned() {
+        assert_eq!(whole_number("20"), Some(20));
+        assert_eq!(whole_number("20.0"), Some(20));
+        assert_eq!(whole_number("18446744073709551615"), Some(u64::MAX));
+        for bad in [
+            "",
+            "-1",
+            "+1",
+            " 1",
+            "1 ",
+            "20.5",
+            "20.",
+            ".0",
+            "1e3",
+            "18446744073709551616",
+        ] {
+            assert_eq!(whole_number(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn party_sizes_may_be_written_as_whole_floats() {
+        let n = |v: serde_json::Value| serde_json::from_value::<serde_json::Number>(v).unwrap();
+        assert_eq!(whole_u8(&n(serde_json::json!(4))), Some(4));
+        assert_eq!(whole_u8(&n(serde_json::json!(20.0))), Some(20));
+        assert_eq!(whole_u8(&n(serde_json::json!(4.5))), None);
+        assert_eq!(whole_u8(&n(serde_json::json!(-1))), None);
+        assert_eq!(whole_u8(&n(serde_json::json!(256))), None);
+    }
+
+    #[test]
+    fn dates_are_exactly_yyyy_mm_dd() {
+        assert_eq!(
+            parse_date("2026-12-07"),
+            NaiveDate::from_ymd_opt(2026, 12, 7)
+        );
+        for bad in [
+            "2026-1-5",
+            "+2026-12-07",
+            "2026-02-30",
+            "2026-12-07 ",
+            "",
+            "20261207",
+        ] {
+            assert_eq!(parse_date(bad), None, "{bad:?}");
+        }
+    }
 }

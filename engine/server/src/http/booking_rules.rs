@@ -10,7 +10,8 @@ use vartalaap_store::TimeOfDay;
 
 use super::error::ApiError;
 
-/// `Ok` when a table may be booked at `date time` (business-local) at instant `now`.
+/// `Ok` when a table may be booked at `date time` (business-local) at instant `now`; a refusal
+/// is a 409 naming `date` or `time` (the request was valid, the business says no).
 pub fn check_bookable(
     snapshot: &BusinessSnapshot,
     date: chrono::NaiveDate,
@@ -28,7 +29,7 @@ pub fn check_bookable(
         } else {
             "time"
         };
-        ApiError::field(field, explain(snapshot, &issue, date))
+        ApiError::refused(field, explain(snapshot, &issue, date))
     })
 }
 

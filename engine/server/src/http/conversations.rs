@@ -81,6 +81,9 @@ async fn start(business: String, state: AppState, bytes: Bytes) -> Result<Respon
                 })?,
         ),
     };
+    if let Some(caller) = input.caller.as_deref() {
+        super::api::parse_phone("caller", caller)?;
+    }
     let chat = state.chat.clone();
     let reply =
         tokio::task::spawn_blocking(move || chat.start(&business, at, input.caller.as_deref()))

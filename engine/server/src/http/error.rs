@@ -44,6 +44,16 @@ impl ApiError {
         }
     }
 
+    /// 409 naming the field: the request is well-formed (the OpenAPI document allows it) but
+    /// the business's rules or the stored state refuse it (closed that day, outside hours,
+    /// party too large for this business, fully booked).
+    pub fn refused(field: impl Into<String>, message: impl Into<String>) -> ApiError {
+        ApiError {
+            field: Some(field.into()),
+            ..ApiError::new(StatusCode::CONFLICT, message)
+        }
+    }
+
     pub fn not_found(message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::NOT_FOUND, message)
     }
@@ -61,7 +71,7 @@ impl ApiError {
         )
     }
 
-    fn into_response(self) -> Response {
+    pub(crate) fn into_response(self) -> Response {
         #[derive(Serialize)]
         struct Body {
             error: String,
@@ -160,9 +170,11 @@ pub async fn handle_rejection(rejection: Rejection) -> Result<Response, Infallib
             "send the body as application/json",
         )
     } else if rejection.find::<warp::reject::LengthRequired>().is_some() {
+        // A 400, not 411: to a client a body-less POST to a route that needs a body is bad
+        // input like any other, and the OpenAPI document lists 400 for it.
         ApiError::new(
-            StatusCode::LENGTH_REQUIRED,
-            "a Content-Length header is required",
+            StatusCode::BAD_REQUEST,
+            "this route needs a request body with a Content-Length header",
         )
     } else if rejection.find::<warp::reject::MethodNotAllowed>().is_some() {
         ApiError::new(

@@ -7,7 +7,11 @@
 //! - `GET /openapi.json` — the OpenAPI 3.1 description of every route.
 //! - `POST /api/auth/login` — admin password → bearer token; every other `/api` route needs it.
 //! - `/api/...` — see [`api`] and `docs/API.md`.
+//! - `/plivo/...` — Plivo's webhooks and the call audio WebSocket, see [`plivo`].
+//!
+//! A documented path called with a method it does not have gets 405 with `Allow` ([`allow`]).
 
+mod allow;
 pub mod api;
 pub mod auth;
 mod booking_rules;
@@ -124,6 +128,8 @@ pub fn routes(state: AppState) -> impl Filter<Extract = (impl Reply,), Error = I
         .or(plivo::routes(state.clone()))
         .unify()
         .or(api::routes(state))
+        .unify()
+        .or(allow::method_not_allowed())
         .unify()
         .recover(error::handle_rejection)
         .unify()

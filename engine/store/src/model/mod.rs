@@ -62,7 +62,9 @@ impl FromStr for TimeOfDay {
     fn from_str(s: &str) -> Result<TimeOfDay, BadTime> {
         let bad = || BadTime(s.to_owned());
         let (h, m) = s.split_once(':').ok_or_else(bad)?;
-        if h.len() != 2 || m.len() != 2 {
+        // Exactly two ASCII digits each side (`u16::from_str` alone would take "+1").
+        let two_digits = |part: &str| part.len() == 2 && part.bytes().all(|b| b.is_ascii_digit());
+        if !two_digits(h) || !two_digits(m) {
             return Err(bad());
         }
         let h: u16 = h.parse().map_err(|_| bad())?;
@@ -144,7 +146,18 @@ mod tests {
         assert_eq!(t.to_string(), "19:30");
         assert_eq!(serde_json::to_string(&t).unwrap(), "\"19:30\"");
         assert_eq!("00:00".parse::<TimeOfDay>().unwrap().minutes(), 0);
-        for bad in ["24:00", "7:30", "19:60", "19-30", "", "ab:cd", "19:30:00"] {
+        for bad in [
+            "24:00",
+            "7:30",
+            "19:60",
+            "19-30",
+            "",
+            "ab:cd",
+            "19:30:00",
+            "+1:30",
+            "19:+5",
+            "١٩:٣٠",
+        ] {
             assert!(bad.parse::<TimeOfDay>().is_err(), "{bad:?}");
         }
         assert!(serde_json::from_str::<TimeOfDay>("\"25:00\"").is_err());
