@@ -46,6 +46,7 @@ impl Conversation {
                 date,
                 wants: &wants,
                 day_part: self.day_part,
+                slots: &self.slots,
             },
             interp,
         );

@@ -168,6 +168,8 @@ pub(crate) struct Reading<'a> {
     pub wants: &'a [Want],
     /// The part of the day the caller named earlier for this task ("aaj shaam ko").
     pub day_part: Option<DayPart>,
+    /// The values already given (a correction names the one it takes back).
+    pub slots: &'a serde_json::Map<String, Value>,
 }
 
 /// Reads `text` (and an optional interpretation).
@@ -307,6 +309,19 @@ fn extract(text: &str, w: &Want, r: &Reading<'_>, heard: &Heard) -> Option<Value
             Some(Value::from(t.format("%H:%M").to_string()))
         }
         SlotType::String => {
+            // "Rahul nahi, Rohit", "not Rahul, Rohit": the name after the correction, when
+            // the name was just asked or the caller takes back the one given.
+            if heard.correction
+                && let Some(rep) = vartalaap_lang::split_correction(text)
+                && let Some(e) = vartalaap_lang::extract_name_detail(&text[rep.new.clone()])
+            {
+                let current = r.slots.get(&w.name).and_then(Value::as_str);
+                let takes_back_current = current
+                    .zip(rep.old.as_ref())
+                    .is_some_and(|(c, old)| same_words(&text[old.clone()], c));
+                return (w.pending || takes_back_current || e.confidence >= 1.0)
+                    .then(|| Value::from(e.value));
+            }
             // Markup, code, URLs and command words are never stored (asked again instead).
             let e = vartalaap_lang::extract_name_detail(text)?;
             // Outside the name question only an explicit "naam …"/"name is …" counts:
@@ -325,6 +340,15 @@ fn extract(text: &str, w: &Want, r: &Reading<'_>, heard: &Heard) -> Option<Value
             .map(|(id, _)| Value::from(id.clone())),
         SlotType::MenuItem => None,
     }
+}
+
+/// True when `said` names `value` by one of its words (normalized: "rahul" in "Rahul nahi"
+/// for "Rahul Sharma").
+fn same_words(said: &str, value: &str) -> bool {
+    let said = vartalaap_lang::normalize(said);
+    let said: Vec<&str> = said.split(' ').collect();
+    let value = vartalaap_lang::normalize(value);
+    value.split(' ').any(|w| !w.is_empty() && said.contains(&w))
 }
 
 /// The opening windows on `date` as time hints (a bare "8 baje" at a dinner place is 20:00).

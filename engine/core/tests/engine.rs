@@ -250,6 +250,26 @@ fn a_call_replays_identically() {
 }
 
 #[test]
+fn a_name_correction_needs_the_name_it_replaces() {
+    // At the read-back, "no, momos" takes nothing back by name: it is not a new name (a
+    // "no" answer), while "Rahul nahi, Rohit" replaces the name given.
+    let snap = snapshot();
+    let host = host(&snap);
+    let now = at("2026-11-25", "18:00");
+    let name_after = |last: &str| {
+        let mut ledger = Ledger::new(snap.clone(), Vec::new());
+        let (mut conv, _) = Conversation::start(snap.clone(), now, CallerContext::default(), &host);
+        for l in ["kal 8 baje 2 log ke liye table chahiye", "Rahul", last] {
+            drive(&mut conv, now, Input::text(l), &host, &mut ledger);
+        }
+        serde_json::to_value(conv.view()).expect("serializable")["slots"]["name"].clone()
+    };
+    assert_eq!(name_after("no, momos"), json!("Rahul"));
+    assert_eq!(name_after("Rahul nahi, Rohit"), json!("Rohit"));
+    assert_eq!(name_after("not Rahul but Rohit"), json!("Rohit"));
+}
+
+#[test]
 fn an_llm_interpretation_fills_gaps_but_is_validated() {
     let snap = snapshot();
     let host = host(&snap);

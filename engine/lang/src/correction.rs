@@ -21,6 +21,8 @@
 //! *not* want, so no date is heard and the dialog asks. Values with no marker between them
 //! are left to the extractor's own preference ("kal ya parso" keeps the first).
 
+use std::ops::Range;
+
 use crate::normalize::Token;
 
 /// Postpositions and particles that may stand between a value and its negation
@@ -139,6 +141,68 @@ pub(crate) fn is_verb_do(toks: &[Token], i: usize) -> bool {
 /// The dialog uses it to let a bare number at the read-back change the party size.
 pub fn says_correction(text: &str) -> bool {
     has_correction_cue(&crate::normalize::tokenize(text))
+}
+
+/// A correction said as "old … new" in one utterance, for slots whose values have no
+/// extractor-level rule (names): the words taken back and the words that replace them, as
+/// byte ranges of the utterance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Replacement {
+    /// What the caller took back ("Rahul" in "Rahul nahi, Rohit"); `None` when the
+    /// correction only starts with a marker ("nahi, Rohit").
+    pub old: Option<Range<usize>>,
+    /// What the caller says instead ("Rohit").
+    pub new: Range<usize>,
+}
+
+/// Splits "Rahul nahi, Rohit", "Rahul no wait Rohit", "sorry, Rohit", "not Rahul, Rohit",
+/// "not Rahul but Rohit" and "Rohit, not Rahul" into the words taken back and their
+/// replacement; `None` when the utterance is not a correction of that shape.
+pub fn split_correction(text: &str) -> Option<Replacement> {
+    let toks = crate::normalize::tokenize(text);
+    let filler = |t: &Token| matches!(t.text.as_str(), "i" | "mean" | "meant" | "wait" | "ji");
+    let m0 = toks.iter().position(|t| is_marker(t) || t.text == "not")?;
+    let mut m1 = m0;
+    while toks
+        .get(m1 + 1)
+        .is_some_and(|t| is_marker(t) || t.text == "not" || filler(t))
+    {
+        m1 += 1;
+    }
+    let range = |a: usize, b: usize| toks[a].span.start..toks[b].span.end;
+    let before = (m0 > 0).then(|| range(0, m0 - 1));
+    let after = (m1 + 1 < toks.len()).then(|| range(m1 + 1, toks.len() - 1));
+    if m0 == m1 && toks[m0].text == "not" {
+        return match (before, after) {
+            // "Rohit, not Rahul"
+            (Some(new), Some(old)) => Some(Replacement {
+                old: Some(old),
+                new,
+            }),
+            // "not Rahul, Rohit", "not Rahul but Rohit"
+            (None, Some(_)) => {
+                let rest = &toks[m1 + 1..];
+                let cut = (1..rest.len()).find(|&k| {
+                    rest[k].text == "but"
+                        || text[rest[k - 1].span.end..rest[k].span.start].contains(',')
+                })?;
+                let first_new = if rest[cut].text == "but" {
+                    cut + 1
+                } else {
+                    cut
+                };
+                (first_new < rest.len()).then(|| Replacement {
+                    old: Some(rest[0].span.start..rest[cut - 1].span.end),
+                    new: rest[first_new].span.start..rest[rest.len() - 1].span.end,
+                })
+            }
+            _ => None,
+        };
+    }
+    Some(Replacement {
+        old: before,
+        new: after?,
+    })
 }
 
 /// Whether the value at tokens `from..=to` was taken back (rule 1 of the module docs).
@@ -276,6 +340,28 @@ mod tests {
     fn everything_taken_back_leaves_nothing() {
         assert!(standing("kal nahi", &["kal"]).is_empty());
         assert!(standing("not Thursday", &["thursday"]).is_empty());
+    }
+
+    fn split(text: &str) -> Option<(Option<&str>, &str)> {
+        split_correction(text).map(|r| (r.old.map(|o| &text[o]), &text[r.new]))
+    }
+
+    #[test]
+    fn old_and_new_words() {
+        assert_eq!(split("Rahul nahi, Rohit"), Some((Some("Rahul"), "Rohit")));
+        assert_eq!(split("राहुल नहीं, रोहित"), Some((Some("राहुल"), "रोहित")));
+        assert_eq!(
+            split("Rahul no wait Rohit Sharma"),
+            Some((Some("Rahul"), "Rohit Sharma"))
+        );
+        assert_eq!(split("nahi nahi, Rohit"), Some((None, "Rohit")));
+        assert_eq!(split("sorry, I mean Rohit"), Some((None, "Rohit")));
+        assert_eq!(split("not Rahul, Rohit"), Some((Some("Rahul"), "Rohit")));
+        assert_eq!(split("not Rahul but Rohit"), Some((Some("Rahul"), "Rohit")));
+        assert_eq!(split("Rohit, not Rahul"), Some((Some("Rahul"), "Rohit")));
+        assert_eq!(split("not Rahul"), None);
+        assert_eq!(split("Rahul nahi"), None);
+        assert_eq!(split("Rohit"), None);
     }
 
     #[test]

@@ -43,7 +43,7 @@ mod yesno;
 use std::ops::Range;
 
 pub use analyze::{Analyzer, Understanding};
-pub use correction::says_correction;
+pub use correction::{Replacement, says_correction, split_correction};
 pub use date::{DateContext, DateSense, extract_date, extract_date_detail};
 pub use intent::{IntentExamples, IntentIndex, IntentMatch, RepairIntent, classify_intent};
 pub use language::{Lang, LanguageEvidence, LanguagePolicy, detect_language, language_evidence};
