@@ -169,17 +169,22 @@ pub fn extract_day_part(text: &str) -> Option<DayPart> {
 
 /// Same as the public function, on tokens already made from `text`.
 pub(crate) fn day_part_in(toks: &[Token]) -> Option<DayPart> {
+    standing_day_parts(toks).last().map(|&(_, p)| p)
+}
+
+/// The part-of-day words of `toks` with their index, except those the caller took back.
+fn standing_day_parts(toks: &[Token]) -> Vec<(usize, DayPart)> {
     let found: Vec<(usize, DayPart)> = (0..toks.len())
         .filter_map(|i| day_part_at(toks, i).map(|p| (i, p)))
         .collect();
     let spans: Vec<(usize, usize)> = found.iter().map(|&(i, _)| (i, i)).collect();
     let keep = correction::settle(toks, &spans);
     found
-        .iter()
+        .into_iter()
         .zip(keep)
         .filter(|(_, k)| *k)
-        .map(|(&(_, p), _)| p)
-        .next_back()
+        .map(|(f, _)| f)
+        .collect()
 }
 
 /// Words that may stand beside a bare hour answering "what time?" ("haan 8", "8 no wait 9",
@@ -500,11 +505,6 @@ pub(crate) fn time_in(toks: &[Token], hints: &TimeHints) -> Option<TimeExtractio
 
 /// The part-of-day word nearest to the reading at `from..=to` that was not taken back.
 fn nearest_day_part(toks: &[Token], from: usize, to: usize) -> Option<DayPart> {
-    let found: Vec<(usize, DayPart)> = (0..toks.len())
-        .filter_map(|i| day_part_at(toks, i).map(|p| (i, p)))
-        .collect();
-    let spans: Vec<(usize, usize)> = found.iter().map(|&(i, _)| (i, i)).collect();
-    let keep = correction::settle(toks, &spans);
     let distance = |i: usize| {
         if i < from {
             from - i
@@ -512,11 +512,9 @@ fn nearest_day_part(toks: &[Token], from: usize, to: usize) -> Option<DayPart> {
             i.saturating_sub(to)
         }
     };
-    found
-        .iter()
-        .zip(keep)
-        .filter(|(_, k)| *k)
-        .map(|(&(i, p), _)| (distance(i), p))
+    standing_day_parts(toks)
+        .into_iter()
+        .map(|(i, p)| (distance(i), p))
         .min_by_key(|(d, _)| *d)
         .map(|(_, p)| p)
 }
