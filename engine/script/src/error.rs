@@ -14,7 +14,7 @@ use crate::sandbox::{ScriptLimits, TIME_TOKEN};
 pub enum Limit {
     /// Too many operations (a runaway loop).
     Operations,
-    /// The wall-time budget ran out.
+    /// The CPU-time budget ran out.
     Time,
     /// Function calls nested too deeply (runaway recursion).
     Depth,
@@ -197,7 +197,7 @@ impl ScriptError {
             {
                 limit(
                     Limit::Time,
-                    format!("exceeded {} ms wall time", limits.wall_time.as_millis()),
+                    format!("exceeded {} ms of CPU time", limits.cpu_time.as_millis()),
                 )
             }
             EvalAltResult::ErrorStackOverflow(..) => limit(

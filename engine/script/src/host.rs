@@ -33,7 +33,7 @@ use crate::uses::BusinessUse;
 /// Runs flow expressions and plugin functions for one business, within the sandbox limits.
 ///
 /// Object-safe and `Send + Sync`, so the core can hold an `Arc<dyn ScriptHost>`. Calls are
-/// synchronous and bounded by the limits (50 ms wall time by default).
+/// synchronous and bounded by the limits (50 ms of CPU time by default).
 pub trait ScriptHost: Send + Sync {
     /// Evaluates a flow expression to JSON (`()` becomes `null`).
     fn eval(

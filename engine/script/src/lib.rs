@@ -4,7 +4,7 @@
 //! sandbox's parse rules ([`vartalaap_config::apply_parse_rules`]: a syntax error or a refused
 //! `eval`/`import` is rejected with file:line there). This crate *runs* them: the dialog core asks a
 //! [`ScriptHost`] to evaluate a condition or call a plugin function, and [`RhaiHost`] does so on
-//! one hardened engine ([`harden`]) with limits on operations, call depth, sizes and wall time,
+//! one hardened engine ([`harden`]) with limits on operations, call depth, sizes and CPU time,
 //! no file, network or process access, and a fresh scope per evaluation.
 //!
 //! ```no_run
@@ -36,6 +36,6 @@ pub use hooks::{HookDecision, Message, SlotDecision};
 pub use host::{RhaiHost, ScriptHost};
 pub use runtime::{CompileStats, CompiledPlugin, ScriptRuntime};
 pub use sandbox::{
-    Clock, MonotonicClock, ScriptLimits, TIME_CHECK_EVERY, harden, sandboxed_engine,
+    Clock, MonotonicClock, ScriptLimits, TIME_CHECK_EVERY, ThreadCpuClock, harden, sandboxed_engine,
 };
 pub use scope::{ScriptScope, Site};

@@ -13,7 +13,7 @@ use rhai::{AST, Engine};
 use vartalaap_config::model::plugin::Plugin;
 
 use crate::error::ScriptError;
-use crate::sandbox::{Clock, MonotonicClock, ScriptLimits, sandboxed_engine};
+use crate::sandbox::{Clock, ScriptLimits, ThreadCpuClock, sandboxed_engine};
 use crate::uses::Uses;
 
 /// Cache sizes past which a cache is emptied and refilled on demand. They only bound memory
@@ -92,10 +92,10 @@ impl std::fmt::Debug for ScriptRuntime {
 impl ScriptRuntime {
     /// A runtime with these limits and the real monotonic clock.
     pub fn new(limits: ScriptLimits) -> Self {
-        Self::with_clock(limits, Arc::new(MonotonicClock::new()))
+        Self::with_clock(limits, Arc::new(ThreadCpuClock))
     }
 
-    /// A runtime whose wall-time limit reads `clock` (tests inject one that jumps).
+    /// A runtime whose time limit reads `clock` (tests inject one that jumps).
     pub fn with_clock(limits: ScriptLimits, clock: Arc<dyn Clock>) -> Self {
         ScriptRuntime {
             engine: sandboxed_engine(&limits, clock.clone()),

@@ -11,7 +11,7 @@
 //! with them, so `vartalaap validate`, startup and hot reload reject what this engine would
 //! refuse, and [`harden`] applies the same function here.
 //!
-//! Operation, depth and size limits are deterministic. The wall-time limit is a backstop for
+//! Operation, depth and size limits are deterministic. The CPU-time limit is a backstop for
 //! the few operations whose cost is not proportional to the operation count; it reads an
 //! injected [`Clock`] so tests can make time jump without sleeping.
 
@@ -36,8 +36,13 @@ use vartalaap_config::{ParseLimits, apply_parse_rules};
 pub struct ScriptLimits {
     /// Rhai operations (roughly: expressions and statements evaluated) per call.
     pub max_operations: u64,
-    /// Wall time per call, checked every [`TIME_CHECK_EVERY`] operations.
-    pub wall_time: Duration,
+    /// CPU time the calling thread spends per call, checked every [`TIME_CHECK_EVERY`]
+    /// operations.
+    ///
+    /// CPU time, not wall time: on a busy machine a thread can be descheduled for longer than
+    /// the whole budget, and a wall-clock limit then failed healthy plugins (a `before_booking`
+    /// hook failing closed refuses the booking) exactly when the server was loaded.
+    pub cpu_time: Duration,
     /// Nested script function calls (recursion depth).
     pub max_call_depth: usize,
     /// Expression nesting at the top level of a script, checked at compile time.
@@ -60,7 +65,7 @@ impl Default for ScriptLimits {
     fn default() -> Self {
         ScriptLimits {
             max_operations: 100_000,
-            wall_time: Duration::from_millis(50),
+            cpu_time: Duration::from_millis(50),
             // Each level costs native stack; 24 stays far from overflow even in debug builds.
             max_call_depth: 24,
             // The parse-time limits are the config loader's, so a script valid at `validate`
@@ -91,16 +96,18 @@ impl ScriptLimits {
     }
 }
 
-/// How often (in operations) the wall-time deadline is checked; reading a clock on every
+/// How often (in operations) the time deadline is checked; reading a clock on every
 /// operation would cost more than the operation.
 pub const TIME_CHECK_EVERY: u64 = 64;
 
-/// A monotonic time source for the wall-time limit.
+/// A time source for the time limit.
 ///
 /// The dialog core never reads a clock; the script host does, through this trait, so tests can
-/// inject a clock that jumps and stay deterministic.
+/// inject a clock that jumps and stay deterministic. A run starts and is checked on one thread,
+/// so a clock may be per thread ([`ThreadCpuClock`]).
 pub trait Clock: Send + Sync {
-    /// Time elapsed since an arbitrary fixed origin; must never go backwards.
+    /// Time elapsed since an arbitrary fixed origin (fixed per thread at least); must never go
+    /// backwards on one thread.
     fn now(&self) -> Duration;
 }
 
@@ -110,7 +117,7 @@ impl<F: Fn() -> Duration + Send + Sync> Clock for F {
     }
 }
 
-/// The real monotonic clock (`Instant`), for production hosts.
+/// The real monotonic clock (`Instant`): wall time, for hosts that want it.
 #[derive(Debug, Clone, Copy)]
 pub struct MonotonicClock {
     origin: Instant,
@@ -137,9 +144,33 @@ impl Clock for MonotonicClock {
     }
 }
 
+/// CPU time consumed by the calling thread (`CLOCK_THREAD_CPUTIME_ID`): the production clock.
+///
+/// Time the thread spends waiting for a core does not count, so a loaded machine does not make
+/// a plugin that computes for 1 ms look like one that computes for 50 ms.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ThreadCpuClock;
+
+impl Clock for ThreadCpuClock {
+    fn now(&self) -> Duration {
+        let mut spec = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: `spec` is a valid, writable timespec, and CLOCK_THREAD_CPUTIME_ID is supported
+        // on every Linux the server runs on; on failure the zeroed value keeps the deadline
+        // check conservative (time appears not to advance; the operation limit still applies).
+        let result = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut spec) };
+        if result != 0 {
+            return Duration::ZERO;
+        }
+        Duration::new(spec.tv_sec as u64, spec.tv_nsec as u32)
+    }
+}
+
 /// Token returned by the progress callback when the deadline passed; it comes back as
 /// `ErrorTerminated` and is mapped to a time-limit error.
-pub(crate) const TIME_TOKEN: &str = "vartalaap:wall-time";
+pub(crate) const TIME_TOKEN: &str = "vartalaap:time-limit";
 
 /// What the running call on this thread is: its deadline and the file being run (for logs).
 #[derive(Debug, Clone)]
@@ -163,7 +194,7 @@ pub(crate) struct RunGuard {
 
 impl RunGuard {
     pub(crate) fn enter(clock: &dyn Clock, limits: &ScriptLimits, file: Arc<str>) -> RunGuard {
-        let deadline = clock.now().saturating_add(limits.wall_time);
+        let deadline = clock.now().saturating_add(limits.cpu_time);
         let previous = RUN.with(|r| r.borrow_mut().replace(Run { deadline, file }));
         RunGuard { previous }
     }
@@ -240,4 +271,33 @@ pub fn harden(engine: &mut Engine, limits: &ScriptLimits, clock: Arc<dyn Clock>)
             None => tracing::debug!(at = %file, "Plugin debug: {text}"),
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thread_cpu_clock_does_not_count_time_spent_waiting() {
+        let clock = ThreadCpuClock;
+        let before = clock.now();
+        // A thread that sleeps uses no CPU: a descheduled plugin thread must not run out of
+        // budget while it waits for a core.
+        std::thread::sleep(Duration::from_millis(120));
+        let slept = clock.now().saturating_sub(before);
+        assert!(
+            slept < Duration::from_millis(100),
+            "sleeping counted {slept:?} of CPU"
+        );
+        // Computing does count.
+        let start = clock.now();
+        let mut x = 0u64;
+        for i in 0..50_000_000u64 {
+            x = std::hint::black_box(x.wrapping_add(i));
+        }
+        assert!(
+            clock.now() > start,
+            "50 million additions used no CPU time ({x})"
+        );
+    }
 }

@@ -53,7 +53,7 @@ fn jumping_clock() -> (Arc<AtomicU64>, Arc<dyn vartalaap_script::Clock>) {
 }
 
 #[test]
-fn slow_script_is_stopped_by_the_wall_time_limit() {
+fn slow_script_is_stopped_by_the_time_limit() {
     let (reads, clock) = jumping_clock();
     let runtime = ScriptRuntime::with_clock(ScriptLimits::default(), clock);
     // 20 000 iterations stay under the operation limit; only time can stop it.
@@ -64,7 +64,7 @@ fn slow_script_is_stopped_by_the_wall_time_limit() {
     assert_eq!(err.limit(), Some(Limit::Time), "{err}");
     assert!(
         err.to_string()
-            == "plugins/p.rhai:1: script stopped: exceeded 50 ms wall time (in fn slow)",
+            == "plugins/p.rhai:1: script stopped: exceeded 50 ms of CPU time (in fn slow)",
         "{err}"
     );
     let used = reads.load(Ordering::Relaxed);

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 ///
 /// Compilation here only proves the script parses and lists its functions, so a flow's `call`
 /// can be checked at load time. The sandboxed runtime (limits on operations, depth, sizes and
-/// wall time) is applied by the script host when it runs `ast`; it may recompile `source` with
+/// CPU time) is applied by the script host when it runs `ast`; it may recompile `source` with
 /// its own hardened engine.
 #[derive(Debug, Clone)]
 pub struct Plugin {
