@@ -95,13 +95,7 @@ fn validate_warns_about_a_closure_dated_in_the_past() {
     let dir = config_copy();
     let path = dir.path().join("businesses/himalayan_kitchen.yaml");
     let yaml = std::fs::read_to_string(&path).unwrap();
-    let stale = yaml.replacen(
-        "exceptions:\n",
-        "exceptions:\n  - date: \"2020-11-14\"\n    note: Diwali\n    closed: true\n",
-        1,
-    );
-    assert_ne!(stale, yaml, "the business file has an exceptions list");
-    std::fs::write(&path, stale).unwrap();
+    std::fs::write(&path, common::with_closure_on(&yaml, "2020-11-14")).unwrap();
     let out = vartalaap(dir.path()).arg("validate").output().unwrap();
     let stdout = text(&out.stdout);
     assert!(out.status.success(), "{stdout}");

@@ -84,13 +84,7 @@ fn a_past_dated_closure_goes_live_with_a_warning_in_health_config() {
     let server = Server::start();
     let path = server.business_file();
     let good = std::fs::read_to_string(&path).unwrap();
-    let stale = good.replacen(
-        "exceptions:\n",
-        "exceptions:\n  - date: \"2021-10-24\"\n    note: Diwali\n    closed: true\n",
-        1,
-    );
-    assert_ne!(stale, good, "the business file has an exceptions list");
-    std::fs::write(&path, stale).unwrap();
+    std::fs::write(&path, common::with_closure_on(&good, "2021-10-24")).unwrap();
     let body = server.wait_for_config("the warning", |b| {
         b["businesses"]
             .as_array()

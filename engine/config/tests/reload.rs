@@ -31,6 +31,15 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
+/// A temp config root with the shipped flows and plugins and an empty `businesses/`.
+fn scratch_root() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&repo().join("flows"), &dir.path().join("flows"));
+    copy_dir(&repo().join("plugins"), &dir.path().join("plugins"));
+    fs::create_dir_all(dir.path().join("businesses")).unwrap();
+    dir
+}
+
 struct Fixture {
     dir: tempfile::TempDir,
     store: Arc<ConfigStore>,
@@ -39,10 +48,7 @@ struct Fixture {
 
 impl Fixture {
     fn new() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        copy_dir(&repo().join("flows"), &dir.path().join("flows"));
-        copy_dir(&repo().join("plugins"), &dir.path().join("plugins"));
-        fs::create_dir_all(dir.path().join("businesses")).unwrap();
+        let dir = scratch_root();
         fs::write(
             dir.path().join("businesses/corner_cafe.yaml"),
             business(120),
@@ -233,10 +239,7 @@ fn recreated_directory_is_watched_again() {
 
 #[test]
 fn reload_now_without_watcher() {
-    let dir = tempfile::tempdir().unwrap();
-    copy_dir(&repo().join("flows"), &dir.path().join("flows"));
-    copy_dir(&repo().join("plugins"), &dir.path().join("plugins"));
-    fs::create_dir_all(dir.path().join("businesses")).unwrap();
+    let dir = scratch_root();
     let path = dir.path().join("businesses/corner_cafe.yaml");
     fs::write(&path, business(120)).unwrap();
     let store = ConfigStore::load(dir.path()).unwrap();
@@ -264,10 +267,7 @@ fn reload_now_without_watcher() {
 
 #[test]
 fn startup_serves_valid_businesses_when_one_is_broken() {
-    let dir = tempfile::tempdir().unwrap();
-    copy_dir(&repo().join("flows"), &dir.path().join("flows"));
-    copy_dir(&repo().join("plugins"), &dir.path().join("plugins"));
-    fs::create_dir_all(dir.path().join("businesses")).unwrap();
+    let dir = scratch_root();
     fs::write(
         dir.path().join("businesses/corner_cafe.yaml"),
         business(120),
@@ -358,10 +358,7 @@ fn plugin_the_sandbox_refuses_is_rejected_and_the_last_good_version_stays() {
 /// (this struct, serialized) stays `ok` and lists the stale date as a warning with its line.
 #[test]
 fn a_past_dated_closure_is_a_warning_in_health_not_a_rejection() {
-    let dir = tempfile::tempdir().unwrap();
-    copy_dir(&repo().join("flows"), &dir.path().join("flows"));
-    copy_dir(&repo().join("plugins"), &dir.path().join("plugins"));
-    fs::create_dir_all(dir.path().join("businesses")).unwrap();
+    let dir = scratch_root();
     let text = business(120).replacen(
         "hours:\n",
         "exceptions:\n  - { date: \"2021-01-26\", closed: true }\nhours:\n",

@@ -27,6 +27,18 @@ pub fn shipped_businesses() -> usize {
         .count()
 }
 
+/// A business file's text with a closure on `date` added as its first exception (the file
+/// must already have an `exceptions:` list).
+pub fn with_closure_on(yaml: &str, date: &str) -> String {
+    let edited = yaml.replacen(
+        "exceptions:\n",
+        &format!("exceptions:\n  - date: \"{date}\"\n    note: Diwali\n    closed: true\n"),
+        1,
+    );
+    assert_ne!(edited, yaml, "the business file has an exceptions list");
+    edited
+}
+
 pub fn copy_tree(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap() {
