@@ -97,12 +97,14 @@ impl Metrics {
         }
     }
 
-    /// Counts one answered HTTP request.
+    /// Counts one answered HTTP request. The method label comes from a fixed list (anything
+    /// else is `other`) and there is no path label, so a client inventing methods or paths
+    /// cannot grow the number of series.
     pub fn http_request(&self, method: &str, status: u16) {
         self.http_requests
             .get_or_create(&RouteLabels {
-                method: method.to_string(),
-                status,
+                method: method_label(method).to_string(),
+                status: status_label(status),
             })
             .inc();
     }
@@ -153,6 +155,29 @@ impl Metrics {
     }
 }
 
+/// HTTP methods that get a label of their own; every other method is counted as `other`.
+const KNOWN_METHODS: [&str; 7] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
+
+/// The bounded `method` label: a known method, or `other` (methods are case-sensitive tokens,
+/// so `get` is not `GET`).
+fn method_label(method: &str) -> &'static str {
+    KNOWN_METHODS
+        .iter()
+        .find(|known| **known == method)
+        .copied()
+        .unwrap_or("other")
+}
+
+/// The bounded `status` label: the codes this server answers with (100–599); anything else
+/// (the `http` crate allows up to 999) is folded to 0.
+fn status_label(status: u16) -> u16 {
+    if (100..=599).contains(&status) {
+        status
+    } else {
+        0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -178,5 +203,22 @@ mod tests {
             text.contains("vartalaap_llm_turns_total{task=\"understand\",outcome=\"timeout\"} 1")
         );
         assert!(text.ends_with("# EOF\n"));
+    }
+
+    #[test]
+    fn made_up_methods_share_one_label() {
+        let m = Metrics::new();
+        for i in 0..100 {
+            m.http_request(&format!("BREW{i}"), 405);
+        }
+        m.http_request("get", 405);
+        m.http_request("DELETE", 404);
+        let text = m.render();
+        assert!(
+            text.contains("vartalaap_http_requests_total{method=\"other\",status=\"405\"} 101"),
+            "{text}"
+        );
+        assert!(text.contains("method=\"DELETE\""), "{text}");
+        assert!(!text.contains("BREW"), "{text}");
     }
 }
