@@ -498,7 +498,13 @@ fn signed_post(rig: &Rig, path: &str, form: &[(&str, &str)]) -> u16 {
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-    let nonce = "12345678901234567890";
+    // Plivo signs every request with a fresh nonce; a repeated nonce is refused as a replay.
+    static SENT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let nonce = format!(
+        "{:020}",
+        12_345_678_901_234_567_u64 + SENT.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+    );
+    let nonce = nonce.as_str();
     let url = format!("{}{path}", rig.public);
     let signature = sign_v3(AUTH_TOKEN, "POST", &url, &params, nonce).unwrap();
     // Values here are plain words and digits: no form escaping needed.

@@ -196,20 +196,29 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let state = AppState {
         chat,
         config,
+        replay: Arc::new(crate::http::replay::ReplayGuard::new(store.clone())),
         store,
         clock,
         auth: Arc::new(AuthState {
             session_secret,
             admin_password_hash: settings.secrets.admin_password_hash.clone(),
             limiter: Default::default(),
+            password_checks: Default::default(),
         }),
         metrics,
         voice: voice.clone(),
         started: Instant::now(),
     };
-    warp::serve(routes(state))
-        .incoming(listener)
-        .graceful(async move {
+    let limits = crate::http::listener::ConnectionLimits {
+        header_timeout: Duration::from_secs(settings.http_header_timeout_seconds),
+        idle_timeout: Duration::from_secs(settings.http_idle_timeout_seconds),
+        max_connections: crate::http::listener::connection_cap(settings.max_connections),
+    };
+    crate::http::listener::serve(
+        listener,
+        warp::service(routes(state)),
+        limits,
+        async move {
             shutdown_signal().await;
             // Calls first: each says goodbye and hangs up before HTTP stops.
             let left = voice.shutdown().await;
@@ -219,9 +228,10 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
                     "Calls still running at shutdown were cut off."
                 );
             }
-        })
-        .run()
-        .await;
+        },
+        SHUTDOWN_GRACE,
+    )
+    .await;
     shutdown.cancel();
     if tokio::time::timeout(SHUTDOWN_GRACE, jobs).await.is_err() {
         tracing::warn!(

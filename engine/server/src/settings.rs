@@ -144,6 +144,18 @@ pub struct Settings {
     /// `CALL_DRAIN_SECONDS`: on shutdown, how long live calls get to say goodbye before they
     /// are cut off (their call logs are written either way).
     pub call_drain_seconds: u64,
+    /// `MAX_CONCURRENT_CALLS`: calls at once; one more is turned away by the answer URL with
+    /// its business's `when_busy` (an apology or a transfer). 0 = no limit.
+    pub max_concurrent_calls: u64,
+    /// `HTTP_HEADER_TIMEOUT_SECONDS`: a client must send a request's headers within this
+    /// long, or its connection is closed (slow-header clients cannot hold sockets).
+    pub http_header_timeout_seconds: u64,
+    /// `HTTP_IDLE_TIMEOUT_SECONDS`: a kept-alive connection with no request for this long is
+    /// closed. WebSocket calls are not affected once upgraded.
+    pub http_idle_timeout_seconds: u64,
+    /// `MAX_CONNECTIONS`: open client connections (HTTP and WebSocket) at once; more are
+    /// closed as soon as they are accepted.
+    pub max_connections: u64,
 }
 
 /// Every problem found in the settings, each with how to fix it.
@@ -540,6 +552,10 @@ impl Settings {
         let model_dir = r.get("VARTALAAP_MODEL_DIR").map(PathBuf::from);
         let max_call_seconds = r.number_in("MAX_CALL_SECONDS", 900, 30..=4 * 3600);
         let call_drain_seconds = r.number_in("CALL_DRAIN_SECONDS", 8, 1..=300);
+        let max_concurrent_calls = r.number_in("MAX_CONCURRENT_CALLS", 100, 0..=100_000);
+        let http_header_timeout_seconds = r.number_in("HTTP_HEADER_TIMEOUT_SECONDS", 10, 1..=300);
+        let http_idle_timeout_seconds = r.number_in("HTTP_IDLE_TIMEOUT_SECONDS", 60, 1..=3600);
+        let max_connections = r.number_in("MAX_CONNECTIONS", 4096, 16..=1_000_000);
 
         if !r.problems.is_empty() {
             return Err(SettingsError {
@@ -568,6 +584,10 @@ impl Settings {
             model_dir,
             max_call_seconds,
             call_drain_seconds,
+            max_concurrent_calls,
+            http_header_timeout_seconds,
+            http_idle_timeout_seconds,
+            max_connections,
         })
     }
 
@@ -617,6 +637,15 @@ mod tests {
         assert_eq!(s.tts_target_sample_rate, 8000);
         assert_eq!(s.bind_addr.to_string(), "127.0.0.1:8080");
         assert_eq!((s.max_call_seconds, s.call_drain_seconds), (900, 8));
+        assert_eq!(s.max_concurrent_calls, 100);
+        assert_eq!(
+            (
+                s.http_header_timeout_seconds,
+                s.http_idle_timeout_seconds,
+                s.max_connections
+            ),
+            (10, 60, 4096)
+        );
     }
 
     #[test]

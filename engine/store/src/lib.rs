@@ -26,6 +26,7 @@ mod handlers;
 mod jobs;
 pub mod migrate;
 mod model;
+mod once;
 mod phone;
 mod records;
 mod retention;
@@ -54,6 +55,7 @@ pub use model::{
     Reservation, ReservationStatus, ReviewStatus, SuggestionStatus, TimeOfDay, TranscriptReview,
     TurnRole, TurnTimings, WhatsappFollowup,
 };
+pub use once::MAX_ONCE_KEY_LEN;
 pub use phone::{PhoneError, PhoneNumber};
 pub use records::{CallbackFilter, NewCallback, NewReview, NewSuggestion};
 pub use retention::{DailyAggregate, PurgeReport, RetentionPolicy};

@@ -26,8 +26,8 @@ pub const MIN_SECRET_LEN: usize = 16;
 /// Longest token accepted before any decoding (URLs are capped at 2048 by Plivo anyway).
 pub const MAX_TOKEN_LEN: usize = 1024;
 /// How long a stream token stays valid: Plivo connects within a second or two of the answer
-/// and retries the connect twice, so two minutes is generous without being replayable later.
-pub const DEFAULT_TOKEN_TTL: Duration = Duration::seconds(120);
+/// and retries the connect twice, so a minute is generous without being replayable later.
+pub const DEFAULT_TOKEN_TTL: Duration = Duration::seconds(60);
 
 /// What a stream token vouches for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -198,12 +198,12 @@ mod tests {
             tok.chars()
                 .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
         );
-        let claims = k.verify(&tok, t0() + Duration::seconds(119)).unwrap();
+        let claims = k.verify(&tok, t0() + Duration::seconds(59)).unwrap();
         assert_eq!(claims.call_uuid, "c5d3b2a0-1111");
         assert_eq!(claims.business_id, "himalayan-kitchen");
         assert_eq!(claims.expires_at, t0() + DEFAULT_TOKEN_TTL);
         assert_eq!(
-            k.verify(&tok, t0() + Duration::seconds(120)),
+            k.verify(&tok, t0() + Duration::seconds(60)),
             Err(TokenError::Expired {
                 expired_at: t0() + DEFAULT_TOKEN_TTL
             })

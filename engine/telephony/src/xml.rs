@@ -204,6 +204,38 @@ pub const NOT_CONFIGURED_TEXT: &str =
 pub const ERROR_TEXT: &str =
     "Sorry, we cannot take your call right now. Please call again in a few minutes. Goodbye.";
 
+/// What a caller hears when every line is taken (the server's concurrent-call limit).
+pub const BUSY_TEXT: &str =
+    "Sorry, all our lines are busy right now. Please call again in a few minutes. Goodbye.";
+/// [`BUSY_TEXT`] in Hindi, for businesses whose callers are greeted in Hindi.
+pub const BUSY_TEXT_HI: &str =
+    "माफ़ कीजिए, अभी हमारी सभी लाइनें व्यस्त हैं। कृपया कुछ मिनट बाद फिर से कॉल करें। धन्यवाद।";
+
+/// The answer for a call over the concurrent-call limit: a short apology and a hang-up, in
+/// Hindi (Polly's Hindi voice) when `hindi`, else in English.
+pub fn busy_xml(hindi: bool) -> String {
+    if hindi {
+        speak_and_hangup_xml(
+            BUSY_TEXT_HI,
+            &SpeakVoice {
+                voice: "Polly.Aditi".into(),
+                language: "hi-IN".into(),
+            },
+        )
+    } else {
+        speak_and_hangup_xml(BUSY_TEXT, &SpeakVoice::default())
+    }
+}
+
+/// `<Response><Dial><Number>…</Number></Dial></Response>`: connect the caller to a person.
+/// `number` is E.164 with or without `+` (Plivo wants the digits).
+pub fn dial_xml(number: &str) -> String {
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response><Dial><Number>{}</Number></Dial></Response>",
+        escape(number.trim_start_matches('+'))
+    )
+}
+
 /// The answer for a dialled number that no business owns.
 pub fn not_configured_xml() -> String {
     speak_and_hangup_xml(NOT_CONFIGURED_TEXT, &SpeakVoice::default())
@@ -218,6 +250,21 @@ pub fn error_xml() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn busy_and_dial_documents_are_exact() {
+        assert_eq!(
+            busy_xml(false),
+            format!(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response><Speak voice=\"WOMAN\" language=\"en-US\">{BUSY_TEXT}</Speak><Hangup/></Response>"
+            )
+        );
+        assert!(busy_xml(true).contains("language=\"hi-IN\""));
+        assert_eq!(
+            dial_xml("+911352710099"),
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response><Dial><Number>911352710099</Number></Dial></Response>"
+        );
+    }
 
     #[test]
     fn default_stream_document_is_exact() {

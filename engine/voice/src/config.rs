@@ -77,6 +77,9 @@ pub struct VoiceConfig {
     pub stream_token_ttl: Duration,
     /// How long shutdown waits for calls to say goodbye.
     pub drain_deadline: Duration,
+    /// Most calls at once (answered or streaming); a call over it is turned away by the
+    /// answer URL (`MAX_CONCURRENT_CALLS`) so live calls keep their speed. 0 = no limit.
+    pub max_concurrent_calls: usize,
     /// Guess the reply from Deepgram's interim transcripts and synthesize its first sentence
     /// before the caller's turn is final (`docs/VOICE.md`, "Speculative first sentence").
     pub speculate: bool,
@@ -96,8 +99,11 @@ impl VoiceConfig {
             phrase_cache_entries: 512,
             max_call: Duration::from_secs(15 * 60),
             stream_token_secret,
-            stream_token_ttl: Duration::from_secs(60),
+            stream_token_ttl: vartalaap_telephony::token::DEFAULT_TOKEN_TTL
+                .to_std()
+                .unwrap_or(Duration::from_secs(60)),
             drain_deadline: Duration::from_secs(8),
+            max_concurrent_calls: 0,
             speculate: true,
         }
     }

@@ -81,6 +81,12 @@ pub enum VoiceError {
     /// The server is shutting down.
     #[error("the server is shutting down")]
     ShuttingDown,
+    /// As many calls as `MAX_CONCURRENT_CALLS` allows are already in progress.
+    #[error("{limit} calls are already in progress (MAX_CONCURRENT_CALLS)")]
+    Busy {
+        /// The limit that was reached.
+        limit: usize,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -127,6 +133,11 @@ impl AdmittedCall {
     /// The business the call is for.
     pub fn business_id(&self) -> &str {
         &self.params.business_id
+    }
+
+    /// Plivo's `CallUUID` (for log lines about this call's socket).
+    pub fn call_uuid(&self) -> &str {
+        &self.params.call_uuid
     }
 }
 
@@ -330,6 +341,17 @@ impl VoiceService {
             .and_then(|e| PhoneNumber::parse(&e).ok());
         let mut pending = lock(&self.pending);
         pending.retain(|_, p| p.expires_at > now);
+        let limit = self.cfg.max_concurrent_calls;
+        if limit > 0 {
+            // Answered calls whose stream may still connect count too: they are about to run.
+            let connecting = pending
+                .values()
+                .filter(|p| p.answered_at + ttl > now)
+                .count();
+            if self.active_calls() + connecting >= limit {
+                return Err(VoiceError::Busy { limit });
+            }
+        }
         if pending.len() >= MAX_PENDING {
             pending.clear();
             tracing::warn!("Too many answered calls without a stream; forgot them all.");
@@ -344,6 +366,18 @@ impl VoiceService {
             },
         );
         Ok(self.token_key.issue(call_uuid, business_id, now, ttl))
+    }
+
+    /// Checks a stream token (MAC and expiry) without claiming its call: the server records
+    /// the token as used before [`VoiceService::admit_stream`] claims the call.
+    pub fn stream_claims(
+        &self,
+        token: &str,
+        now: DateTime<Utc>,
+    ) -> Result<vartalaap_telephony::token::StreamClaims, VoiceError> {
+        self.token_key
+            .verify(token, now)
+            .map_err(VoiceError::BadToken)
     }
 
     /// Checks a stream token and claims its answered call (each token works once).

@@ -12,7 +12,7 @@ use crate::diagnostic::Diagnostic;
 use crate::model::Lang;
 use crate::model::business::{
     Address, Business, Category, Diet, Exception, Faq, Languages, LargePartyHandling, Menu,
-    MenuItem, Names, ReservationPolicy, Spice, WeeklyHours, WhatsApp, Window,
+    MenuItem, Names, ReservationPolicy, Spice, WeeklyHours, WhatsApp, WhenBusy, Window,
 };
 use crate::model::flow::Flow;
 use crate::model::plugin::Plugin;
@@ -127,6 +127,19 @@ pub fn compile_business(
         },
     };
 
+    let when_busy = match raw.when_busy {
+        None | Some(raw::WhenBusy::Apologise) => WhenBusy::Apologise,
+        Some(raw::WhenBusy::Transfer) => {
+            if raw.transfer_phone.is_none() {
+                cx.err(
+                    "/when_busy",
+                    "`when_busy: transfer` needs `transfer_phone` (the number busy callers are connected to); set it or use `when_busy: apologise`",
+                );
+            }
+            WhenBusy::Transfer
+        }
+    };
+
     let mut diags = super::fold_aliases(cx.diags, &doc.pos);
     diags.append(&mut foreign);
     if !diags.is_empty() {
@@ -168,6 +181,7 @@ pub fn compile_business(
             plugins: raw.plugins,
             whatsapp,
             retention_days: raw.retention_days.unwrap_or(90),
+            when_busy,
         },
         flows,
         plugins,

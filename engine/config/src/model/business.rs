@@ -51,6 +51,19 @@ pub struct Business {
     pub whatsapp: WhatsApp,
     /// Days to keep call records (default 90).
     pub retention_days: u32,
+    /// What a caller hears when the server already runs `MAX_CONCURRENT_CALLS` calls.
+    pub when_busy: WhenBusy,
+}
+
+/// What a call over the server's concurrent-call limit gets, instead of a bot that would make
+/// every live call slower.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum WhenBusy {
+    /// A short spoken "all lines are busy, please call again", then hang up (the default).
+    #[default]
+    Apologise,
+    /// Connect the caller to `transfer_phone` (required when this is chosen).
+    Transfer,
 }
 
 impl Business {

@@ -44,6 +44,16 @@ pub struct Business {
     pub whatsapp: Option<WhatsApp>,
     #[serde(default)]
     pub retention_days: Option<u32>,
+    #[serde(default)]
+    pub when_busy: Option<WhenBusy>,
+}
+
+/// `when_busy`: what a caller hears when every line is taken.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WhenBusy {
+    Apologise,
+    Transfer,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -101,40 +101,90 @@ pub fn verify_password(hash: &Secret, password: &str) -> bool {
     }
 }
 
-/// Counts failed logins per client address in a sliding window.
+/// Counts login attempts per client address in a sliding window.
+///
+/// An attempt is counted when it *starts* (before the slow password hash runs) and forgiven
+/// only when it succeeds, so a burst of parallel guesses cannot all reach the hash before the
+/// first failure is recorded: at most [`MAX_FAILED_LOGINS`] per window are ever checked.
 #[derive(Debug, Default)]
 pub struct LoginLimiter {
-    failures: Mutex<HashMap<IpAddr, Vec<DateTime<Utc>>>>,
+    attempts: Mutex<HashMap<IpAddr, Vec<DateTime<Utc>>>>,
 }
 
 impl LoginLimiter {
-    /// `Err(seconds to wait)` when this address has used up its attempts.
-    pub fn check(&self, addr: IpAddr, now: DateTime<Utc>) -> Result<(), i64> {
-        let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        let recent = failures.entry(addr).or_default();
+    /// Reserves one attempt for `addr`; `Err(seconds to wait)` when it has used them all.
+    pub fn begin(&self, addr: IpAddr, now: DateTime<Utc>) -> Result<(), i64> {
+        let mut attempts = self.attempts.lock().unwrap_or_else(|e| e.into_inner());
+        // Bound memory: forget addresses whose attempts have all aged out.
+        if attempts.len() > 10_000 {
+            attempts.retain(|_, times| times.iter().any(|t| now - *t < LOGIN_WINDOW));
+        }
+        let recent = attempts.entry(addr).or_default();
         recent.retain(|t| now - *t < LOGIN_WINDOW);
         if recent.len() >= MAX_FAILED_LOGINS {
             let oldest = recent.iter().min().copied().unwrap_or(now);
             let wait = (oldest + LOGIN_WINDOW - now).num_seconds().max(1);
             return Err(wait);
         }
+        recent.push(now);
         Ok(())
     }
 
-    /// Records a failed attempt.
-    pub fn failed(&self, addr: IpAddr, now: DateTime<Utc>) {
-        let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        // Bound memory: forget addresses whose failures have all aged out.
-        if failures.len() > 10_000 {
-            failures.retain(|_, times| times.iter().any(|t| now - *t < LOGIN_WINDOW));
-        }
-        failures.entry(addr).or_default().push(now);
-    }
-
-    /// A successful login clears the address's record.
+    /// A successful login clears the address's record (its attempts were the owner's).
     pub fn succeeded(&self, addr: IpAddr) {
-        let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        failures.remove(&addr);
+        let mut attempts = self.attempts.lock().unwrap_or_else(|e| e.into_inner());
+        attempts.remove(&addr);
+    }
+}
+
+/// How many password hashes may run at once, whoever asks. argon2 is slow and takes ~19 MiB
+/// per check on purpose; one at a time keeps a login flood from many addresses off the CPU
+/// (all but one core) and the memory that calls and bookings need. Logins are rare.
+pub const PASSWORD_CHECKS_AT_ONCE: usize = 1;
+/// Logins allowed to wait for a free password check; beyond this the server answers 503.
+pub const PASSWORD_CHECKS_QUEUED: usize = 16;
+
+/// Bounds password checks: at most [`PASSWORD_CHECKS_AT_ONCE`] run on the blocking pool,
+/// at most [`PASSWORD_CHECKS_QUEUED`] wait for a turn, the rest are turned away at once.
+#[derive(Debug)]
+pub struct PasswordChecks {
+    running: tokio::sync::Semaphore,
+    waiting: std::sync::atomic::AtomicUsize,
+}
+
+impl Default for PasswordChecks {
+    fn default() -> Self {
+        PasswordChecks {
+            running: tokio::sync::Semaphore::new(PASSWORD_CHECKS_AT_ONCE),
+            waiting: std::sync::atomic::AtomicUsize::new(0),
+        }
+    }
+}
+
+/// The password checker is saturated; the client should retry shortly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("too many logins are being checked right now; try again in a few seconds")]
+pub struct ChecksBusy;
+
+impl PasswordChecks {
+    /// Verifies `password` against `hash` once a check slot is free, off the async threads.
+    pub async fn verify(&self, hash: Secret, password: String) -> Result<bool, ChecksBusy> {
+        use std::sync::atomic::Ordering;
+        if self.waiting.fetch_add(1, Ordering::SeqCst)
+            >= PASSWORD_CHECKS_AT_ONCE + PASSWORD_CHECKS_QUEUED
+        {
+            self.waiting.fetch_sub(1, Ordering::SeqCst);
+            return Err(ChecksBusy);
+        }
+        let permit = self.running.acquire().await;
+        let result = match permit {
+            Ok(_permit) => tokio::task::spawn_blocking(move || verify_password(&hash, &password))
+                .await
+                .unwrap_or(false),
+            Err(_) => false,
+        };
+        self.waiting.fetch_sub(1, Ordering::SeqCst);
+        Ok(result)
     }
 }
 
@@ -188,18 +238,63 @@ mod tests {
     }
 
     #[test]
-    fn limiter_blocks_after_five_failures_and_forgets_after_the_window() {
+    fn limiter_counts_attempts_as_they_start_and_forgets_after_the_window() {
+        let limiter = LoginLimiter::default();
+        let ip: IpAddr = "127.0.0.1".parse().unwrap();
+        // Five attempts in flight at once (none has finished hashing): the sixth is refused.
+        for i in 0..5 {
+            assert!(limiter.begin(ip, at(i)).is_ok());
+        }
+        let wait = limiter.begin(ip, at(10)).unwrap_err();
+        assert_eq!(wait, 15 * 60 - 10);
+        assert!(limiter.begin(ip, at(15 * 60 + 5)).is_ok());
+        let other: IpAddr = "127.0.0.2".parse().unwrap();
+        assert!(limiter.begin(other, at(10)).is_ok());
+    }
+
+    #[test]
+    fn a_successful_login_forgives_the_address() {
         let limiter = LoginLimiter::default();
         let ip: IpAddr = "127.0.0.1".parse().unwrap();
         for i in 0..5 {
-            assert!(limiter.check(ip, at(i)).is_ok());
-            limiter.failed(ip, at(i));
+            limiter.begin(ip, at(i)).unwrap();
         }
-        let wait = limiter.check(ip, at(10)).unwrap_err();
-        assert_eq!(wait, 15 * 60 - 10);
-        assert!(limiter.check(ip, at(15 * 60 + 5)).is_ok());
-        let other: IpAddr = "127.0.0.2".parse().unwrap();
-        assert!(limiter.check(other, at(10)).is_ok());
+        limiter.succeeded(ip);
+        assert!(limiter.begin(ip, at(6)).is_ok());
+    }
+
+    #[tokio::test]
+    async fn password_checks_beyond_the_queue_are_turned_away() {
+        let checks = std::sync::Arc::new(PasswordChecks::default());
+        // Fill every running and queued slot with checks that wait for a free slot (the hash
+        // is not a PHC string, so each check is instant once it runs).
+        let hash = Secret::new("not a hash");
+        let held = checks
+            .running
+            .acquire_many(PASSWORD_CHECKS_AT_ONCE as u32)
+            .await
+            .unwrap();
+        let mut queued = Vec::new();
+        for _ in 0..PASSWORD_CHECKS_AT_ONCE + PASSWORD_CHECKS_QUEUED {
+            let checks = checks.clone();
+            let hash = hash.clone();
+            queued.push(tokio::spawn(async move {
+                checks.verify(hash, "pw".into()).await
+            }));
+        }
+        while checks.waiting.load(std::sync::atomic::Ordering::SeqCst)
+            < PASSWORD_CHECKS_AT_ONCE + PASSWORD_CHECKS_QUEUED
+        {
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(
+            checks.verify(hash.clone(), "pw".into()).await,
+            Err(ChecksBusy)
+        );
+        drop(held);
+        for task in queued {
+            assert_eq!(task.await.unwrap(), Ok(false));
+        }
     }
 
     #[test]

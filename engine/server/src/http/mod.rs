@@ -17,8 +17,11 @@ pub mod auth;
 mod booking_rules;
 mod conversations;
 pub mod error;
+pub mod listener;
+mod log_budget;
 pub mod metrics;
 pub(crate) mod plivo;
+pub mod replay;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -92,7 +95,10 @@ pub struct AuthState {
     pub session_secret: Secret,
     /// argon2 hash of the admin password; `None` disables login.
     pub admin_password_hash: Option<Secret>,
+    /// Attempts per client address (counted before hashing).
     pub limiter: auth::LoginLimiter,
+    /// Bounds how many password hashes run at once, across all clients.
+    pub password_checks: auth::PasswordChecks,
 }
 
 /// Shared state every handler can see. Cheap to clone (all `Arc`s).
@@ -108,6 +114,8 @@ pub struct AppState {
     pub chat: Arc<crate::chat::ChatService>,
     /// Phone calls (Plivo routes, call sessions).
     pub voice: Arc<vartalaap_voice::VoiceService>,
+    /// Plivo nonces and stream tokens already accepted (replays are refused).
+    pub replay: Arc<replay::ReplayGuard>,
     pub started: Instant,
 }
 
@@ -203,7 +211,7 @@ struct LoginReply {
 fn login(state: AppState) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
     warp::path!("api" / "auth" / "login")
         .and(warp::post())
-        .and(warp::addr::remote())
+        .and(listener::peer_addr())
         .and(warp::body::content_length_limit(4 * 1024))
         .and(warp::body::bytes())
         .and_then(move |addr: Option<SocketAddr>, bytes: Bytes| {
@@ -221,7 +229,16 @@ async fn login_handler(
         .map(|a| a.ip())
         .unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]));
     let now = state.clock.now();
-    if let Err(wait) = state.auth.limiter.check(ip, now) {
+    let input: Login = api::parse_json(&bytes)?;
+    let Some(hash) = state.auth.admin_password_hash.clone() else {
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "admin login is not configured: set ADMIN_PASSWORD_HASH",
+        )
+        .into());
+    };
+    // Counted before the slow hash, so parallel guesses cannot all get past the limit.
+    if let Err(wait) = state.auth.limiter.begin(ip, now) {
         return Err(ApiError {
             retry_after: Some(wait),
             ..ApiError::new(
@@ -231,19 +248,22 @@ async fn login_handler(
         }
         .into());
     }
-    let input: Login = api::parse_json(&bytes)?;
-    let Some(hash) = state.auth.admin_password_hash.clone() else {
-        return Err(ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "admin login is not configured: set ADMIN_PASSWORD_HASH",
-        )
-        .into());
-    };
-    let ok = tokio::task::spawn_blocking(move || auth::verify_password(&hash, &input.password))
+    let ok = match state
+        .auth
+        .password_checks
+        .verify(hash, input.password)
         .await
-        .map_err(|e| ApiError::internal("password check failed", &e))?;
+    {
+        Ok(ok) => ok,
+        Err(busy) => {
+            return Err(ApiError {
+                retry_after: Some(5),
+                ..ApiError::new(StatusCode::SERVICE_UNAVAILABLE, busy.to_string())
+            }
+            .into());
+        }
+    };
     if !ok {
-        state.auth.limiter.failed(ip, now);
         tracing::warn!(client = %ip, "Admin login failed.");
         return Err(ApiError::unauthorized("wrong password").into());
     }

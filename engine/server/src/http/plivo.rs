@@ -18,6 +18,8 @@ use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use serde::Serialize;
 use tokio::sync::mpsc;
+use vartalaap_config::Lang;
+use vartalaap_config::model::business::WhenBusy;
 use vartalaap_telephony::form::parse_form;
 use vartalaap_telephony::signature::{NONCE_V3_HEADER, SIGNATURE_V3_HEADER};
 use vartalaap_telephony::webhook::HangupEvent;
@@ -31,6 +33,8 @@ use warp::reply::Response;
 use warp::ws::{Message, WebSocket, Ws};
 use warp::{Filter, Rejection, Reply};
 
+use super::log_budget::{LogBudget, Verdict};
+use super::replay::OnceKind;
 use super::{AppState, BODY_LIMIT};
 
 /// Every Plivo route.
@@ -135,16 +139,44 @@ fn webhook(
         .and(warp::header::headers_cloned())
         .and(warp::body::content_length_limit(BODY_LIMIT))
         .and(warp::body::bytes())
-        .map(move |query: String, headers: HeaderMap, body: Bytes| {
-            let Some(plivo) = state.voice.plivo() else {
-                return not_configured();
-            };
-            let path = format!("/plivo/{name}");
-            match verify_post(plivo, &path, &query, &headers, &body) {
-                Ok(params) => handler(&state, plivo, &params),
-                Err((status, message)) => fail(status, message),
+        .and_then(move |query: String, headers: HeaderMap, body: Bytes| {
+            let state = state.clone();
+            async move {
+                let Some(plivo) = state.voice.plivo() else {
+                    return Ok::<_, Rejection>(not_configured());
+                };
+                let path = format!("/plivo/{name}");
+                let params = match verify_post(plivo, &path, &query, &headers, &body) {
+                    Ok(params) => params,
+                    Err((status, message)) => return Ok(fail(status, message)),
+                };
+                if let Err(refused) = fresh_nonce(&state, &path, &headers).await {
+                    return Ok(refused);
+                }
+                Ok(handler(&state, plivo, &params))
             }
         })
+}
+
+/// Refuses (403) a signed request whose nonce was already accepted: a captured request
+/// replayed. Call only after the signature verified, so forged requests write nothing.
+async fn fresh_nonce(state: &AppState, path: &str, headers: &HeaderMap) -> Result<(), Response> {
+    let nonce = header(headers, NONCE_V3_HEADER);
+    if state
+        .replay
+        .first_use(OnceKind::Nonce, nonce, state.clock.now())
+        .await
+    {
+        return Ok(());
+    }
+    tracing::warn!(
+        path,
+        "Refused a replayed Plivo request (its nonce was already used)."
+    );
+    Err(fail(
+        StatusCode::FORBIDDEN,
+        "this signed request was already received (nonce replayed)",
+    ))
 }
 
 /// The answer URL: route by `To`, hand out a stream token.
@@ -165,6 +197,9 @@ fn answer(state: &AppState, plivo: &PlivoVoiceConfig, params: &[(String, String)
         state.clock.now(),
     ) {
         Ok(token) => token,
+        Err(VoiceError::Busy { limit }) => {
+            return xml_reply(busy_answer(&snapshot, call_uuid, limit));
+        }
         Err(e) => {
             tracing::warn!(call = %call_uuid, error = %e, "Cannot take the call.");
             return xml_reply(xml::error_xml());
@@ -190,6 +225,31 @@ fn answer(state: &AppState, plivo: &PlivoVoiceConfig, params: &[(String, String)
             tracing::error!(call = %call_uuid, error = %e, "Cannot render the answer XML (check PUBLIC_BASE_URL).");
             xml_reply(xml::error_xml())
         }
+    }
+}
+
+/// The answer for a call over `MAX_CONCURRENT_CALLS`: the business's `when_busy` choice — a
+/// spoken apology in its default language, or a transfer to its `transfer_phone`.
+fn busy_answer(
+    snapshot: &vartalaap_config::BusinessSnapshot,
+    call_uuid: &str,
+    limit: usize,
+) -> String {
+    let business = &snapshot.business;
+    let transfer_to = match business.when_busy {
+        WhenBusy::Transfer => business.transfer_phone.as_deref().and_then(routing_number),
+        WhenBusy::Apologise => None,
+    };
+    tracing::warn!(
+        call = %call_uuid,
+        business = %business.id,
+        limit,
+        transferred = transfer_to.is_some(),
+        "Turned a call away: every line is busy (MAX_CONCURRENT_CALLS)."
+    );
+    match transfer_to {
+        Some(e164) => xml::dial_xml(&e164),
+        None => xml::busy_xml(business.languages.default != Lang::En),
     }
 }
 
@@ -247,30 +307,44 @@ fn transfer(state: AppState) -> impl Filter<Extract = (Response,), Error = Rejec
         .and(warp::header::headers_cloned())
         .and(warp::body::content_length_limit(BODY_LIMIT))
         .and(warp::body::bytes())
-        .map(
+        .and_then(
             move |business_id: String, query: String, headers: HeaderMap, body: Bytes| {
-                let Some(plivo) = state.voice.plivo() else {
-                    return not_configured();
-                };
-                let path = format!("/plivo/transfer/{business_id}");
-                if let Err((status, message)) = verify_post(plivo, &path, &query, &headers, &body)
-                {
-                    return fail(status, message);
-                }
-                let number = state
-                    .config
-                    .current(&business_id)
-                    .and_then(|s| s.business.transfer_phone.clone())
-                    .and_then(|p| routing_number(&p));
-                match number {
-                    Some(e164) => xml_reply(format!(
-                        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response><Dial><Number>{}</Number></Dial></Response>",
-                        xml::escape(e164.trim_start_matches('+'))
-                    )),
-                    None => xml_reply(xml::error_xml()),
+                let state = state.clone();
+                async move {
+                    Ok::<_, Rejection>(
+                        transfer_reply(&state, &business_id, &query, &headers, &body).await,
+                    )
                 }
             },
         )
+}
+
+async fn transfer_reply(
+    state: &AppState,
+    business_id: &str,
+    query: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Response {
+    let Some(plivo) = state.voice.plivo() else {
+        return not_configured();
+    };
+    let path = format!("/plivo/transfer/{business_id}");
+    if let Err((status, message)) = verify_post(plivo, &path, query, headers, body) {
+        return fail(status, message);
+    }
+    if let Err(refused) = fresh_nonce(state, &path, headers).await {
+        return refused;
+    }
+    let number = state
+        .config
+        .current(business_id)
+        .and_then(|s| s.business.transfer_phone.clone())
+        .and_then(|p| routing_number(&p));
+    match number {
+        Some(e164) => xml_reply(xml::dial_xml(&e164)),
+        None => xml_reply(xml::error_xml()),
+    }
 }
 
 /// `GET /plivo/stream?token=…`: the audio WebSocket.
@@ -280,79 +354,187 @@ fn stream(state: AppState) -> impl Filter<Extract = (Response,), Error = Rejecti
         .and(warp::query::raw().or(warp::any().map(String::new)).unify())
         .and(warp::header::headers_cloned())
         .and(warp::ws())
-        .map(move |query: String, headers: HeaderMap, ws: Ws| {
-            let Some(plivo) = state.voice.plivo() else {
-                return not_configured();
-            };
-            let params = parse_form(&query);
-            let Some(token) = param(&params, "token") else {
-                return fail(
-                    StatusCode::UNAUTHORIZED,
-                    "stream token missing: streams are opened only by the answer URL",
-                );
-            };
-            // Plivo signs the upgrade; when it does, the signature must match.
-            let signature = header(&headers, SIGNATURE_V3_HEADER);
-            if !signature.is_empty() {
-                let ws_url = vartalaap_telephony::token::stream_url(
-                    plivo.public_base_url.trim_end_matches('/'),
-                    "plivo/stream",
-                    token,
-                );
-                if let Err(e) = verify_v3_upgrade(
-                    &plivo.auth_token,
-                    &ws_url,
-                    header(&headers, NONCE_V3_HEADER),
-                    signature,
-                ) {
-                    tracing::warn!(error = %e, "Refused a stream upgrade with a bad signature.");
-                    return fail(StatusCode::FORBIDDEN, e.to_string());
-                }
-            }
-            let call = match state.voice.admit_stream(token, state.clock.now()) {
-                Ok(call) => call,
-                Err(VoiceError::ShuttingDown) => {
-                    return fail(
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        "the server is shutting down",
-                    );
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "Refused a stream upgrade.");
-                    return fail(StatusCode::FORBIDDEN, e.to_string());
-                }
-            };
-            let voice = state.voice.clone();
-            ws.max_message_size(64 * 1024)
-                .on_upgrade(move |socket| run_socket(voice, call, socket))
-                .into_response()
+        .and_then(move |query: String, headers: HeaderMap, ws: Ws| {
+            let state = state.clone();
+            async move { Ok::<_, Rejection>(upgrade(state, &query, &headers, ws).await) }
         })
+}
+
+/// The upgrade policy (`docs/TELEPHONY.md`, "Replays"): a valid, unexpired stream token is
+/// required and works once, even across restarts; a signed upgrade must also verify and carry
+/// a nonce not seen before. An unsigned upgrade is accepted on the token alone, because
+/// Plivo's signing of the upgrade is unconfirmed and the token already proves the answer URL
+/// (itself signed and replay-checked) issued this stream a moment ago.
+async fn upgrade(state: AppState, query: &str, headers: &HeaderMap, ws: Ws) -> Response {
+    let Some(plivo) = state.voice.plivo() else {
+        return not_configured();
+    };
+    let params = parse_form(query);
+    let Some(token) = param(&params, "token") else {
+        return fail(
+            StatusCode::UNAUTHORIZED,
+            "stream token missing: streams are opened only by the answer URL",
+        );
+    };
+    // Plivo signs the upgrade; when it does, the signature must match.
+    let signature = header(headers, SIGNATURE_V3_HEADER);
+    if !signature.is_empty() {
+        let ws_url = vartalaap_telephony::token::stream_url(
+            plivo.public_base_url.trim_end_matches('/'),
+            "plivo/stream",
+            token,
+        );
+        if let Err(e) = verify_v3_upgrade(
+            &plivo.auth_token,
+            &ws_url,
+            header(headers, NONCE_V3_HEADER),
+            signature,
+        ) {
+            tracing::warn!(error = %e, "Refused a stream upgrade with a bad signature.");
+            return fail(StatusCode::FORBIDDEN, e.to_string());
+        }
+        if let Err(refused) = fresh_nonce(&state, "/plivo/stream", headers).await {
+            return refused;
+        }
+    }
+    let now = state.clock.now();
+    let claims = match state.voice.stream_claims(token, now) {
+        Ok(claims) => claims,
+        Err(e) => {
+            tracing::warn!(error = %e, "Refused a stream upgrade.");
+            return fail(StatusCode::FORBIDDEN, e.to_string());
+        }
+    };
+    if !state
+        .replay
+        .first_use(OnceKind::StreamToken, &claims.call_uuid, now)
+        .await
+    {
+        tracing::warn!(call = %claims.call_uuid, "Refused a stream upgrade: its token was already used.");
+        return fail(
+            StatusCode::FORBIDDEN,
+            "this stream token was already used (a call streams once)",
+        );
+    }
+    let call = match state.voice.admit_stream(token, now) {
+        Ok(call) => call,
+        Err(VoiceError::ShuttingDown) => {
+            return fail(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the server is shutting down",
+            );
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "Refused a stream upgrade.");
+            return fail(StatusCode::FORBIDDEN, e.to_string());
+        }
+    };
+    let voice = state.voice.clone();
+    ws.max_message_size(STREAM_MESSAGE_LIMIT)
+        .max_frame_size(STREAM_MESSAGE_LIMIT)
+        .on_upgrade(move |socket| run_socket(voice, call, socket))
+        .into_response()
+}
+
+/// Largest stream message (and WebSocket frame) accepted. Plivo's messages are small JSON
+/// (a 20 ms media frame is ~300 bytes); anything near this is not Plivo.
+pub const STREAM_MESSAGE_LIMIT: usize = 64 * 1024;
+
+/// WebSocket close code 1009: a message was larger than [`STREAM_MESSAGE_LIMIT`].
+const CLOSE_TOO_BIG: u16 = 1009;
+/// WebSocket close code 1002: the peer broke the WebSocket protocol.
+const CLOSE_PROTOCOL: u16 = 1002;
+
+/// Warnings about malformed stream messages, across all calls: a few per window, the rest
+/// counted (each call also reports its own total once, when it ends).
+static MALFORMED_WARNINGS: LogBudget = LogBudget::new(5, std::time::Duration::from_secs(10));
+
+/// Why the reader stopped reading the socket.
+enum ReadEnd {
+    /// The peer closed the socket (or the session stopped listening).
+    Closed,
+    /// The socket broke the protocol or the size limit: close it with this code and reason.
+    Failed { code: u16, reason: &'static str },
 }
 
 /// Pumps the socket: text frames → stream events → the call session; its commands → frames.
 /// Closes the socket when the session ends (Plivo then runs `<Hangup/>`).
+///
+/// A message that is not a stream event is ignored (and counted; warnings are rate-limited).
+/// A message or frame over [`STREAM_MESSAGE_LIMIT`] cannot be skipped (the rest of it is still
+/// on the wire), so it ends the call: the socket is closed with 1009 and a warning is logged.
 async fn run_socket(voice: Arc<VoiceService>, call: AdmittedCall, socket: WebSocket) {
+    let call_uuid = call.call_uuid().to_string();
     let (mut sink, mut source) = socket.split();
     let (ev_tx, ev_rx) = mpsc::channel::<StreamEvent>(256);
     let (out_tx, mut out_rx) = mpsc::channel(256);
     let mut session = voice.run_call(call, ev_rx, out_tx);
-    let reader = tokio::spawn(async move {
-        while let Some(message) = source.next().await {
-            let Ok(message) = message else { break };
+    let reader_call = call_uuid.clone();
+    let mut reader = tokio::spawn(async move {
+        let mut malformed = 0u64;
+        let end = loop {
+            let Some(message) = source.next().await else {
+                break ReadEnd::Closed;
+            };
+            let message = match message {
+                Ok(message) => message,
+                Err(e) => {
+                    let text = e.to_string();
+                    let too_big = text.contains("too long") || text.contains("too big");
+                    tracing::warn!(
+                        call = %reader_call,
+                        error = %text,
+                        "The stream socket sent what no Plivo stream sends; ending the call."
+                    );
+                    break if too_big {
+                        ReadEnd::Failed {
+                            code: CLOSE_TOO_BIG,
+                            reason: "message too big",
+                        }
+                    } else {
+                        ReadEnd::Failed {
+                            code: CLOSE_PROTOCOL,
+                            reason: "protocol error",
+                        }
+                    };
+                }
+            };
             if message.is_close() {
-                break;
+                break ReadEnd::Closed;
             }
             let Ok(text) = message.to_str() else { continue };
             match StreamEvent::parse(text) {
                 Ok(event) => {
                     if ev_tx.send(event).await.is_err() {
-                        break;
+                        break ReadEnd::Closed;
                     }
                 }
-                Err(e) => tracing::warn!(error = %e, "Ignored a malformed stream frame."),
+                Err(e) => {
+                    malformed += 1;
+                    if let Verdict::Write { suppressed } =
+                        MALFORMED_WARNINGS.admit(std::time::Instant::now())
+                    {
+                        tracing::warn!(
+                            call = %reader_call,
+                            error = %e,
+                            suppressed,
+                            "Ignored a malformed stream message (further ones are counted, not all logged)."
+                        );
+                    }
+                }
             }
+        };
+        if malformed > 0 {
+            tracing::warn!(
+                call = %reader_call,
+                malformed,
+                "Malformed stream messages were ignored on this call."
+            );
         }
+        end
     });
+    let mut close = Message::close();
+    let mut reading = true;
     loop {
         tokio::select! {
             command = out_rx.recv() => match command {
@@ -363,6 +545,12 @@ async fn run_socket(voice: Arc<VoiceService>, call: AdmittedCall, socket: WebSoc
                 }
                 None => break,
             },
+            end = &mut reader, if reading => {
+                reading = false;
+                if let Ok(ReadEnd::Failed { code, reason }) = end {
+                    close = Message::close_with(code, reason);
+                }
+            }
             summary = &mut session => {
                 while let Ok(command) = out_rx.try_recv() {
                     if sink.send(Message::text(command.to_json())).await.is_err() {
@@ -376,8 +564,14 @@ async fn run_socket(voice: Arc<VoiceService>, call: AdmittedCall, socket: WebSoc
             }
         }
     }
+    if reading {
+        reader.abort();
+        if let Ok(ReadEnd::Failed { code, reason }) = reader.await {
+            close = Message::close_with(code, reason);
+        }
+    }
+    let _ = sink.send(close).await;
     let _ = sink.close().await;
-    reader.abort();
 }
 
 /// Builds the voice service from settings (models load and apologies are synthesized on the
@@ -411,6 +605,7 @@ pub(crate) async fn voice_service(
     let mut cfg = VoiceConfig::offline(models, derived.to_vec());
     cfg.max_call = std::time::Duration::from_secs(settings.max_call_seconds);
     cfg.drain_deadline = std::time::Duration::from_secs(settings.call_drain_seconds);
+    cfg.max_concurrent_calls = usize::try_from(settings.max_concurrent_calls).unwrap_or(usize::MAX);
     cfg.edge = settings.edge_tts_enabled.then(|| {
         let mut edge = EdgeTtsConfig::default();
         if let Some(url) = &settings.edge_tts_base_url {
