@@ -175,6 +175,11 @@ pub struct YamlError {
 const MAX_DEPTH: usize = 64;
 /// Most values a document may expand to, counting each alias expansion in full.
 const MAX_NODES: usize = 1_000_000;
+/// Most bytes of text a document may expand to: every scalar and key, every alias expansion in
+/// full, and the JSON pointer kept for each node's position. Real files expand to well under
+/// 1 MiB; without this a 1 MB file of aliases to one long string (or of long keys nested deep,
+/// each repeated in every descendant's pointer) would grow to gigabytes before any check ran.
+pub const MAX_EXPANDED_BYTES: usize = 16 * 1024 * 1024;
 
 /// Parses one YAML document into a JSON value and its position map.
 pub fn parse(text: &str) -> Result<(Value, PosMap), YamlError> {
@@ -184,6 +189,7 @@ pub fn parse(text: &str) -> Result<(Value, PosMap), YamlError> {
         anchors: HashMap::new(),
         last: Pos { line: 1, column: 1 },
         budget: MAX_NODES,
+        bytes_left: MAX_EXPANDED_BYTES,
     };
     builder
         .document()
@@ -277,11 +283,21 @@ fn closing(chars: &[char], start: usize) -> Option<usize> {
 struct Builder<'a> {
     parser: Parser<'a, saphyr_parser::StrInput<'a>>,
     map: PosMap,
-    /// Anchored nodes by id: value, size in nodes, pointer where defined.
-    anchors: HashMap<usize, (Value, usize, String)>,
+    /// Anchored nodes by id: value, cost (nodes and bytes, paid again at every alias),
+    /// pointer where defined.
+    anchors: HashMap<usize, (Value, Cost, String)>,
     last: Pos,
     /// Nodes still allowed, counting alias expansions ("billion laughs" protection).
     budget: usize,
+    /// Bytes still allowed (see [`MAX_EXPANDED_BYTES`]).
+    bytes_left: usize,
+}
+
+/// What a value costs against the document's budgets.
+#[derive(Debug, Clone, Copy)]
+struct Cost {
+    nodes: usize,
+    bytes: usize,
 }
 
 impl<'a> Builder<'a> {
@@ -352,8 +368,14 @@ impl<'a> Builder<'a> {
                 message: format!("nesting is deeper than {MAX_DEPTH} levels"),
             });
         }
+        self.spend(
+            &ptr,
+            Cost {
+                nodes: 1,
+                bytes: ptr.len(),
+            },
+        )?;
         self.map.values.insert(ptr.clone(), pos);
-        self.spend(&ptr, 1)?;
         let (value, anchor) = match ev {
             Event::Scalar(text, style, anchor, tag) => {
                 match style {
@@ -368,6 +390,13 @@ impl<'a> Builder<'a> {
                     }
                     _ => {}
                 }
+                self.spend(
+                    &ptr,
+                    Cost {
+                        nodes: 0,
+                        bytes: text.len(),
+                    },
+                )?;
                 let forced_str = tag
                     .as_ref()
                     .is_some_and(|t| t.is_yaml_core_schema() && t.suffix == "str");
@@ -392,10 +421,15 @@ impl<'a> Builder<'a> {
             }
             Event::MappingStart(anchor, _) => (Value::Object(self.mapping(&ptr)?), anchor),
             Event::Alias(id) => match self.anchors.get(&id) {
-                Some((_, size, anchor_ptr)) => {
+                Some((_, cost, anchor_ptr)) => {
                     // Pay before copying, so a huge expansion is refused without building it.
-                    let (size, anchor_ptr) = (*size, anchor_ptr.clone());
-                    self.spend(&ptr, size)?;
+                    let (cost, anchor_ptr) = (*cost, anchor_ptr.clone());
+                    // The alias is also remembered with both paths (for error locations).
+                    let record = Cost {
+                        nodes: 0,
+                        bytes: ptr.len() + anchor_ptr.len(),
+                    };
+                    self.spend(&ptr, cost.plus(record))?;
                     self.map.aliases.push((ptr.clone(), anchor_ptr, pos));
                     let v = self
                         .anchors
@@ -409,23 +443,34 @@ impl<'a> Builder<'a> {
             other => return Err(self.err(&ptr, format!("unexpected YAML event {other:?}"))),
         };
         if anchor != 0 {
+            let cost = cost_of(&value);
             self.anchors
-                .insert(anchor, (value.clone(), count(&value), ptr.clone()));
+                .insert(anchor, (value.clone(), cost, ptr.clone()));
         }
         Ok(value)
     }
 
-    fn spend(&mut self, ptr: &str, n: usize) -> Result<(), YamlError> {
-        match self.budget.checked_sub(n) {
-            Some(left) => {
-                self.budget = left;
-                Ok(())
-            }
-            None => Err(self.err(
+    fn spend(&mut self, ptr: &str, cost: Cost) -> Result<(), YamlError> {
+        let Some(nodes_left) = self.budget.checked_sub(cost.nodes) else {
+            return Err(self.err(
                 ptr,
                 format!("the document expands to more than {MAX_NODES} values (through aliases)"),
-            )),
-        }
+            ));
+        };
+        let Some(bytes_left) = self.bytes_left.checked_sub(cost.bytes) else {
+            return Err(self.err(
+                ptr,
+                format!(
+                    "the document expands to more than {} MiB of text (through aliases, or long \
+                     keys repeated in every nested path); real files need far less — remove the \
+                     repeated aliases or shorten the keys",
+                    MAX_EXPANDED_BYTES / (1024 * 1024)
+                ),
+            ));
+        };
+        self.budget = nodes_left;
+        self.bytes_left = bytes_left;
+        Ok(())
     }
 
     fn mapping(&mut self, ptr: &str) -> Result<Map<String, Value>, YamlError> {
@@ -442,6 +487,13 @@ impl<'a> Builder<'a> {
                     ));
                 }
             };
+            self.spend(
+                ptr,
+                Cost {
+                    nodes: 0,
+                    bytes: key.len(),
+                },
+            )?;
             let child = format!("{ptr}/{}", pointer::escape(&key));
             let key_pos = Pos::from_span(&span);
             if obj.contains_key(&key) {
@@ -460,12 +512,48 @@ impl<'a> Builder<'a> {
     }
 }
 
-/// Number of nodes in a value (depth is bounded by `MAX_DEPTH`, so recursion is safe).
-fn count(v: &Value) -> usize {
-    1 + match v {
-        Value::Array(a) => a.iter().map(count).sum(),
-        Value::Object(o) => o.values().map(count).sum(),
-        _ => 0,
+/// Nodes and text bytes in a value, what copying it for an alias costs (depth is bounded by
+/// `MAX_DEPTH`, so recursion is safe). Numbers and other scalars count a machine word.
+fn cost_of(v: &Value) -> Cost {
+    let word = std::mem::size_of::<usize>();
+    match v {
+        Value::String(s) => Cost {
+            nodes: 1,
+            bytes: s.len(),
+        },
+        Value::Array(a) => a.iter().map(cost_of).fold(
+            Cost {
+                nodes: 1,
+                bytes: word,
+            },
+            Cost::plus,
+        ),
+        Value::Object(o) => o.iter().fold(
+            Cost {
+                nodes: 1,
+                bytes: word,
+            },
+            |acc, (k, v)| {
+                acc.plus(Cost {
+                    nodes: 0,
+                    bytes: k.len(),
+                })
+                .plus(cost_of(v))
+            },
+        ),
+        _ => Cost {
+            nodes: 1,
+            bytes: word,
+        },
+    }
+}
+
+impl Cost {
+    fn plus(self, other: Cost) -> Cost {
+        Cost {
+            nodes: self.nodes.saturating_add(other.nodes),
+            bytes: self.bytes.saturating_add(other.bytes),
+        }
     }
 }
 
@@ -643,6 +731,40 @@ mod tests {
         }
         let err = parse(&text).unwrap_err();
         assert!(err.message.contains("expands to more than"), "{err:?}");
+    }
+
+    #[test]
+    fn aliases_of_a_long_string_are_stopped_by_the_byte_budget() {
+        // Few values, but each alias copies 64 KiB: 1,000 of them would be 64 MiB.
+        let mut text = format!("s: &s \"{}\"\nl:\n", "x".repeat(64 * 1024));
+        for _ in 0..1_000 {
+            text.push_str("  - *s\n");
+        }
+        let err = parse(&text).unwrap_err();
+        assert!(err.message.contains("MiB of text"), "{err:?}");
+        // Located at the alias that crossed the budget, inside the list.
+        assert!(err.pointer.starts_with("/l/"), "{err:?}");
+        assert!(err.pos.line > 2, "{err:?}");
+        // The same file with a few aliases is fine.
+        let few = format!("s: &s \"{}\"\nl: [*s, *s, *s]\n", "x".repeat(64 * 1024));
+        assert!(parse(&few).is_ok());
+    }
+
+    #[test]
+    fn long_keys_nested_deep_are_stopped_by_the_byte_budget() {
+        // 60 levels of 1,000-byte keys (YAML's longest implicit key): every leaf's pointer
+        // repeats all of them, 60 KB each, so 1,000 leaves would keep 60 MB of pointers.
+        let mut text = String::new();
+        for depth in 0..60 {
+            text.push_str(&" ".repeat(depth));
+            text.push_str(&format!("{}{depth:02}:\n", "k".repeat(1_000)));
+        }
+        for leaf in 0..1_000 {
+            text.push_str(&" ".repeat(60));
+            text.push_str(&format!("v{leaf}: 1\n"));
+        }
+        let err = parse(&text).unwrap_err();
+        assert!(err.message.contains("MiB of text"), "{err:?}");
     }
 
     #[test]

@@ -11,6 +11,7 @@ pub mod dialog;
 pub mod http;
 pub mod llm;
 pub mod logging;
+pub mod private_files;
 pub mod secrets;
 pub mod serve;
 pub mod settings;

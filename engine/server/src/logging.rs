@@ -45,6 +45,10 @@ pub fn init(config: LogConfig<'_>) -> anyhow::Result<LogGuard> {
     let console = ScrubbingMakeWriter {
         inner: io::stderr,
         scrubber: scrubber.clone(),
+        kind: match config.format {
+            LogFormat::Pretty => LineKind::Text,
+            LogFormat::Json => LineKind::Json,
+        },
     };
     let (file_writer, file_guard) = match config.dir {
         Some(dir) => {
@@ -65,6 +69,7 @@ pub fn init(config: LogConfig<'_>) -> anyhow::Result<LogGuard> {
                 Some(ScrubbingMakeWriter {
                     inner: writer,
                     scrubber,
+                    kind: LineKind::Json,
                 }),
                 Some(guard),
             )
@@ -106,32 +111,116 @@ impl Scrubber {
         Scrubber { secrets }
     }
 
-    /// The line with secrets as `[redacted]` and phone numbers as `[phone]`.
-    pub fn scrub(&self, line: &str) -> String {
+    /// The line with secrets as `[redacted]` and phone numbers as `[phone]`. With
+    /// [`LineKind::Json`], a number outside any string becomes the string `"[phone]"`, so the
+    /// line stays valid JSON.
+    pub fn scrub(&self, line: &str, kind: LineKind) -> String {
         let mut text = line.to_string();
         for secret in &self.secrets {
             if text.contains(secret.as_str()) {
                 text = text.replace(secret.as_str(), "[redacted]");
             }
         }
-        redact_phone_numbers(&text)
+        redact_phone_numbers(&text, kind)
     }
+}
+
+/// What a log line is, which decides how a redaction is spelled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LineKind {
+    /// Free text, possibly with ANSI colour codes.
+    Text,
+    /// One JSON object: a number redacted outside a string is written as a string.
+    Json,
+}
+
+/// One visible character of a log line and the bytes of the line it stands for.
+///
+/// Colour codes, backslash escapes (`\n` in a Debug-formatted or JSON string) and percent
+/// escapes (`%2B`, `%20` in a logged URL) are not what a reader sees: a phone number written
+/// right after a colour code, a `\n`, or as `%2B91…` must still be found.
+#[derive(Clone, Copy)]
+struct Visible {
+    /// What the scanner sees: `BREAK` for a colour code or escape, `+`/` ` for `%2B`/`%20`.
+    ch: char,
+    start: usize,
+    end: usize,
+    /// Inside a JSON string (only tracked for [`LineKind::Json`]).
+    in_string: bool,
+}
+
+/// Stands for text that separates words but is neither a digit nor a group separator.
+const BREAK: char = '\u{0}';
+
+fn visible_chars(text: &str, kind: LineKind) -> Vec<Visible> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(text.len());
+    let mut in_string = false;
+    let mut i = 0;
+    while i < text.len() {
+        let c = text[i..].chars().next().unwrap_or(BREAK);
+        let (ch, len) = match c {
+            // ANSI CSI sequence: ESC [ parameters final-byte.
+            '\u{1b}' => {
+                let mut j = i + 1;
+                if bytes.get(j) == Some(&b'[') {
+                    j += 1;
+                    while j < bytes.len() && !(0x40..=0x7e).contains(&bytes[j]) {
+                        j += 1;
+                    }
+                    j = (j + 1).min(bytes.len());
+                }
+                (BREAK, j - i)
+            }
+            // `\u001b[…m` inside a JSON string is a colour code too.
+            '\\' if text[i..].starts_with("\\u001b[") => {
+                let mut j = i + "\\u001b[".len();
+                while j < bytes.len() && !(0x40..=0x7e).contains(&bytes[j]) {
+                    j += 1;
+                }
+                (BREAK, (j + 1).min(bytes.len()) - i)
+            }
+            '\\' => {
+                let next = text[i + 1..].chars().next().map_or(0, char::len_utf8);
+                (BREAK, 1 + next)
+            }
+            '%' if text[i..].len() >= 3 && text[i + 1..i + 3].eq_ignore_ascii_case("2b") => {
+                ('+', 3)
+            }
+            '%' if text[i..].starts_with("%20") => (' ', 3),
+            other => (other, other.len_utf8()),
+        };
+        if kind == LineKind::Json && ch == '"' {
+            in_string = !in_string;
+        }
+        out.push(Visible {
+            ch,
+            start: i,
+            end: i + len,
+            in_string: in_string && ch != '"',
+        });
+        i += len;
+    }
+    out
 }
 
 /// Redacts digit runs that look like phone numbers.
 ///
-/// A run is digits joined by single spaces or hyphens, optionally led by `+`. It is a phone
-/// number when it has 10–15 digits and either starts with `+` or `0`, has a group of five or
-/// more digits, or is one unbroken group. Dates and times ("2026-12-31 19:00") have short
-/// groups and survive.
-pub fn redact_phone_numbers(text: &str) -> String {
-    let chars: Vec<char> = text.chars().collect();
+/// A run is digits joined by single spaces or hyphens, optionally led by `+` (or `%2B`). It is
+/// a phone number when it has 10–15 digits and either starts with `+` or `0`, has a group of
+/// five or more digits, is one unbroken group, or is grouped the way numbers are read out
+/// (`987 654 3210`, `91 98765 43210`: every group of three or more digits, except a two-digit
+/// country code first). Dates and times ("2026-12-31 19:00") have two-digit groups and survive.
+pub fn redact_phone_numbers(text: &str, kind: LineKind) -> String {
+    let chars = visible_chars(text, kind);
+    let is_word = |c: char| c.is_alphanumeric();
     let mut out = String::with_capacity(text.len());
     let mut i = 0;
     while i < chars.len() {
-        let starts_plus = chars[i] == '+' && chars.get(i + 1).is_some_and(|c| c.is_ascii_digit());
-        let boundary_before = i == 0 || !chars[i - 1].is_alphanumeric();
-        if (starts_plus || chars[i].is_ascii_digit()) && boundary_before {
+        let starts_plus =
+            chars[i].ch == '+' && chars.get(i + 1).is_some_and(|c| c.ch.is_ascii_digit());
+        let boundary_before = i == 0 || !is_word(chars[i - 1].ch);
+        if (starts_plus || chars[i].ch.is_ascii_digit()) && boundary_before {
             let start = i;
             let mut j = if starts_plus { i + 1 } else { i };
             let mut digits = 0;
@@ -139,7 +228,7 @@ pub fn redact_phone_numbers(text: &str) -> String {
             let mut group = 0;
             let mut end = j;
             while j < chars.len() {
-                let c = chars[j];
+                let c = chars[j].ch;
                 if c.is_ascii_digit() {
                     digits += 1;
                     group += 1;
@@ -147,7 +236,7 @@ pub fn redact_phone_numbers(text: &str) -> String {
                     end = j;
                 } else if (c == ' ' || c == '-')
                     && group > 0
-                    && chars.get(j + 1).is_some_and(|n| n.is_ascii_digit())
+                    && chars.get(j + 1).is_some_and(|n| n.ch.is_ascii_digit())
                 {
                     groups.push(group);
                     group = 0;
@@ -157,22 +246,35 @@ pub fn redact_phone_numbers(text: &str) -> String {
                 }
             }
             groups.push(group);
-            let boundary_after = chars.get(end).is_none_or(|c| !c.is_alphanumeric());
-            let first_digit = chars[if starts_plus { start + 1 } else { start }];
+            let boundary_after = chars.get(end).is_none_or(|c| !is_word(c.ch));
+            let first_digit = chars[if starts_plus { start + 1 } else { start }].ch;
+            let read_out_grouping = groups
+                .iter()
+                .enumerate()
+                .all(|(n, g)| *g >= 3 || (n == 0 && *g == 2 && groups.len() > 2));
             let phone_like = (10..=15).contains(&digits)
                 && boundary_after
                 && (starts_plus
                     || first_digit == '0'
                     || groups.len() == 1
-                    || groups.iter().any(|g| *g >= 5));
+                    || groups.iter().any(|g| *g >= 5)
+                    || read_out_grouping);
             if phone_like {
-                out.push_str("[phone]");
+                if kind == LineKind::Json && !chars[start].in_string {
+                    // A JSON number: the sign goes with it, the placeholder is a string.
+                    if out.ends_with('-') {
+                        out.pop();
+                    }
+                    out.push_str("\"[phone]\"");
+                } else {
+                    out.push_str("[phone]");
+                }
             } else {
-                out.extend(&chars[start..end]);
+                out.push_str(&text[chars[start].start..chars[end - 1].end]);
             }
             i = end.max(start + 1);
         } else {
-            out.push(chars[i]);
+            out.push_str(&text[chars[i].start..chars[i].end]);
             i += 1;
         }
     }
@@ -184,6 +286,7 @@ pub fn redact_phone_numbers(text: &str) -> String {
 struct ScrubbingMakeWriter<M> {
     inner: M,
     scrubber: Arc<Scrubber>,
+    kind: LineKind,
 }
 
 impl<'a, M> MakeWriter<'a> for ScrubbingMakeWriter<M>
@@ -196,6 +299,7 @@ where
         ScrubbingWriter {
             inner: self.inner.make_writer(),
             scrubber: self.scrubber.clone(),
+            kind: self.kind,
             buffer: Vec::new(),
         }
     }
@@ -206,6 +310,7 @@ where
 struct ScrubbingWriter<W: Write> {
     inner: W,
     scrubber: Arc<Scrubber>,
+    kind: LineKind,
     buffer: Vec<u8>,
 }
 
@@ -218,7 +323,7 @@ impl<W: Write> Write for ScrubbingWriter<W> {
     fn flush(&mut self) -> io::Result<()> {
         if !self.buffer.is_empty() {
             let text = String::from_utf8_lossy(&self.buffer);
-            let clean = self.scrubber.scrub(&text);
+            let clean = self.scrubber.scrub(&text, self.kind);
             self.inner.write_all(clean.as_bytes())?;
             self.buffer.clear();
         }
@@ -248,10 +353,15 @@ mod tests {
             "98765 43210",
             "+91 135 271 0000",
             "00919876543210",
+            "987 654 3210",
+            "91 98765 43210",
+            "+91 98765-43210",
+            "%2B919876543210",
+            "%2b91%2098765%2043210",
         ] {
             let line = format!("caller {phone} booked");
             assert_eq!(
-                redact_phone_numbers(&line),
+                redact_phone_numbers(&line, LineKind::Text),
                 "caller [phone] booked",
                 "{phone}"
             );
@@ -267,9 +377,44 @@ mod tests {
             "2026-11-26T17:00:00.123456Z",
             "covers 40, slot 30",
             "abc1234567890def",
+            "2026-12-31 19 00",
+            "ids 12 345 678 90",
+            "%2Bnot a number",
         ] {
-            assert_eq!(redact_phone_numbers(text), text);
+            assert_eq!(redact_phone_numbers(text, LineKind::Text), text);
         }
+    }
+
+    #[test]
+    fn colour_codes_and_escapes_do_not_hide_a_number() {
+        // What the pretty format prints for `caller = 9876543210` with colour on.
+        let coloured = "\u{1b}[3mcaller\u{1b}[0m\u{1b}[2m=\u{1b}[0m9876543210 \u{1b}[1mx\u{1b}[0m";
+        assert_eq!(
+            redact_phone_numbers(coloured, LineKind::Text),
+            "\u{1b}[3mcaller\u{1b}[0m\u{1b}[2m=\u{1b}[0m[phone] \u{1b}[1mx\u{1b}[0m"
+        );
+        // A Debug-formatted string with a newline right before the number.
+        assert_eq!(
+            redact_phone_numbers(r#"text: "line\n+919876543210""#, LineKind::Text),
+            r#"text: "line\n[phone]""#
+        );
+    }
+
+    #[test]
+    fn json_lines_stay_valid_json() {
+        let line = r#"{"fields":{"from":9876543210,"neg":-919876543210,"to":"+91 98765 43210","url":"/plivo/answer?From=%2B919876543210","msg":"a\n9876543210"},"level":"INFO"}"#;
+        let clean = redact_phone_numbers(line, LineKind::Json);
+        let parsed: serde_json::Value = serde_json::from_str(&clean).expect(&clean);
+        assert_eq!(parsed["fields"]["from"], "[phone]");
+        assert_eq!(parsed["fields"]["neg"], "[phone]");
+        assert_eq!(parsed["fields"]["to"], "[phone]");
+        assert_eq!(parsed["fields"]["url"], "/plivo/answer?From=[phone]");
+        assert_eq!(parsed["fields"]["msg"], "a\n[phone]");
+        assert_eq!(parsed["level"], "INFO");
+        // Escaped quotes inside a string do not confuse where strings end.
+        let quoted = r#"{"m":"say \"hi\" 9876543210","n":9876543210}"#;
+        let clean = redact_phone_numbers(quoted, LineKind::Json);
+        assert_eq!(clean, r#"{"m":"say \"hi\" [phone]","n":"[phone]"}"#);
     }
 
     #[test]
@@ -280,7 +425,10 @@ mod tests {
             "secret-token-1234-extended".to_string(),
         ]);
         assert_eq!(
-            scrubber.scrub("a secret-token-1234-extended b secret-token-1234 short"),
+            scrubber.scrub(
+                "a secret-token-1234-extended b secret-token-1234 short",
+                LineKind::Text
+            ),
             "a [redacted] b [redacted] short"
         );
     }
@@ -293,6 +441,7 @@ mod tests {
             let mut writer = ScrubbingWriter {
                 inner: &mut sink,
                 scrubber,
+                kind: LineKind::Text,
                 buffer: Vec::new(),
             };
             writer.write_all(b"key=topsecret").unwrap();

@@ -41,12 +41,22 @@ impl fmt::Display for Secret {
     }
 }
 
-/// Fresh values for every generated secret, as `NAME=value` lines.
-#[derive(Debug)]
+/// Fresh values for every generated secret, as `NAME=value` lines. Its `Debug` names the
+/// fields only, like [`Secret`]'s.
 pub struct FreshSecrets {
     pub phone_encryption_key: String,
     pub phone_hash_pepper: String,
     pub session_secret: String,
+}
+
+impl fmt::Debug for FreshSecrets {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FreshSecrets")
+            .field("phone_encryption_key", &"***")
+            .field("phone_hash_pepper", &"***")
+            .field("session_secret", &"***")
+            .finish()
+    }
 }
 
 impl FreshSecrets {
@@ -130,6 +140,7 @@ pub fn ensure_dev_secrets(settings: &mut Settings) -> anyhow::Result<DevSecretsO
         return Ok(outcome);
     }
     let path = dev_secrets_path(&settings.data_dir);
+    crate::private_files::refuse_shared_secrets_file(&path)?;
     let mut stored = read_env_file(&path)?;
     let mut additions = String::new();
     let mut fill = |name: &'static str,
@@ -253,6 +264,14 @@ mod tests {
         let settings = Settings::from_vars(&vars).expect("generated values validate");
         assert!(settings.secrets.phone_encryption_key.is_some());
         assert_ne!(fresh.phone_encryption_key, fresh.phone_hash_pepper);
+        let shown = format!("{fresh:?} {fresh:#?}");
+        for value in [
+            &fresh.phone_encryption_key,
+            &fresh.phone_hash_pepper,
+            &fresh.session_secret,
+        ] {
+            assert!(!shown.contains(value.as_str()), "{shown}");
+        }
     }
 
     #[test]

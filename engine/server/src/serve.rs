@@ -26,6 +26,7 @@ pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 /// Runs one CLI invocation to completion.
 pub fn run_cli(cli: Cli) -> anyhow::Result<ExitCode> {
+    crate::private_files::restrict_new_files();
     load_env_file(cli.env_file.as_deref())?;
     match cli.command {
         Command::Serve { bind, config_root } => serve_command(bind, config_root),
@@ -99,17 +100,9 @@ fn serve_command(bind: Option<String>, config_root: Option<PathBuf>) -> anyhow::
             "Development mode: secrets missing from the environment were taken from the data directory. Set them explicitly (and APP_ENV=production) for real use."
         );
     }
+    warn_about_shared_files(&settings);
     if let Some(password) = &dev_secrets.new_admin_password {
-        // Straight to the terminal, once; never through the logger.
-        eprintln!(
-            "\nGenerated a development admin password (shown only now): {password}\n\
-             Its hash is stored in {}.\n",
-            dev_secrets
-                .path
-                .as_deref()
-                .map(|p| p.display().to_string())
-                .unwrap_or_default()
-        );
+        reveal_admin_password(password, &settings.data_dir)?;
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -117,6 +110,61 @@ fn serve_command(bind: Option<String>, config_root: Option<PathBuf>) -> anyhow::
         .context("could not start the async runtime")?;
     runtime.block_on(serve(settings))?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Where a generated admin password goes when nobody is at a terminal to read it.
+pub const ADMIN_PASSWORD_FILE: &str = "admin-password.txt";
+
+/// Shows a generated admin password to the person starting the server, never to a log: on the
+/// terminal when standard output is one; otherwise (systemd, Docker, a pipe — output that ends
+/// in journald or a log file) in `DATA_DIR/admin-password.txt`, readable by this user only.
+fn reveal_admin_password(password: &str, data_dir: &Path) -> anyhow::Result<()> {
+    use std::io::IsTerminal;
+    if std::io::stdout().is_terminal() {
+        println!(
+            "\nGenerated a development admin password (shown only now): {password}\n\
+             Its hash is stored in {}.\n",
+            crate::secrets::dev_secrets_path(data_dir).display()
+        );
+        return Ok(());
+    }
+    let path = data_dir.join(ADMIN_PASSWORD_FILE);
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options
+        .open(&path)
+        .and_then(|mut file| writeln!(file, "{password}"))
+        .with_context(|| format!("could not write the admin password to {}", path.display()))?;
+    tracing::warn!(
+        file = %path.display(),
+        "Generated a development admin password. It is in this file (readable only by this user), not in the log: read it, then delete the file."
+    );
+    Ok(())
+}
+
+/// Warns about private files other users can read (made by an older version, or by hand);
+/// new ones are created private (see `private_files`).
+fn warn_about_shared_files(settings: &Settings) {
+    let mut paths = vec![
+        settings.data_dir.clone(),
+        storage::database_path(settings),
+        PathBuf::from(".env"),
+    ];
+    if let Some(dir) = &settings.log_dir {
+        paths.push(dir.clone());
+    }
+    for (path, mode) in crate::private_files::shared_data_paths(&paths) {
+        tracing::warn!(
+            path = %path.display(),
+            mode = %format!("{mode:03o}"),
+            "This file or folder holds private data but other users on this machine can read it; run chmod go-rwx on it."
+        );
+    }
 }
 
 /// Loads configuration, starts the watcher and serves HTTP until SIGINT or SIGTERM.
@@ -154,7 +202,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let shutdown = CancellationToken::new();
     let jobs = storage::spawn_job_runner(
         store.clone(),
-        &config,
+        config.clone(),
         &settings,
         clock.clone(),
         shutdown.clone(),

@@ -10,8 +10,9 @@ use tokio_util::sync::CancellationToken;
 use vartalaap_config::ConfigStore;
 use vartalaap_store::{
     Clock, HashPepper, PhoneCrypto, PhoneKey, PurgeHandler, RETENTION_PURGE_KIND, RunnerConfig,
-    Schedule, ScheduledJob, Store, WHATSAPP_FOLLOWUP_KIND, WHATSAPP_RETRY_SWEEP_KIND, WebhookToken,
-    WhatsAppConfig, WhatsAppFollowupHandler, WhatsAppRetrySweepHandler, WhatsAppSender,
+    ScheduleSource, ScheduledJob, Store, WHATSAPP_FOLLOWUP_KIND, WHATSAPP_RETRY_SWEEP_KIND,
+    WebhookToken, WhatsAppConfig, WhatsAppFollowupHandler, WhatsAppRetrySweepHandler,
+    WhatsAppSender,
 };
 
 use crate::secrets::Secret;
@@ -61,46 +62,23 @@ pub fn open_store(settings: &Settings) -> anyhow::Result<Store> {
 }
 
 /// Starts the background job runner: WhatsApp follow-ups, the daily purge per business
-/// (03:00 business time) and the hourly retry sweep of failed WhatsApp sends.
+/// (03:00 business time) and the hourly retry sweep of failed WhatsApp sends. The schedules
+/// follow the live configuration: a business added, or a retention changed, by a hot reload
+/// gets its purge at the next poll, without a restart.
 pub fn spawn_job_runner(
     store: Arc<Store>,
-    config: &ConfigStore,
+    config: Arc<ConfigStore>,
     settings: &Settings,
     clock: Arc<dyn Clock>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<tokio::task::JoinHandle<()>> {
-    let mut schedules = Vec::new();
-    for snapshot in config.list() {
-        let business = &snapshot.business;
-        schedules.push(ScheduledJob {
-            name: format!("purge:{}", business.id),
-            kind: RETENTION_PURGE_KIND.to_string(),
-            payload: serde_json::json!({
-                "business_id": business.id,
-                "retention_days": business.retention_days,
-            }),
-            schedule: Schedule::DailyAt {
-                time: chrono::NaiveTime::from_hms_opt(3, 0, 0).unwrap_or_default(),
-                tz: business.timezone,
-            },
-            max_attempts: 5,
-        });
-    }
-    schedules.push(ScheduledJob {
-        name: "whatsapp-retry-sweep".to_string(),
-        kind: WHATSAPP_RETRY_SWEEP_KIND.to_string(),
-        payload: serde_json::json!({}),
-        schedule: Schedule::Every {
-            period: Duration::from_secs(3600),
-        },
-        max_attempts: 3,
-    });
+    let schedules: ScheduleSource = Arc::new(move || current_schedules(&config));
     let runner_config = RunnerConfig {
         owner: format!("vartalaap-{}", std::process::id()),
-        schedules,
         ..RunnerConfig::default()
     };
     let mut runner = vartalaap_store::JobRunner::new(store.clone(), runner_config)
+        .with_schedule_source(schedules)
         .with_clock(clock.clone())
         .register(
             RETENTION_PURGE_KIND,
@@ -135,6 +113,24 @@ pub fn spawn_job_runner(
         }
     }
     Ok(tokio::spawn(runner.run(shutdown)))
+}
+
+/// The recurring jobs for the businesses live right now: each one's retention purge, and the
+/// WhatsApp retry sweep.
+fn current_schedules(config: &ConfigStore) -> Vec<ScheduledJob> {
+    let mut schedules: Vec<ScheduledJob> = config
+        .list()
+        .iter()
+        .map(|snapshot| {
+            let business = &snapshot.business;
+            ScheduledJob::daily_purge(&business.id, business.timezone, business.retention_days)
+        })
+        .collect();
+    schedules.push(ScheduledJob {
+        max_attempts: 3,
+        ..ScheduledJob::hourly_whatsapp_retry()
+    });
+    schedules
 }
 
 /// Re-encrypts numbers still under an old key, in the background, when old keys are set.

@@ -248,6 +248,26 @@ impl Store {
         Ok(job)
     }
 
+    /// Gives a job that has not started yet a new payload (see [`Store::ensure_scheduled`]).
+    /// A job that started or finished in the meantime is returned unchanged.
+    pub fn replace_pending_payload(
+        &self,
+        id: u64,
+        payload: &serde_json::Value,
+        now: DateTime<Utc>,
+    ) -> Result<Job, StoreError> {
+        let txn = self.db.begin_write()?;
+        let mut job: Job = get_json(&txn.open_table(JOBS)?, "jobs", id)?
+            .ok_or(StoreError::not_found("job", id))?;
+        if job.status == JobStatus::Pending {
+            job.payload = payload.clone();
+            job.updated_at = now;
+            put_json(&mut txn.open_table(JOBS)?, id, &job)?;
+        }
+        txn.commit()?;
+        Ok(job)
+    }
+
     /// Claims up to `limit` due jobs (pending with `due_at <= now`, or running with an expired
     /// lease) for `owner`, counting an attempt and leasing each until `now + lease`.
     pub fn claim_jobs(

@@ -61,7 +61,7 @@ pub use records::{CallbackFilter, NewCallback, NewReview, NewSuggestion};
 pub use retention::{DailyAggregate, PurgeReport, RetentionPolicy};
 pub use rotation::RotationReport;
 pub use runner::HandlerFuture;
-pub use runner::{Clock, JobHandler, JobRunner, RunnerConfig, SystemClock};
+pub use runner::{Clock, JobHandler, JobRunner, RunnerConfig, ScheduleSource, SystemClock};
 pub use schedule::{Schedule, ScheduledJob};
 pub use store::{MAX_PAGE, Page, PageRequest, Store, migrate_file};
 pub use whatsapp::{

@@ -77,10 +77,16 @@ impl Default for RunnerConfig {
     }
 }
 
+/// Computes the recurring jobs afresh at every poll, for schedules that follow a live,
+/// hot-reloaded configuration (a new business gets its purge, a changed retention applies).
+pub type ScheduleSource = Arc<dyn Fn() -> Vec<ScheduledJob> + Send + Sync>;
+
 /// Polls the store and dispatches jobs to handlers by kind.
 pub struct JobRunner {
     store: Arc<Store>,
     config: RunnerConfig,
+    /// When set, replaces `config.schedules` (see [`JobRunner::with_schedule_source`]).
+    schedule_source: Option<ScheduleSource>,
     handlers: HashMap<String, Arc<dyn JobHandler>>,
     /// Kinds this runner knows but cannot run yet (see [`JobRunner::defer`]).
     deferred: Vec<String>,
@@ -94,6 +100,7 @@ impl JobRunner {
         JobRunner {
             store,
             config,
+            schedule_source: None,
             handlers: HashMap::new(),
             deferred: Vec::new(),
             clock: Arc::new(SystemClock),
@@ -114,6 +121,13 @@ impl JobRunner {
     /// dead-lettered with "no handler registered" so the admin sees them.
     pub fn defer(mut self, kind: &str) -> JobRunner {
         self.deferred.push(kind.to_owned());
+        self
+    }
+
+    /// Reads the recurring jobs from `source` at every poll instead of the fixed
+    /// `RunnerConfig::schedules`.
+    pub fn with_schedule_source(mut self, source: ScheduleSource) -> JobRunner {
+        self.schedule_source = Some(source);
         self
     }
 
@@ -154,7 +168,10 @@ impl JobRunner {
     /// One poll: keep schedules enqueued, claim a batch, run it. Returns jobs processed.
     pub async fn run_once(&self, shutdown: &CancellationToken) -> Result<usize, StoreError> {
         let now = self.clock.now();
-        let schedules = self.config.schedules.clone();
+        let schedules = match &self.schedule_source {
+            Some(source) => source(),
+            None => self.config.schedules.clone(),
+        };
         let (owner, lease, batch) = (
             self.config.owner.clone(),
             self.config.lease,

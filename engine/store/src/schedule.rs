@@ -118,7 +118,10 @@ impl Schedule {
 }
 
 impl Store {
-    /// Makes sure the next occurrence of every scheduled job is enqueued (idempotent).
+    /// Makes sure the next occurrence of every scheduled job is enqueued (idempotent). An
+    /// occurrence already enqueued but still pending takes the definition's current payload,
+    /// so a changed setting (a business's retention, edited and hot-reloaded) applies to the
+    /// next run rather than the one after it.
     pub fn ensure_scheduled(
         &self,
         jobs: &[ScheduledJob],
@@ -137,6 +140,12 @@ impl Store {
                 },
                 now,
             )?;
+            let job = if job.status == crate::model::JobStatus::Pending && job.payload != s.payload
+            {
+                self.replace_pending_payload(job.id, &s.payload, now)?
+            } else {
+                job
+            };
             out.push(job);
         }
         Ok(out)

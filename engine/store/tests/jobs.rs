@@ -174,6 +174,39 @@ fn release_returns_an_unstarted_claim() {
 }
 
 #[test]
+fn a_changed_schedule_payload_reaches_the_pending_occurrence() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir);
+    let tz = chrono_tz::Asia::Kolkata;
+    let first = store
+        .ensure_scheduled(&[ScheduledJob::daily_purge("hk", tz, 90)], now())
+        .unwrap();
+    // The owner shortens retention; the next poll carries the new value into the same job.
+    let edited = store
+        .ensure_scheduled(
+            &[ScheduledJob::daily_purge("hk", tz, 30)],
+            now() + TimeDelta::minutes(1),
+        )
+        .unwrap();
+    assert_eq!(edited[0].id, first[0].id);
+    assert_eq!(edited[0].payload["retention_days"], 30);
+    assert_eq!(
+        store.get_job(first[0].id).unwrap().unwrap().payload["retention_days"],
+        30
+    );
+    // A job already running keeps the payload it started with.
+    store.claim_jobs("w", first[0].due_at, LEASE, 1).unwrap();
+    let running = store
+        .ensure_scheduled(
+            &[ScheduledJob::daily_purge("hk", tz, 7)],
+            first[0].due_at - TimeDelta::seconds(1),
+        )
+        .unwrap();
+    assert_eq!(running[0].status, JobStatus::Running);
+    assert_eq!(running[0].payload["retention_days"], 30);
+}
+
+#[test]
 fn schedules_enqueue_each_occurrence_once() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(&dir);

@@ -95,19 +95,44 @@ impl Server {
 
     /// Starts a server in an existing folder.
     pub fn start_in(dir: tempfile::TempDir, env: &[(&str, &str)]) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_vartalaap"))
+        Server::launch(
+            dir,
+            Launch {
+                env,
+                ..Launch::default()
+            },
+        )
+    }
+
+    /// Starts a server in an existing folder, as `launch` says.
+    pub fn launch(dir: tempfile::TempDir, launch: Launch<'_>) -> Server {
+        let (program, wrapper_args) = match launch.wrapper.split_first() {
+            Some((program, args)) => (program.to_string(), args.to_vec()),
+            None => (env!("CARGO_BIN_EXE_vartalaap").to_string(), Vec::new()),
+        };
+        let mut command = Command::new(program);
+        if !launch.wrapper.is_empty() {
+            command
+                .args(wrapper_args)
+                .arg(env!("CARGO_BIN_EXE_vartalaap"));
+        }
+        command
             .arg("serve")
             .current_dir(dir.path())
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("BIND_ADDR", "127.0.0.1:0")
             .env("LOG_FORMAT", "json")
-            .env("LOG_LEVEL", "debug")
-            .env("PHONE_ENCRYPTION_KEY", KEY)
-            .env("PHONE_HASH_PEPPER", PEPPER)
-            .env("SESSION_SECRET", SESSION)
-            .env("ADMIN_PASSWORD_HASH", admin_hash())
-            .envs(env.iter().copied())
+            .env("LOG_LEVEL", "debug");
+        if !launch.without_secrets {
+            command
+                .env("PHONE_ENCRYPTION_KEY", KEY)
+                .env("PHONE_HASH_PEPPER", PEPPER)
+                .env("SESSION_SECRET", SESSION)
+                .env("ADMIN_PASSWORD_HASH", admin_hash());
+        }
+        let mut child = command
+            .envs(launch.env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -120,10 +145,8 @@ impl Server {
         std::thread::spawn(move || {
             for line in BufReader::new(pipe).lines() {
                 let Ok(line) = line else { break };
-                if let Ok(event) = serde_json::from_str::<serde_json::Value>(&line)
-                    && let Some(addr) = event["fields"]["address"].as_str()
-                {
-                    let _ = tx.send(addr.parse::<SocketAddr>().unwrap());
+                if let Some(addr) = serving_address(&line) {
+                    let _ = tx.send(addr);
                 }
                 let mut all = sink.lock().unwrap();
                 all.push_str(&line);
@@ -173,6 +196,11 @@ impl Server {
         }
     }
 
+    /// What the server printed on its console (standard error) so far.
+    pub fn console(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+
     pub fn logs(&self) -> String {
         let mut all = self.stderr.lock().unwrap().clone();
         if let Ok(entries) = std::fs::read_dir(self.dir.path().join("logs")) {
@@ -182,6 +210,50 @@ impl Server {
         }
         all
     }
+}
+
+/// How to start a server process (see [`Server::launch`]).
+#[derive(Default)]
+pub struct Launch<'a> {
+    /// Extra environment variables; they override the defaults (JSON logs, test secrets).
+    pub env: &'a [(&'a str, &'a str)],
+    /// A program the server runs under, with its arguments, e.g.
+    /// `["prlimit", "--as=2147483648", "--"]`.
+    pub wrapper: &'a [&'a str],
+    /// Leaves the secrets unset, so development mode generates them.
+    pub without_secrets: bool,
+}
+
+/// The address in the "Vartalaap is serving." line, in either log format (JSON, or the
+/// readable format with its colour codes).
+fn serving_address(line: &str) -> Option<SocketAddr> {
+    if let Ok(event) = serde_json::from_str::<serde_json::Value>(line) {
+        return event["fields"]["address"].as_str()?.parse().ok();
+    }
+    let plain = strip_ansi(line);
+    if !plain.contains("Vartalaap is serving.") {
+        return None;
+    }
+    let (_, after) = plain.split_once("address=")?;
+    after.split_whitespace().next()?.parse().ok()
+}
+
+/// `text` without ANSI colour codes (ESC `[` … final letter).
+pub fn strip_ansi(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 impl Drop for Server {
