@@ -7,6 +7,10 @@
 
 mod common;
 
+#[path = "../../engine/store/tests/common/webhook.rs"]
+#[allow(dead_code)]
+mod webhook;
+
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
@@ -202,6 +206,8 @@ fn turns(call: &serde_json::Value) -> Vec<serde_json::Value> {
     call["turns"].as_array().cloned().unwrap_or_default()
 }
 
+/// A booking by phone, confirmed on the keypad; the caller then says yes to the WhatsApp
+/// question (asked after the booking), and the confirmation reaches the relay.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hinglish_booking_call_with_a_keypad_confirmation_lands_in_storage() {
     if !espeak_available() {
@@ -210,7 +216,15 @@ async fn a_hinglish_booking_call_with_a_keypad_confirmation_lands_in_storage() {
     }
     let (day, date) = booking_day_word();
     let request = format!("{day} raat 8 baje 4 log ke liye table chahiye");
-    let rig = rig(&[&request, "Amit ke naam se", "nahi"]).await;
+    let hook = webhook::Webhook::start(Vec::new()).await;
+    let rig = rig_with(
+        &[&request, "Amit ke naam se", "haan bhej do"],
+        &[
+            ("WHATSAPP_WEBHOOK_URL", hook.url.as_str()),
+            ("WHATSAPP_WEBHOOK_TOKEN", "relay-token-for-the-voice-test"),
+        ],
+    )
+    .await;
     let report = rig
         .call(vec![
             wait(),
@@ -220,7 +234,7 @@ async fn a_hinglish_booking_call_with_a_keypad_confirmation_lands_in_storage() {
             wait(),
             Step::Dtmf('1'),
             wait(),
-            say("nahi"),
+            say("haan bhej do"),
             wait(),
             Step::Hangup,
         ])
@@ -263,7 +277,12 @@ async fn a_hinglish_booking_call_with_a_keypad_confirmation_lands_in_storage() {
     assert!(text("system")[0].contains("configuration version"));
     assert_eq!(
         text("caller"),
-        [request.as_str(), "Amit ke naam se", "[keypad 1]", "nahi"]
+        [
+            request.as_str(),
+            "Amit ke naam se",
+            "[keypad 1]",
+            "haan bhej do"
+        ]
     );
     // Greeting + one reply per caller turn, each with its timings.
     let bots: Vec<&serde_json::Value> = turns.iter().filter(|t| t["role"] == "bot").collect();
@@ -274,7 +293,35 @@ async fn a_hinglish_booking_call_with_a_keypad_confirmation_lands_in_storage() {
         assert!(t["tts_first_audio_ms"].is_u64(), "{bot:#}");
         assert!(t["engine_ms"].is_u64(), "{bot:#}");
         assert!(t["first_frame_ms"].is_u64(), "{bot:#}");
+        assert!(bot["handled_by"]["flow"].is_string(), "{bot:#}");
     }
+    // Each reply says what handled it: the greeting, the booking's questions, and the
+    // WhatsApp answer that ends the flow (its `anything_else`).
+    assert_eq!(bots[0]["handled_by"]["flow"], "greeting", "{call:#}");
+    assert_eq!(
+        bots[1]["handled_by"],
+        serde_json::json!({ "intent": "book_table", "flow": "make_reservation", "step": "ask_name" }),
+        "{call:#}"
+    );
+    assert_eq!(bots[3]["handled_by"]["step"], "ask_whatsapp", "{call:#}");
+    assert_eq!(bots[4]["handled_by"]["step"], "done", "{call:#}");
+    for turn in turns.iter().filter(|t| t["role"] != "bot") {
+        assert!(turn["handled_by"].is_null(), "{turn:#}");
+    }
+    // The caller was told the details would come on WhatsApp: one job, delivered once.
+    let jobs = rig.api("/api/jobs?kind=whatsapp_followup");
+    assert_eq!(jobs["items"].as_array().unwrap().len(), 1, "{jobs:#}");
+    for _ in 0..300 {
+        if !hook.delivered().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let sent = hook.attempts();
+    assert_eq!(sent.len(), 1, "{sent:?}\n{}", rig.server.logs());
+    assert_eq!(sent[0].body["to"], "+919876543210");
+    assert_eq!(sent[0].body["language"], "hinglish");
+    assert_eq!(sent[0].body["parameters"]["party_size"], 4);
     for caller in turns.iter().filter(|t| t["role"] == "caller") {
         assert!(caller["timings"]["stt_ms"].is_u64(), "{caller:#}");
         assert!(caller["language"].is_string(), "{caller:#}");

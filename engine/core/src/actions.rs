@@ -159,7 +159,12 @@ impl Conversation {
                     .and_then(Value::as_bool)
                     .unwrap_or(false);
                 match &self.reservation_id {
-                    Some(id) if w.enabled && (consent || !w.requires_consent) => {
+                    // Without the caller's number there is nobody to send it to.
+                    Some(id)
+                        if w.enabled
+                            && self.caller.has_number
+                            && (consent || !w.requires_consent) =>
+                    {
                         let kind = ToolKind::SendFollowup {
                             reservation_id: id.clone(),
                         };

@@ -27,9 +27,9 @@ use vartalaap_config::model::flow::{Action, Flow, SlotType, StepKind};
 use vartalaap_config::{BusinessSnapshot, Lang};
 use vartalaap_lang::{DayPart, LanguagePolicy};
 
-use crate::io::{CallerContext, Input, Output, ReservationSummary};
+use crate::io::{CallerContext, HandledBy, Input, Output, ReservationSummary};
 use crate::render::{Renderer, lang_of};
-use crate::trace::Trace;
+use crate::trace::{Repair, Trace};
 use crate::understand::{Knowledge, Want};
 use vartalaap_script::ScriptHost;
 
@@ -81,6 +81,8 @@ pub struct ConversationView {
     pub ended: bool,
     /// Configuration version the conversation runs with.
     pub version: String,
+    /// What handled the last turn (intent, flow, step), even when its flow has ended since.
+    pub handled_by: HandledBy,
 }
 
 /// A position in a flow.
@@ -198,6 +200,18 @@ pub struct Conversation {
     pub(crate) now_text: String,
     pub(crate) trace: Trace,
     pub(crate) errors: Vec<String>,
+    /// Who is calling (number known, earlier WhatsApp answer).
+    pub(crate) caller: CallerContext,
+    /// The caller said no to WhatsApp in this call: not offered again.
+    pub(crate) whatsapp_refused: bool,
+    /// The built-in repair that handled the caller's input this turn, if any.
+    pub(crate) turn_repair: Option<Repair>,
+    /// The last (flow, step) that ran this turn.
+    pub(crate) turn_step: Option<(String, String)>,
+    /// The last (flow, step) that spoke this turn (what answered the caller).
+    pub(crate) turn_spoke: Option<(String, String)>,
+    /// What handled the last turn (see [`HandledBy`]).
+    pub(crate) handled_by: HandledBy,
 }
 
 impl Conversation {
@@ -255,6 +269,12 @@ impl Conversation {
             now_text: now.format("%Y-%m-%dT%H:%M").to_string(),
             trace: Trace::default(),
             errors: Vec::new(),
+            caller,
+            whatsapp_refused: false,
+            turn_repair: None,
+            turn_step: None,
+            turn_spoke: None,
+            handled_by: HandledBy::default(),
             snap: snapshot,
         };
         let mut out = Vec::new();
@@ -278,6 +298,12 @@ impl Conversation {
         }
         self.now = now;
         self.now_text = now.format("%Y-%m-%dT%H:%M").to_string();
+        // A tool result continues the caller's turn; anything else starts a new one.
+        if !matches!(input, Input::ToolResult { .. }) {
+            self.turn_repair = None;
+            self.turn_step = None;
+            self.turn_spoke = None;
+        }
         let mut remember = true;
         match input {
             Input::Utterance {
@@ -309,7 +335,71 @@ impl Conversation {
             lang: self.lang,
             ended: self.ended,
             version: self.snap.version.clone(),
+            handled_by: self.handled_by.clone(),
         }
+    }
+
+    /// What handled the last turn (intent, flow, step).
+    pub fn handled_by(&self) -> &HandledBy {
+        &self.handled_by
+    }
+
+    /// Records a built-in repair: in the trace (coverage) and as what handled this turn.
+    pub(crate) fn repaired(&mut self, repair: Repair) {
+        self.trace.repairs.insert(repair);
+        self.turn_repair = Some(repair);
+    }
+
+    /// Whether a WhatsApp confirmation can be offered: the business sends them, the caller's
+    /// number is known, and the caller has not said no (in this call or an earlier one).
+    pub(crate) fn whatsapp_possible(&self) -> bool {
+        self.snap.business.whatsapp.enabled
+            && self.caller.has_number
+            && self.caller.whatsapp_consent != Some(false)
+            && !self.whatsapp_refused
+    }
+
+    /// Notes the current step as the one that answered (called when something is said).
+    pub(crate) fn note_speaker(&mut self) {
+        if let Some(f) = &self.frame
+            && let Some(step) = f.flow.steps.get(f.step)
+        {
+            self.turn_spoke = Some((f.flow.id.clone(), step.id.clone()));
+        }
+    }
+
+    /// Works out [`HandledBy`] for the turn that just ran: the step that last spoke (else the
+    /// last that ran, else where the flow waits); the repair intent when a repair handled the
+    /// turn, else the intent that started the answering flow when that is the flow that
+    /// answered, else that flow's first trigger intent.
+    fn note_handled(&mut self) {
+        let ran = self.turn_spoke.as_ref().or(self.turn_step.as_ref());
+        let (flow, step) = match (ran, &self.frame) {
+            (Some((f, s)), _) => (Some(f.clone()), Some(s.clone())),
+            (None, Some(f)) => (
+                Some(f.flow.id.clone()),
+                f.flow.steps.get(f.step).map(|s| s.id.clone()),
+            ),
+            (None, None) => (None, None),
+        };
+        let repair = self.turn_repair.and_then(|r| match r {
+            Repair::Repeat => Some("repeat"),
+            Repair::Cancel => Some("cancel"),
+            Repair::Correction => Some("correction"),
+            Repair::NoInput => Some("silence"),
+            _ => None,
+        });
+        let started_by = (!self.intent.is_empty()
+            && flow.is_some()
+            && self.knowledge.intent_flow.get(&self.intent) == flow.as_ref())
+        .then(|| self.intent.clone());
+        let intent = repair.map(str::to_string).or(started_by).or_else(|| {
+            flow.as_ref()
+                .and_then(|f| self.snap.flows.get(f))
+                .and_then(|f| f.triggers.first())
+                .map(|t| t.intent.clone())
+        });
+        self.handled_by = HandledBy { intent, flow, step };
     }
 
     /// The snapshot this conversation runs with.
@@ -345,6 +435,10 @@ impl Conversation {
 
     /// Adds `Listen` when waiting for the caller and remembers what was said for "repeat".
     pub(crate) fn finish_turn(&mut self, out: &mut Vec<Output>, remember: bool) {
+        if self.slots.get("whatsapp_consent") == Some(&Value::Bool(false)) {
+            self.whatsapp_refused = true;
+        }
+        self.note_handled();
         let said: Vec<Output> = out
             .iter()
             .filter(|o| matches!(o, Output::Say { .. }))

@@ -18,6 +18,12 @@ pub struct CallerContext {
     pub preferred_lang: Option<Lang>,
     /// Whether the caller has called before.
     pub returning: bool,
+    /// Whether the edge knows the caller's number (a withheld caller ID, or a text chat
+    /// without one, does not): a WhatsApp confirmation is offered only when it does.
+    pub has_number: bool,
+    /// The caller's answer to the WhatsApp question in an earlier call; after a "no" the bot
+    /// does not offer it again.
+    pub whatsapp_consent: Option<bool>,
 }
 
 /// What an optional LLM at the edge made of an utterance. It is only a suggestion: every value
@@ -195,6 +201,21 @@ pub enum ToolKind {
     },
 }
 
+impl ToolKind {
+    /// The tool's name, as in dialogue files, API replies and log lines (`send_followup`).
+    pub fn name(&self) -> &'static str {
+        match self {
+            ToolKind::CheckAvailability { .. } => "check_availability",
+            ToolKind::Book { .. } => "book",
+            ToolKind::FindReservations { .. } => "find_reservations",
+            ToolKind::Modify { .. } => "modify",
+            ToolKind::Cancel { .. } => "cancel",
+            ToolKind::CreateCallback { .. } => "create_callback",
+            ToolKind::SendFollowup { .. } => "send_followup",
+        }
+    }
+}
+
 /// What a tool did.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "result", rename_all = "snake_case")]
@@ -220,6 +241,22 @@ pub enum ToolResult {
         /// What went wrong.
         message: String,
     },
+}
+
+/// What handled one turn: the intent understood, and the flow and step that answered — also
+/// for one-turn answers (menu, hours, FAQ) whose flow has ended by the time the turn does.
+/// Shown by the conversation API, stored on the call log's bot turns and printed by
+/// `vartalaap chat --show-state`, so an owner (and a test) can see what was understood.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct HandledBy {
+    /// A flow's trigger intent (`book_table`, `ask_menu`), or a built-in repair intent
+    /// (`repeat`, `cancel`, `goodbye`, `human`, `correction`, `silence`); `None` when nothing
+    /// was understood (the fallback answered).
+    pub intent: Option<String>,
+    /// The flow whose step answered; `None` only when no flow ran and none is active.
+    pub flow: Option<String>,
+    /// The last step that ran this turn (the one that answered or now waits for the caller).
+    pub step: Option<String>,
 }
 
 /// A reservation as the engine needs to talk about it.

@@ -44,8 +44,8 @@ pub use conversation::{
     Prepared,
 };
 pub use io::{
-    CallerContext, HangupReason, Input, Interpretation, Output, ReservationSummary, ToolCall,
-    ToolKind, ToolResult,
+    CallerContext, HandledBy, HangupReason, Input, Interpretation, Output, ReservationSummary,
+    ToolCall, ToolKind, ToolResult,
 };
 pub use render::{RenderError, Renderer};
 pub use tools::{ToolExecutor, drive, drive_start};

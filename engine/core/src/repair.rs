@@ -31,7 +31,7 @@ impl Conversation {
         if !matches!(self.wait, Wait::Idle | Wait::Collect) {
             return;
         }
-        self.trace.repairs.insert(Repair::NoInput);
+        self.repaired(Repair::NoInput);
         self.silences += 1;
         if self.silences >= MAX_SILENCES {
             let t = self.first_template(&["no_input_goodbye", "goodbye"]);

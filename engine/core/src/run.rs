@@ -60,6 +60,7 @@ impl Conversation {
                 continue;
             };
             self.trace.steps.insert((flow.id.clone(), step.id.clone()));
+            self.turn_step = Some((flow.id.clone(), step.id.clone()));
             let file = format!("flows/{}.yaml", flow.id);
             let site = Site {
                 file: &file,
@@ -274,6 +275,16 @@ impl Conversation {
         host: &dyn ScriptHost,
         out: &mut Vec<Output>,
     ) -> CollectOutcome {
+        // No WhatsApp confirmation can be sent (no number, a "no" earlier, WhatsApp off):
+        // the question is not asked, and the answer is no.
+        if c.slot == "whatsapp_consent"
+            && !self.slots.contains_key(&c.slot)
+            && !self.whatsapp_possible()
+        {
+            self.slots.insert(c.slot.clone(), Value::Bool(false));
+            self.wait = Wait::Idle;
+            return CollectOutcome::Filled;
+        }
         let Some(value) = self.slots.get(&c.slot).cloned() else {
             // One question per turn: when the bot has just asked one (e.g. "we're full at 8;
             // 9 or 9:30 — which suits you?" before a retry jumps back here), listen instead

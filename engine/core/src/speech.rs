@@ -18,6 +18,7 @@ impl Conversation {
     /// Renders `template` and queues it. A render error is recorded and nothing is said for
     /// it (the conversation continues), so a broken template never crashes a call.
     pub(crate) fn say(&mut self, template: &str, out: &mut Vec<Output>) {
+        self.note_speaker();
         let ctx = self.template_context();
         match self.renderer.render(self.lang, template, ctx) {
             Ok(text) if text.is_empty() => {}
@@ -42,6 +43,7 @@ impl Conversation {
         if text.is_empty() {
             return;
         }
+        self.note_speaker();
         self.trace.langs.insert(self.lang);
         out.push(Output::Say {
             text: text.to_string(),

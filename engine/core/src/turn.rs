@@ -83,7 +83,7 @@ impl Conversation {
         }
         match heard.repair {
             Some(RepairIntent::Repeat) => {
-                self.trace.repairs.insert(Repair::Repeat);
+                self.repaired(Repair::Repeat);
                 if self.last_said.is_empty() {
                     self.reprompt(out);
                 } else {
@@ -92,7 +92,7 @@ impl Conversation {
                 return false;
             }
             Some(RepairIntent::Cancel) => {
-                self.trace.repairs.insert(Repair::Cancel);
+                self.repaired(Repair::Cancel);
                 self.cancel_task(host, out);
                 return true;
             }
@@ -103,7 +103,7 @@ impl Conversation {
             _ => {}
         }
         if !changed.is_empty() && self.frame.is_some() && !self.committed {
-            self.trace.repairs.insert(Repair::Correction);
+            self.repaired(Repair::Correction);
             for (k, v) in &heard.values {
                 self.accept_value(k, v.clone(), host, out);
             }

@@ -1,5 +1,6 @@
 //! Runs every scripted dialogue in `tests/conversations/*.yaml` against the real repository
-//! configuration and prints every failure as `file:turn N: …` with the transcript.
+//! configuration, with tool calls through the server's executor over a scratch store per
+//! dialogue, and prints every failure as `file:turn N: …` with the transcript.
 //!
 //! `SHOW_TRANSCRIPTS=1 cargo test -p vartalaap-core --test conversations -- --nocapture`
 //! prints every conversation.
@@ -11,6 +12,7 @@ use vartalaap_config::ConfigStore;
 use vartalaap_core::ScriptHost;
 use vartalaap_core::testing::{load_dialogues, run_dialogue, run_dialogues};
 use vartalaap_script::{RhaiHost, ScriptLimits, ScriptRuntime};
+use vartalaap_tools::dialogue_world;
 
 fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -37,7 +39,7 @@ fn every_dialogue_passes() {
         for d in &dialogues {
             if let Some(snap) = store.current(&d.business) {
                 let host = RhaiHost::new(runtime.clone(), snap.clone());
-                let o = run_dialogue(snap, d, &host);
+                let o = run_dialogue(snap, d, &host, &dialogue_world);
                 println!(
                     "== {}\n    {}",
                     d.file.display(),
@@ -46,9 +48,12 @@ fn every_dialogue_passes() {
             }
         }
     }
-    let report = run_dialogues(&dialogues, &|id| store.current(id), &|snap| {
-        Box::new(RhaiHost::new(runtime.clone(), snap.clone())) as Box<dyn ScriptHost>
-    });
+    let report = run_dialogues(
+        &dialogues,
+        &|id| store.current(id),
+        &|snap| Box::new(RhaiHost::new(runtime.clone(), snap.clone())) as Box<dyn ScriptHost>,
+        &dialogue_world,
+    );
     for b in &report.businesses {
         println!(
             "coverage for {} ({} dialogues):\n{}",

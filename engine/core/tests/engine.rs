@@ -11,12 +11,12 @@ use vartalaap_config::model::flow::Expr;
 use vartalaap_config::{BusinessSnapshot, ConfigStore};
 use vartalaap_core::guard::{Facts, Verdict, check_generated};
 use vartalaap_core::policy::{self, PolicyIssue};
-use vartalaap_core::testing::Ledger;
 use vartalaap_core::{
     CallerContext, Conversation, Input, Interpretation, Output, ScriptError, ScriptHost,
     ScriptScope, Site, ToolKind, ToolResult, drive,
 };
 use vartalaap_script::{HookDecision, RhaiHost, ScriptLimits, ScriptRuntime, SlotDecision};
+use vartalaap_tools::StoreWorld;
 
 fn snapshot() -> Arc<BusinessSnapshot> {
     static STORE: OnceLock<ConfigStore> = OnceLock::new();
@@ -38,6 +38,14 @@ fn at(d: &str, t: &str) -> NaiveDateTime {
     NaiveDate::parse_from_str(d, "%Y-%m-%d")
         .expect("date")
         .and_time(NaiveTime::parse_from_str(t, "%H:%M").expect("time"))
+}
+
+/// A caller whose number the edge knows (a phone call with caller ID).
+fn with_number() -> CallerContext {
+    CallerContext {
+        has_number: true,
+        ..CallerContext::default()
+    }
 }
 
 fn time(t: &str) -> NaiveTime {
@@ -226,11 +234,10 @@ fn a_call_replays_identically() {
     ];
     let run = || {
         let now = at("2026-11-25", "18:00");
-        let mut ledger = Ledger::new(snap.clone(), Vec::new());
-        let (mut conv, mut all) =
-            Conversation::start(snap.clone(), now, CallerContext::default(), &host);
+        let mut tools = StoreWorld::empty(&snap, now).expect("scratch store");
+        let (mut conv, mut all) = Conversation::start(snap.clone(), now, with_number(), &host);
         for l in lines {
-            all.extend(drive(&mut conv, now, Input::text(l), &host, &mut ledger));
+            all.extend(drive(&mut conv, now, Input::text(l), &host, &mut tools));
         }
         (
             all,
@@ -335,14 +342,14 @@ fn a_failing_plugin_takes_the_safe_path() {
     let snap = snapshot();
     let host = FailingPlugins(host(&snap));
     let now = at("2026-11-25", "12:00");
-    let mut ledger = Ledger::new(snap.clone(), Vec::new());
+    let mut tools = StoreWorld::empty(&snap, now).expect("scratch store");
     let (mut conv, _) = Conversation::start(snap, now, CallerContext::default(), &host);
     let out = drive(
         &mut conv,
         now,
         Input::text("table for 2 tomorrow at 8 pm"),
         &host,
-        &mut ledger,
+        &mut tools,
     );
     // festival_check and the policy call fail; their on_failure paths continue the booking.
     assert!(said(&out).contains("What name"), "{}", said(&out));
@@ -445,11 +452,11 @@ fn random_calls_keep_the_invariants() {
             .wrapping_add(1_442_695_040_888_963_407);
         ((seed >> 33) as usize) % n
     };
+    // One scratch store for all the calls (a store per call would mostly measure fsync).
+    let mut tools = StoreWorld::empty(&snap, at("2026-11-25", "12:00")).expect("scratch store");
     for call in 0..300 {
         let now = at("2026-11-25", if call % 2 == 0 { "12:00" } else { "21:15" });
-        let mut ledger = Ledger::new(snap.clone(), Vec::new());
-        let (mut conv, _) =
-            Conversation::start_prepared(&prepared, now, CallerContext::default(), &host);
+        let (mut conv, _) = Conversation::start_prepared(&prepared, now, with_number(), &host);
         for _ in 0..(3 + next(12)) {
             if conv.ended() {
                 break;
@@ -474,7 +481,7 @@ fn random_calls_keep_the_invariants() {
                 },
                 _ => Input::text(lines[next(lines.len())]),
             };
-            let out = drive(&mut conv, now, input, &host, &mut ledger);
+            let out = drive(&mut conv, now, input, &host, &mut tools);
             if !conv.ended() && !out.is_empty() {
                 assert!(
                     matches!(out.last(), Some(Output::Listen { .. })),
@@ -484,11 +491,70 @@ fn random_calls_keep_the_invariants() {
         }
         assert!(conv.errors().is_empty(), "call {call}: {:?}", conv.errors());
         for _ in 0..3 {
-            let _ = drive(&mut conv, now, Input::NoInput, &host, &mut ledger);
+            let _ = drive(&mut conv, now, Input::NoInput, &host, &mut tools);
         }
         assert!(
             conv.ended(),
             "call {call}: three silences must end the call"
+        );
+    }
+}
+
+/// The templates spoken in `out`, in order.
+fn templates(out: &[Output]) -> Vec<String> {
+    out.iter()
+        .filter_map(|o| match o {
+            Output::Say { template, .. } => template.clone(),
+            _ => None,
+        })
+        .collect()
+}
+
+/// WhatsApp is offered only when a confirmation can be sent: the caller's number is known and
+/// they have not said no before. Otherwise the question is skipped and the answer is "no", so
+/// nothing is promised and no `send_followup` runs.
+#[test]
+fn whatsapp_is_offered_only_when_it_can_be_sent() {
+    let snap = snapshot();
+    let host = host(&snap);
+    let now = at("2026-11-25", "18:00");
+    let book = |caller: CallerContext| {
+        let mut tools = StoreWorld::empty(&snap, now).expect("scratch store");
+        let (mut conv, _) = Conversation::start(snap.clone(), now, caller, &host);
+        let mut out = Vec::new();
+        for line in ["table for two tomorrow at 8 pm", "Rahul", "yes"] {
+            out = drive(&mut conv, now, Input::text(line), &host, &mut tools);
+        }
+        (conv, out)
+    };
+    let known = with_number();
+    let (_, out) = book(known.clone());
+    assert_eq!(
+        templates(&out),
+        ["booking_confirmed", "ask_whatsapp_consent"],
+        "{out:?}"
+    );
+
+    let withheld = CallerContext::default();
+    let refused_before = CallerContext {
+        whatsapp_consent: Some(false),
+        ..known
+    };
+    for caller in [withheld, refused_before] {
+        let (conv, out) = book(caller.clone());
+        assert_eq!(
+            templates(&out),
+            ["booking_confirmed", "anything_else"],
+            "{caller:?}: {out:?}"
+        );
+        assert!(!said(&out).contains("WhatsApp"), "{caller:?}: {out:?}");
+        assert_eq!(conv.view().slots["whatsapp_consent"], json!(false));
+        assert!(
+            !out.iter().any(|o| matches!(
+                o,
+                Output::Tool(c) if matches!(c.kind, ToolKind::SendFollowup { .. })
+            )),
+            "{out:?}"
         );
     }
 }

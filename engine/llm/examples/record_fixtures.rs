@@ -23,13 +23,13 @@ use std::sync::Arc;
 
 use chrono::DateTime;
 use vartalaap_config::ConfigStore;
-use vartalaap_core::testing::Ledger;
 use vartalaap_core::{CallerContext, Conversation, Input, drive, drive_start};
 use vartalaap_llm::fixture::{Exchange, Fixture, Provenance, Task};
 use vartalaap_llm::schema::{TOOL_NAME, interpretation_from};
 use vartalaap_llm::{GroqLlm, Llm, LlmSettings, TurnContext, offline_misses};
 use vartalaap_providers::groq::{ChatRequest, GroqClient, GroqConfig, LlmEvent, ToolCall};
 use vartalaap_script::{RhaiHost, ScriptLimits, ScriptRuntime};
+use vartalaap_tools::StoreWorld;
 
 fn fail(msg: impl std::fmt::Display) -> ! {
     eprintln!("record_fixtures: {msg}");
@@ -74,7 +74,7 @@ async fn record(path: &Path, config: &ConfigStore, client: &GroqClient, model: &
         Arc::new(ScriptRuntime::new(ScriptLimits::default())),
         snap.clone(),
     );
-    let mut tools = Ledger::new(snap.clone(), Vec::new());
+    let mut tools = StoreWorld::empty(&snap, now).expect("scratch store");
     let (mut conv, first) = Conversation::start(snap, now, CallerContext::default(), &host);
     drive_start(&mut conv, first, now, &host, &mut tools);
     for line in &fx.setup {

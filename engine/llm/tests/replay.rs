@@ -9,7 +9,6 @@ use std::time::Duration;
 use chrono::{DateTime, NaiveDateTime};
 use serde_json::{Value, json};
 use vartalaap_config::{BusinessSnapshot, ConfigStore};
-use vartalaap_core::testing::Ledger;
 use vartalaap_core::{CallerContext, Conversation, Input, Output, ToolKind, drive, drive_start};
 use vartalaap_llm::fixture::{Fixture, Task};
 use vartalaap_llm::{
@@ -19,6 +18,7 @@ use vartalaap_llm::{
 use vartalaap_providers::groq::GroqConfig;
 use vartalaap_providers::mock::groq::{GroqMode, GroqReply, MockGroq, MockGroqConfig};
 use vartalaap_script::{RhaiHost, ScriptLimits, ScriptRuntime};
+use vartalaap_tools::StoreWorld;
 
 const KEY: &str = "gsk_test";
 /// Any name: the model is a setting, and the mock accepts whatever it is given.
@@ -40,11 +40,11 @@ fn fixture(name: &str) -> Fixture {
     Fixture::load(root().join(format!("tests/fixtures/llm/{name}.json"))).expect("fixture")
 }
 
-/// A text conversation with in-memory tools, as `vartalaap chat` runs one.
+/// A text conversation with its tool calls on a scratch store, as `vartalaap chat` runs one.
 struct Call {
     conv: Conversation,
     host: RhaiHost,
-    ledger: Ledger,
+    tools: StoreWorld,
     now: NaiveDateTime,
 }
 
@@ -58,19 +58,19 @@ impl Call {
             Arc::new(ScriptRuntime::new(ScriptLimits::default())),
             snap.clone(),
         );
-        let mut ledger = Ledger::new(snap.clone(), Vec::new());
+        let mut tools = StoreWorld::empty(&snap, now).expect("scratch store");
         let (mut conv, first) = Conversation::start(snap, now, CallerContext::default(), &host);
-        drive_start(&mut conv, first, now, &host, &mut ledger);
+        drive_start(&mut conv, first, now, &host, &mut tools);
         Call {
             conv,
             host,
-            ledger,
+            tools,
             now,
         }
     }
 
     async fn say(&mut self, llm: &Llm, text: &str) -> TextTurn {
-        llm.text_turn(&mut self.conv, self.now, text, &self.host, &mut self.ledger)
+        llm.text_turn(&mut self.conv, self.now, text, &self.host, &mut self.tools)
             .await
     }
 
@@ -419,7 +419,7 @@ async fn grounded_hindi_answer_streams_sentence_by_sentence() {
         call.now,
         Input::text(&fx.utterance),
         &call.host,
-        &mut call.ledger,
+        &mut call.tools,
     );
     let target = llm.phrase_target(&outputs).expect("menu_answer is listed");
     assert_eq!(target.template, "menu_answer");

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::Serialize;
 use vartalaap_config::{BusinessSnapshot, ConfigStore};
-use vartalaap_core::{CallerContext, Conversation, Input, Output, drive, drive_start};
+use vartalaap_core::{CallerContext, Conversation, HandledBy, Input, Output, drive, drive_start};
 use vartalaap_llm::Llm;
 use vartalaap_script::{RhaiHost, ScriptRuntime};
 use vartalaap_store::{Clock, PhoneNumber, Store};
@@ -70,6 +70,9 @@ pub struct ChatReply {
     /// Reply language code (`hi`, `en`, `hinglish`).
     pub language: &'static str,
     pub state: ChatState,
+    /// What handled this turn: the intent understood and the flow and step that answered
+    /// (also for one-turn answers whose flow has ended, when `state.flow` is null).
+    pub handled_by: HandledBy,
     pub ended: bool,
     /// Tool calls, transfers and hang-ups the engine asked for this turn.
     pub actions: Vec<serde_json::Value>,
@@ -149,6 +152,8 @@ impl ChatService {
                 .and_then(|p| p.last_language.as_deref())
                 .and_then(vartalaap_config::Lang::from_code),
             returning: preferences.is_some(),
+            has_number: caller.is_some(),
+            whatsapp_consent: preferences.as_ref().and_then(|p| p.whatsapp_consent),
         };
         let at = at.unwrap_or_else(|| self.clock.now());
         let started_local = at.with_timezone(&snapshot.business.timezone).naive_local();
@@ -252,6 +257,7 @@ fn reply(
             step: view.step,
             slots: view.slots,
         },
+        handled_by: view.handled_by,
         ended: view.ended,
         actions,
         config_version: snapshot.version.clone(),

@@ -14,6 +14,7 @@ use vartalaap_core::Trace;
 use vartalaap_core::testing::{Coverage, load_dialogues, run_dialogue};
 use vartalaap_script::{RhaiHost, ScriptLimits, ScriptRuntime};
 use vartalaap_store::{Clock, SystemClock};
+use vartalaap_tools::dialogue_world;
 
 use crate::chat::{ChatReply, ChatService};
 use crate::settings::Settings;
@@ -133,6 +134,14 @@ fn print_reply(out: &mut impl Write, reply: &ChatReply, show_state: bool) -> std
             reply.state.step.as_deref().unwrap_or("-"),
             serde_json::Value::Object(reply.state.slots.clone())
         )?;
+        let h = &reply.handled_by;
+        writeln!(
+            out,
+            "  handled_by: intent={} flow={} step={}",
+            h.intent.as_deref().unwrap_or("-"),
+            h.flow.as_deref().unwrap_or("-"),
+            h.step.as_deref().unwrap_or("-"),
+        )?;
     }
     if reply.ended {
         writeln!(out, "(call ended)")?;
@@ -140,7 +149,8 @@ fn print_reply(out: &mut impl Write, reply: &ChatReply, show_state: bool) -> std
     Ok(())
 }
 
-/// Runs every dialogue in `dir`; prints failures and coverage; exit code 1 on any failure.
+/// Runs every dialogue in `dir` (tool calls against a scratch store per dialogue); prints
+/// failures and coverage; exit code 1 on any failure.
 pub fn test(dir: &Path, root: &Path) -> anyhow::Result<ExitCode> {
     let config = load_config(root)?;
     let dialogues = load_dialogues(dir).map_err(|errors| {
@@ -166,7 +176,7 @@ pub fn test(dir: &Path, root: &Path) -> anyhow::Result<ExitCode> {
             continue;
         };
         let host = RhaiHost::new(runtime.clone(), snapshot.clone());
-        let outcome = run_dialogue(snapshot, dialogue, &host);
+        let outcome = run_dialogue(snapshot, dialogue, &host, &dialogue_world);
         traces
             .entry(dialogue.business.clone())
             .or_default()

@@ -66,6 +66,18 @@ pub struct Booked {
     pub followup_job_id: Option<u64>,
 }
 
+/// What [`Store::queue_followup`] left in place: the reservation's one WhatsApp confirmation
+/// and the job that sends it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FollowupQueued {
+    /// The confirmation (new, or the one queued earlier for this reservation).
+    pub followup: WhatsappFollowup,
+    /// Id of the job that sends it.
+    pub job_id: u64,
+    /// Whether this call wrote it (false: it was already queued, nothing new was written).
+    pub created: bool,
+}
+
 /// A change to a reservation; `None` fields stay as they are. Same rules as a phone booking:
 /// capacity is re-checked (excluding the reservation itself) whenever the result is confirmed.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -189,6 +201,101 @@ impl Store {
             followup,
             followup_job_id,
         })
+    }
+
+    /// Records the caller's WhatsApp consent for a booking made earlier and queues its
+    /// confirmation, in one write transaction: the consent, the follow-up row and the job that
+    /// sends it commit together or not at all.
+    ///
+    /// The shipped flows ask "shall I send the details on WhatsApp?" *after* `book`, so the
+    /// consent usually arrives here rather than in [`BookingRequest::whatsapp_consent`].
+    /// Idempotent: a reservation has at most one confirmation however often this is called
+    /// (the job's idempotency key is the same as [`Store::book`]'s); a confirmation skipped
+    /// because consent had been withdrawn is re-armed, since the caller has now said yes.
+    ///
+    /// Refused when the reservation does not exist, is not confirmed, or has no caller number.
+    pub fn queue_followup(
+        &self,
+        reservation_id: u64,
+        spec: &FollowupSpec,
+        now: DateTime<Utc>,
+    ) -> Result<FollowupQueued, BookingError> {
+        let txn = self.db.begin_write()?;
+        let mut r: Reservation = load_reservation(&txn, reservation_id)?
+            .ok_or(BookingError::NotFound(reservation_id))?;
+        if r.status != ReservationStatus::Confirmed {
+            return Err(BookingError::Invalid {
+                field: "status",
+                problem: format!(
+                    "reservation {reservation_id} is {}; only a confirmed reservation gets a WhatsApp confirmation",
+                    r.status
+                ),
+            });
+        }
+        if r.phone_encrypted.is_none() {
+            return Err(BookingError::Invalid {
+                field: "phone",
+                problem: format!(
+                    "reservation {reservation_id} has no caller number to send a WhatsApp confirmation to"
+                ),
+            });
+        }
+        if !r.whatsapp_consent {
+            r.whatsapp_consent = true;
+            r.updated_at = now;
+            put_json(&mut txn.open_table(RESERVATIONS)?, r.id, &r)?;
+        }
+        let key = followup_key(&r);
+        let existing = txn
+            .open_table(JOBS_BY_KEY)?
+            .get(key.as_str())?
+            .map(|v| v.value());
+        let queued = match existing {
+            Some(job_id) => {
+                let job: crate::model::Job = get_json(&txn.open_table(JOBS)?, "jobs", job_id)?
+                    .ok_or_else(|| StoreError::not_found("job", job_id))?;
+                let followup_id = job
+                    .payload
+                    .get("followup_id")
+                    .and_then(serde_json::Value::as_u64)
+                    .ok_or_else(|| {
+                        StoreError::invalid("job", format!("job {job_id} has no followup_id"))
+                    })?;
+                let mut followup: WhatsappFollowup = get_json(
+                    &txn.open_table(FOLLOWUPS)?,
+                    "whatsapp_followups",
+                    followup_id,
+                )?
+                .ok_or_else(|| StoreError::not_found("whatsapp followup", followup_id))?;
+                if followup.status == FollowupStatus::Skipped {
+                    followup.status = FollowupStatus::Pending;
+                    followup.updated_at = now;
+                    put_json(&mut txn.open_table(FOLLOWUPS)?, followup.id, &followup)?;
+                    crate::jobs::rearm_in(&txn, job_id, now)?;
+                }
+                FollowupQueued {
+                    followup,
+                    job_id,
+                    created: false,
+                }
+            }
+            None => {
+                let (followup, job_id) = write_followup(&txn, &r, spec, now)?;
+                FollowupQueued {
+                    followup,
+                    job_id,
+                    created: true,
+                }
+            }
+        };
+        txn.commit()?;
+        tracing::info!(
+            reservation_id,
+            followup_id = queued.followup.id,
+            created = queued.created,
+            "WhatsApp confirmation queued after the booking."
+        );
+        Ok(queued)
     }
 
     /// Changes party size, date/time, status, notes or name with the same capacity rule as a
@@ -485,6 +592,12 @@ pub(crate) fn index_remove(txn: &WriteTransaction, r: &Reservation) -> Result<()
     Ok(())
 }
 
+/// The idempotency key of a reservation's WhatsApp confirmation (its job and the webhook's
+/// `Idempotency-Key`): one per reservation.
+fn followup_key(r: &Reservation) -> String {
+    format!("wa-confirm:{}:{}", r.business_id, r.id)
+}
+
 fn write_followup(
     txn: &WriteTransaction,
     r: &Reservation,
@@ -492,7 +605,7 @@ fn write_followup(
     now: DateTime<Utc>,
 ) -> Result<(WhatsappFollowup, u64), StoreError> {
     let id = next_id(txn, "whatsapp_followup")?;
-    let key = format!("wa-confirm:{}:{}", r.business_id, r.id);
+    let key = followup_key(r);
     let followup = WhatsappFollowup {
         id,
         reservation_id: r.id,

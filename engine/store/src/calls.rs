@@ -6,7 +6,8 @@ use redb::{ReadableDatabase, ReadableTable};
 use crate::crypto::PhoneHash;
 use crate::error::StoreError;
 use crate::model::{
-    CallLog, CallOutcome, CallWithTurns, CallerPreferences, ConversationTurn, TurnRole, TurnTimings,
+    CallLog, CallOutcome, CallWithTurns, CallerPreferences, ConversationTurn, HandledBy, TurnRole,
+    TurnTimings,
 };
 use crate::phone::PhoneNumber;
 use crate::store::{Page, PageRequest, Store};
@@ -55,6 +56,8 @@ pub struct NewTurn {
     pub started_at: DateTime<Utc>,
     /// Latencies.
     pub timings: TurnTimings,
+    /// What handled the turn (bot turns).
+    pub handled_by: Option<HandledBy>,
 }
 
 /// Filters for [`Store::list_calls`].
@@ -170,6 +173,7 @@ impl Store {
             stt_confidence: turn.stt_confidence,
             started_at: turn.started_at,
             timings: turn.timings.clone(),
+            handled_by: turn.handled_by.clone(),
             created_at: now,
         };
         turns.insert((call_id, seq), encode(&stored).as_slice())?;

@@ -140,6 +140,7 @@ pub fn write_fixture(path: &Path, version: u32) -> Result<(), OpenError> {
                 stt_confidence: None,
                 started_at: at(10),
                 timings: TurnTimings::default(),
+                handled_by: None,
                 created_at: at(10),
             };
             turns

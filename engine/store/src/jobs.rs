@@ -169,6 +169,28 @@ pub(crate) fn enqueue_in(
     Ok(job)
 }
 
+/// Puts a finished job back in the queue, due `now`, inside the caller's transaction (a
+/// WhatsApp confirmation skipped after consent was withdrawn, then consented to again). A job
+/// still pending or running is left as it is: it will run anyway.
+pub(crate) fn rearm_in(
+    txn: &WriteTransaction,
+    id: u64,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let job: Job = get_json(&txn.open_table(JOBS)?, "jobs", id)?
+        .ok_or_else(|| StoreError::not_found("job", id))?;
+    if matches!(job.status, JobStatus::Pending | JobStatus::Running) {
+        return Ok(());
+    }
+    let mut job = job;
+    job.status = JobStatus::Pending;
+    job.attempts = 0;
+    job.due_at = now;
+    job.finished_at = None;
+    job.updated_at = now;
+    save(txn, &job)
+}
+
 /// Loads a job for an update and drops its due-index entry (re-added by the caller if needed).
 fn take_for_update(txn: &WriteTransaction, id: u64) -> Result<Job, JobError> {
     let job: Job = get_json(&txn.open_table(JOBS)?, "jobs", id)?.ok_or(JobError::NotFound(id))?;

@@ -38,7 +38,8 @@ mod tables;
 mod whatsapp;
 
 pub use booking::{
-    Booked, BookingRequest, FollowupSpec, MAX_PARTY, ReservationChange, ReservationFilter,
+    Booked, BookingRequest, FollowupQueued, FollowupSpec, MAX_PARTY, ReservationChange,
+    ReservationFilter,
 };
 pub use calls::{CallEnd, CallFilter, CallerUpdate, NewCall, NewTurn};
 pub use capacity::{CapacityRule, SlotAvailability, SlotGrid, nearest_free};
@@ -51,9 +52,9 @@ pub use jobs::{
 pub use migrate::{MigrationReport, SCHEMA_VERSION};
 pub use model::{
     BadTime, CallLog, CallOutcome, CallWithTurns, CallbackReason, CallbackRequest, CallbackStatus,
-    CallerPreferences, ConversationTurn, FollowupStatus, ImprovementSuggestion, Job, JobStatus,
-    Reservation, ReservationStatus, ReviewStatus, SuggestionStatus, TimeOfDay, TranscriptReview,
-    TurnRole, TurnTimings, WhatsappFollowup,
+    CallerPreferences, ConversationTurn, FollowupStatus, HandledBy, ImprovementSuggestion, Job,
+    JobStatus, Reservation, ReservationStatus, ReviewStatus, SuggestionStatus, TimeOfDay,
+    TranscriptReview, TurnRole, TurnTimings, WhatsappFollowup,
 };
 pub use once::MAX_ONCE_KEY_LEN;
 pub use phone::{PhoneError, PhoneNumber};

@@ -134,6 +134,7 @@ fn purge_deletes_old_personal_data_and_keeps_aggregates() {
                     stt_confidence: None,
                     started_at: old,
                     timings: TurnTimings::default(),
+                    handled_by: None,
                 },
                 old,
             )
@@ -175,6 +176,7 @@ fn purge_deletes_old_personal_data_and_keeps_aggregates() {
                 stt_confidence: None,
                 started_at: now(),
                 timings: TurnTimings::default(),
+                handled_by: None,
             },
             now(),
         )
@@ -301,6 +303,7 @@ fn calls_turns_preferences_callbacks_and_suggestions() {
                         total_ms: Some(400),
                         ..Default::default()
                     },
+                    handled_by: None,
                 },
                 now(),
             )
@@ -316,7 +319,8 @@ fn calls_turns_preferences_callbacks_and_suggestions() {
                 language: None,
                 stt_confidence: None,
                 started_at: now(),
-                timings: TurnTimings::default()
+                timings: TurnTimings::default(),
+                handled_by: None,
             },
             now()
         ),

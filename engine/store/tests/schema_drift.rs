@@ -130,6 +130,11 @@ fn all_types_sample() -> (
             engine_ms: Some(4),
             first_frame_ms: Some(21),
         },
+        handled_by: Some(HandledBy {
+            intent: Some("ask_menu".into()),
+            flow: Some("menu_question".into()),
+            step: Some("answer".into()),
+        }),
         created_at: now(),
     };
     let prefs = CallerPreferences {
@@ -243,7 +248,19 @@ fn every_type_matches_its_schema() {
     ) = (None, None, None, None, None, None);
     check("reservation", &[reservation.clone(), bare_res]);
     check("call_log", &[call]);
-    check("conversation_turn", &[turn]);
+    let caller_turn = ConversationTurn {
+        handled_by: None,
+        ..turn.clone()
+    };
+    let not_understood = ConversationTurn {
+        handled_by: Some(HandledBy {
+            intent: None,
+            flow: Some("fallback".into()),
+            step: Some("not_understood".into()),
+        }),
+        ..turn.clone()
+    };
+    check("conversation_turn", &[turn, caller_turn, not_understood]);
     check("caller_preferences", &[prefs]);
     check("whatsapp_followup", &[followup]);
     check("transcript_review", &[review]);

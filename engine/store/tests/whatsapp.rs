@@ -293,3 +293,161 @@ async fn cancelled_reservation_is_skipped_and_dead_sends_are_swept_back() {
     task.await.unwrap();
     assert_eq!(hook.delivered().values().sum::<u32>(), 1);
 }
+
+/// The shipped flows ask for WhatsApp consent *after* booking: the consent, the follow-up and
+/// its job are written then, once per reservation however often it is asked, and the runner
+/// delivers it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn consent_after_booking_queues_one_followup_that_is_delivered() {
+    let hook = Webhook::start(Vec::new()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(open(&dir));
+    let booked = store
+        .book(
+            &request(4, "19:30", Some("+91 98765 43210"), false),
+            &RULE,
+            now(),
+        )
+        .unwrap();
+    assert!(booked.followup.is_none(), "no consent yet: nothing queued");
+    let id = booked.reservation.id;
+
+    let first = store.queue_followup(id, &spec(), now()).unwrap();
+    assert!(first.created);
+    let again = store.queue_followup(id, &spec(), now()).unwrap();
+    assert!(!again.created, "asking twice queues nothing new");
+    assert_eq!(
+        (again.followup.id, again.job_id),
+        (first.followup.id, first.job_id)
+    );
+    assert_eq!(store.followups_for_reservation(id).unwrap().len(), 1);
+    let jobs = store
+        .list_jobs(
+            &JobFilter {
+                kind: Some(WHATSAPP_FOLLOWUP_KIND.into()),
+                ..JobFilter::default()
+            },
+            &PageRequest::default(),
+        )
+        .unwrap();
+    assert_eq!(jobs.items.len(), 1, "{:?}", jobs.items);
+    assert!(
+        store.get_reservation(id).unwrap().unwrap().whatsapp_consent,
+        "the consent is recorded with the follow-up"
+    );
+
+    let clock = ManualClock::new(now());
+    let config = RunnerConfig {
+        owner: "w".into(),
+        poll_interval: Duration::from_millis(5),
+        ..RunnerConfig::default()
+    };
+    let runner = JobRunner::new(store.clone(), config)
+        .register(
+            WHATSAPP_FOLLOWUP_KIND,
+            WhatsAppFollowupHandler::new(store.clone(), sender(&hook.url), clock.clone()),
+        )
+        .with_clock(clock.clone());
+    let shutdown = CancellationToken::new();
+    let task = tokio::spawn(runner.run(shutdown.clone()));
+    wait_for(&store, first.job_id, "delivery", |j| {
+        j.status == JobStatus::Done
+    })
+    .await;
+    // Asked once more after it was sent: still one message.
+    let late = store.queue_followup(id, &spec(), now()).unwrap();
+    assert!(!late.created);
+    assert_eq!(late.followup.status, FollowupStatus::Sent);
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    shutdown.cancel();
+    task.await.unwrap();
+    let attempts = hook.attempts();
+    assert_eq!(attempts.len(), 1, "{attempts:?}");
+    assert_eq!(attempts[0].body["to"], "+919876543210");
+    assert_eq!(attempts[0].body["parameters"]["party_size"], 4);
+}
+
+/// Consent given after it was withdrawn (and the confirmation skipped) re-arms the same job;
+/// a booking without a number, or one no longer confirmed, is refused with the reason.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn late_consent_rearms_a_skipped_followup_and_refuses_what_cannot_be_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(open(&dir));
+    let booked = store
+        .book(&request(2, "19:30", Some("9876543210"), true), &RULE, now())
+        .unwrap();
+    let id = booked.reservation.id;
+    let job_id = booked.followup_job_id.unwrap();
+    store
+        .modify_reservation(
+            id,
+            &ReservationChange {
+                whatsapp_consent: Some(false),
+                ..Default::default()
+            },
+            &RULE,
+            now(),
+        )
+        .unwrap();
+    // The runner skips it (consent withdrawn) and finishes the job.
+    let clock = ManualClock::new(now());
+    let hook = Webhook::start(Vec::new()).await;
+    let config = RunnerConfig {
+        owner: "w".into(),
+        poll_interval: Duration::from_millis(5),
+        ..RunnerConfig::default()
+    };
+    let runner = JobRunner::new(store.clone(), config)
+        .register(
+            WHATSAPP_FOLLOWUP_KIND,
+            WhatsAppFollowupHandler::new(store.clone(), sender(&hook.url), clock.clone()),
+        )
+        .with_clock(clock.clone());
+    let shutdown = CancellationToken::new();
+    let task = tokio::spawn(runner.run(shutdown.clone()));
+    wait_for(&store, job_id, "skip", |j| j.status == JobStatus::Done).await;
+    assert_eq!(
+        store
+            .get_followup(booked.followup.as_ref().unwrap().id)
+            .unwrap()
+            .unwrap()
+            .status,
+        FollowupStatus::Skipped
+    );
+    // Yes again: the same job runs again and sends.
+    let again = store.queue_followup(id, &spec(), now()).unwrap();
+    assert_eq!((again.job_id, again.created), (job_id, false));
+    for _ in 0..2000 {
+        if !hook.attempts().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    wait_for(&store, job_id, "sent", |j| j.status == JobStatus::Done).await;
+    shutdown.cancel();
+    task.await.unwrap();
+    assert_eq!(hook.attempts().len(), 1);
+    assert_eq!(
+        store
+            .get_followup(again.followup.id)
+            .unwrap()
+            .unwrap()
+            .status,
+        FollowupStatus::Sent
+    );
+
+    let anonymous = store
+        .book(&request(2, "20:30", None, false), &RULE, now())
+        .unwrap();
+    let e = store
+        .queue_followup(anonymous.reservation.id, &spec(), now())
+        .unwrap_err();
+    assert!(e.to_string().contains("no caller number"), "{e}");
+    store.cancel_reservation(id, now()).unwrap();
+    let e = store.queue_followup(id, &spec(), now()).unwrap_err();
+    assert!(e.to_string().contains("cancelled"), "{e}");
+    assert!(matches!(
+        store.queue_followup(999, &spec(), now()),
+        Err(BookingError::NotFound(999))
+    ));
+}

@@ -217,6 +217,16 @@ impl Engine {
         }
     }
 
+    /// What handled the last turn, as the call log stores it.
+    pub fn handled_by(&self) -> vartalaap_store::HandledBy {
+        let h = self.conv.handled_by();
+        vartalaap_store::HandledBy {
+            intent: h.intent.clone(),
+            flow: h.flow.clone(),
+            step: h.step.clone(),
+        }
+    }
+
     /// The language the bot speaks now.
     pub fn lang(&self) -> Lang {
         self.conv.view().lang
@@ -389,6 +399,8 @@ impl CallLog {
             let context = CallerContext {
                 preferred_lang: preferred,
                 returning: prefs.is_some(),
+                has_number: hash.is_some(),
+                whatsapp_consent: prefs.as_ref().and_then(|p| p.whatsapp_consent),
             };
             let call = store.create_call(
                 &NewCall {
@@ -424,6 +436,7 @@ impl CallLog {
                 stt_confidence: None,
                 started_at: now,
                 timings: TurnTimings::default(),
+                handled_by: None,
             });
             log
         })
@@ -493,12 +506,13 @@ impl CallLog {
                 stt_ms: marks.timings().stt_ms,
                 ..TurnTimings::default()
             },
+            handled_by: None,
         };
         self.append(svc, turn).await;
     }
 
     /// What the caller heard of the bot's reply, with the whole turn's timings (also sent to
-    /// the metrics sink).
+    /// the metrics sink) and what handled the turn.
     pub async fn bot_turn(
         &self,
         svc: &Arc<VoiceService>,
@@ -506,6 +520,7 @@ impl CallLog {
         lang: Lang,
         started_at: DateTime<Utc>,
         marks: &TurnMarks,
+        handled_by: Option<vartalaap_store::HandledBy>,
     ) {
         for (stage, seconds) in marks.stages() {
             svc.metric(stage, seconds);
@@ -517,6 +532,7 @@ impl CallLog {
             stt_confidence: None,
             started_at,
             timings: marks.timings(),
+            handled_by,
         };
         self.append(svc, turn).await;
     }

@@ -545,7 +545,7 @@ impl VoiceService {
                 for lang in snapshot.business.languages.supported.clone() {
                     let caller = vartalaap_core::CallerContext {
                         preferred_lang: Some(lang),
-                        returning: false,
+                        ..Default::default()
                     };
                     let (_, first) =
                         vartalaap_core::Conversation::start(snapshot.clone(), now, caller, &host);
@@ -628,6 +628,7 @@ fn record_unstreamed(
             stt_confidence: None,
             started_at: started,
             timings: TurnTimings::default(),
+            handled_by: None,
         },
         now,
     )?;

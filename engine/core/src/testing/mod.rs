@@ -3,10 +3,11 @@
 //!
 //! A dialogue file names a business, a reference time and the caller's lines, and says per
 //! turn what the bot should answer (exact text, substrings or a regular expression), which
-//! slots should hold what, which flow should be active and which tool calls should happen; at
-//! the end, which reservations and callbacks exist. The runner plays the dialogue through the
-//! real engine with the real configuration and an in-memory [`Ledger`] that applies the
-//! business's capacity rule (covers whose holds overlap), and reports every mismatch as
+//! slots should hold what, which flow should be active, what handled the turn and which tool
+//! calls should happen; at the end, which reservations, callbacks and jobs exist. The runner
+//! plays the dialogue through the real engine with the real configuration; its tool calls go
+//! to a [`DialogueWorld`] the caller supplies (everywhere: the server's executor over a
+//! temporary store, `vartalaap_tools::StoreWorld`), and it reports every mismatch as
 //! `file:turn N: …`. Adding a test means adding a file.
 //!
 //! ```yaml
@@ -20,11 +21,12 @@
 //!     actions: [check_availability]
 //! expect:
 //!   reservations: [{ date: "2026-11-26", time: "20:00", party_size: 4, name: Rahul }]
+//!   jobs: [{ kind: whatsapp_followup, reservation_name: Rahul }]
 //! ```
 
 mod coverage;
-mod ledger;
 mod runner;
+mod world;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -33,8 +35,13 @@ use serde::Deserialize;
 use serde_json::Value;
 
 pub use coverage::Coverage;
-pub use ledger::{Ledger, LedgerCallback, LedgerReservation};
-pub use runner::{BusinessReport, Failure, Outcome, Report, run_dialogue, run_dialogues};
+pub use runner::{
+    BusinessReport, FailingTools, Failure, Outcome, Report, run_dialogue, run_dialogues,
+};
+pub use world::{
+    DEFAULT_CALLER_NUMBER, DialogueCallback, DialogueJob, DialogueReservation, DialogueWorld,
+    OTHER_CALLER_NUMBER, WorldFactory, WorldSetup,
+};
 
 /// One scripted call.
 #[derive(Debug, Clone, Deserialize)]
@@ -53,9 +60,16 @@ pub struct Dialogue {
     /// The caller's known language (a returning caller).
     #[serde(default)]
     pub caller_lang: Option<String>,
+    /// The caller's number as the phone network gives it; `null` = withheld (no WhatsApp
+    /// confirmation, no look-ups by number). Default: [`DEFAULT_CALLER_NUMBER`].
+    #[serde(default = "default_caller_number")]
+    pub caller_number: Option<String>,
+    /// The caller's answer to the WhatsApp question in an earlier call (a returning caller).
+    #[serde(default)]
+    pub caller_whatsapp_consent: Option<bool>,
     /// Reservations that exist before the call (for modify and cancel).
     #[serde(default)]
-    pub existing: Vec<LedgerReservation>,
+    pub existing: Vec<DialogueReservation>,
     /// Tools that fail in this dialogue (`book`, `check_availability`, `create_callback`, …).
     #[serde(default)]
     pub failing_tools: Vec<String>,
@@ -102,6 +116,28 @@ pub struct Turn {
     /// Reply language after the turn.
     #[serde(default)]
     pub lang: Option<String>,
+    /// What must have handled the turn (fields left out match anything; `null` = none).
+    #[serde(default)]
+    pub handled_by: Option<ExpectedHandledBy>,
+}
+
+/// The expected [`crate::HandledBy`] of a turn.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExpectedHandledBy {
+    /// Intent (`null` = nothing understood).
+    #[serde(default, deserialize_with = "some_value")]
+    pub intent: Option<Value>,
+    /// Flow.
+    #[serde(default, deserialize_with = "some_value")]
+    pub flow: Option<Value>,
+    /// Step.
+    #[serde(default, deserialize_with = "some_value")]
+    pub step: Option<Value>,
+}
+
+fn default_caller_number() -> Option<String> {
+    Some(DEFAULT_CALLER_NUMBER.to_string())
 }
 
 /// An LLM reading of one caller turn (see [`crate::Interpretation`]).
@@ -153,13 +189,16 @@ pub struct Reply {
 pub struct EndState {
     /// Active reservations (existing ones included), in any order.
     #[serde(default)]
-    pub reservations: Option<Vec<LedgerReservation>>,
+    pub reservations: Option<Vec<DialogueReservation>>,
     /// Callback requests made.
     #[serde(default)]
-    pub callbacks: Option<Vec<LedgerCallback>>,
-    /// WhatsApp follow-ups sent (count).
+    pub callbacks: Option<Vec<DialogueCallback>>,
+    /// WhatsApp confirmations queued (jobs of kind `whatsapp_followup`, counted).
     #[serde(default)]
     pub followups: Option<usize>,
+    /// Every durable job queued, in any order (each expectation matches one job).
+    #[serde(default)]
+    pub jobs: Option<Vec<DialogueJob>>,
     /// Whether the bot hung up or transferred.
     #[serde(default)]
     pub ended: Option<bool>,

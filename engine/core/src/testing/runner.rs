@@ -7,11 +7,11 @@ use chrono::{DateTime, Duration, NaiveDateTime};
 use serde_json::Value;
 use vartalaap_config::{BusinessSnapshot, Lang};
 
-use super::ledger::{Ledger, tool_name};
-use super::{Dialogue, EndState, Reply, Turn};
+use super::world::{DialogueWorld, WorldFactory, WorldSetup};
+use super::{Dialogue, EndState, ExpectedHandledBy, Reply, Turn};
 use crate::conversation::Conversation;
-use crate::io::{CallerContext, Input, Interpretation, Output};
-use crate::tools::{drive, drive_start};
+use crate::io::{CallerContext, Input, Interpretation, Output, ToolCall, ToolResult};
+use crate::tools::{ToolExecutor, drive, drive_start};
 use crate::trace::Trace;
 use vartalaap_script::ScriptHost;
 
@@ -43,8 +43,34 @@ pub struct Outcome {
     pub transcript: Vec<String>,
 }
 
-/// Plays `d` against `snap` with `host` running flow expressions.
-pub fn run_dialogue(snap: Arc<BusinessSnapshot>, d: &Dialogue, host: &dyn ScriptHost) -> Outcome {
+/// Fails the tools a dialogue names in `failing_tools` (the failure paths of a flow) and
+/// passes every other call to the world.
+pub struct FailingTools<'a> {
+    /// The world the other calls go to.
+    pub inner: &'a mut dyn DialogueWorld,
+    /// Tool names that fail (`book`, `create_callback`, …).
+    pub failing: &'a [String],
+}
+
+impl ToolExecutor for FailingTools<'_> {
+    fn execute(&mut self, now: NaiveDateTime, call: &ToolCall) -> ToolResult {
+        if self.failing.iter().any(|f| f == call.kind.name()) {
+            return ToolResult::Failed {
+                message: "failure injected by the dialogue".into(),
+            };
+        }
+        self.inner.execute(now, call)
+    }
+}
+
+/// Plays `d` against `snap` with `host` running flow expressions and the world `world_for`
+/// builds executing its tool calls.
+pub fn run_dialogue(
+    snap: Arc<BusinessSnapshot>,
+    d: &Dialogue,
+    host: &dyn ScriptHost,
+    world_for: &WorldFactory<'_>,
+) -> Outcome {
     let file = d.file.display().to_string();
     let mut o = Outcome::default();
     let fail = |o: &mut Outcome, turn: usize, message: String| {
@@ -65,12 +91,33 @@ pub fn run_dialogue(snap: Arc<BusinessSnapshot>, d: &Dialogue, host: &dyn Script
     let mut now: NaiveDateTime = at.naive_local();
     let caller = CallerContext {
         preferred_lang: d.caller_lang.as_deref().and_then(Lang::from_code),
-        returning: d.caller_lang.is_some(),
+        returning: d.caller_lang.is_some() || d.caller_whatsapp_consent.is_some(),
+        has_number: d.caller_number.is_some(),
+        whatsapp_consent: d.caller_whatsapp_consent,
     };
-    let mut ledger = Ledger::new(snap.clone(), d.existing.clone());
-    ledger.failing = d.failing_tools.clone();
+    let setup = WorldSetup {
+        snapshot: &snap,
+        at: now,
+        caller_number: d.caller_number.as_deref(),
+        existing: &d.existing,
+    };
+    let mut world = match world_for(&setup) {
+        Ok(w) => w,
+        Err(e) => {
+            fail(
+                &mut o,
+                0,
+                format!("could not set up the dialogue's store: {e}"),
+            );
+            return o;
+        }
+    };
+    let mut tools = FailingTools {
+        inner: world.as_mut(),
+        failing: &d.failing_tools,
+    };
     let (mut conv, first) = Conversation::start(snap, now, caller, host);
-    let mut outputs = drive_start(&mut conv, first, now, host, &mut ledger);
+    let mut outputs = drive_start(&mut conv, first, now, host, &mut tools);
     // A first turn without caller input checks the greeting.
     let greeting = d.turns.first().is_some_and(is_greeting);
     record(&mut o, &outputs);
@@ -104,7 +151,7 @@ pub fn run_dialogue(snap: Arc<BusinessSnapshot>, d: &Dialogue, host: &dyn Script
             o.transcript.push("caller: [silence]".into());
             Input::NoInput
         };
-        outputs = drive(&mut conv, now, input, host, &mut ledger);
+        outputs = drive(&mut conv, now, input, host, &mut tools);
         record(&mut o, &outputs);
         check_turn(&mut o, &file, n, t, &conv, &outputs);
     }
@@ -113,7 +160,7 @@ pub fn run_dialogue(snap: Arc<BusinessSnapshot>, d: &Dialogue, host: &dyn Script
         fail(&mut o, end, format!("engine error: {e}"));
     }
     if let Some(exp) = &d.expect {
-        check_end(&mut o, &file, end, exp, &ledger, &conv);
+        check_end(&mut o, &file, end, exp, world.as_ref(), &conv);
     }
     o.trace = conv.trace().clone();
     o
@@ -151,11 +198,13 @@ impl Report {
 }
 
 /// Runs every dialogue against the snapshots `store` returns (by business id), with the
-/// script host `host_for` builds per snapshot. Used by `vartalaap test` and `cargo test`.
+/// script host `host_for` builds per snapshot and a world per dialogue from `world_for`.
+/// Used by `vartalaap test` and `cargo test`.
 pub fn run_dialogues(
     dialogues: &[Dialogue],
     snapshot_for: &dyn Fn(&str) -> Option<Arc<BusinessSnapshot>>,
     host_for: &dyn Fn(&Arc<BusinessSnapshot>) -> Box<dyn ScriptHost>,
+    world_for: &WorldFactory<'_>,
 ) -> Report {
     let mut report = Report {
         dialogues: dialogues.len(),
@@ -179,7 +228,7 @@ pub fn run_dialogues(
             continue;
         };
         let host = host_for(&snap);
-        let outcome = run_dialogue(snap.clone(), d, host.as_ref());
+        let outcome = run_dialogue(snap.clone(), d, host.as_ref(), world_for);
         let entry = traces
             .entry(d.business.clone())
             .or_insert_with(|| (snap, 0, Trace::default()));
@@ -231,9 +280,7 @@ fn record(o: &mut Outcome, outputs: &[Output]) {
     }
     for out in outputs {
         match out {
-            Output::Tool(c) => o
-                .transcript
-                .push(format!("  [tool {}]", tool_name(&c.kind))),
+            Output::Tool(c) => o.transcript.push(format!("  [tool {}]", c.kind.name())),
             Output::Transfer { .. } => o.transcript.push("  [transfer]".into()),
             Output::Hangup { reason } => o.transcript.push(format!("  [hangup {reason:?}]")),
             _ => {}
@@ -271,7 +318,7 @@ fn check_turn(
         let got: Vec<String> = outputs
             .iter()
             .filter_map(|o| match o {
-                Output::Tool(c) => Some(tool_name(&c.kind).to_string()),
+                Output::Tool(c) => Some(c.kind.name().to_string()),
                 Output::Transfer { .. } => Some("transfer".into()),
                 Output::Hangup { .. } => Some("hangup".into()),
                 _ => None,
@@ -286,12 +333,34 @@ fn check_turn(
     {
         problems.push(format!("lang: expected {want}, got {}", view.lang));
     }
+    if let Some(want) = &t.handled_by {
+        check_handled_by(want, &view.handled_by, &mut problems);
+    }
     for p in problems {
         o.failures.push(Failure {
             file: file.to_string(),
             turn: n,
             message: format!("{p}\n    bot said: {text:?}"),
         });
+    }
+}
+
+fn check_handled_by(
+    want: &ExpectedHandledBy,
+    got: &crate::io::HandledBy,
+    problems: &mut Vec<String>,
+) {
+    let fields = [
+        ("intent", &want.intent, &got.intent),
+        ("flow", &want.flow, &got.flow),
+        ("step", &want.step, &got.step),
+    ];
+    for (name, want, got) in fields {
+        let Some(want) = want else { continue };
+        let got = got.clone().map_or(Value::Null, Value::from);
+        if want != &got {
+            problems.push(format!("handled_by.{name}: expected {want}, got {got}"));
+        }
     }
 }
 
@@ -340,55 +409,42 @@ fn check_end(
     file: &str,
     n: usize,
     e: &EndState,
-    ledger: &Ledger,
+    world: &dyn DialogueWorld,
     conv: &Conversation,
 ) {
     let mut problems = Vec::new();
     if let Some(want) = &e.reservations {
-        let key = |r: &super::LedgerReservation| (r.date, r.time, r.party_size, r.name.clone());
-        let mut got: Vec<_> = ledger.reservations.iter().map(key).collect();
-        let mut want_keys: Vec<_> = want.iter().map(key).collect();
-        got.sort();
-        want_keys.sort();
-        if got != want_keys {
-            problems.push(format!("reservations: expected {want_keys:?}, got {got:?}"));
+        match world.reservations() {
+            Ok(got) => check_reservations(want, &got, &mut problems),
+            Err(err) => problems.push(format!("reservations: could not read them: {err}")),
         }
-        // Notes are compared where the dialogue states them.
-        for w in want.iter().filter(|w| w.notes.is_some()) {
-            let same = ledger
-                .reservations
-                .iter()
-                .any(|r| key(r) == key(w) && r.notes == w.notes);
-            if !same {
-                let found: Vec<_> = ledger
-                    .reservations
-                    .iter()
-                    .filter(|r| key(r) == key(w))
-                    .map(|r| r.notes.clone())
-                    .collect();
-                problems.push(format!(
-                    "reservation {:?}: expected notes {:?}, got {found:?}",
-                    key(w),
-                    w.notes
-                ));
+    }
+    if let Some(want) = &e.callbacks {
+        match world.callbacks() {
+            Ok(got) if &got != want => {
+                problems.push(format!("callbacks: expected {want:?}, got {got:?}"));
             }
+            Ok(_) => {}
+            Err(err) => problems.push(format!("callbacks: could not read them: {err}")),
         }
     }
-    if let Some(want) = &e.callbacks
-        && &ledger.callbacks != want
-    {
-        problems.push(format!(
-            "callbacks: expected {want:?}, got {:?}",
-            ledger.callbacks
-        ));
-    }
-    if let Some(want) = e.followups
-        && ledger.followups.len() != want
-    {
-        problems.push(format!(
-            "followups: expected {want}, got {}",
-            ledger.followups.len()
-        ));
+    if e.followups.is_some() || e.jobs.is_some() {
+        match world.jobs() {
+            Ok(got) => {
+                if let Some(want) = e.followups {
+                    let n = got.iter().filter(|j| j.kind == FOLLOWUP_KIND).count();
+                    if n != want {
+                        problems.push(format!(
+                            "followups: expected {want} WhatsApp confirmation(s) queued, got {n}"
+                        ));
+                    }
+                }
+                if let Some(want) = &e.jobs {
+                    check_jobs(want, &got, &mut problems);
+                }
+            }
+            Err(err) => problems.push(format!("jobs: could not read them: {err}")),
+        }
     }
     if let Some(want) = e.ended
         && conv.ended() != want
@@ -401,5 +457,59 @@ fn check_end(
             turn: n,
             message: format!("end: {p}"),
         });
+    }
+}
+
+/// The job kind of a WhatsApp confirmation (as the store names it).
+const FOLLOWUP_KIND: &str = "whatsapp_followup";
+
+fn check_reservations(
+    want: &[super::DialogueReservation],
+    got: &[super::DialogueReservation],
+    problems: &mut Vec<String>,
+) {
+    let key = |r: &super::DialogueReservation| (r.date, r.time, r.party_size, r.name.clone());
+    let mut got_keys: Vec<_> = got.iter().map(key).collect();
+    let mut want_keys: Vec<_> = want.iter().map(key).collect();
+    got_keys.sort();
+    want_keys.sort();
+    if got_keys != want_keys {
+        problems.push(format!(
+            "reservations: expected {want_keys:?}, got {got_keys:?}"
+        ));
+    }
+    // Notes are compared where the dialogue states them.
+    for w in want.iter().filter(|w| w.notes.is_some()) {
+        if !got.iter().any(|r| key(r) == key(w) && r.notes == w.notes) {
+            let found: Vec<_> = got
+                .iter()
+                .filter(|r| key(r) == key(w))
+                .map(|r| r.notes.clone())
+                .collect();
+            problems.push(format!(
+                "reservation {:?}: expected notes {:?}, got {found:?}",
+                key(w),
+                w.notes
+            ));
+        }
+    }
+}
+
+/// Each expected job matches a distinct job, and no job is left over.
+fn check_jobs(want: &[super::DialogueJob], got: &[super::DialogueJob], problems: &mut Vec<String>) {
+    let mut left: Vec<&super::DialogueJob> = got.iter().collect();
+    let mut missing = Vec::new();
+    for w in want {
+        match left.iter().position(|g| w.matches(g)) {
+            Some(i) => {
+                left.remove(i);
+            }
+            None => missing.push(w),
+        }
+    }
+    if !missing.is_empty() || !left.is_empty() {
+        problems.push(format!(
+            "jobs: expected {want:?}, got {got:?} (not found: {missing:?}; unexpected: {left:?})"
+        ));
     }
 }

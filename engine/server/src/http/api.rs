@@ -18,10 +18,12 @@ use warp::{Filter, Rejection, Reply};
 
 use vartalaap_config::BusinessSnapshot;
 use vartalaap_store::{
-    BookingRequest, CallFilter, CallbackFilter, CallbackStatus, CapacityRule, FollowupSpec,
-    JobFilter, JobStatus, MAX_PARTY, Page, PageRequest, PhoneHash, PhoneNumber, ReservationChange,
-    ReservationFilter, ReservationStatus, Store, TimeOfDay,
+    BookingRequest, CallFilter, CallbackFilter, CallbackStatus, JobFilter, JobStatus, MAX_PARTY,
+    Page, PageRequest, PhoneHash, PhoneNumber, ReservationChange, ReservationFilter,
+    ReservationStatus, Store, TimeOfDay,
 };
+
+use vartalaap_tools::{capacity_rule, followup_spec};
 
 use super::error::ApiError;
 use super::{AppState, BODY_LIMIT, with_auth};
@@ -300,27 +302,6 @@ fn known_business(state: &AppState, id: &str) -> Result<Arc<BusinessSnapshot>, A
                 known.join(", ")
             ))
         }
-    })
-}
-
-/// The capacity rule of a business, from its live configuration.
-pub fn capacity_rule(snapshot: &BusinessSnapshot) -> CapacityRule {
-    let policy = &snapshot.business.reservations;
-    CapacityRule {
-        capacity_covers: policy.capacity,
-        hold_minutes: policy.hold_minutes,
-    }
-}
-
-/// The WhatsApp confirmation settings of a business, when it sends them.
-pub fn followup_spec(snapshot: &BusinessSnapshot, language: &str) -> Option<FollowupSpec> {
-    let business = &snapshot.business;
-    let template = business.whatsapp.template.clone()?;
-    business.whatsapp.enabled.then(|| FollowupSpec {
-        template,
-        language: language.to_string(),
-        restaurant_name: business.name.en.clone(),
-        max_attempts: 8,
     })
 }
 

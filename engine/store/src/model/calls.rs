@@ -95,6 +95,20 @@ pub struct TurnTimings {
     pub first_frame_ms: Option<u32>,
 }
 
+/// What handled a turn of the dialog: the intent understood and the flow and step that
+/// answered (the dialog engine's `HandledBy`, stored on the bot's turns so the call view shows
+/// what was understood, also for one-turn answers whose flow has already ended).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HandledBy {
+    /// Intent (`book_table`, `ask_menu`) or built-in repair (`repeat`, `correction`, …);
+    /// `None` when nothing was understood.
+    pub intent: Option<String>,
+    /// Flow that answered.
+    pub flow: Option<String>,
+    /// Last step that ran in the turn.
+    pub step: Option<String>,
+}
+
 /// One utterance in a call transcript (schemas/conversation_turn.json). Purged after the
 /// retention period.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -117,6 +131,10 @@ pub struct ConversationTurn {
     pub started_at: DateTime<Utc>,
     /// Latency breakdown.
     pub timings: TurnTimings,
+    /// What handled the turn, on the bot's turns; `None` for caller and system turns and
+    /// turns stored before it existed.
+    #[serde(default)]
+    pub handled_by: Option<HandledBy>,
     /// When it was stored.
     pub created_at: DateTime<Utc>,
 }
@@ -150,4 +168,21 @@ pub struct CallerPreferences {
     pub created_at: DateTime<Utc>,
     /// Last change (retention clock).
     pub updated_at: DateTime<Utc>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Turns stored before `handled_by` existed read back with `None`: no migration needed.
+    #[test]
+    fn a_turn_stored_before_handled_by_reads_back() {
+        let old = r#"{"call_id":1,"seq":0,"role":"bot","text":"Namaste","language":"hi",
+            "started_at":"2026-11-25T12:30:00Z","timings":{"stt_ms":null,
+            "llm_first_token_ms":null,"tts_first_audio_ms":null,"total_ms":null},
+            "created_at":"2026-11-25T12:30:00Z"}"#;
+        let turn: ConversationTurn = serde_json::from_str(old).expect("old row decodes");
+        assert_eq!(turn.handled_by, None);
+        assert_eq!(turn.stt_confidence, None);
+    }
 }

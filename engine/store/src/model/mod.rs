@@ -10,7 +10,8 @@ mod reservations;
 mod reviews;
 
 pub use calls::{
-    CallLog, CallOutcome, CallWithTurns, CallerPreferences, ConversationTurn, TurnRole, TurnTimings,
+    CallLog, CallOutcome, CallWithTurns, CallerPreferences, ConversationTurn, HandledBy, TurnRole,
+    TurnTimings,
 };
 pub use jobs::{Job, JobStatus};
 pub use reservations::{

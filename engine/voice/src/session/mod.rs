@@ -100,6 +100,8 @@ struct Reply {
     marks: TurnMarks,
     lang: Lang,
     started_utc: chrono::DateTime<chrono::Utc>,
+    /// What handled the turn this reply answers (stored with the bot's turn).
+    handled_by: Option<vartalaap_store::HandledBy>,
     sent_all: Option<Instant>,
     /// The line cannot be cut by the caller (goodbyes before hanging up).
     uninterruptible: bool,

@@ -158,6 +158,7 @@ impl Session {
             marks,
             lang,
             started_utc: self.svc.deps.clock.now(),
+            handled_by: self.engine.as_ref().map(|e| e.handled_by()),
             sent_all: None,
             uninterruptible,
         });
@@ -218,6 +219,7 @@ impl Session {
                 reply.lang,
                 reply.started_utc,
                 &reply.marks,
+                reply.handled_by.clone(),
             )
             .await;
     }
@@ -246,6 +248,7 @@ impl Session {
                 reply.lang,
                 reply.started_utc,
                 &reply.marks,
+                reply.handled_by.clone(),
             )
             .await;
         if self.pending_end.is_some() {
@@ -372,7 +375,14 @@ impl Session {
             r.cancel.cancel();
             let heard = speaker::lock(&self.tracker).barge_in(Instant::now());
             self.log
-                .bot_turn(&self.svc, &heard.text, r.lang, r.started_utc, &r.marks)
+                .bot_turn(
+                    &self.svc,
+                    &heard.text,
+                    r.lang,
+                    r.started_utc,
+                    &r.marks,
+                    r.handled_by.clone(),
+                )
                 .await;
         }
         if let Some(stt) = self.stt.take() {
