@@ -264,10 +264,10 @@ fn a_name_correction_needs_the_name_it_replaces() {
     let host = host(&snap);
     let now = at("2026-11-25", "18:00");
     let name_after = |last: &str| {
-        let mut ledger = Ledger::new(snap.clone(), Vec::new());
+        let mut tools = StoreWorld::empty(&snap, now).expect("scratch store");
         let (mut conv, _) = Conversation::start(snap.clone(), now, CallerContext::default(), &host);
         for l in ["kal 8 baje 2 log ke liye table chahiye", "Rahul", last] {
-            drive(&mut conv, now, Input::text(l), &host, &mut ledger);
+            drive(&mut conv, now, Input::text(l), &host, &mut tools);
         }
         serde_json::to_value(conv.view()).expect("serializable")["slots"]["name"].clone()
     };
