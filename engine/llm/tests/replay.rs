@@ -522,7 +522,12 @@ async fn the_probe_consults_the_model_only_when_the_offline_reading_misses() {
         &call,
         "kal raat 8 baje 4 log ke liye table chahiye"
     ));
-    assert!(misses(&call, "kal dinner ke liye jagah milegi kya"));
+    assert!(misses(
+        &call,
+        "kal raat ki party ke liye bandobast ho payega"
+    ));
+    // Issue 12 taught the offline reading this one ("jagah milegi" asks for a table).
+    assert!(!misses(&call, "kal dinner ke liye jagah milegi kya"));
     assert!(!misses(&call, "momos kitne ke hain"));
     for line in &fx.setup {
         call.say(&llm, line).await;
