@@ -255,6 +255,10 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         }),
         metrics,
         voice: voice.clone(),
+        edge: Arc::new(crate::http::edge::Edge::new(
+            settings.trusted_proxies.clone(),
+            settings.public_base_url.as_deref(),
+        )),
         started: Instant::now(),
     };
     let limits = crate::http::listener::ConnectionLimits {

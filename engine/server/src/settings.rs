@@ -15,6 +15,7 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use crate::http::edge::TrustedProxies;
 use crate::secrets::Secret;
 
 /// Whether missing secrets may be generated for convenience.
@@ -117,6 +118,9 @@ pub struct Settings {
     pub bind_addr: SocketAddr,
     /// The https origin Plivo reaches us on; stream URLs are built from it.
     pub public_base_url: Option<String>,
+    /// `TRUSTED_PROXIES`: peers whose `X-Forwarded-For`/`-Proto` are believed (the reverse
+    /// proxy in front of us); empty believes no one.
+    pub trusted_proxies: TrustedProxies,
     /// Folder that holds `businesses/`, `flows/`, `plugins/`.
     pub config_root: PathBuf,
     /// Database, generated development secrets.
@@ -377,6 +381,34 @@ impl Settings {
             }
         };
         let public_base_url = r.optional_url("PUBLIC_BASE_URL");
+        if app_env == AppEnv::Production {
+            // Plivo only calls https/wss origins, and the admin password travels to this origin.
+            match public_base_url.as_deref() {
+                Some(url) if url.starts_with("https://") => {}
+                Some(url) => r.problems.push(format!(
+                    "PUBLIC_BASE_URL must be an https:// origin when APP_ENV=production (Plivo \
+                     reaches the bot only over https/wss, and admin passwords must not travel \
+                     in clear text), found {url:?}; put a TLS proxy such as Caddy in front \
+                     (docs/DEPLOY.md)"
+                )),
+                None => r.problems.push(
+                    "PUBLIC_BASE_URL is required when APP_ENV=production: the https origin \
+                     Plivo calls, e.g. https://bot.example.com (docs/DEPLOY.md)"
+                        .to_string(),
+                ),
+            }
+        }
+        let trusted_proxies = match TrustedProxies::parse(r.get("TRUSTED_PROXIES").unwrap_or(""))
+        {
+            Ok(proxies) => proxies,
+            Err(e) => {
+                r.problems.push(format!(
+                    "TRUSTED_PROXIES must be comma-separated addresses or CIDRs of the reverse \
+                     proxy in front of the server; {e}"
+                ));
+                TrustedProxies::default()
+            }
+        };
         let config_root = PathBuf::from(r.string_or("CONFIG_ROOT", "."));
         let data_dir = PathBuf::from(r.string_or("DATA_DIR", "data"));
         let log_level = r.string_or("LOG_LEVEL", "info");
@@ -566,6 +598,7 @@ impl Settings {
             app_env,
             bind_addr,
             public_base_url,
+            trusted_proxies,
             config_root,
             data_dir,
             log_level,
@@ -743,9 +776,51 @@ mod tests {
 
     #[test]
     fn production_never_runs_without_secrets() {
-        let err = Settings::from_vars(&vars(&[("APP_ENV", "production")])).unwrap_err();
+        let err = Settings::from_vars(&vars(&[
+            ("APP_ENV", "production"),
+            ("PUBLIC_BASE_URL", "https://bot.example.com"),
+        ]))
+        .unwrap_err();
         assert_eq!(err.problems.len(), 4);
         assert!(err.to_string().contains("never generated in production"));
+    }
+
+    #[test]
+    fn production_needs_an_https_public_origin() {
+        let key = "ab".repeat(32);
+        let secrets = [
+            ("APP_ENV", "production"),
+            ("PHONE_ENCRYPTION_KEY", key.as_str()),
+            ("PHONE_HASH_PEPPER", "pepper-pepper-pepper-123"),
+            ("ADMIN_PASSWORD_HASH", "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA"),
+            ("SESSION_SECRET", "session-secret-session-secret-0123"),
+        ];
+        let with = |url: Option<&str>| {
+            let mut set: Vec<(&str, &str)> = secrets.to_vec();
+            if let Some(url) = url {
+                set.push(("PUBLIC_BASE_URL", url));
+            }
+            Settings::from_vars(&vars(&set))
+        };
+        assert!(with(Some("https://bot.example.com/")).is_ok());
+        let err = with(Some("http://bot.example.com")).unwrap_err();
+        assert_eq!(err.problems.len(), 1, "{err}");
+        assert!(err.problems[0].contains("PUBLIC_BASE_URL must be an https:// origin"));
+        let err = with(None).unwrap_err();
+        assert!(err.problems[0].contains("PUBLIC_BASE_URL is required when APP_ENV=production"));
+        // Development keeps plain http for local tests.
+        let dev = Settings::from_vars(&vars(&[("PUBLIC_BASE_URL", "http://127.0.0.1:8080")]));
+        assert!(dev.is_ok());
+    }
+
+    #[test]
+    fn trusted_proxies_are_cidrs() {
+        let s = Settings::from_vars(&vars(&[("TRUSTED_PROXIES", "127.0.0.1, ::1")])).unwrap();
+        assert!(!s.trusted_proxies.is_empty());
+        assert!(Settings::from_vars(&HashMap::new()).unwrap().trusted_proxies.is_empty());
+        let err = Settings::from_vars(&vars(&[("TRUSTED_PROXIES", "caddy")])).unwrap_err();
+        assert!(err.problems[0].contains("TRUSTED_PROXIES must be"), "{err}");
+        assert!(err.problems[0].contains("\"caddy\""), "{err}");
     }
 
     #[test]

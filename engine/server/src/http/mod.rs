@@ -16,6 +16,7 @@ pub mod api;
 pub mod auth;
 mod booking_rules;
 mod conversations;
+pub mod edge;
 pub mod error;
 pub mod listener;
 mod log_budget;
@@ -24,7 +25,6 @@ pub(crate) mod plivo;
 pub mod replay;
 
 use std::convert::Infallible;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -116,12 +116,15 @@ pub struct AppState {
     pub voice: Arc<vartalaap_voice::VoiceService>,
     /// Plivo nonces and stream tokens already accepted (replays are refused).
     pub replay: Arc<replay::ReplayGuard>,
+    /// Trusted proxies (the real client address) and the headers every reply carries.
+    pub edge: Arc<edge::Edge>,
     pub started: Instant,
 }
 
 /// Every route the server answers, with JSON errors for anything else.
 pub fn routes(state: AppState) -> impl Filter<Extract = (impl Reply,), Error = Infallible> + Clone {
     let metrics = state.metrics.clone();
+    let edge = state.edge.clone();
     health(state.clone())
         .or(health_config(state.clone()))
         .unify()
@@ -141,6 +144,7 @@ pub fn routes(state: AppState) -> impl Filter<Extract = (impl Reply,), Error = I
         .unify()
         .recover(error::handle_rejection)
         .unify()
+        .map(move |reply: Response| edge.headers.apply(reply))
         .with(warp::log::custom(move |info| {
             metrics.http_request(info.method().as_str(), info.status().as_u16());
         }))
@@ -211,23 +215,21 @@ struct LoginReply {
 fn login(state: AppState) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
     warp::path!("api" / "auth" / "login")
         .and(warp::post())
-        .and(listener::peer_addr())
+        .and(edge::client(state.edge.clone()))
         .and(warp::body::content_length_limit(4 * 1024))
         .and(warp::body::bytes())
-        .and_then(move |addr: Option<SocketAddr>, bytes: Bytes| {
+        .and_then(move |client: edge::Client, bytes: Bytes| {
             let state = state.clone();
-            async move { login_handler(state, addr, bytes).await }
+            async move { login_handler(state, client, bytes).await }
         })
 }
 
 async fn login_handler(
     state: AppState,
-    addr: Option<SocketAddr>,
+    client: edge::Client,
     bytes: Bytes,
 ) -> Result<Response, Rejection> {
-    let ip = addr
-        .map(|a| a.ip())
-        .unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]));
+    let ip = client.ip;
     let now = state.clock.now();
     let input: Login = api::parse_json(&bytes)?;
     let Some(hash) = state.auth.admin_password_hash.clone() else {
@@ -264,7 +266,7 @@ async fn login_handler(
         }
     };
     if !ok {
-        tracing::warn!(client = %ip, "Admin login failed.");
+        tracing::warn!(client = %ip, scheme = %client.scheme, "Admin login failed.");
         return Err(ApiError::unauthorized("wrong password").into());
     }
     state.auth.limiter.succeeded(ip);
@@ -274,7 +276,7 @@ async fn login_handler(
         exp: (now + auth::TOKEN_TTL).timestamp(),
     };
     let token = auth::sign_token(state.auth.session_secret.expose(), &claims);
-    tracing::info!(client = %ip, "Admin logged in.");
+    tracing::info!(client = %ip, scheme = %client.scheme, "Admin logged in.");
     Ok(warp::reply::json(&LoginReply {
         token,
         token_type: "Bearer",
