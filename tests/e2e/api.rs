@@ -441,6 +441,7 @@ fn every_documented_operation_exists_and_every_route_is_documented() {
         "GET /api/jobs",
         "GET /api/jobs/dead",
         "POST /api/jobs/{id}/retry",
+        "GET /api/admin/backup",
         "POST /api/businesses/{id}/conversations",
         "POST /api/conversations/{id}/messages",
         "POST /plivo/answer",

@@ -90,6 +90,29 @@ pub enum Command {
     /// PHONE_ENCRYPTION_OLD_KEYS is set). The previous key(s) must be in
     /// PHONE_ENCRYPTION_OLD_KEYS.
     RotateKeys,
+    /// Write a consistent snapshot of the database to FILE, also while the server runs.
+    ///
+    /// With the server stopped the database is copied directly; while it runs, the server
+    /// takes the snapshot (calls and bookings keep working) and this command signs in with a
+    /// short-lived token from SESSION_SECRET, so run it with the server's .env. The file holds
+    /// phone numbers encrypted: keep PHONE_ENCRYPTION_KEY and PHONE_HASH_PEPPER to restore it.
+    Backup {
+        /// Where to write the snapshot (replaced if it exists).
+        file: PathBuf,
+        /// The running server's local address (default: from BIND_ADDR).
+        #[arg(long, value_name = "URL")]
+        server: Option<String>,
+    },
+    /// Replace the database in DATA_DIR with a backup made by `vartalaap backup` (server
+    /// stopped). The backup is checked row by row first; a replaced database is kept as
+    /// vartalaap.redb.before-restore.
+    Restore {
+        /// The backup file.
+        file: PathBuf,
+        /// Replace an existing database.
+        #[arg(long)]
+        force: bool,
+    },
     /// Print fresh secure values for the secret settings, ready to paste into .env.
     ///
     /// Prints PHONE_ENCRYPTION_KEY, PHONE_HASH_PEPPER, SESSION_SECRET and an

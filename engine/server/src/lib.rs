@@ -4,6 +4,7 @@
 //! the warp routes — and wires the inner crates (configuration, storage, engine, providers)
 //! together. Library form so end-to-end tests can build the same routes the binary serves.
 
+pub mod backup;
 pub mod chat;
 pub mod cli;
 pub mod commands;

@@ -56,6 +56,12 @@ pub fn run_cli(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Test { dir, root } => crate::commands::test(&dir, &root),
         Command::Migrate => migrate_command(),
         Command::RotateKeys => rotate_keys_command(),
+        Command::Backup { file, server } => {
+            crate::backup::backup_command(&command_settings()?, &file, server.as_deref())
+        }
+        Command::Restore { file, force } => {
+            crate::backup::restore_command(&Settings::from_process_env()?, &file, force)
+        }
     }
 }
 

@@ -15,6 +15,7 @@
 
 #![deny(missing_docs)]
 
+mod backup;
 mod booking;
 mod calls;
 mod capacity;
@@ -37,6 +38,7 @@ mod store;
 mod tables;
 mod whatsapp;
 
+pub use backup::{BackupError, BackupReport, EPHEMERAL_TABLES, backup_file, restore_file};
 pub use booking::{
     Booked, BookingRequest, FollowupQueued, FollowupSpec, MAX_PARTY, ReservationChange,
     ReservationFilter,

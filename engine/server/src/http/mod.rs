@@ -6,6 +6,7 @@
 //! - `GET /metrics` — Prometheus text format.
 //! - `GET /openapi.json` — the OpenAPI 3.1 description of every route.
 //! - `POST /api/auth/login` — admin password → bearer token; every other `/api` route needs it.
+//! - `GET /api/admin/backup` — a consistent database snapshot (`vartalaap backup`).
 //! - `/api/...` — see [`api`] and `docs/API.md`.
 //! - `/plivo/...` — Plivo's webhooks and the call audio WebSocket, see [`plivo`].
 //!
@@ -14,6 +15,7 @@
 mod allow;
 pub mod api;
 pub mod auth;
+mod backup;
 mod booking_rules;
 mod conversations;
 pub mod edge;
@@ -137,6 +139,8 @@ pub fn routes(state: AppState) -> impl Filter<Extract = (impl Reply,), Error = I
         .or(conversations::routes(state.clone()))
         .unify()
         .or(plivo::routes(state.clone()))
+        .unify()
+        .or(backup::route(state.clone()))
         .unify()
         .or(api::routes(state))
         .unify()

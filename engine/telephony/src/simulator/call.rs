@@ -41,7 +41,11 @@ enum Active {
 
 /// Runs one call with `script` and reports what happened.
 pub async fn run_call(cfg: &SimConfig, script: Vec<Step>) -> Result<CallReport, SimError> {
-    let client = reqwest::Client::builder()
+    let mut builder = reqwest::Client::builder();
+    if let Some(tls) = &cfg.tls {
+        builder = builder.use_preconfigured_tls(rustls::ClientConfig::clone(tls));
+    }
+    let client = builder
         .build()
         .map_err(|e| SimError::AnswerUnreachable(e.to_string()))?;
     run_call_with(&client, cfg, script).await
@@ -102,7 +106,8 @@ pub async fn run_call_with(
     request
         .headers_mut()
         .insert(NONCE_V3_HEADER, header(&nonce)?);
-    let (mut ws, _) = tokio_tungstenite::connect_async(request)
+    let connector = cfg.tls.clone().map(tokio_tungstenite::Connector::Rustls);
+    let (mut ws, _) = tokio_tungstenite::connect_async_tls_with_config(request, None, false, connector)
         .await
         .map_err(|e| match e {
             tungstenite::Error::Http(resp) => {

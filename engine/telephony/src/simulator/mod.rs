@@ -86,6 +86,9 @@ pub struct SimConfig {
     pub hangup_url: Option<String>,
     /// Which event names the stream status callbacks use.
     pub status_scheme: StatusScheme,
+    /// TLS settings for https/wss (e.g. trusting a test proxy's private CA); `None` trusts
+    /// the public web roots, as Plivo does.
+    pub tls: Option<std::sync::Arc<rustls::ClientConfig>>,
 }
 
 /// Plivo's docs name stream status events two ways (protocols §1.4); servers should accept both.
@@ -111,6 +114,7 @@ impl SimConfig {
             max_call: Duration::from_secs(600),
             hangup_url: None,
             status_scheme: StatusScheme::default(),
+            tls: None,
         }
     }
 }
