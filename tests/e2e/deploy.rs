@@ -142,7 +142,11 @@ fn right_password() -> String {
 /// Every reply carries these, whatever route and status.
 fn assert_security_headers(what: &str, reply: &Reply) {
     assert_eq!(reply.header("cache-control"), Some("no-store"), "{what}");
-    assert_eq!(reply.header("x-content-type-options"), Some("nosniff"), "{what}");
+    assert_eq!(
+        reply.header("x-content-type-options"),
+        Some("nosniff"),
+        "{what}"
+    );
     assert_eq!(
         reply.header("content-security-policy"),
         Some("frame-ancestors 'none'"),
@@ -212,10 +216,7 @@ fn the_shipped_systemd_units_pass_systemd_analyze_verify() {
     ] {
         let unit = std::fs::read_to_string(units.join(name)).unwrap();
         // verify checks that ExecStart's program exists: point it at the binary under test.
-        let here = unit.replace(
-            "/usr/local/bin/vartalaap",
-            env!("CARGO_BIN_EXE_vartalaap"),
-        );
+        let here = unit.replace("/usr/local/bin/vartalaap", env!("CARGO_BIN_EXE_vartalaap"));
         let path = scratch.path().join(name);
         std::fs::write(&path, here).unwrap();
         paths.push(path);
@@ -226,9 +227,15 @@ fn the_shipped_systemd_units_pass_systemd_analyze_verify() {
         .output()
         .unwrap();
     let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
-    assert!(out.status.success(), "systemd-analyze verify failed:\n{all}");
+    assert!(
+        out.status.success(),
+        "systemd-analyze verify failed:\n{all}"
+    );
     // Unknown or misplaced keys are only warnings to systemd ("ignoring"): not here.
-    assert!(all.trim().is_empty(), "systemd-analyze verify warns:\n{all}");
+    assert!(
+        all.trim().is_empty(),
+        "systemd-analyze verify warns:\n{all}"
+    );
 
     let unit = std::fs::read_to_string(units.join("vartalaap.service")).unwrap();
     for (key, want) in [
@@ -302,9 +309,7 @@ impl Caddy {
             .stderr(log)
             .spawn()
             .unwrap();
-        let root = dir
-            .path()
-            .join("data/caddy/pki/authorities/local/root.crt");
+        let root = dir.path().join("data/caddy/pki/authorities/local/root.crt");
         let mut caddy = Caddy {
             child,
             dir,
@@ -436,7 +441,10 @@ fn greeting_then_hang_up() -> Vec<Step> {
 }
 
 /// Polls the call list (through `get`) until a call has ended; returns it.
-fn wait_for_ended_call(get: impl Fn(&str) -> Reply, logs: impl Fn() -> String) -> serde_json::Value {
+fn wait_for_ended_call(
+    get: impl Fn(&str) -> Reply,
+    logs: impl Fn() -> String,
+) -> serde_json::Value {
     let deadline = Instant::now() + Duration::from_secs(30);
     while Instant::now() < deadline {
         let calls = get("/api/calls");
@@ -516,7 +524,12 @@ async fn a_signed_call_over_wss_and_an_admin_login_over_https_work_through_caddy
     cfg.max_call = Duration::from_secs(120);
     let report = run_call(&cfg, greeting_then_hang_up())
         .await
-        .unwrap_or_else(|e| panic!("call through caddy failed: {e}\nserver log:\n{}", server.logs()));
+        .unwrap_or_else(|e| {
+            panic!(
+                "call through caddy failed: {e}\nserver log:\n{}",
+                server.logs()
+            )
+        });
     assert!(
         report
             .stream
@@ -531,7 +544,11 @@ async fn a_signed_call_over_wss_and_an_admin_login_over_https_work_through_caddy
         report.turns,
         server.logs()
     );
-    assert!(report.protocol_errors.is_empty(), "{:?}", report.protocol_errors);
+    assert!(
+        report.protocol_errors.is_empty(),
+        "{:?}",
+        report.protocol_errors
+    );
 
     // The admin logs in over https and finds the call.
     tokio::task::block_in_place(|| {
@@ -581,25 +598,53 @@ fn a_spoofed_forwarded_for_from_an_untrusted_peer_is_ignored() {
         &[("X-Forwarded-For", "198.51.100.99")],
         Some(&right_password()),
     );
-    assert_eq!(r.status, 429, "a new X-Forwarded-For escaped the limit: {}", r.text);
+    assert_eq!(
+        r.status, 429,
+        "a new X-Forwarded-For escaped the limit: {}",
+        r.text
+    );
     let logs = server.logs();
     assert!(logs.contains("\"client\":\"127.0.0.1\""), "{logs}");
-    assert!(!logs.contains("198.51.100."), "a spoofed address reached the log:\n{logs}");
+    assert!(
+        !logs.contains("198.51.100."),
+        "a spoofed address reached the log:\n{logs}"
+    );
 }
 
 #[test]
 fn a_trusted_proxy_names_the_client_the_limiter_counts() {
     let server = Server::start_with(&[("TRUSTED_PROXIES", "127.0.0.1/32, ::1")]);
-    let attacker = [("X-Forwarded-For", "203.0.113.7"), ("X-Forwarded-Proto", "https")];
+    let attacker = [
+        ("X-Forwarded-For", "203.0.113.7"),
+        ("X-Forwarded-Proto", "https"),
+    ];
     for _ in 0..5 {
-        let r = direct(&server, "POST", "/api/auth/login", &attacker, Some(&wrong_password()));
+        let r = direct(
+            &server,
+            "POST",
+            "/api/auth/login",
+            &attacker,
+            Some(&wrong_password()),
+        );
         assert_eq!(r.status, 401, "{}", r.text);
     }
-    let r = direct(&server, "POST", "/api/auth/login", &attacker, Some(&right_password()));
+    let r = direct(
+        &server,
+        "POST",
+        "/api/auth/login",
+        &attacker,
+        Some(&right_password()),
+    );
     assert_eq!(r.status, 429, "{}", r.text);
     // Another client behind the same proxy is not locked out by the attacker.
     let owner = [("X-Forwarded-For", "203.0.113.8")];
-    let r = direct(&server, "POST", "/api/auth/login", &owner, Some(&right_password()));
+    let r = direct(
+        &server,
+        "POST",
+        "/api/auth/login",
+        &owner,
+        Some(&right_password()),
+    );
     assert_eq!(r.status, 200, "{}", r.text);
     let logs = server.logs();
     let failed = logs
@@ -685,7 +730,12 @@ fn production_refuses_a_public_origin_that_is_not_https() {
             std::thread::sleep(Duration::from_millis(50));
         };
         let mut stderr = String::new();
-        child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut stderr)
+            .unwrap();
         assert!(!status.success());
         assert!(stderr.contains(message), "{stderr}");
     }
@@ -741,34 +791,50 @@ async fn a_backup_of_a_running_server_restores_every_booking_call_and_job() {
     let server = tokio::task::block_in_place(|| Server::start_with(&env_refs(&env)));
 
     // A phone call, bookings (one with a WhatsApp confirmation job), a callback-free day.
-    let mut cfg = SimConfig::new(&format!("{public}/plivo/answer"), AUTH_TOKEN, CALLER, BUSINESS_NUMBER);
+    let mut cfg = SimConfig::new(
+        &format!("{public}/plivo/answer"),
+        AUTH_TOKEN,
+        CALLER,
+        BUSINESS_NUMBER,
+    );
     cfg.max_call = Duration::from_secs(120);
     run_call(&cfg, greeting_then_hang_up()).await.unwrap();
-    let (token, before_reservations, before_call, before_jobs) = tokio::task::block_in_place(|| {
-        let token = server.login();
-        for (time, consent) in [("19:00", true), ("20:00", false)] {
-            let booking = json!({
-                "business_id": "himalayan_kitchen",
-                "customer_name": "Asha Rawat",
-                "phone": "+91 98765 43210",
-                "party_size": 2,
-                "date": open_date(3).to_string(),
-                "time": time,
-                "whatsapp_consent": consent,
-            });
-            let r = server.request("POST", "/api/reservations", Some(&token), Some(&booking.to_string()));
-            assert_eq!(r.status, 201, "{}", r.text);
-        }
-        let call = wait_for_ended_call(
-            |path| server.request("GET", path, Some(&token), None),
-            || server.logs(),
-        );
-        let call_id = call["id"].as_u64().unwrap();
-        let call = server.request("GET", &format!("/api/calls/{call_id}"), Some(&token), None);
-        let reservations = server.request("GET", "/api/reservations", Some(&token), None);
-        let jobs = server.request("GET", "/api/jobs?kind=whatsapp_followup", Some(&token), None);
-        (token, reservations, call, jobs)
-    });
+    let (token, before_reservations, before_call, before_jobs) =
+        tokio::task::block_in_place(|| {
+            let token = server.login();
+            for (time, consent) in [("19:00", true), ("20:00", false)] {
+                let booking = json!({
+                    "business_id": "himalayan_kitchen",
+                    "customer_name": "Asha Rawat",
+                    "phone": "+91 98765 43210",
+                    "party_size": 2,
+                    "date": open_date(3).to_string(),
+                    "time": time,
+                    "whatsapp_consent": consent,
+                });
+                let r = server.request(
+                    "POST",
+                    "/api/reservations",
+                    Some(&token),
+                    Some(&booking.to_string()),
+                );
+                assert_eq!(r.status, 201, "{}", r.text);
+            }
+            let call = wait_for_ended_call(
+                |path| server.request("GET", path, Some(&token), None),
+                || server.logs(),
+            );
+            let call_id = call["id"].as_u64().unwrap();
+            let call = server.request("GET", &format!("/api/calls/{call_id}"), Some(&token), None);
+            let reservations = server.request("GET", "/api/reservations", Some(&token), None);
+            let jobs = server.request(
+                "GET",
+                "/api/jobs?kind=whatsapp_followup",
+                Some(&token),
+                None,
+            );
+            (token, reservations, call, jobs)
+        });
     assert_eq!(ids(&before_reservations).len(), 2);
     assert_eq!(ids(&before_jobs).len(), 1, "{}", before_jobs.text);
     assert!(!before_call.json["turns"].as_array().unwrap().is_empty());
@@ -790,8 +856,16 @@ async fn a_backup_of_a_running_server_restores_every_booking_call_and_job() {
         text(&out.stdout),
         text(&out.stderr)
     );
-    assert!(text(&out.stdout).contains("backed up the running server"), "{}", text(&out.stdout));
-    assert!(text(&out.stdout).contains("2 reservation(s), 1 call(s)"), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("backed up the running server"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert!(
+        text(&out.stdout).contains("2 reservation(s), 1 call(s)"),
+        "{}",
+        text(&out.stdout)
+    );
     assert!(server.logs().contains("Backup taken."));
     // The server kept serving.
     assert_eq!(server.get("/health").0, 200);
@@ -803,11 +877,20 @@ async fn a_backup_of_a_running_server_restores_every_booking_call_and_job() {
         common::copy_tree(&repo_root().join(sub), &fresh.path().join(sub));
     }
     let out = cli(fresh.path(), &["restore", file.to_str().unwrap()], &[]);
-    assert!(out.status.success(), "{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
     // A second restore would replace a database: only with --force.
     let again = cli(fresh.path(), &["restore", file.to_str().unwrap()], &[]);
     assert!(!again.status.success());
-    assert!(text(&again.stderr).contains("--force"), "{}", text(&again.stderr));
+    assert!(
+        text(&again.stderr).contains("--force"),
+        "{}",
+        text(&again.stderr)
+    );
 
     let port = free_port();
     let public = format!("http://127.0.0.1:{port}");
@@ -817,12 +900,20 @@ async fn a_backup_of_a_running_server_restores_every_booking_call_and_job() {
     tokio::task::block_in_place(|| {
         let token = restored.login();
         let reservations = restored.request("GET", "/api/reservations", Some(&token), None);
-        assert_eq!(reservations.json["items"], before_reservations.json["items"]);
+        assert_eq!(
+            reservations.json["items"],
+            before_reservations.json["items"]
+        );
         let call_id = before_call.json["call"]["id"].as_u64().unwrap();
         let call = restored.request("GET", &format!("/api/calls/{call_id}"), Some(&token), None);
         assert_eq!(call.status, 200, "{}", call.text);
         assert_eq!(call.json, before_call.json);
-        let jobs = restored.request("GET", "/api/jobs?kind=whatsapp_followup", Some(&token), None);
+        let jobs = restored.request(
+            "GET",
+            "/api/jobs?kind=whatsapp_followup",
+            Some(&token),
+            None,
+        );
         assert_eq!(ids(&jobs), ids(&before_jobs));
         assert_eq!(jobs.json["items"][0]["kind"], "whatsapp_followup");
     });
@@ -831,6 +922,15 @@ async fn a_backup_of_a_running_server_restores_every_booking_call_and_job() {
     let dir = server.stop();
     let offline = backups.path().join("offline.redb");
     let out = cli(dir.path(), &["backup", offline.to_str().unwrap()], &[]);
-    assert!(out.status.success(), "{}{}", text(&out.stdout), text(&out.stderr));
-    assert!(text(&out.stdout).contains("server not running"), "{}", text(&out.stdout));
+    assert!(
+        out.status.success(),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    assert!(
+        text(&out.stdout).contains("server not running"),
+        "{}",
+        text(&out.stdout)
+    );
 }

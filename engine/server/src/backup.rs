@@ -31,7 +31,11 @@ use crate::storage::database_path;
 const BACKUP_TOKEN_TTL: chrono::Duration = chrono::Duration::minutes(5);
 
 /// `vartalaap backup <file> [--server URL]`.
-pub fn backup_command(settings: &Settings, file: &Path, server: Option<&str>) -> anyhow::Result<ExitCode> {
+pub fn backup_command(
+    settings: &Settings,
+    file: &Path,
+    server: Option<&str>,
+) -> anyhow::Result<ExitCode> {
     let database = database_path(settings);
     anyhow::ensure!(
         database.exists(),
@@ -40,7 +44,11 @@ pub fn backup_command(settings: &Settings, file: &Path, server: Option<&str>) ->
     );
     let report = match vartalaap_store::backup_file(&database, file) {
         Ok(report) => {
-            println!("backed up {} (server not running) to {}", database.display(), file.display());
+            println!(
+                "backed up {} (server not running) to {}",
+                database.display(),
+                file.display()
+            );
             report
         }
         Err(BackupError::InUse { .. }) => {
@@ -49,7 +57,10 @@ pub fn backup_command(settings: &Settings, file: &Path, server: Option<&str>) ->
                 None => local_url(settings.bind_addr),
             };
             let report = backup_from_server(settings, &base, file)?;
-            println!("backed up the running server at {base} to {}", file.display());
+            println!(
+                "backed up the running server at {base} to {}",
+                file.display()
+            );
             report
         }
         Err(e) => {
@@ -73,7 +84,11 @@ pub fn restore_command(settings: &Settings, file: &Path, force: bool) -> anyhow:
     }
     create_private_dir(&settings.data_dir)?;
     let report = vartalaap_store::restore_file(file, &database).with_context(|| {
-        format!("could not restore {} into {}", file.display(), database.display())
+        format!(
+            "could not restore {} into {}",
+            file.display(),
+            database.display()
+        )
     })?;
     println!("restored {} into {}", file.display(), database.display());
     print_report(&report);
@@ -107,7 +122,11 @@ fn local_url(bind: SocketAddr) -> String {
 }
 
 /// Downloads a snapshot from the running server, checks it and moves it to `file`.
-fn backup_from_server(settings: &Settings, base: &str, file: &Path) -> anyhow::Result<BackupReport> {
+fn backup_from_server(
+    settings: &Settings,
+    base: &str,
+    file: &Path,
+) -> anyhow::Result<BackupReport> {
     let secret = settings.secrets.session_secret.as_ref().context(
         "SESSION_SECRET is not set, so this command cannot sign in to the running server; run it with the server's .env",
     )?;
@@ -220,8 +239,14 @@ mod tests {
 
     #[test]
     fn an_unspecified_bind_address_is_reached_on_loopback() {
-        assert_eq!(local_url("0.0.0.0:8080".parse().unwrap()), "http://127.0.0.1:8080");
+        assert_eq!(
+            local_url("0.0.0.0:8080".parse().unwrap()),
+            "http://127.0.0.1:8080"
+        );
         assert_eq!(local_url("[::]:9000".parse().unwrap()), "http://[::1]:9000");
-        assert_eq!(local_url("10.0.0.2:80".parse().unwrap()), "http://10.0.0.2:80");
+        assert_eq!(
+            local_url("10.0.0.2:80".parse().unwrap()),
+            "http://10.0.0.2:80"
+        );
     }
 }

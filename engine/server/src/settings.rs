@@ -398,8 +398,7 @@ impl Settings {
                 ),
             }
         }
-        let trusted_proxies = match TrustedProxies::parse(r.get("TRUSTED_PROXIES").unwrap_or(""))
-        {
+        let trusted_proxies = match TrustedProxies::parse(r.get("TRUSTED_PROXIES").unwrap_or("")) {
             Ok(proxies) => proxies,
             Err(e) => {
                 r.problems.push(format!(
@@ -792,7 +791,10 @@ mod tests {
             ("APP_ENV", "production"),
             ("PHONE_ENCRYPTION_KEY", key.as_str()),
             ("PHONE_HASH_PEPPER", "pepper-pepper-pepper-123"),
-            ("ADMIN_PASSWORD_HASH", "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA"),
+            (
+                "ADMIN_PASSWORD_HASH",
+                "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA",
+            ),
             ("SESSION_SECRET", "session-secret-session-secret-0123"),
         ];
         let with = |url: Option<&str>| {
@@ -817,7 +819,12 @@ mod tests {
     fn trusted_proxies_are_cidrs() {
         let s = Settings::from_vars(&vars(&[("TRUSTED_PROXIES", "127.0.0.1, ::1")])).unwrap();
         assert!(!s.trusted_proxies.is_empty());
-        assert!(Settings::from_vars(&HashMap::new()).unwrap().trusted_proxies.is_empty());
+        assert!(
+            Settings::from_vars(&HashMap::new())
+                .unwrap()
+                .trusted_proxies
+                .is_empty()
+        );
         let err = Settings::from_vars(&vars(&[("TRUSTED_PROXIES", "caddy")])).unwrap_err();
         assert!(err.problems[0].contains("TRUSTED_PROXIES must be"), "{err}");
         assert!(err.problems[0].contains("\"caddy\""), "{err}");

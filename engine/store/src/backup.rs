@@ -19,9 +19,9 @@
 use std::path::{Path, PathBuf};
 
 use redb::{
-    Database, Key, MultimapTableDefinition, MultimapTableHandle, ReadTransaction,
-    ReadableDatabase, ReadableMultimapTable, ReadableTable, TableDefinition, TableError,
-    TableHandle, Value, WriteTransaction,
+    Database, Key, MultimapTableDefinition, MultimapTableHandle, ReadTransaction, ReadableDatabase,
+    ReadableMultimapTable, ReadableTable, TableDefinition, TableError, TableHandle, Value,
+    WriteTransaction,
 };
 
 use crate::error::StoreError;
@@ -303,7 +303,10 @@ fn copy_tables(
         ("caller_preferences", copy_table(from, to, CALLER_PREFS)?),
         ("whatsapp_followups", copy_table(from, to, FOLLOWUPS)?),
         ("transcript_reviews", copy_table(from, to, REVIEWS)?),
-        ("improvement_suggestions", copy_table(from, to, SUGGESTIONS)?),
+        (
+            "improvement_suggestions",
+            copy_table(from, to, SUGGESTIONS)?,
+        ),
         (
             "suggestions_by_business_status",
             copy_multimap(from, to, SUGGESTIONS_BY_STATUS)?,
@@ -311,7 +314,10 @@ fn copy_tables(
         ("callback_requests", copy_table(from, to, CALLBACKS)?),
         ("jobs", copy_table(from, to, JOBS)?),
         ("jobs_by_due", copy_table(from, to, JOBS_BY_DUE)?),
-        ("jobs_by_idempotency_key", copy_table(from, to, JOBS_BY_KEY)?),
+        (
+            "jobs_by_idempotency_key",
+            copy_table(from, to, JOBS_BY_KEY)?,
+        ),
         ("daily_aggregates", copy_table(from, to, AGGREGATES)?),
     ])
 }

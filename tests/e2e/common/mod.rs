@@ -153,7 +153,9 @@ impl Server {
                 all.push('\n');
             }
         });
-        let addr = match rx.recv_timeout(Duration::from_secs(60)) {
+        // Generous: loading the voice models takes ~30 s on a loaded 2-core machine, and a test
+        // may start several servers at once.
+        let addr = match rx.recv_timeout(Duration::from_secs(180)) {
             Ok(addr) => addr,
             Err(_) => {
                 let _ = child.kill();

@@ -107,14 +107,15 @@ pub async fn run_call_with(
         .headers_mut()
         .insert(NONCE_V3_HEADER, header(&nonce)?);
     let connector = cfg.tls.clone().map(tokio_tungstenite::Connector::Rustls);
-    let (mut ws, _) = tokio_tungstenite::connect_async_tls_with_config(request, None, false, connector)
-        .await
-        .map_err(|e| match e {
-            tungstenite::Error::Http(resp) => {
-                SimError::WsConnect(format!("HTTP {}", resp.status().as_u16()))
-            }
-            other => SimError::WsConnect(other.to_string()),
-        })?;
+    let (mut ws, _) =
+        tokio_tungstenite::connect_async_tls_with_config(request, None, false, connector)
+            .await
+            .map_err(|e| match e {
+                tungstenite::Error::Http(resp) => {
+                    SimError::WsConnect(format!("HTTP {}", resp.status().as_u16()))
+                }
+                other => SimError::WsConnect(other.to_string()),
+            })?;
 
     let stream_id = random_uuid();
     let extra = stream.attr("extraHeaders").map(str::to_string);
