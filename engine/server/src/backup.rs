@@ -144,9 +144,8 @@ fn backup_from_server(
     write_private(&download, &body)
         .with_context(|| format!("could not write {}", download.display()))?;
     // Re-copying the download row by row proves it is a whole, readable database.
-    let checked = vartalaap_store::restore_file(&download, file);
+    let checked = vartalaap_store::backup_file(&download, file);
     let _ = std::fs::remove_file(&download);
-    let _ = std::fs::remove_file(sibling(file, ".before-restore"));
     checked.with_context(|| format!("the snapshot the server at {base} sent is not usable"))
 }
 

@@ -112,7 +112,7 @@ impl Store {
     /// Writes a consistent copy of the live database to `dest` (replaced if it exists) while
     /// other threads keep reading and writing. Blocking: run it off the async workers.
     pub fn backup_to(&self, dest: &Path) -> Result<BackupReport, BackupError> {
-        copy_into(&self.db, &self.path().display().to_string(), dest)
+        copy_into(&self.db, &self.path().display().to_string(), dest, false)
     }
 }
 
@@ -120,7 +120,7 @@ impl Store {
 /// stopped); [`BackupError::InUse`] when one has.
 pub fn backup_file(source: &Path, dest: &Path) -> Result<BackupReport, BackupError> {
     let db = open_existing(source)?;
-    copy_into(&db, &source.display().to_string(), dest)
+    copy_into(&db, &source.display().to_string(), dest, false)
 }
 
 /// Replaces the database at `target` with the contents of `backup` (the server must be
@@ -135,7 +135,7 @@ pub fn restore_file(backup: &Path, target: &Path) -> Result<BackupReport, Backup
         });
     }
     let db = open_existing(backup)?;
-    copy_into(&db, &backup.display().to_string(), target)
+    copy_into(&db, &backup.display().to_string(), target, true)
 }
 
 fn open_existing(path: &Path) -> Result<Database, BackupError> {
@@ -154,11 +154,13 @@ fn open_existing(path: &Path) -> Result<Database, BackupError> {
     }
 }
 
-/// Copies every table of `source` (one read transaction) into a new file renamed to `dest`.
+/// Copies every table of `source` (one read transaction) into a new file renamed to `dest`
+/// (replacing it).
 fn copy_into(
     source: &impl ReadableDatabase,
     source_name: &str,
     dest: &Path,
+    keep_previous: bool,
 ) -> Result<BackupReport, BackupError> {
     let read = source.begin_read().map_err(StoreError::from)?;
     let schema_version = recorded_version(&read)?.ok_or_else(|| BackupError::NotOurs {
@@ -176,42 +178,52 @@ fn copy_into(
     let partial = partial_path(dest);
     // A leftover from an interrupted run is garbage by construction.
     let _ = std::fs::remove_file(&partial);
-    let result = (|| {
-        let db = Database::create(&partial).map_err(StoreError::from)?;
-        let write = db.begin_write().map_err(StoreError::from)?;
-        let tables = copy_tables(&read, &write)?;
-        write.commit().map_err(StoreError::from)?;
-        drop(db);
-        // A backup holds personal data (encrypted numbers, names, transcripts): owner only.
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(&partial, std::fs::Permissions::from_mode(0o600))
-                .map_err(io(&partial))?;
-        }
-        std::fs::File::open(&partial)
-            .and_then(|f| f.sync_all())
-            .map_err(io(&partial))?;
-        if dest.exists() {
-            let previous = sibling(dest, ".before-restore");
-            std::fs::rename(dest, &previous).map_err(io(&previous))?;
-        }
-        std::fs::rename(&partial, dest).map_err(io(dest))?;
-        if let Some(dir) = dest.parent().filter(|d| !d.as_os_str().is_empty()) {
-            // The rename is durable only once the directory entry is.
-            let _ = std::fs::File::open(dir).and_then(|d| d.sync_all());
-        }
-        let bytes = std::fs::metadata(dest).map_err(io(dest))?.len();
-        Ok(BackupReport {
+    let result =
+        write_copy(&read, &partial, dest, keep_previous).map(|(tables, bytes)| BackupReport {
             schema_version,
             tables,
             bytes,
-        })
-    })();
+        });
     if result.is_err() {
         let _ = std::fs::remove_file(&partial);
     }
     result
+}
+
+/// Writes the tables seen by `read` into `partial`, makes it durable and owner-only, and
+/// renames it to `dest` (keeping a replaced `dest` as `<dest>.before-restore` when asked).
+fn write_copy(
+    read: &ReadTransaction,
+    partial: &Path,
+    dest: &Path,
+    keep_previous: bool,
+) -> Result<(Vec<(&'static str, u64)>, u64), BackupError> {
+    let db = Database::create(partial).map_err(StoreError::from)?;
+    let write = db.begin_write().map_err(StoreError::from)?;
+    let tables = copy_tables(read, &write)?;
+    write.commit().map_err(StoreError::from)?;
+    drop(db);
+    // A backup holds personal data (encrypted numbers, names, transcripts): owner only.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(partial, std::fs::Permissions::from_mode(0o600))
+            .map_err(io(partial))?;
+    }
+    std::fs::File::open(partial)
+        .and_then(|f| f.sync_all())
+        .map_err(io(partial))?;
+    if keep_previous && dest.exists() {
+        let previous = sibling(dest, ".before-restore");
+        std::fs::rename(dest, &previous).map_err(io(&previous))?;
+    }
+    std::fs::rename(partial, dest).map_err(io(dest))?;
+    if let Some(dir) = dest.parent().filter(|d| !d.as_os_str().is_empty()) {
+        // The rename is durable only once the directory entry is.
+        let _ = std::fs::File::open(dir).and_then(|d| d.sync_all());
+    }
+    let bytes = std::fs::metadata(dest).map_err(io(dest))?.len();
+    Ok((tables, bytes))
 }
 
 /// `<dest>.partial`, in the same directory so the final rename is atomic.
@@ -399,6 +411,9 @@ mod tests {
         assert_eq!(report.rows("reservations"), 1);
         assert_eq!(report.rows("conversation_turns"), 2);
         assert!(!partial_path(&backup).exists());
+        // A second backup replaces the first without leaving anything beside it.
+        live.backup_to(&backup).unwrap();
+        assert!(!sibling(&backup, ".before-restore").exists());
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
