@@ -211,8 +211,13 @@ fn http_get(base: &str, path: &str, token: &str) -> anyhow::Result<Vec<u8>> {
         .and_then(|s| s.parse::<u16>().ok())
         .with_context(|| format!("{base} sent no HTTP status line"))?;
     if status != 200 {
+        let hint = if status == 401 {
+            " (run this with the server's settings: its SESSION_SECRET signs the request)"
+        } else {
+            ""
+        };
         anyhow::bail!(
-            "the server at {base} refused the backup with HTTP {status}: {} (is SESSION_SECRET the same as the server's?)",
+            "the server at {base} refused the backup with HTTP {status}: {}{hint}",
             String::from_utf8_lossy(&body).trim()
         );
     }

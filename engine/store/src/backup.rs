@@ -26,6 +26,7 @@ use redb::{
 
 use crate::error::StoreError;
 use crate::migrate::SCHEMA_VERSION;
+use crate::once::{USED_ONCE, USED_ONCE_BY_EXPIRY};
 use crate::store::Store;
 use crate::tables::*;
 
@@ -269,6 +270,8 @@ const BACKED_UP: &[&str] = &[
     "jobs_by_due",
     "jobs_by_idempotency_key",
     "daily_aggregates",
+    "used_once",
+    "used_once_by_expiry",
 ];
 
 fn check_every_table_is_known(read: &ReadTransaction) -> Result<(), BackupError> {
@@ -331,6 +334,12 @@ fn copy_tables(
             copy_table(from, to, JOBS_BY_KEY)?,
         ),
         ("daily_aggregates", copy_table(from, to, AGGREGATES)?),
+        // Replay markers (Plivo nonces, stream tokens): a restored server refuses replays too.
+        ("used_once", copy_table(from, to, USED_ONCE)?),
+        (
+            "used_once_by_expiry",
+            copy_table(from, to, USED_ONCE_BY_EXPIRY)?,
+        ),
     ])
 }
 

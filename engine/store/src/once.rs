@@ -13,9 +13,9 @@ use crate::error::StoreError;
 use crate::store::Store;
 
 /// key → expiry (unix seconds).
-const USED_ONCE: TableDefinition<&str, i64> = TableDefinition::new("used_once");
+pub(crate) const USED_ONCE: TableDefinition<&str, i64> = TableDefinition::new("used_once");
 /// (expiry unix seconds, key) → (): finds expired markers without a full scan.
-const USED_ONCE_BY_EXPIRY: TableDefinition<(i64, &str), ()> =
+pub(crate) const USED_ONCE_BY_EXPIRY: TableDefinition<(i64, &str), ()> =
     TableDefinition::new("used_once_by_expiry");
 
 /// Longest key accepted (callers hash what they get from the network).
