@@ -33,13 +33,16 @@ use crate::tables::*;
 /// Tables that hold nothing worth restoring and are left out of backups on purpose (none yet).
 pub const EPHEMERAL_TABLES: &[&str] = &[];
 
+/// Rows per table, in the order the tables were copied.
+pub type TableCounts = Vec<(&'static str, u64)>;
+
 /// What a backup or restore copied.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BackupReport {
     /// Schema version recorded in the copy.
     pub schema_version: u32,
     /// Rows (or multimap key/value pairs) per copied table, by name.
-    pub tables: Vec<(&'static str, u64)>,
+    pub tables: TableCounts,
     /// Size of the written file.
     pub bytes: u64,
 }
@@ -198,7 +201,7 @@ fn write_copy(
     partial: &Path,
     dest: &Path,
     keep_previous: bool,
-) -> Result<(Vec<(&'static str, u64)>, u64), BackupError> {
+) -> Result<(TableCounts, u64), BackupError> {
     let db = Database::create(partial).map_err(StoreError::from)?;
     let write = db.begin_write().map_err(StoreError::from)?;
     let tables = copy_tables(read, &write)?;
@@ -294,10 +297,7 @@ fn check_every_table_is_known(read: &ReadTransaction) -> Result<(), BackupError>
     }
 }
 
-fn copy_tables(
-    from: &ReadTransaction,
-    to: &WriteTransaction,
-) -> Result<Vec<(&'static str, u64)>, StoreError> {
+fn copy_tables(from: &ReadTransaction, to: &WriteTransaction) -> Result<TableCounts, StoreError> {
     Ok(vec![
         ("meta", copy_table(from, to, META)?),
         ("reservations", copy_table(from, to, RESERVATIONS)?),
