@@ -48,7 +48,7 @@ pub struct BackupReport {
 }
 
 impl BackupReport {
-    /// Rows copied from `table` (0 when the table was absent).
+    /// How many rows of `table` the backup holds (0 when the table was absent).
     pub fn rows(&self, table: &str) -> u64 {
         self.tables
             .iter()
