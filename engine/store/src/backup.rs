@@ -417,7 +417,7 @@ mod tests {
         // Taken while `live` holds the file open, as the server does.
         let report = live.backup_to(&backup).unwrap();
         assert_eq!(report.schema_version, SCHEMA_VERSION);
-        assert_eq!(report.rows("reservations"), 1);
+        assert_eq!(report.rows("reservations"), 2);
         assert_eq!(report.rows("conversation_turns"), 2);
         assert!(!partial_path(&backup).exists());
         // A second backup replaces the first without leaving anything beside it.

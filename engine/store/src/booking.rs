@@ -171,15 +171,7 @@ impl Store {
         };
         put_json(&mut txn.open_table(RESERVATIONS)?, id, &reservation)?;
         index_insert(&txn, &reservation)?;
-        let day = req.date.to_string();
-        bump_aggregate(&txn, &req.business_id, &day, "reservations", 1)?;
-        bump_aggregate(
-            &txn,
-            &req.business_id,
-            &day,
-            "covers",
-            u64::from(req.party_size),
-        )?;
+        crate::aggregates::reservation_changed(&txn, None, &reservation)?;
 
         let (followup, followup_job_id) = match (&req.followup, req.whatsapp_consent, &phone) {
             (Some(spec), true, Some(_)) => {
@@ -299,7 +291,9 @@ impl Store {
     }
 
     /// Changes party size, date/time, status, notes or name with the same capacity rule as a
-    /// phone booking (excluding the reservation's own covers).
+    /// phone booking (excluding the reservation's own covers). The daily `reservations` and
+    /// `covers` counters move with it in the same transaction (a cancellation takes the booking
+    /// off its date's counters, a new date moves it, see [`crate::aggregates`]).
     pub fn modify_reservation(
         &self,
         id: u64,
@@ -362,6 +356,7 @@ impl Store {
         index_remove(&txn, &old)?;
         index_insert(&txn, &new)?;
         put_json(&mut txn.open_table(RESERVATIONS)?, id, &new)?;
+        crate::aggregates::reservation_changed(&txn, Some(&old), &new)?;
         txn.commit()?;
         tracing::info!(reservation_id = id, status = %new.status, "Reservation changed.");
         Ok(new)

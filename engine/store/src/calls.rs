@@ -86,6 +86,21 @@ pub struct CallerUpdate {
     pub call_at: Option<DateTime<Utc>>,
 }
 
+/// What staff may set on a caller's preferences (`PUT /api/callers/{hash}/preferences`):
+/// every editable field is replaced, `None` clears it. Call counts stay the calls' business.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CallerPreferencesEdit {
+    /// Language to greet the caller in next time.
+    pub last_language: Option<String>,
+    /// Name to use.
+    pub preferred_name: Option<String>,
+    /// Standing WhatsApp consent answer.
+    pub whatsapp_consent: Option<bool>,
+}
+
+/// Longest preferred name, in characters (the same limit as a reservation's name).
+pub const MAX_PREFERRED_NAME: usize = 120;
+
 impl Store {
     /// Records a new call and bumps the business's daily call counter.
     pub fn create_call(&self, new: &NewCall, now: DateTime<Utc>) -> Result<CallLog, StoreError> {
@@ -119,12 +134,12 @@ impl Store {
             id,
         )?;
         let day = call.started_at.date_naive().to_string();
-        bump_aggregate(&txn, &call.business_id, &day, "calls", 1)?;
+        crate::aggregates::adjust(&txn, &call.business_id, &day, "calls", 1)?;
         txn.commit()?;
         Ok(call)
     }
 
-    /// Records the end of a call.
+    /// Records the end of a call; a call handed to a person counts in its day's `handoffs`.
     pub fn finish_call(
         &self,
         id: u64,
@@ -134,6 +149,7 @@ impl Store {
         let txn = self.db.begin_write()?;
         let mut call: CallLog = get_json(&txn.open_table(CALLS)?, "call_logs", id)?
             .ok_or_else(|| StoreError::not_found("call", id))?;
+        let was_handoff = call.outcome == CallOutcome::Transferred;
         call.ended_at = Some(end.ended_at);
         let secs = (end.ended_at - call.started_at).num_seconds().max(0);
         call.duration_seconds = Some(u32::try_from(secs).unwrap_or(u32::MAX));
@@ -144,11 +160,18 @@ impl Store {
         }
         call.updated_at = now;
         put_json(&mut txn.open_table(CALLS)?, id, &call)?;
+        let is_handoff = call.outcome == CallOutcome::Transferred;
+        if was_handoff != is_handoff {
+            let day = call.started_at.date_naive().to_string();
+            let delta = if is_handoff { 1 } else { -1 };
+            crate::aggregates::adjust(&txn, &call.business_id, &day, "handoffs", delta)?;
+        }
         txn.commit()?;
         Ok(call)
     }
 
-    /// Appends a turn; `seq` is assigned as the next number in the call.
+    /// Appends a turn; `seq` is assigned as the next number in the call. A bot turn's
+    /// measured latency (`timings.total_ms`) counts in its call's daily latency histogram.
     pub fn append_turn(
         &self,
         call_id: u64,
@@ -156,8 +179,11 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<ConversationTurn, StoreError> {
         let txn = self.db.begin_write()?;
-        if txn.open_table(CALLS)?.get(call_id)?.is_none() {
-            return Err(StoreError::not_found("call", call_id));
+        let call: CallLog = get_json(&txn.open_table(CALLS)?, "call_logs", call_id)?
+            .ok_or_else(|| StoreError::not_found("call", call_id))?;
+        if let (TurnRole::Bot, Some(ms)) = (turn.role, turn.timings.total_ms) {
+            let day = call.started_at.date_naive().to_string();
+            crate::aggregates::turn_latency(&txn, &call.business_id, &day, ms)?;
         }
         let mut turns = txn.open_table(TURNS)?;
         let seq = match turns.range((call_id, 0)..=(call_id, u32::MAX))?.next_back() {
@@ -265,6 +291,39 @@ impl Store {
             Some(bytes) => decode("caller_preferences", hash, bytes.value()).map(Some),
             None => Ok(None),
         }
+    }
+
+    /// Replaces the editable fields of a caller's stored preferences. A caller nobody has
+    /// stored yet is [`StoreError::NotFound`]: the record is made by their first call, so an
+    /// edit cannot invent a "returning caller".
+    pub fn edit_caller_preferences(
+        &self,
+        hash: &PhoneHash,
+        edit: &CallerPreferencesEdit,
+        now: DateTime<Utc>,
+    ) -> Result<CallerPreferences, StoreError> {
+        if let Some(name) = &edit.preferred_name
+            && name.chars().count() > MAX_PREFERRED_NAME
+        {
+            return Err(StoreError::invalid(
+                "preferred_name",
+                format!("preferred_name is longer than {MAX_PREFERRED_NAME} characters"),
+            ));
+        }
+        let txn = self.db.begin_write()?;
+        let mut table = txn.open_table(CALLER_PREFS)?;
+        let mut prefs: CallerPreferences = match table.get(hash.as_str())? {
+            Some(bytes) => decode("caller_preferences", hash, bytes.value())?,
+            None => return Err(StoreError::not_found("caller preferences", hash)),
+        };
+        prefs.last_language.clone_from(&edit.last_language);
+        prefs.preferred_name.clone_from(&edit.preferred_name);
+        prefs.whatsapp_consent = edit.whatsapp_consent;
+        prefs.updated_at = now;
+        table.insert(hash.as_str(), encode(&prefs).as_slice())?;
+        drop(table);
+        txn.commit()?;
+        Ok(prefs)
     }
 
     /// Creates or updates a caller's preferences (fields left `None` are kept).

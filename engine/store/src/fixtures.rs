@@ -44,8 +44,10 @@ fn at(h: u32) -> DateTime<Utc> {
         .unwrap_or_default()
 }
 
-/// Writes a fresh database at `path` at schema `version` (1..SCHEMA_VERSION) with one
-/// reservation, one call with two turns and caller preferences.
+/// Writes a fresh database at `path` at schema `version` (1..SCHEMA_VERSION) with two
+/// reservations (one confirmed, one cancelled), one call with two turns (the bot's timed) and
+/// caller preferences; from version 3 on, the daily counters as that release kept them (it
+/// counted cancelled bookings too).
 pub fn write_fixture(path: &Path, version: u32) -> Result<(), OpenError> {
     let db = Database::create(path).map_err(|source| OpenError::Open {
         path: path.display().to_string(),
@@ -96,17 +98,49 @@ pub fn write_fixture(path: &Path, version: u32) -> Result<(), OpenError> {
         created_at: at(10),
         updated_at: at(10),
     };
+    let cancelled = Reservation {
+        id: 2,
+        call_id: None,
+        customer_name: None,
+        phone_hash: None,
+        phone_encrypted: None,
+        party_size: 6,
+        status: ReservationStatus::Cancelled,
+        notes: None,
+        ..reservation.clone()
+    };
     {
-        put_json(
-            &mut txn.open_table(RESERVATIONS).map_err(StoreError::from)?,
-            1,
-            &reservation,
-        )?;
         let day = reservation.reservation_date.to_string();
-        txn.open_multimap_table(RES_BY_DATE)
-            .map_err(StoreError::from)?
-            .insert((FIXTURE_BUSINESS, day.as_str()), 1)
-            .map_err(StoreError::from)?;
+        for r in [&reservation, &cancelled] {
+            put_json(
+                &mut txn.open_table(RESERVATIONS).map_err(StoreError::from)?,
+                r.id,
+                r,
+            )?;
+            txn.open_multimap_table(RES_BY_DATE)
+                .map_err(StoreError::from)?
+                .insert((FIXTURE_BUSINESS, day.as_str()), r.id)
+                .map_err(StoreError::from)?;
+        }
+        if version >= 4 {
+            let call_day = call.started_at.date_naive().to_string();
+            crate::aggregates::adjust(&txn, FIXTURE_BUSINESS, &call_day, "calls", 1)?;
+            crate::aggregates::turn_latency(&txn, FIXTURE_BUSINESS, &call_day, 640)?;
+            for r in [&reservation, &cancelled] {
+                crate::aggregates::reservation_changed(&txn, None, r)?;
+            }
+        } else if version == 3 {
+            let mut agg = txn.open_table(AGGREGATES).map_err(StoreError::from)?;
+            let call_day = call.started_at.date_naive().to_string();
+            for (date, metric, n) in [
+                (call_day.as_str(), "calls", 1),
+                (day.as_str(), "reservations", 2),
+                (day.as_str(), "covers", 10),
+            ] {
+                agg.insert((FIXTURE_BUSINESS, date, metric), n)
+                    .map_err(StoreError::from)?;
+            }
+        }
         if version >= 2 {
             txn.open_multimap_table(RES_BY_PHONE)
                 .map_err(StoreError::from)?
@@ -139,7 +173,10 @@ pub fn write_fixture(path: &Path, version: u32) -> Result<(), OpenError> {
                 language: Some("hi".into()),
                 stt_confidence: None,
                 started_at: at(10),
-                timings: TurnTimings::default(),
+                timings: TurnTimings {
+                    total_ms: (role == TurnRole::Bot).then_some(640),
+                    ..TurnTimings::default()
+                },
                 handled_by: None,
                 created_at: at(10),
             };
@@ -162,8 +199,8 @@ pub fn write_fixture(path: &Path, version: u32) -> Result<(), OpenError> {
             .insert(hash.as_str(), encode(&prefs).as_slice())
             .map_err(StoreError::from)?;
         let mut meta = txn.open_table(META).map_err(StoreError::from)?;
-        for entity in ["reservation", "call"] {
-            meta.insert(format!("next_id:{entity}").as_str(), 2)
+        for (entity, next) in [("reservation", 3), ("call", 2)] {
+            meta.insert(format!("next_id:{entity}").as_str(), next)
                 .map_err(StoreError::from)?;
         }
     }

@@ -15,6 +15,7 @@
 
 #![deny(missing_docs)]
 
+mod aggregates;
 mod backup;
 mod booking;
 mod calls;
@@ -38,12 +39,15 @@ mod store;
 mod tables;
 mod whatsapp;
 
+pub use aggregates::{DailyAggregate, LATENCY_BOUNDS_MS};
 pub use backup::{BackupError, BackupReport, EPHEMERAL_TABLES, backup_file, restore_file};
 pub use booking::{
     Booked, BookingRequest, FollowupQueued, FollowupSpec, MAX_PARTY, ReservationChange,
     ReservationFilter,
 };
-pub use calls::{CallEnd, CallFilter, CallerUpdate, NewCall, NewTurn};
+pub use calls::{
+    CallEnd, CallFilter, CallerPreferencesEdit, CallerUpdate, MAX_PREFERRED_NAME, NewCall, NewTurn,
+};
 pub use capacity::{CapacityRule, SlotAvailability, SlotGrid, nearest_free};
 pub use crypto::{CryptoError, EncryptedPhone, HashPepper, PhoneCrypto, PhoneHash, PhoneKey};
 pub use error::{BookingError, JobError, OpenError, StoreError, UnknownVariant};
@@ -60,8 +64,10 @@ pub use model::{
 };
 pub use once::MAX_ONCE_KEY_LEN;
 pub use phone::{PhoneError, PhoneNumber};
-pub use records::{CallbackFilter, NewCallback, NewReview, NewSuggestion};
-pub use retention::{DailyAggregate, PurgeReport, RetentionPolicy};
+pub use records::{
+    CallbackFilter, CallbackUpdate, MAX_STAFF_NOTE, NewCallback, NewReview, NewSuggestion,
+};
+pub use retention::{PurgeReport, RetentionPolicy};
 pub use rotation::RotationReport;
 pub use runner::HandlerFuture;
 pub use runner::{Clock, JobHandler, JobRunner, RunnerConfig, ScheduleSource, SystemClock};

@@ -10,11 +10,11 @@ use std::collections::BTreeMap;
 use redb::{Database, ReadableDatabase, ReadableTable, TableError, WriteTransaction};
 
 use crate::error::{OpenError, StoreError};
-use crate::model::{CallLog, Reservation};
+use crate::model::{CallLog, CallOutcome, ConversationTurn, Reservation, TurnRole};
 use crate::tables::*;
 
 /// The schema version this build writes and understands.
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// One migration step.
 #[derive(Clone, Copy)]
@@ -49,6 +49,11 @@ pub const MIGRATIONS: &[Migration] = &[
         version: 3,
         name: "daily_aggregates",
         apply: m0003_daily_aggregates,
+    },
+    Migration {
+        version: 4,
+        name: "standing_bookings_handoffs_latency",
+        apply: m0004_standing_bookings_handoffs_latency,
     },
 ];
 
@@ -184,6 +189,75 @@ fn m0003_daily_aggregates(txn: &WriteTransaction) -> Result<(), StoreError> {
     let mut agg = txn.open_table(AGGREGATES)?;
     for ((business, day, metric), n) in counts {
         agg.insert((business.as_str(), day.as_str(), metric), n)?;
+    }
+    Ok(())
+}
+
+/// 0004: the reservation counters count standing bookings (cancelled ones no longer), and two
+/// new kinds of counter — `handoffs` and the turn-latency histogram — are backfilled from the
+/// calls and turns still stored (see `crate::aggregates`).
+fn m0004_standing_bookings_handoffs_latency(txn: &WriteTransaction) -> Result<(), StoreError> {
+    let stale: Vec<(String, String, String)> = {
+        let agg = txn.open_table(AGGREGATES)?;
+        let mut out = Vec::new();
+        for row in agg.iter()? {
+            let (key, _) = row?;
+            let (business, day, metric) = key.value();
+            if matches!(metric, "reservations" | "covers") {
+                out.push((business.to_string(), day.to_string(), metric.to_string()));
+            }
+        }
+        out
+    };
+    {
+        let mut agg = txn.open_table(AGGREGATES)?;
+        for (business, day, metric) in &stale {
+            agg.remove((business.as_str(), day.as_str(), metric.as_str()))?;
+        }
+    }
+    let reservations: Vec<Reservation> = {
+        let rows = txn.open_table(RESERVATIONS)?;
+        let mut out = Vec::new();
+        for row in rows.iter()? {
+            let (id, bytes) = row?;
+            out.push(decode("reservations", id.value(), bytes.value())?);
+        }
+        out
+    };
+    for r in &reservations {
+        crate::aggregates::reservation_changed(txn, None, r)?;
+    }
+    let calls: Vec<CallLog> = {
+        let rows = txn.open_table(CALLS)?;
+        let mut out = Vec::new();
+        for row in rows.iter()? {
+            let (id, bytes) = row?;
+            out.push(decode("call_logs", id.value(), bytes.value())?);
+        }
+        out
+    };
+    for call in &calls {
+        let day = call.started_at.date_naive().to_string();
+        if call.outcome == CallOutcome::Transferred {
+            crate::aggregates::adjust(txn, &call.business_id, &day, "handoffs", 1)?;
+        }
+        let latencies: Vec<u32> = {
+            let turns = txn.open_table(TURNS)?;
+            let mut out = Vec::new();
+            for row in turns.range((call.id, 0)..=(call.id, u32::MAX))? {
+                let (key, bytes) = row?;
+                let (c, s) = key.value();
+                let turn: ConversationTurn =
+                    decode("conversation_turns", format!("{c}/{s}"), bytes.value())?;
+                if let (TurnRole::Bot, Some(ms)) = (turn.role, turn.timings.total_ms) {
+                    out.push(ms);
+                }
+            }
+            out
+        };
+        for ms in latencies {
+            crate::aggregates::turn_latency(txn, &call.business_id, &day, ms)?;
+        }
     }
     Ok(())
 }

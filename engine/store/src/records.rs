@@ -44,6 +44,18 @@ pub struct CallbackFilter {
     pub status: Option<CallbackStatus>,
 }
 
+/// Longest staff note on a callback request, in characters.
+pub const MAX_STAFF_NOTE: usize = 1000;
+
+/// A change staff make to a callback request; `None` fields stay as they are.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CallbackUpdate {
+    /// New progress.
+    pub status: Option<CallbackStatus>,
+    /// Replaces the staff note (an empty string clears what it says).
+    pub staff_note: Option<String>,
+}
+
 /// A transcript review to record.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewReview {
@@ -109,6 +121,7 @@ impl Store {
             reason: new.reason,
             notes: new.notes.clone(),
             status: CallbackStatus::Pending,
+            staff_note: None,
             created_at: now,
             updated_at: now,
         };
@@ -145,22 +158,54 @@ impl Store {
         )
     }
 
-    /// Moves a callback request along (`contacted`, `resolved`, …).
+    /// Moves a callback request along (`contacted`, `booked`, …).
     pub fn set_callback_status(
         &self,
         id: u64,
         status: CallbackStatus,
         now: DateTime<Utc>,
     ) -> Result<CallbackRequest, StoreError> {
+        self.update_callback(
+            id,
+            &CallbackUpdate {
+                status: Some(status),
+                staff_note: None,
+            },
+            now,
+        )
+    }
+
+    /// Staff working a callback request: a new status, a note, or both, in one write.
+    /// Any status may follow any other (a request marked `declined` by mistake can be reopened).
+    pub fn update_callback(
+        &self,
+        id: u64,
+        update: &CallbackUpdate,
+        now: DateTime<Utc>,
+    ) -> Result<CallbackRequest, StoreError> {
+        if let Some(note) = &update.staff_note
+            && note.chars().count() > MAX_STAFF_NOTE
+        {
+            return Err(StoreError::invalid(
+                "note",
+                format!("note is longer than {MAX_STAFF_NOTE} characters"),
+            ));
+        }
         let txn = self.db.begin_write()?;
         let mut table = txn.open_table(CALLBACKS)?;
         let mut cb: CallbackRequest = get_json(&table, "callback_requests", id)?
             .ok_or_else(|| StoreError::not_found("callback request", id))?;
-        cb.status = status;
+        if let Some(status) = update.status {
+            cb.status = status;
+        }
+        if update.staff_note.is_some() {
+            cb.staff_note.clone_from(&update.staff_note);
+        }
         cb.updated_at = now;
         put_json(&mut table, id, &cb)?;
         drop(table);
         txn.commit()?;
+        tracing::info!(callback_id = id, status = %cb.status, "Callback request updated.");
         Ok(cb)
     }
 

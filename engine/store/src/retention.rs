@@ -6,7 +6,7 @@
 //! for long; a crash mid-purge simply leaves the rest for the next run.
 
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
-use redb::{ReadableDatabase, ReadableMultimapTable, ReadableTable};
+use redb::{ReadableMultimapTable, ReadableTable};
 
 use crate::error::StoreError;
 use crate::model::{
@@ -43,19 +43,6 @@ pub struct PurgeReport {
     pub caller_preferences_deleted: u64,
     /// Finished jobs deleted.
     pub jobs_deleted: u64,
-}
-
-/// Per-business daily counters that outlive purges.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct DailyAggregate {
-    /// Business-local (reservations) or UTC (calls) day.
-    pub date: NaiveDate,
-    /// Calls started.
-    pub calls: u64,
-    /// Reservations made for that date.
-    pub reservations: u64,
-    /// Covers booked for that date.
-    pub covers: u64,
 }
 
 impl Store {
@@ -320,40 +307,5 @@ impl Store {
                 return Ok(total);
             }
         }
-    }
-
-    /// Daily counters for a business in `[from, to]`, which survive purges.
-    pub fn daily_aggregates(
-        &self,
-        business_id: &str,
-        from: NaiveDate,
-        to: NaiveDate,
-    ) -> Result<Vec<DailyAggregate>, StoreError> {
-        let txn = self.db.begin_read()?;
-        let table = txn.open_table(AGGREGATES)?;
-        let (f, t) = (from.to_string(), to.to_string());
-        let mut out: Vec<DailyAggregate> = Vec::new();
-        for row in table.range((business_id, f.as_str(), "")..=(business_id, t.as_str(), "~"))? {
-            let (key, count) = row?;
-            let (_, day, metric) = key.value();
-            let Ok(date) = day.parse::<NaiveDate>() else {
-                continue;
-            };
-            if out.last().is_none_or(|a| a.date != date) {
-                out.push(DailyAggregate {
-                    date,
-                    ..DailyAggregate::default()
-                });
-            }
-            if let Some(agg) = out.last_mut() {
-                match metric {
-                    "calls" => agg.calls = count.value(),
-                    "reservations" => agg.reservations = count.value(),
-                    "covers" => agg.covers = count.value(),
-                    _ => {}
-                }
-            }
-        }
-        Ok(out)
     }
 }

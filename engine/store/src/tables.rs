@@ -115,20 +115,3 @@ pub(crate) fn put_json<T: Serialize>(
     table.insert(id, encode(value).as_slice())?;
     Ok(())
 }
-
-/// Adds `delta` to an aggregate counter.
-pub(crate) fn bump_aggregate(
-    txn: &WriteTransaction,
-    business: &str,
-    date: &str,
-    metric: &str,
-    delta: u64,
-) -> Result<(), StoreError> {
-    let mut agg = txn.open_table(AGGREGATES)?;
-    let current = agg
-        .get((business, date, metric))?
-        .map(|v| v.value())
-        .unwrap_or(0);
-    agg.insert((business, date, metric), current + delta)?;
-    Ok(())
-}

@@ -66,7 +66,13 @@ fn fixtures_from_every_earlier_version_upgrade() {
             .unwrap();
         let calls: u64 = aggs.iter().map(|a| a.calls).sum();
         let covers: u64 = aggs.iter().map(|a| a.covers).sum();
-        assert_eq!((calls, covers), (1, 4), "v{version}: {aggs:?}");
+        let bookings: u64 = aggs.iter().map(|a| a.reservations).sum();
+        // 0004: only the standing booking counts (v3 had counted the cancelled one too), and
+        // the bot's timed turn is in the latency histogram.
+        assert_eq!((calls, bookings, covers), (1, 1, 4), "v{version}: {aggs:?}");
+        let call_day = aggs.iter().find(|a| a.calls == 1).unwrap();
+        assert_eq!(call_day.turns_timed, 1, "v{version}: {aggs:?}");
+        assert_eq!(call_day.turn_latency_p50_ms, Some(640), "v{version}");
         // Old rows still decode and new writes continue the id sequence.
         let call = store.get_call(1).unwrap().unwrap();
         assert_eq!(call.turns.len(), 2);
@@ -83,7 +89,7 @@ fn fixtures_from_every_earlier_version_upgrade() {
                 .unwrap()
                 .reservation
                 .id,
-            2
+            3
         );
         assert!(
             matches!(

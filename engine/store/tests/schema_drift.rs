@@ -199,7 +199,8 @@ fn all_types_sample() -> (
         requested_time: Some(t("13:00")),
         reason: CallbackReason::LargeParty,
         notes: Some("office party".into()),
-        status: CallbackStatus::Pending,
+        status: CallbackStatus::Contacted,
+        staff_note: Some("called back, wants Sunday lunch".into()),
         created_at: now(),
         updated_at: later,
     };

@@ -140,12 +140,13 @@ pub fn routes(state: AppState) -> impl Filter<Extract = (Response,), Error = Rej
 }
 
 /// The raw query string as a map (validated field by field by each handler).
-fn query() -> impl Filter<Extract = (HashMap<String, String>,), Error = Rejection> + Clone {
+pub(super) fn query() -> impl Filter<Extract = (HashMap<String, String>,), Error = Rejection> + Clone
+{
     warp::query::<HashMap<String, String>>()
 }
 
 /// A size-limited body, parsed by the handler so errors can name the field.
-fn body() -> impl Filter<Extract = (Bytes,), Error = Rejection> + Clone {
+pub(super) fn body() -> impl Filter<Extract = (Bytes,), Error = Rejection> + Clone {
     warp::body::content_length_limit(BODY_LIMIT).and(warp::body::bytes())
 }
 
@@ -167,7 +168,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
 }
 
 /// Runs a store call on the blocking pool.
-async fn blocking<T, F>(state: &AppState, f: F) -> Result<T, Rejection>
+pub(super) async fn blocking<T, F>(state: &AppState, f: F) -> Result<T, Rejection>
 where
     T: Send + 'static,
     F: FnOnce(&Store) -> Result<T, ApiError> + Send + 'static,
@@ -179,7 +180,7 @@ where
         .map_err(warp::reject::custom)
 }
 
-fn reply_json<T: Serialize>(status: StatusCode, value: &T) -> Response {
+pub(super) fn reply_json<T: Serialize>(status: StatusCode, value: &T) -> Response {
     warp::reply::with_status(warp::reply::json(value), status).into_response()
 }
 
@@ -205,7 +206,7 @@ impl<T> From<Page<T>> for PageBody<T> {
 /// A parameter that is present must be valid as written: an empty value or one with stray
 /// spaces is a 400, not "no filter", so what the OpenAPI document allows and what the server
 /// accepts are the same set (tests/e2e/openapi.rs checks this with schemathesis).
-fn param<T>(
+pub(super) fn param<T>(
     q: &HashMap<String, String>,
     name: &str,
     what: &str,
@@ -220,7 +221,7 @@ fn param<T>(
 }
 
 /// A non-empty identifier filter such as `business_id` or `kind`.
-fn non_empty(v: &str) -> Option<String> {
+pub(super) fn non_empty(v: &str) -> Option<String> {
     (!v.is_empty()).then(|| v.to_string())
 }
 
@@ -253,7 +254,7 @@ fn page_request(q: &HashMap<String, String>) -> Result<PageRequest, ApiError> {
 
 /// A calendar date written exactly `YYYY-MM-DD` (RFC 3339 `full-date`, the OpenAPI `date`
 /// format); chrono alone would also take `2026-1-5` or a signed year.
-fn parse_date(v: &str) -> Option<NaiveDate> {
+pub(super) fn parse_date(v: &str) -> Option<NaiveDate> {
     let b = v.as_bytes();
     let shaped = b.len() == 10
         && b[4] == b'-'
@@ -273,7 +274,7 @@ fn parse_instant(v: &str) -> Option<DateTime<Utc>> {
 }
 
 /// Languages a booking can record (the engine's language codes).
-const LANGUAGES: [&str; 3] = ["hi", "en", "hinglish"];
+pub(super) const LANGUAGES: [&str; 3] = ["hi", "en", "hinglish"];
 
 /// A phone number from a request field, in any format [`PhoneNumber::parse`] takes but
 /// written without surrounding spaces (the OpenAPI pattern describes exactly this set).
@@ -287,7 +288,10 @@ pub(crate) fn parse_phone(field: &str, raw: &str) -> Result<PhoneNumber, ApiErro
     PhoneNumber::parse(raw).map_err(|e| ApiError::field(field, format!("{field}: {e}")))
 }
 
-fn known_business(state: &AppState, id: &str) -> Result<Arc<BusinessSnapshot>, ApiError> {
+pub(super) fn known_business(
+    state: &AppState,
+    id: &str,
+) -> Result<Arc<BusinessSnapshot>, ApiError> {
     state.config.current(id).ok_or_else(|| {
         let known: Vec<String> = state
             .config

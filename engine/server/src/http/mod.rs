@@ -25,6 +25,8 @@ mod log_budget;
 pub mod metrics;
 pub(crate) mod plivo;
 pub mod replay;
+mod staff_edits;
+mod stats;
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -141,6 +143,10 @@ pub fn routes(state: AppState) -> impl Filter<Extract = (impl Reply,), Error = I
         .or(plivo::routes(state.clone()))
         .unify()
         .or(backup::route(state.clone()))
+        .unify()
+        .or(staff_edits::routes(state.clone()))
+        .unify()
+        .or(stats::route(state.clone()))
         .unify()
         .or(api::routes(state))
         .unify()

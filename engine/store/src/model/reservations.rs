@@ -128,12 +128,12 @@ pub enum CallbackStatus {
     Pending,
     /// A manager reached the caller.
     Contacted,
-    /// Settled (booked, declined…).
-    Resolved,
-    /// Withdrawn.
-    Cancelled,
+    /// Settled with a booking (made by staff, e.g. in the admin).
+    Booked,
+    /// Settled without one (the caller or the business said no).
+    Declined,
 }
-string_enum!(CallbackStatus { Pending => "pending", Contacted => "contacted", Resolved => "resolved", Cancelled => "cancelled" });
+string_enum!(CallbackStatus { Pending => "pending", Contacted => "contacted", Booked => "booked", Declined => "declined" });
 
 /// A request for a manager to call the caller back (schemas/callback_request.json).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -162,6 +162,10 @@ pub struct CallbackRequest {
     pub notes: Option<String>,
     /// Progress.
     pub status: CallbackStatus,
+    /// What staff noted while working the request ("called, booking Sat 1 pm"); set through
+    /// `PATCH /api/callbacks/{id}`. Absent in rows stored before it existed.
+    #[serde(default)]
+    pub staff_note: Option<String>,
     /// Creation time.
     pub created_at: DateTime<Utc>,
     /// Last change.
