@@ -30,8 +30,9 @@ use crate::once::{USED_ONCE, USED_ONCE_BY_EXPIRY};
 use crate::store::Store;
 use crate::tables::*;
 
-/// Tables that hold nothing worth restoring and are left out of backups on purpose (none yet).
-pub const EPHEMERAL_TABLES: &[&str] = &[];
+/// Tables that hold nothing worth restoring and are left out of backups on purpose: the write
+/// probe's scratch row ([`Store::probe_writes`]).
+pub const EPHEMERAL_TABLES: &[&str] = &["write_probe"];
 
 /// Rows per table, in the order the tables were copied.
 pub type TableCounts = Vec<(&'static str, u64)>;
@@ -116,7 +117,12 @@ impl Store {
     /// Writes a consistent copy of the live database to `dest` (replaced if it exists) while
     /// other threads keep reading and writing. Blocking: run it off the async workers.
     pub fn backup_to(&self, dest: &Path) -> Result<BackupReport, BackupError> {
-        copy_into(&self.db, &self.path().display().to_string(), dest, false)
+        copy_into(
+            &*self.db.database().map_err(StoreError::from)?,
+            &self.path().display().to_string(),
+            dest,
+            false,
+        )
     }
 }
 

@@ -1,7 +1,7 @@
 //! Reservations: booking with a capacity re-check, changes, cancellation, look-ups.
 
 use chrono::{DateTime, Days, NaiveDate, Utc};
-use redb::{ReadableDatabase, ReadableMultimapTable, ReadableTable, WriteTransaction};
+use redb::{ReadableMultimapTable, ReadableTable, WriteTransaction};
 
 use crate::capacity::{CapacityRule, Hold, SlotAvailability, SlotGrid, absolute_minute};
 use crate::crypto::PhoneHash;

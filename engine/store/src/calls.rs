@@ -1,7 +1,7 @@
 //! Calls, transcript turns and caller preferences.
 
 use chrono::{DateTime, Utc};
-use redb::{ReadableDatabase, ReadableTable};
+use redb::ReadableTable;
 
 use crate::crypto::PhoneHash;
 use crate::error::StoreError;

@@ -19,9 +19,19 @@ pub struct UnknownVariant {
 /// ([`BookingError`], [`JobError`], [`OpenError`]) wrapping this one.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// redb reported an I/O, corruption or transaction failure.
+    /// redb reported a corruption or transaction failure (I/O failures are [`StoreError::Unavailable`]).
     #[error("database error: {0}")]
-    Db(#[from] redb::Error),
+    Db(redb::Error),
+    /// The disk refused a read or write (full, read-only, failing): the operation changed
+    /// nothing. The store reopens the database by itself and takes writes again once the disk
+    /// does (see [`crate::Store::write_outage`]).
+    #[error(
+        "storage is unavailable ({reason}); nothing was saved. Free space on the disk that holds          DATA_DIR (or fix the disk); the server recovers without a restart"
+    )]
+    Unavailable {
+        /// redb's description of the I/O failure (no paths).
+        reason: String,
+    },
     /// A stored row failed to decode: the file was written by an incompatible build or damaged.
     #[error(
         "stored {table} row {key} does not decode: {source}; run `vartalaap migrate` or restore a backup"
@@ -58,11 +68,25 @@ pub enum StoreError {
     Task(String),
 }
 
+impl From<redb::Error> for StoreError {
+    /// Sorts redb's failures: the disk's ([`StoreError::Unavailable`]) from the rest.
+    fn from(e: redb::Error) -> StoreError {
+        match e {
+            redb::Error::Io(_) | redb::Error::PreviousIo | redb::Error::DatabaseClosed => {
+                StoreError::Unavailable {
+                    reason: e.to_string(),
+                }
+            }
+            other => StoreError::Db(other),
+        }
+    }
+}
+
 macro_rules! from_redb {
     ($($t:ty),+) => {$(
         impl From<$t> for StoreError {
             fn from(e: $t) -> StoreError {
-                StoreError::Db(redb::Error::from(e))
+                StoreError::from(redb::Error::from(e))
             }
         }
     )+};

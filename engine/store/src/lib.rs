@@ -24,6 +24,7 @@ mod crypto;
 mod error;
 #[doc(hidden)]
 pub mod fixtures;
+mod handle;
 mod handlers;
 mod jobs;
 pub mod migrate;
@@ -72,7 +73,7 @@ pub use rotation::RotationReport;
 pub use runner::HandlerFuture;
 pub use runner::{Clock, JobHandler, JobRunner, RunnerConfig, ScheduleSource, SystemClock};
 pub use schedule::{Schedule, ScheduledJob};
-pub use store::{MAX_PAGE, Page, PageRequest, Store, migrate_file};
+pub use store::{MAX_PAGE, Page, PageRequest, Store, WRITE_PROBE_BYTES, migrate_file};
 pub use whatsapp::{
     FollowupMessage, SendError, SendReceipt, WebhookToken, WhatsAppConfig, WhatsAppSender,
 };

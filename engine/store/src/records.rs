@@ -1,7 +1,7 @@
 //! Manager callback requests, transcript reviews and improvement suggestions.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use redb::{ReadableDatabase, ReadableTable};
+use redb::ReadableTable;
 
 use crate::error::StoreError;
 use crate::model::{

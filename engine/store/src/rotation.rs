@@ -141,7 +141,6 @@ impl Store {
 
     /// Stored phone ciphertexts whose key id differs from `key_id`.
     pub fn count_not_under(&self, key_id: &str) -> Result<u64, StoreError> {
-        use redb::ReadableDatabase;
         let txn = self.db.begin_read()?;
         let mut n = 0;
         let mut count = |enc: Option<EncryptedPhone>| {

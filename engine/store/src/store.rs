@@ -7,7 +7,13 @@ use redb::Database;
 
 use crate::crypto::PhoneCrypto;
 use crate::error::{OpenError, StoreError};
+use crate::handle::{DbHandle, Opener};
 use crate::migrate::{self, MIGRATIONS, Migration, MigrationReport};
+use crate::tables::WRITE_PROBE;
+
+/// Bytes the write probe commits (and then deletes): a write this large must fit before the
+/// store reports that it takes writes again, so one freed kilobyte does not end an outage.
+pub const WRITE_PROBE_BYTES: usize = 1024 * 1024;
 
 /// The embedded database plus the phone keyring.
 ///
@@ -17,8 +23,12 @@ use crate::migrate::{self, MIGRATIONS, Migration, MigrationReport};
 ///
 /// redb serialises write transactions, so every read-check-write sequence (capacity, job
 /// claims) inside one write transaction is race-free across threads.
+///
+/// A write the disk refuses (full, failing) fails with [`StoreError::Unavailable`] and changes
+/// nothing; the database is then reopened, so reads go on and writes work again once the disk
+/// takes them, without a restart ([`Store::write_outage`], [`Store::probe_writes`]).
 pub struct Store {
-    pub(crate) db: Database,
+    pub(crate) db: DbHandle,
     crypto: RwLock<Arc<PhoneCrypto>>,
     path: PathBuf,
 }
@@ -96,11 +106,43 @@ impl Store {
         let path = path.as_ref().to_path_buf();
         let db = open_db(&path)?;
         migrate::migrate_with(&db, migrations)?;
-        Ok(Store {
+        let reopen_path = path.clone();
+        let reopen: Opener = Box::new(move || Database::builder().create(&reopen_path));
+        Ok(Store::from_handle(DbHandle::new(db, reopen), crypto, path))
+    }
+
+    pub(crate) fn from_handle(db: DbHandle, crypto: PhoneCrypto, path: PathBuf) -> Store {
+        Store {
             db,
             crypto: RwLock::new(Arc::new(crypto)),
             path,
-        })
+        }
+    }
+
+    /// Why writes fail, from the first write the disk refused until [`Store::probe_writes`]
+    /// succeeds; `None` while writes work. The reason is redb's description of the I/O error
+    /// (e.g. "No space left on device"), never a path or a record.
+    ///
+    /// Ordinary writes that happen to succeed meanwhile do not end the outage: a nearly full
+    /// disk can fit a small write into space the database file already holds and still refuse
+    /// the next one, and the report should not flap.
+    pub fn write_outage(&self) -> Option<String> {
+        self.db.outage()
+    }
+
+    /// Commits a [`WRITE_PROBE_BYTES`] row to a table of its own and deletes it again (two
+    /// commits, so the first really needs the space). Success ends a [`Store::write_outage`];
+    /// failure starts or continues one. The server runs it every few seconds during an outage.
+    pub fn probe_writes(&self) -> Result<(), StoreError> {
+        let filler = vec![0u8; WRITE_PROBE_BYTES];
+        let txn = self.db.begin_write()?;
+        txn.open_table(WRITE_PROBE)?.insert(0, filler.as_slice())?;
+        txn.commit()?;
+        let txn = self.db.begin_write()?;
+        txn.open_table(WRITE_PROBE)?.remove(0)?;
+        txn.commit()?;
+        self.db.writes_recovered();
+        Ok(())
     }
 
     /// The file this store uses.
@@ -110,7 +152,7 @@ impl Store {
 
     /// The schema version recorded in the file.
     pub fn schema_version(&self) -> Result<u32, StoreError> {
-        migrate::schema_version(&self.db)
+        migrate::schema_version(&*self.db.database()?)
     }
 
     /// The current keyring (the active key changes during [`Store::rotate_keys`]).

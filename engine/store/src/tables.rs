@@ -66,6 +66,10 @@ pub(crate) const JOBS_BY_KEY: TableDefinition<&str, u64> =
 pub(crate) const AGGREGATES: TableDefinition<(&str, &str, &str), u64> =
     TableDefinition::new("daily_aggregates");
 
+/// One throw-away row written and deleted by [`crate::Store::probe_writes`]; left out of
+/// backups ([`crate::EPHEMERAL_TABLES`]).
+pub(crate) const WRITE_PROBE: TableDefinition<u8, &[u8]> = TableDefinition::new("write_probe");
+
 pub(crate) fn encode<T: Serialize>(value: &T) -> Vec<u8> {
     // Our record types contain only strings, numbers, bools and JSON values: serialising them
     // cannot fail.
