@@ -214,6 +214,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         shutdown.clone(),
     )?;
     storage::spawn_key_rotation(store.clone(), &settings)?;
+    storage::spawn_write_probe(store.clone(), shutdown.clone());
     let session_secret = settings
         .secrets
         .session_secret

@@ -133,6 +133,37 @@ fn current_schedules(config: &ConfigStore) -> Vec<ScheduledJob> {
     schedules
 }
 
+/// How often the server checks whether the disk takes writes again during a storage outage.
+const WRITE_PROBE_INTERVAL: Duration = Duration::from_secs(2);
+
+/// While the database reports a write outage (a write failed with an I/O error), tries a probe
+/// write every [`WRITE_PROBE_INTERVAL`]; the first that commits ends the outage, so `/health`
+/// and new calls recover by themselves once space is back. Idle (a flag read) otherwise.
+pub fn spawn_write_probe(
+    store: Arc<Store>,
+    shutdown: CancellationToken,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = tokio::time::sleep(WRITE_PROBE_INTERVAL) => {}
+            }
+            if store.write_outage().is_none() {
+                continue;
+            }
+            let probe = store.clone();
+            match tokio::task::spawn_blocking(move || probe.probe_writes()).await {
+                Ok(Ok(())) => {}
+                Ok(Err(error)) => {
+                    tracing::debug!(%error, "The database still refuses writes.");
+                }
+                Err(error) => tracing::warn!(%error, "The write probe was interrupted."),
+            }
+        }
+    })
+}
+
 /// Re-encrypts numbers still under an old key, in the background, when old keys are set.
 pub fn spawn_key_rotation(store: Arc<Store>, settings: &Settings) -> anyhow::Result<()> {
     if settings.secrets.phone_encryption_old_keys.is_empty() {

@@ -211,20 +211,66 @@ pub const BUSY_TEXT: &str =
 pub const BUSY_TEXT_HI: &str =
     "माफ़ कीजिए, अभी हमारी सभी लाइनें व्यस्त हैं। कृपया कुछ मिनट बाद फिर से कॉल करें। धन्यवाद।";
 
+/// Plivo's Hindi voice (Amazon Polly), for callers greeted in Hindi.
+fn hindi_voice() -> SpeakVoice {
+    SpeakVoice {
+        voice: "Polly.Aditi".into(),
+        language: "hi-IN".into(),
+    }
+}
+
 /// The answer for a call over the concurrent-call limit: a short apology and a hang-up, in
 /// Hindi (Polly's Hindi voice) when `hindi`, else in English.
 pub fn busy_xml(hindi: bool) -> String {
     if hindi {
-        speak_and_hangup_xml(
-            BUSY_TEXT_HI,
-            &SpeakVoice {
-                voice: "Polly.Aditi".into(),
-                language: "hi-IN".into(),
-            },
-        )
+        speak_and_hangup_xml(BUSY_TEXT_HI, &hindi_voice())
     } else {
         speak_and_hangup_xml(BUSY_TEXT, &SpeakVoice::default())
     }
+}
+
+/// What a caller hears while the server cannot save anything (disk full or failing), before
+/// being put through to the business's staff.
+pub const TROUBLE_TRANSFER_TEXT: &str = "Sorry, we have a technical problem and cannot take \
+     bookings right now. Please hold, we are connecting you to our staff.";
+/// [`TROUBLE_TRANSFER_TEXT`] in Hindi.
+pub const TROUBLE_TRANSFER_TEXT_HI: &str = "माफ़ कीजिए, अभी तकनीकी समस्या के कारण हम बुकिंग नहीं ले \
+     सकते। कृपया रुकिए, हम आपको अपने स्टाफ़ से जोड़ रहे हैं।";
+/// What a caller hears while the server cannot save anything and the business has no staff
+/// number to put them through to.
+pub const TROUBLE_TEXT: &str = "Sorry, we have a technical problem and cannot take your call \
+     right now. Please call again a little later. Goodbye.";
+/// [`TROUBLE_TEXT`] in Hindi.
+pub const TROUBLE_TEXT_HI: &str = "माफ़ कीजिए, अभी तकनीकी समस्या के कारण हम आपकी कॉल नहीं ले \
+     सकते। कृपया थोड़ी देर बाद फिर से कॉल करें। धन्यवाद।";
+
+/// The answer while storage cannot write (the bot could not keep a booking): an apology, then
+/// the staff number `transfer_to` (E.164) when there is one, else a hang-up. In Hindi when
+/// `hindi`, else in English.
+pub fn trouble_xml(hindi: bool, transfer_to: Option<&str>) -> String {
+    let voice = if hindi {
+        hindi_voice()
+    } else {
+        SpeakVoice::default()
+    };
+    match (transfer_to, hindi) {
+        (Some(number), true) => speak_and_dial_xml(TROUBLE_TRANSFER_TEXT_HI, &voice, number),
+        (Some(number), false) => speak_and_dial_xml(TROUBLE_TRANSFER_TEXT, &voice, number),
+        (None, true) => speak_and_hangup_xml(TROUBLE_TEXT_HI, &voice),
+        (None, false) => speak_and_hangup_xml(TROUBLE_TEXT, &voice),
+    }
+}
+
+/// `<Response><Speak …>text</Speak><Dial><Number>…</Number></Dial></Response>`: say one thing,
+/// then connect the caller to a person (`number` E.164, with or without `+`).
+pub fn speak_and_dial_xml(text: &str, voice: &SpeakVoice, number: &str) -> String {
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response><Speak voice=\"{}\" language=\"{}\">{}</Speak><Dial><Number>{}</Number></Dial></Response>",
+        escape(&voice.voice),
+        escape(&voice.language),
+        escape(text),
+        escape(number.trim_start_matches('+'))
+    )
 }
 
 /// `<Response><Dial><Number>…</Number></Dial></Response>`: connect the caller to a person.
@@ -250,6 +296,22 @@ pub fn error_xml() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn trouble_documents_apologise_then_dial_or_hang_up() {
+        assert_eq!(
+            trouble_xml(false, Some("+919415027700")),
+            format!(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response><Speak voice=\"WOMAN\" language=\"en-US\">{TROUBLE_TRANSFER_TEXT}</Speak><Dial><Number>919415027700</Number></Dial></Response>"
+            )
+        );
+        let hindi = trouble_xml(true, None);
+        assert!(hindi.contains("language=\"hi-IN\""), "{hindi}");
+        assert!(hindi.contains(TROUBLE_TEXT_HI), "{hindi}");
+        assert!(hindi.ends_with("<Hangup/></Response>"), "{hindi}");
+        assert!(trouble_xml(true, Some("919415027700")).contains(TROUBLE_TRANSFER_TEXT_HI));
+        assert!(trouble_xml(false, None).contains(TROUBLE_TEXT));
+    }
 
     #[test]
     fn busy_and_dial_documents_are_exact() {

@@ -100,6 +100,9 @@ impl ApiError {
     }
 }
 
+/// `Retry-After` while the disk refuses writes: the server probes for space every few seconds.
+const STORAGE_RETRY_AFTER_SECS: i64 = 30;
+
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> ApiError {
         match error {
@@ -107,6 +110,13 @@ impl From<StoreError> for ApiError {
                 ApiError::not_found(format!("{entity} {id} not found"))
             }
             StoreError::Invalid { field, problem } => ApiError::field(field, problem),
+            unavailable @ StoreError::Unavailable { .. } => {
+                tracing::warn!(error = %unavailable, "A request failed: the database cannot write.");
+                ApiError {
+                    retry_after: Some(STORAGE_RETRY_AFTER_SECS),
+                    ..ApiError::new(StatusCode::SERVICE_UNAVAILABLE, unavailable.to_string())
+                }
+            }
             other => ApiError::internal("storage failed", &other),
         }
     }

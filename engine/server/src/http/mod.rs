@@ -1,6 +1,7 @@
 //! HTTP routes. [`routes`] builds the whole app so tests can drive it without a socket.
 //!
-//! - `GET /health` — liveness: the process is up and serving.
+//! - `GET /health` — liveness: the process is up and serving; 503 with the reason while the
+//!   database cannot write (disk full or failing), so a monitor sees the outage.
 //! - `GET /health/config` — per business: live config version, when it was loaded, and the
 //!   last rejected edit with its errors (so an owner sees why a save did not take effect).
 //! - `GET /metrics` — Prometheus text format.
@@ -162,22 +163,50 @@ pub fn routes(state: AppState) -> impl Filter<Extract = (impl Reply,), Error = I
 
 #[derive(Serialize)]
 struct Health {
+    /// `ok`, or `degraded` while the database cannot write.
     status: &'static str,
     version: &'static str,
     uptime_seconds: u64,
     businesses: usize,
+    /// Present only during a storage outage.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    storage: Option<StorageOutage>,
 }
 
-/// `GET /health`
+/// What an operator needs to know while the database refuses writes.
+#[derive(Serialize)]
+struct StorageOutage {
+    writable: bool,
+    /// The I/O error of the last refused write (no paths, no records).
+    reason: String,
+    /// What to do about it.
+    action: &'static str,
+}
+
+/// `GET /health`: 200 while the server can do its work, 503 (`degraded`) while the database
+/// cannot write — calls are then turned away with an apology and bookings fail, so a monitor
+/// must see it even though the process answers.
 fn health(state: AppState) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
     warp::path!("health").and(warp::get()).map(move || {
-        warp::reply::json(&Health {
-            status: "ok",
+        let storage = state.store.write_outage().map(|reason| StorageOutage {
+            writable: false,
+            reason,
+            action: "free space on the disk that holds DATA_DIR (or fix the disk); writes \
+                     resume within seconds without a restart",
+        });
+        let status = if storage.is_some() {
+            StatusCode::SERVICE_UNAVAILABLE
+        } else {
+            StatusCode::OK
+        };
+        let body = Health {
+            status: if storage.is_some() { "degraded" } else { "ok" },
             version: env!("CARGO_PKG_VERSION"),
             uptime_seconds: state.started.elapsed().as_secs(),
             businesses: state.config.list().len(),
-        })
-        .into_response()
+            storage,
+        };
+        warp::reply::with_status(warp::reply::json(&body), status).into_response()
     })
 }
 

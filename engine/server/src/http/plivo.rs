@@ -189,6 +189,9 @@ fn answer(state: &AppState, plivo: &PlivoVoiceConfig, params: &[(String, String)
         tracing::warn!(call = %call_uuid, "A call came in for a number no business owns.");
         return xml_reply(xml::not_configured_xml());
     };
+    if let Some(reason) = state.store.write_outage() {
+        return xml_reply(storage_down_answer(&snapshot, call_uuid, &reason));
+    }
     let business_id = snapshot.business.id.clone();
     let token = match state.voice.answer(
         call_uuid,
@@ -251,6 +254,30 @@ fn busy_answer(
         Some(e164) => xml::dial_xml(&e164),
         None => xml::busy_xml(business.languages.default != Lang::En),
     }
+}
+
+/// The answer while the database cannot write (disk full or failing): the bot could not keep
+/// a booking or even the call's log, so the caller hears an apology and is put through to the
+/// business's `transfer_phone` — or, without one, hears the apology and the call ends. Either
+/// way never the silence of a session that cannot start.
+fn storage_down_answer(
+    snapshot: &vartalaap_config::BusinessSnapshot,
+    call_uuid: &str,
+    reason: &str,
+) -> String {
+    let business = &snapshot.business;
+    let transfer_to = business.transfer_phone.as_deref().and_then(routing_number);
+    tracing::warn!(
+        call = %call_uuid,
+        business = %business.id,
+        reason,
+        transferred = transfer_to.is_some(),
+        "Turned a call away: the database cannot write (see /health)."
+    );
+    xml::trouble_xml(
+        business.languages.default != Lang::En,
+        transfer_to.as_deref(),
+    )
 }
 
 /// Hang-up callback: the call is over. A live session records its own end; a call answered
