@@ -19,7 +19,7 @@
 //!   histogram is a handful of counters per day however many turns there were.
 
 use chrono::NaiveDate;
-use redb::{ReadableDatabase, ReadableTable, WriteTransaction};
+use redb::{ReadableTable, WriteTransaction};
 
 use crate::error::StoreError;
 use crate::model::{Reservation, ReservationStatus};
