@@ -23,7 +23,7 @@ use vartalaap_providers::mock::deepgram::{
     DeepgramMode, MockDeepgram, MockDeepgramConfig, ScriptedUtterance,
 };
 use vartalaap_providers::mock::plivo::MockPlivoRest;
-use vartalaap_telephony::simulator::{CallReport, SimConfig, Step, run_call};
+use vartalaap_telephony::simulator::{CallEnd, CallReport, ServerClose, SimConfig, Step, run_call};
 
 const AUTH_ID: &str = "MAE2ETESTACCOUNT0001";
 const AUTH_TOKEN: &str = "plivo-e2e-auth-token-0123456789";
@@ -248,7 +248,18 @@ async fn a_hinglish_booking_call_with_a_keypad_confirmation_lands_in_storage() {
     assert!(!report.played.is_empty(), "checkpoints were acked");
     for turn in &report.turns {
         assert!(turn.first_bot_audio.is_some(), "no answer to {turn:?}");
+        assert!(
+            turn.first_audible_bot_audio.is_some(),
+            "never audible: {turn:?}"
+        );
     }
+    // No dead air: the first frame the server sends in the call is already audible (the
+    // synthesizer's leading near-silence was trimmed).
+    let greeting = &report.turns[0];
+    assert_eq!(
+        greeting.first_audible_bot_audio, greeting.first_bot_audio,
+        "the greeting's first frame was near-silence: {greeting:?}"
+    );
 
     let reservations = rig.api("/api/reservations");
     let items = reservations["items"].as_array().unwrap();
@@ -458,6 +469,52 @@ async fn a_deepgram_socket_dropped_mid_call_loses_no_words() {
         .collect();
     assert_eq!(callers, [request.as_str(), "Amit ke naam se"], "{call:#}");
     assert!(report.turns.iter().all(|t| t.first_bot_audio.is_some()));
+}
+
+/// When the call ends, the stream socket is closed with 1000 and a reason naming the outcome
+/// (callers used to see 1005, no status): after the bot's own goodbye (the goodbye flow's
+/// `end_call`), and after Plivo's `stop` event (the caller hung up).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_stream_closes_with_1000_and_the_reason_when_the_call_ends() {
+    if !espeak_available() {
+        eprintln!("skipped: espeak-ng is not installed");
+        return;
+    }
+    let rig = rig_for_callers(&[&["theek hai bye"]]).await;
+    let report = rig
+        .call(vec![
+            wait(),
+            say("theek hai bye"),
+            wait(),
+            // The bot hangs up during this; the script never gets to its own hang-up.
+            Step::Silence(Duration::from_secs(60)),
+            Step::Hangup,
+        ])
+        .await;
+    assert_eq!(report.ended, CallEnd::ServerClosed, "{}", rig.server.logs());
+    assert_eq!(
+        report.server_close,
+        Some(ServerClose {
+            code: 1000,
+            reason: "call ended: completed".into()
+        }),
+        "{}",
+        rig.server.logs()
+    );
+    let call = rig.finished_call().await;
+    assert_eq!(call["call"]["outcome"], "completed", "{call:#}");
+
+    let report = rig.call(vec![wait(), Step::Stop]).await;
+    assert_eq!(report.ended, CallEnd::ServerClosed, "{}", rig.server.logs());
+    assert_eq!(
+        report.server_close,
+        Some(ServerClose {
+            code: 1000,
+            reason: "call ended: abandoned".into()
+        }),
+        "{}",
+        rig.server.logs()
+    );
 }
 
 /// Sends a raw WebSocket upgrade and returns the HTTP status.

@@ -24,6 +24,7 @@ pub mod mulaw;
 #[cfg(feature = "onnx")]
 pub mod onnx;
 pub mod resample;
+pub mod trim;
 pub mod tts;
 pub mod vad;
 pub mod wav;
@@ -31,5 +32,6 @@ pub mod wav;
 pub use frames::{FRAME_DURATION, FRAME_SAMPLES_8K, Framer, Pacer};
 pub use models::ModelPaths;
 pub use resample::{PcmSample, ResampleError, StreamResampler, resample};
+pub use trim::{TrimConfig, speech_span, trim_silence};
 pub use tts::{Lang, Pcm, Tts, TtsError};
 pub use vad::{EnergyVad, SegmenterConfig, SpeechEvent, SpeechSegmenter, Vad, VadError};

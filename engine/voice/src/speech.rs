@@ -12,7 +12,8 @@
 //!    voice works);
 //! 6. a short soft tone, if even that was impossible (logged loudly at start-up).
 //!
-//! Local synthesis is blocking and runs on the blocking pool; Edge is awaited.
+//! Local synthesis is blocking and runs on the blocking pool; Edge is awaited. Whatever voice
+//! says a sentence, its leading and trailing near-silence is trimmed before it is cached.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -20,7 +21,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use vartalaap_audio::tts::{EspeakTts, PhraseCache};
-use vartalaap_audio::{Lang as VoiceLang, ModelPaths, Pcm, Tts, TtsError};
+use vartalaap_audio::{
+    Lang as VoiceLang, ModelPaths, Pcm, TrimConfig, Tts, TtsError, trim_silence,
+};
 use vartalaap_config::Lang;
 use vartalaap_providers::edge::{EdgeTts, EdgeTtsConfig};
 
@@ -135,7 +138,7 @@ impl Edge {
             sample_rate: pcm.sample_rate,
             samples: pcm.samples,
         };
-        tokio::task::spawn_blocking(move || to_8k(pcm))
+        tokio::task::spawn_blocking(move || for_the_line(pcm))
             .await
             .map_err(|e| format!("resampling task failed: {e}"))?
             .map_err(|e| e.to_string())
@@ -214,6 +217,14 @@ fn tone() -> Arc<Pcm> {
         sample_rate: RATE,
         samples,
     })
+}
+
+/// A synthesized sentence made ready for the phone line: 8 kHz, with the synthesizer's leading
+/// and trailing near-silence cut to short pads (`vartalaap_audio::trim`), so the caller hears
+/// no dead air before the words and a natural pause after them. Every voice (Piper, espeak-ng,
+/// Edge) passes here before its audio is cached or played.
+fn for_the_line(pcm: Pcm) -> Result<Pcm, TtsError> {
+    to_8k(pcm).map(|pcm| trim_silence(pcm, &TrimConfig::default()))
 }
 
 fn to_8k(pcm: Pcm) -> Result<Pcm, TtsError> {
@@ -406,7 +417,7 @@ impl SpeechPool {
             let hit = lock(&self.cache).get(key, text);
             match hit {
                 Some(hit) => Ok(hit),
-                None => synthesize(self).and_then(to_8k).map(|pcm| {
+                None => synthesize(self).and_then(for_the_line).map(|pcm| {
                     let pcm = Arc::new(pcm);
                     lock(&self.cache).insert(key, text, pcm.clone());
                     pcm
@@ -753,6 +764,39 @@ mod tests {
         // every result is the same shared buffer, and the gate map is empty again.
         assert!(pool.cache_stats().1 > misses_before);
         assert!(lock(&pool.inflight).is_empty());
+    }
+
+    #[test]
+    fn sentences_reach_the_line_without_dead_air_and_with_a_short_pause_after() {
+        if !espeak_installed() {
+            eprintln!("skipped: espeak-ng is not installed");
+            return;
+        }
+        // espeak-ng opens "Table for four?" with ~45 ms of silence and ends it with ~300 ms.
+        let pool = SpeechPool::new(None, Path::new("espeak-ng"), 1, 8, None);
+        let (spoken, err) = pool.speak_local("Table for four?", Lang::En);
+        assert!(err.is_none(), "{err:?}");
+        let cfg = TrimConfig::default();
+        let window = (RATE * cfg.window_ms / 1000) as usize;
+        let loud: Vec<bool> = spoken
+            .pcm
+            .samples
+            .chunks(window)
+            .map(|w| vartalaap_audio::vad::level_dbfs(w) > cfg.floor_dbfs)
+            .collect();
+        let lead_ms = loud.iter().position(|l| *l).unwrap() as u32 * cfg.window_ms;
+        let tail_ms = loud.iter().rev().position(|l| *l).unwrap() as u32 * cfg.window_ms;
+        assert!(
+            lead_ms <= cfg.lead_ms + cfg.window_ms,
+            "{lead_ms} ms before the words"
+        );
+        assert!(
+            (cfg.tail_ms - cfg.window_ms..=cfg.tail_ms + cfg.window_ms).contains(&tail_ms),
+            "{tail_ms} ms after the words"
+        );
+        // The first 20 ms frame a caller would hear is speech, not silence.
+        let first_frame = &spoken.pcm.samples[..vartalaap_audio::FRAME_SAMPLES_8K];
+        assert!(vartalaap_audio::vad::level_dbfs(first_frame) > cfg.floor_dbfs);
     }
 
     #[test]

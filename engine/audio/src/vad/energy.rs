@@ -70,7 +70,7 @@ impl Default for EnergyVad {
 }
 
 /// RMS level of a frame in dBFS (−100 for digital silence or an empty frame).
-pub(crate) fn level_dbfs(frame: &[i16]) -> f32 {
+pub fn level_dbfs(frame: &[i16]) -> f32 {
     if frame.is_empty() {
         return -100.0;
     }

@@ -15,7 +15,7 @@ mod segmenter;
 #[cfg(feature = "onnx")]
 mod silero;
 
-pub use energy::{EnergyVad, EnergyVadConfig};
+pub use energy::{EnergyVad, EnergyVadConfig, level_dbfs};
 pub use segmenter::{SegmenterConfig, SpeechEvent, SpeechSegmenter};
 #[cfg(feature = "onnx")]
 pub use silero::{SileroModel, SileroVad};

@@ -471,6 +471,17 @@ pub const STREAM_MESSAGE_LIMIT: usize = 64 * 1024;
 const CLOSE_TOO_BIG: u16 = 1009;
 /// WebSocket close code 1002: the peer broke the WebSocket protocol.
 const CLOSE_PROTOCOL: u16 = 1002;
+/// WebSocket close code 1000: the call ended (the bot hung up or transferred, the caller's
+/// `stop`, a closed socket); the reason says how (`call ended: completed`).
+const CLOSE_NORMAL: u16 = 1000;
+/// WebSocket close code 1011: the call's session failed unexpectedly.
+const CLOSE_INTERNAL: u16 = 1011;
+
+/// The close reason for a call that ended: how it ended, in the call log's words (well under
+/// the 123 bytes a close frame allows).
+fn close_reason(outcome: vartalaap_store::CallOutcome) -> String {
+    format!("call ended: {outcome}")
+}
 
 /// Warnings about malformed stream messages, across all calls: a few per window, the rest
 /// counted (each call also reports its own total once, when it ends).
@@ -485,7 +496,9 @@ enum ReadEnd {
 }
 
 /// Pumps the socket: text frames → stream events → the call session; its commands → frames.
-/// Closes the socket when the session ends (Plivo then runs `<Hangup/>`).
+/// Closes the socket when the session ends (Plivo then runs `<Hangup/>`), with close code
+/// 1000 and a reason naming the call's outcome, so the far end sees a normal closure rather
+/// than 1005 (no status).
 ///
 /// A message that is not a stream event is ignored (and counted; warnings are rate-limited).
 /// A message or frame over [`STREAM_MESSAGE_LIMIT`] cannot be skipped (the rest of it is still
@@ -560,22 +573,26 @@ async fn run_socket(voice: Arc<VoiceService>, call: AdmittedCall, socket: WebSoc
         }
         end
     });
-    let mut close = Message::close();
+    // A broken protocol names its own close code; otherwise the session's end decides it.
+    let mut failed: Option<Message> = None;
+    let mut ended: Option<Message> = None;
     let mut reading = true;
+    let mut sending = true;
     loop {
         tokio::select! {
-            command = out_rx.recv() => match command {
+            command = out_rx.recv(), if sending => match command {
                 Some(command) => {
                     if sink.send(Message::text(command.to_json())).await.is_err() {
                         break;
                     }
                 }
-                None => break,
+                // The session is ending (its outputs are dropped): its summary follows.
+                None => sending = false,
             },
             end = &mut reader, if reading => {
                 reading = false;
                 if let Ok(ReadEnd::Failed { code, reason }) = end {
-                    close = Message::close_with(code, reason);
+                    failed = Some(Message::close_with(code, reason));
                 }
             }
             summary = &mut session => {
@@ -584,9 +601,16 @@ async fn run_socket(voice: Arc<VoiceService>, call: AdmittedCall, socket: WebSoc
                         break;
                     }
                 }
-                if let Ok(summary) = summary {
-                    tracing::debug!(outcome = ?summary.outcome, turns = summary.turns, "Stream closed after the call.");
-                }
+                ended = Some(match summary {
+                    Ok(summary) => {
+                        tracing::debug!(outcome = ?summary.outcome, turns = summary.turns, "Stream closed after the call.");
+                        Message::close_with(CLOSE_NORMAL, close_reason(summary.outcome))
+                    }
+                    Err(e) => {
+                        tracing::error!(call = %call_uuid, error = %e, "The call's session stopped unexpectedly.");
+                        Message::close_with(CLOSE_INTERNAL, "the call's session failed")
+                    }
+                });
                 break;
             }
         }
@@ -594,9 +618,10 @@ async fn run_socket(voice: Arc<VoiceService>, call: AdmittedCall, socket: WebSoc
     if reading {
         reader.abort();
         if let Ok(ReadEnd::Failed { code, reason }) = reader.await {
-            close = Message::close_with(code, reason);
+            failed = Some(Message::close_with(code, reason));
         }
     }
+    let close = failed.or(ended).unwrap_or_else(Message::close);
     let _ = sink.send(close).await;
     let _ = sink.close().await;
 }

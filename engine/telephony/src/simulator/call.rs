@@ -71,66 +71,20 @@ pub async fn run_call_with(
             Step::WaitForBot { max } => Prepared::WaitForBot(max),
             Step::WaitForBotStart { max } => Prepared::WaitForBotStart(max),
             Step::Hangup => Prepared::Hangup,
+            Step::Stop => Prepared::Stop,
         });
     }
 
     let call_uuid = cfg.call_uuid.clone().unwrap_or_else(random_uuid);
     let client = client.clone();
-    let params = answer_params(&call_uuid, &cfg.from, &cfg.to);
-    let doc = fetch_xml(&client, &cfg.answer_url, &cfg.auth_token, &params).await?;
+    let stream = answer(&client, cfg, &call_uuid).await?;
     let answered = chrono::Utc::now();
-    let stream = check_stream(parse_answer(&doc)?)?;
-
-    // The upgrade, signed like Plivo's.
-    let nonce = random_nonce();
-    let signed_url = match cfg.upgrade_signing {
-        UpgradeSigning::WsUrl => stream.url.clone(),
-        UpgradeSigning::HttpsUrl => stream
-            .url
-            .replacen("wss://", "https://", 1)
-            .replacen("ws://", "http://", 1),
-    };
-    let signature = sign_v3(&cfg.auth_token, "GET", &signed_url, &[], &nonce)?;
-    let mut request = stream
-        .url
-        .as_str()
-        .into_client_request()
-        .map_err(|e| SimError::WsConnect(e.to_string()))?;
-    let header = |v: &str| HeaderValue::from_str(v).map_err(|e| SimError::WsConnect(e.to_string()));
-    request
-        .headers_mut()
-        .insert(SIGNATURE_V3_HEADER, header(&signature)?);
-    request
-        .headers_mut()
-        .insert(SIGNATURE_MA_V3_HEADER, header(&signature)?);
-    request
-        .headers_mut()
-        .insert(NONCE_V3_HEADER, header(&nonce)?);
-    let connector = cfg.tls.clone().map(tokio_tungstenite::Connector::Rustls);
-    let (mut ws, _) =
-        tokio_tungstenite::connect_async_tls_with_config(request, None, false, connector)
-            .await
-            .map_err(|e| match e {
-                tungstenite::Error::Http(resp) => {
-                    SimError::WsConnect(format!("HTTP {}", resp.status().as_u16()))
-                }
-                other => SimError::WsConnect(other.to_string()),
-            })?;
+    let mut ws = connect_stream(cfg, &stream).await?;
 
     let stream_id = random_uuid();
     let extra = stream.attr("extraHeaders").map(str::to_string);
     let seq = 1u64;
-    let start = StreamEvent::Start(StartInfo {
-        stream_id: stream_id.clone(),
-        call_id: call_uuid.clone(),
-        account_id: Some("MASIMULATOR000000000".into()),
-        tracks: vec!["inbound".into()],
-        media_format: MediaFormat {
-            encoding: Encoding::MuLaw,
-            sample_rate: 8000,
-        },
-        extra_headers: Vec::new(),
-    });
+    let start = start_event(&call_uuid, &stream_id);
     let mut report = CallReport {
         call_uuid,
         stream_id: stream_id.clone(),
@@ -148,6 +102,7 @@ pub async fn run_call_with(
         protocol_errors: Vec::new(),
         overflow_bytes: 0,
         ended: CallEnd::ScriptDone,
+        server_close: None,
         transferred_to: None,
         hangup: None,
         callbacks: Vec::new(),
@@ -195,9 +150,77 @@ pub async fn run_call_with(
     Ok(report)
 }
 
+/// The answer leg: POSTs the signed answer request for `call_uuid` and returns the `<Stream>`
+/// of the document, refused (as Plivo would) when it cannot carry a bidirectional µ-law call.
+pub async fn answer(
+    client: &reqwest::Client,
+    cfg: &SimConfig,
+    call_uuid: &str,
+) -> Result<StreamElement, SimError> {
+    let params = answer_params(call_uuid, &cfg.from, &cfg.to);
+    let doc = fetch_xml(client, &cfg.answer_url, &cfg.auth_token, &params).await?;
+    check_stream(parse_answer(&doc)?)
+}
+
+/// Opens the stream's WebSocket with the upgrade signed the way Plivo signs it.
+pub async fn connect_stream(
+    cfg: &SimConfig,
+    stream: &StreamElement,
+) -> Result<StreamSocket, SimError> {
+    let nonce = random_nonce();
+    let signed_url = match cfg.upgrade_signing {
+        UpgradeSigning::WsUrl => stream.url.clone(),
+        UpgradeSigning::HttpsUrl => stream
+            .url
+            .replacen("wss://", "https://", 1)
+            .replacen("ws://", "http://", 1),
+    };
+    let signature = sign_v3(&cfg.auth_token, "GET", &signed_url, &[], &nonce)?;
+    let mut request = stream
+        .url
+        .as_str()
+        .into_client_request()
+        .map_err(|e| SimError::WsConnect(e.to_string()))?;
+    let header = |v: &str| HeaderValue::from_str(v).map_err(|e| SimError::WsConnect(e.to_string()));
+    request
+        .headers_mut()
+        .insert(SIGNATURE_V3_HEADER, header(&signature)?);
+    request
+        .headers_mut()
+        .insert(SIGNATURE_MA_V3_HEADER, header(&signature)?);
+    request
+        .headers_mut()
+        .insert(NONCE_V3_HEADER, header(&nonce)?);
+    let connector = cfg.tls.clone().map(tokio_tungstenite::Connector::Rustls);
+    let (ws, _) = tokio_tungstenite::connect_async_tls_with_config(request, None, false, connector)
+        .await
+        .map_err(|e| match e {
+            tungstenite::Error::Http(resp) => {
+                SimError::WsConnect(format!("HTTP {}", resp.status().as_u16()))
+            }
+            other => SimError::WsConnect(other.to_string()),
+        })?;
+    Ok(ws)
+}
+
+/// Plivo's `start` event for an inbound µ-law stream of `call_uuid`.
+pub fn start_event(call_uuid: &str, stream_id: &str) -> StreamEvent {
+    StreamEvent::Start(StartInfo {
+        stream_id: stream_id.to_string(),
+        call_id: call_uuid.to_string(),
+        account_id: Some("MASIMULATOR000000000".into()),
+        tracks: vec!["inbound".into()],
+        media_format: MediaFormat {
+            encoding: Encoding::MuLaw,
+            sample_rate: 8000,
+        },
+        extra_headers: Vec::new(),
+    })
+}
+
 /// The stream itself: `start`, then the 20 ms clock until the script ends or the socket closes.
 async fn drive(
-    ws: &mut Ws,
+    ws: &mut StreamSocket,
     cfg: &SimConfig,
     mut steps: VecDeque<Prepared>,
     report: &mut CallReport,
@@ -211,13 +234,9 @@ async fn drive(
         report.ended = CallEnd::Dropped(e);
         return;
     }
-    report.turns.push(TurnReport {
-        label: "greeting".into(),
-        started_at: Duration::ZERO,
-        first_bot_audio: None,
-        bot_audio: Duration::ZERO,
-        cleared: false,
-    });
+    report
+        .turns
+        .push(new_turn("greeting".into(), Duration::ZERO));
 
     let mut playout = Playout::new();
     let mut active: Option<Active> = None;
@@ -272,6 +291,16 @@ async fn drive(
                             }
                             Some(Prepared::WaitForBotStart(max)) => {
                                 active = Some(Active::WaitForBotStart { deadline: now + max });
+                            }
+                            Some(Prepared::Stop) => {
+                                seq += 1;
+                                let ev = StreamEvent::Stop;
+                                if let Err(e) = send_text(ws, ev.to_json(seq, &stream_id, extra.as_deref())).await {
+                                    report.ended = CallEnd::Dropped(e);
+                                    break 'call;
+                                }
+                                report.ended = await_server_close(ws, report).await;
+                                break 'call;
                             }
                         },
                         Some(Active::Saying { label, audio, pos }) => {
@@ -337,7 +366,11 @@ async fn drive(
                 let text = match msg {
                     None => { report.ended = CallEnd::ServerClosed; break 'call; }
                     Some(Err(e)) => { report.ended = CallEnd::Dropped(e.to_string()); break 'call; }
-                    Some(Ok(Message::Close(_))) => { report.ended = CallEnd::ServerClosed; break 'call; }
+                    Some(Ok(Message::Close(frame))) => {
+                        report.server_close = Some(server_close(frame));
+                        report.ended = CallEnd::ServerClosed;
+                        break 'call;
+                    }
                     Some(Ok(Message::Text(t))) => t,
                     Some(Ok(Message::Binary(_))) => {
                         report.protocol_errors.push("binary frame: Plivo accepts JSON text frames only".into());
@@ -349,7 +382,11 @@ async fn drive(
                     Ok(Command::PlayAudio { mulaw, .. }) => {
                         report.play_audio_received += 1;
                         if let Some(turn) = report.turns.last_mut() {
-                            turn.first_bot_audio.get_or_insert((now - t0).saturating_sub(turn.started_at));
+                            let since_turn = (now - t0).saturating_sub(turn.started_at);
+                            turn.first_bot_audio.get_or_insert(since_turn);
+                            if turn.first_audible_bot_audio.is_none() && is_audible(&mulaw) {
+                                turn.first_audible_bot_audio = Some(since_turn);
+                            }
                             turn.bot_audio += Duration::from_micros(mulaw.len() as u64 * 125);
                         }
                         playout.push_audio(mulaw);
@@ -384,13 +421,52 @@ async fn drive(
     }
 }
 
-async fn send_text(ws: &mut Ws, text: String) -> Result<(), String> {
+/// The close code and reason of a close frame (1005 when it carried none, as RFC 6455 says a
+/// receiver reports it).
+fn server_close(frame: Option<tungstenite::protocol::CloseFrame>) -> ServerClose {
+    match frame {
+        Some(f) => ServerClose {
+            code: f.code.into(),
+            reason: f.reason.to_string(),
+        },
+        None => ServerClose {
+            code: 1005,
+            reason: String::new(),
+        },
+    }
+}
+
+/// After `stop`: reads (and drops) what the server still sends until it closes the socket.
+async fn await_server_close(ws: &mut StreamSocket, report: &mut CallReport) -> CallEnd {
+    let wait = tokio::time::timeout(STOP_CLOSE_WAIT, async {
+        loop {
+            match ws.next().await {
+                None => return CallEnd::ServerClosed,
+                Some(Err(e)) => return CallEnd::Dropped(e.to_string()),
+                Some(Ok(Message::Close(frame))) => {
+                    report.server_close = Some(server_close(frame));
+                    return CallEnd::ServerClosed;
+                }
+                Some(Ok(_)) => {}
+            }
+        }
+    });
+    wait.await.unwrap_or_else(|_| {
+        CallEnd::Dropped(format!(
+            "the server did not close the socket within {} s of `stop`",
+            STOP_CLOSE_WAIT.as_secs()
+        ))
+    })
+}
+
+async fn send_text(ws: &mut StreamSocket, text: String) -> Result<(), String> {
     ws.send(Message::text(text))
         .await
         .map_err(|e| e.to_string())
 }
 
-type Ws =
+/// The stream's WebSocket, as the caller's side holds it.
+pub type StreamSocket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 enum Prepared {
@@ -400,6 +476,7 @@ enum Prepared {
     WaitForBot(Duration),
     WaitForBotStart(Duration),
     Hangup,
+    Stop,
 }
 
 fn new_turn(label: String, started_at: Duration) -> TurnReport {
@@ -407,6 +484,7 @@ fn new_turn(label: String, started_at: Duration) -> TurnReport {
         label,
         started_at,
         first_bot_audio: None,
+        first_audible_bot_audio: None,
         bot_audio: Duration::ZERO,
         cleared: false,
     }

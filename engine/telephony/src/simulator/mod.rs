@@ -22,7 +22,7 @@ pub use answer::{
     ANSWER_DEADLINE, AnswerDocument, MAX_ANSWER_BYTES, NextElement, StreamElement, answer_params,
     fetch_xml, parse_answer, post_signed,
 };
-pub use call::{run_call, run_call_with};
+pub use call::{StreamSocket, answer, connect_stream, run_call, run_call_with, start_event};
 pub use callbacks::{CallbackResult, Hangup};
 
 use std::time::Duration;
@@ -134,6 +134,21 @@ pub enum Step {
     WaitForBotStart { max: Duration },
     /// Hang up: close the socket.
     Hangup,
+    /// Send Plivo's `stop` event (the caller hung up) and wait, sending nothing more, for the
+    /// server to close the socket (at most [`STOP_CLOSE_WAIT`]).
+    Stop,
+}
+
+/// How long [`Step::Stop`] waits for the server to close the socket after `stop`.
+pub const STOP_CLOSE_WAIT: Duration = Duration::from_secs(10);
+
+/// The close frame the server sent, as the caller's side saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerClose {
+    /// The close code; 1005 ("no status received") when the frame carried none.
+    pub code: u16,
+    /// The close reason (empty when none was given).
+    pub reason: String,
 }
 
 /// Timings for one turn: from the caller finishing (or the call starting) to the bot's reply.
@@ -145,6 +160,9 @@ pub struct TurnReport {
     pub started_at: Duration,
     /// Caller stopped speaking → first `playAudio` received.
     pub first_bot_audio: Option<Duration>,
+    /// Caller stopped speaking → first `playAudio` whose frame is audible ([`is_audible`]):
+    /// what the caller waits for, dead air at the start of the bot's audio included.
+    pub first_audible_bot_audio: Option<Duration>,
     /// Bot audio received during the turn.
     pub bot_audio: Duration,
     /// A `clearAudio` arrived during the turn (the bot was cut off).
@@ -156,7 +174,8 @@ pub struct TurnReport {
 pub enum CallEnd {
     /// The script ran out (or hit `Hangup`); we closed the socket.
     ScriptDone,
-    /// The server closed the socket (e.g. the bot hung up).
+    /// The server closed the socket (e.g. the bot hung up); its close frame is in
+    /// [`CallReport::server_close`].
     ServerClosed,
     /// The socket failed.
     Dropped(String),
@@ -185,6 +204,8 @@ pub struct CallReport {
     /// Bot audio dropped because more than 40 s was queued.
     pub overflow_bytes: usize,
     pub ended: CallEnd,
+    /// The server's close frame, when the server closed the socket first.
+    pub server_close: Option<ServerClose>,
     /// The number a `<Dial>` after the stream (directly or via `<Redirect>`) connected to.
     pub transferred_to: Option<String>,
     /// How the call ended, as reported in the hangup callback.
@@ -193,6 +214,15 @@ pub struct CallReport {
     pub callbacks: Vec<CallbackResult>,
     /// Answer to hang-up.
     pub duration: Duration,
+}
+
+/// A 20 ms frame of bot audio is audible when its RMS level is above this (dBFS): the floor
+/// below which the server's trimming treats synthesized audio as near-silence.
+pub const AUDIBLE_FLOOR_DBFS: f32 = -50.0;
+
+/// Whether a µ-law frame (or any stretch of µ-law audio) is audible, not near-silence.
+pub fn is_audible(mulaw: &[u8]) -> bool {
+    vartalaap_audio::vad::level_dbfs(&mulaw::decode(mulaw)) > AUDIBLE_FLOOR_DBFS
 }
 
 /// Samples quieter than this (|x|, PCM16) count as silence when trimming an utterance's tail.
