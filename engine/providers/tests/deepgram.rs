@@ -226,6 +226,32 @@ async fn a_pause_interim_carries_every_word_before_speech_final() {
 }
 
 #[tokio::test]
+async fn an_endpointing_delay_set_on_the_mock_wins_over_the_clients() {
+    // The client asks for 300 ms; the mock was told to endpoint after 800 ms of silence.
+    let mock = MockDeepgram::start(MockDeepgramConfig {
+        api_key: KEY.into(),
+        script: vec![ScriptedUtterance::new("table for two", 700)],
+        endpointing_ms: Some(800),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let (tx, mut rx) = DeepgramStt::connect(config(&mock)).await.unwrap();
+    send(&tx, speech(700)).await;
+    send(&tx, silence(500)).await;
+    let (events, got) = until_utterance(&mut rx).await;
+    assert_eq!(
+        got, None,
+        "500 ms of silence is not yet the end: {events:?}"
+    );
+    send(&tx, silence(400)).await;
+    let (_, got) = until_utterance(&mut rx).await;
+    assert_eq!(got.as_deref(), Some("table for two"));
+    assert_eq!(mock.connections()[0].param("endpointing"), Some("300"));
+    tx.close().await;
+}
+
+#[tokio::test]
 async fn finalize_closes_the_turn_early() {
     let mock = mock(&[("haan ji", 800)]).await;
     let (tx, mut rx) = DeepgramStt::connect(config(&mock)).await.unwrap();

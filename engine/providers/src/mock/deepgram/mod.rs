@@ -73,6 +73,10 @@ pub struct MockDeepgramConfig {
     /// `connection_scripts[n]`, later ones follow `script`. For tests where several callers
     /// say different things to one server.
     pub connection_scripts: Vec<Vec<ScriptedUtterance>>,
+    /// Silence (ms) after speech before the mock ends the segment with `speech_final`, whatever
+    /// the client's `endpointing` parameter asked. `None` (the default): the client's
+    /// parameter, as the real service does. Load runs set it to model a provider's endpointing.
+    pub endpointing_ms: Option<u32>,
 }
 
 impl Default for MockDeepgramConfig {
@@ -84,6 +88,7 @@ impl Default for MockDeepgramConfig {
             idle_timeout: Duration::from_secs(10),
             pause_interim_ms: None,
             connection_scripts: Vec::new(),
+            endpointing_ms: None,
         }
     }
 }
@@ -352,7 +357,8 @@ async fn serve(tcp: TcpStream, state: Shared<State>, shutdown: watch::Receiver<b
         s.connections.len() - 1
     };
     let Ok(ws) = accepted else { return };
-    let params = Params::from_query(&lock(&handshake).query);
+    let endpointing = lock(&state).cfg.endpointing_ms;
+    let params = Params::from_query(&lock(&handshake).query).with_endpointing(endpointing);
     let cursor = lock(&state).start_cursor();
     let mut conn = Conn::new(ws, state, index, params, cursor);
     let stop = stopped(shutdown);

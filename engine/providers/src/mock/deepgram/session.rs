@@ -47,6 +47,14 @@ impl Params {
             bytes_per_ms: (rate / 1000).max(1),
         }
     }
+
+    /// Endpoints after `ms` of silence instead of what the client asked (`None`: as asked).
+    pub(super) fn with_endpointing(mut self, ms: Option<u32>) -> Self {
+        if ms.is_some() {
+            self.endpointing_ms = ms;
+        }
+        self
+    }
 }
 
 pub(super) struct Conn {
