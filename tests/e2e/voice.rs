@@ -174,6 +174,10 @@ impl Rig {
             BUSINESS_NUMBER,
         );
         cfg.max_call = Duration::from_secs(180);
+        // A reply's sentences are synthesized one ahead of playback; on a loaded machine a
+        // fresh sentence can take longer than the one playing, and a gap of more than the
+        // default 800 ms would end `wait()` mid-reply (the caller then talks over the rest).
+        cfg.bot_quiet = Duration::from_millis(1500);
         run_call(&cfg, script).await.unwrap()
     }
 
