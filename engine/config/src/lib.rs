@@ -53,7 +53,7 @@ pub use compile::plugin::{DISABLED_SYMBOLS, ParseLimits, apply_parse_rules};
 pub use diagnostic::Diagnostic;
 pub use load::{LoadReport, load_root};
 pub use model::Lang;
-pub use model::prompts::ENGINE_FILTERS;
+pub use model::prompts::{ENGINE_FILTERS, TEMPLATE_FUEL};
 pub use snapshot::BusinessSnapshot;
 pub use store::{
     BusinessHealth, ConfigHealth, ConfigStore, LiveVersion, RejectedEdit, ReloadOutcome,

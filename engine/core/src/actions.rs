@@ -193,31 +193,35 @@ impl Conversation {
     }
 
     /// Asks the plugins' `before_booking` hooks. A denial is spoken (the plugin's message)
-    /// and the call goes to the handoff flow, where a person or a callback takes over; a hook
-    /// that fails does not block the booking (the store still enforces capacity).
+    /// and the call goes to the handoff flow, where a person or a callback takes over. A hook
+    /// that fails (an error, a sandbox limit) denies too: the rule it enforces may be one the
+    /// business must never break, so an unanswered question is not a yes. The caller hears the
+    /// handoff flow's words; the error is recorded.
     fn booking_allowed(&mut self, host: &dyn ScriptHost, out: &mut Vec<Output>) -> bool {
         let reservation = Value::Object(self.slots.clone());
-        match host.before_booking(&reservation, &self.scope(None)) {
-            Ok(d) if !d.allow => {
-                if let Some(text) = d.message.as_ref().and_then(|m| m.text(self.lang.code())) {
-                    self.say_text(text, out);
-                }
-                self.stack.clear();
-                match self.flow_with_action(Action::Transfer) {
-                    Some(f) => self.start_flow(&f, None),
-                    None => {
-                        let fb = self.snap.business.fallback_flow.clone();
-                        self.start_flow(&fb, None);
-                    }
-                }
-                false
-            }
-            Ok(_) => true,
+        let message = match host.before_booking(&reservation, &self.scope(None)) {
+            Ok(d) if d.allow => return true,
+            Ok(d) => d.message,
             Err(e) => {
-                self.errors.push(format!("before_booking: {e}"));
-                true
+                tracing::warn!(error = %e, "A before_booking hook failed, so the booking was not made.");
+                self.errors.push(format!(
+                    "before_booking failed, so the booking was not made: {e}"
+                ));
+                None
+            }
+        };
+        if let Some(text) = message.as_ref().and_then(|m| m.text(self.lang.code())) {
+            self.say_text(text, out);
+        }
+        self.stack.clear();
+        match self.flow_with_action(Action::Transfer) {
+            Some(f) => self.start_flow(&f, None),
+            None => {
+                let fb = self.snap.business.fallback_flow.clone();
+                self.start_flow(&fb, None);
             }
         }
+        false
     }
 
     fn tool(&mut self, kind: ToolKind, pending: Pending, out: &mut Vec<Output>) -> Flowing {

@@ -51,6 +51,8 @@ impl Renderer {
     pub fn new(snap: Arc<BusinessSnapshot>) -> Renderer {
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Strict);
+        // A runaway template (loops in loops) fails its render instead of stalling the call.
+        env.set_fuel(Some(vartalaap_config::TEMPLATE_FUEL));
         env.set_loader(move |name: &str| {
             let Some((code, template)) = name.split_once('/') else {
                 return Ok(None);

@@ -15,7 +15,9 @@ use vartalaap_core::{
     CallerContext, Conversation, Input, Interpretation, Output, ScriptError, ScriptHost,
     ScriptScope, Site, ToolKind, ToolResult, drive,
 };
-use vartalaap_script::{HookDecision, RhaiHost, ScriptLimits, ScriptRuntime, SlotDecision};
+use vartalaap_script::{
+    HookDecision, Limit, Location, RhaiHost, ScriptLimits, ScriptRuntime, SlotDecision,
+};
 use vartalaap_tools::StoreWorld;
 
 fn snapshot() -> Arc<BusinessSnapshot> {
@@ -358,6 +360,99 @@ fn a_failing_plugin_takes_the_safe_path() {
             .iter()
             .any(|e| e.contains("festival_closures"))
     );
+}
+
+/// A host whose `before_booking` hooks fail the way a broken or runaway plugin does.
+struct BrokenBookingHook {
+    inner: RhaiHost,
+    failure: ScriptError,
+}
+
+impl ScriptHost for BrokenBookingHook {
+    fn eval(
+        &self,
+        expr: &Expr,
+        site: &Site<'_>,
+        scope: &ScriptScope<'_>,
+    ) -> Result<Value, ScriptError> {
+        self.inner.eval(expr, site, scope)
+    }
+    fn call(
+        &self,
+        plugin: &str,
+        function: &str,
+        args: Vec<Value>,
+        scope: &ScriptScope<'_>,
+    ) -> Result<Value, ScriptError> {
+        self.inner.call(plugin, function, args, scope)
+    }
+    fn before_booking(&self, _: &Value, _: &ScriptScope<'_>) -> Result<HookDecision, ScriptError> {
+        Err(self.failure.clone())
+    }
+    fn on_slot(
+        &self,
+        n: &str,
+        v: &Value,
+        s: &ScriptScope<'_>,
+    ) -> Result<SlotDecision, ScriptError> {
+        self.inner.on_slot(n, v, s)
+    }
+}
+
+/// Fail closed: a `before_booking` hook that throws or is stopped by a sandbox limit is a
+/// "no". The booking is not made and the caller hears the handoff flow (Himalayan Kitchen has
+/// no transfer number, so: nobody is free, a name for a callback).
+#[test]
+fn a_before_booking_hook_that_fails_refuses_the_booking() {
+    let place = Location {
+        file: "plugins/strict_rules.rhai".into(),
+        line: Some(2),
+        col: Some(5),
+    };
+    let failures = [
+        ScriptError::Runtime {
+            at: place.clone(),
+            message: "the rule service is down".into(),
+        },
+        ScriptError::LimitExceeded {
+            which: Limit::Operations,
+            at: place,
+            detail: "exceeded 100000 operations".into(),
+        },
+    ];
+    for failure in failures {
+        let snap = snapshot();
+        let host = BrokenBookingHook {
+            inner: host(&snap),
+            failure: failure.clone(),
+        };
+        let now = at("2026-11-25", "12:00");
+        let mut tools = StoreWorld::empty(&snap, now).expect("scratch store");
+        let (mut conv, _) = Conversation::start(snap, now, with_number(), &host);
+        let mut out = Vec::new();
+        for line in ["table for 2 tomorrow at 8 pm", "Rahul", "yes"] {
+            out = drive(&mut conv, now, Input::text(line), &host, &mut tools);
+        }
+        assert!(
+            !out.iter().any(|o| matches!(
+                o,
+                Output::Tool(call) if matches!(call.kind, ToolKind::Book { .. })
+            )),
+            "{failure}: no booking may be attempted: {out:?}"
+        );
+        assert!(
+            said(&out).contains("Nobody is available on the phone right now"),
+            "{failure}: the handoff flow speaks: {}",
+            said(&out)
+        );
+        assert!(
+            conv.errors()
+                .iter()
+                .any(|e| e.contains("booking was not made") && e.contains(&failure.to_string())),
+            "{failure}: {:?}",
+            conv.errors()
+        );
+    }
 }
 
 #[test]

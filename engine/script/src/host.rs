@@ -9,8 +9,8 @@
 //! - `validate` fails → treat the value as invalid (reprompt; `max_attempts` still applies).
 //! - `set` fails → leave the slot unchanged and continue.
 //! - `call` step fails → go to its `on_failure`, or the business fallback flow.
-//! - `before_booking` fails → the hook has no say (the core books under the business's own
-//!   rules, which storage still enforces); the error is recorded.
+//! - `before_booking` fails → the booking is refused (fail closed) and the call goes to the
+//!   handoff flow; the error is recorded.
 //! - `on_slot` fails → keep the value as understood (accept).
 
 use std::sync::Arc;

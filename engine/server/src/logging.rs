@@ -97,9 +97,21 @@ pub fn init(config: LogConfig<'_>) -> anyhow::Result<LogGuard> {
 }
 
 /// Replaces known secrets and phone-number-like digit runs with placeholders.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Scrubber {
     secrets: Vec<String>,
+}
+
+/// Counts the secrets instead of printing them: the scrubber holds every secret the server has.
+impl std::fmt::Debug for Scrubber {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Scrubber")
+            .field(
+                "secrets",
+                &format_args!("<{} redacted>", self.secrets.len()),
+            )
+            .finish()
+    }
 }
 
 impl Scrubber {
@@ -184,7 +196,11 @@ fn visible_chars(text: &str, kind: LineKind) -> Vec<Visible> {
                 let next = text[i + 1..].chars().next().map_or(0, char::len_utf8);
                 (BREAK, 1 + next)
             }
-            '%' if text[i..].len() >= 3 && text[i + 1..i + 3].eq_ignore_ascii_case("2b") => {
+            // Bytes, not `str` slices: a `%` may be followed by a multi-byte character.
+            '%' if bytes
+                .get(i + 1..i + 3)
+                .is_some_and(|b| b.eq_ignore_ascii_case(b"2b")) =>
+            {
                 ('+', 3)
             }
             '%' if text[i..].starts_with("%20") => (' ', 3),
@@ -341,6 +357,30 @@ impl<W: Write> Drop for ScrubbingWriter<W> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_percent_sign_before_a_multibyte_character_is_not_a_split_point() {
+        // Found by a template error whose message quoted Hindi text after a `%`: slicing two
+        // bytes after the `%` landed inside `।` and the log writer panicked mid-turn.
+        for line in ["50%।", "छूट 10%। +91 98765 43210", "%2", "%"] {
+            let out = Scrubber::default().scrub(line, LineKind::Text);
+            assert!(!out.contains("98765"), "{out}");
+        }
+        let encoded = Scrubber::default().scrub("to %2B919876543210", LineKind::Text);
+        assert!(!encoded.contains("9876543210"), "{encoded}");
+    }
+
+    #[test]
+    fn debug_of_the_scrubber_counts_its_secrets_without_showing_them() {
+        let scrubber = Scrubber::new(vec![
+            "session-secret-value-1234".into(),
+            "plivo-auth-token-5678".into(),
+        ]);
+        let shown = format!("{scrubber:?} {scrubber:#?}");
+        assert!(!shown.contains("session-secret-value"), "{shown}");
+        assert!(!shown.contains("plivo-auth-token"), "{shown}");
+        assert!(shown.contains("<2 redacted>"), "{shown}");
+    }
 
     #[test]
     fn phone_numbers_in_every_common_shape_are_redacted() {

@@ -110,8 +110,9 @@ pub fn dev_secrets_path(data_dir: &Path) -> PathBuf {
     data_dir.join("dev-secrets.env")
 }
 
-/// What [`ensure_dev_secrets`] did, for a clear log line.
-#[derive(Debug, Default)]
+/// What [`ensure_dev_secrets`] did, for a clear log line. Its `Debug` says whether a password
+/// was generated, never the password.
+#[derive(Default)]
 pub struct DevSecretsOutcome {
     /// Names of the variables that were freshly generated this run.
     pub generated: Vec<&'static str>,
@@ -120,6 +121,20 @@ pub struct DevSecretsOutcome {
     pub path: Option<PathBuf>,
     /// Set when an admin password was generated: shown once on the console, never logged.
     pub new_admin_password: Option<String>,
+}
+
+impl fmt::Debug for DevSecretsOutcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DevSecretsOutcome")
+            .field("generated", &self.generated)
+            .field("reused", &self.reused)
+            .field("path", &self.path)
+            .field(
+                "new_admin_password",
+                &self.new_admin_password.as_ref().map(|_| "***"),
+            )
+            .finish()
+    }
 }
 
 /// In development, fills in missing secrets from (or into) `data/dev-secrets.env`.
@@ -291,6 +306,18 @@ mod tests {
             first.secrets.phone_encryption_key,
             second.secrets.phone_encryption_key
         );
+    }
+
+    #[test]
+    fn debug_of_the_dev_secrets_outcome_hides_the_generated_password() {
+        let outcome = DevSecretsOutcome {
+            generated: vec!["ADMIN_PASSWORD_HASH"],
+            new_admin_password: Some("generated-admin-password-42".into()),
+            ..DevSecretsOutcome::default()
+        };
+        let shown = format!("{outcome:?} {outcome:#?}");
+        assert!(!shown.contains("generated-admin-password-42"), "{shown}");
+        assert!(shown.contains("ADMIN_PASSWORD_HASH"), "{shown}");
     }
 
     #[test]

@@ -832,16 +832,40 @@ mod tests {
 
     #[test]
     fn secrets_do_not_show_in_debug_output() {
-        let s = Settings::from_vars(&vars(&[
-            ("PHONE_HASH_PEPPER", "pepper-pepper-pepper-123"),
+        let secrets = [
+            ("PHONE_ENCRYPTION_KEY", "ab".repeat(32)),
+            ("PHONE_ENCRYPTION_OLD_KEYS", "cd".repeat(32)),
+            ("PHONE_HASH_PEPPER", "pepper-pepper-pepper-123".to_string()),
+            (
+                "ADMIN_PASSWORD_HASH",
+                "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo".to_string(),
+            ),
+            (
+                "SESSION_SECRET",
+                "session-secret-session-secret-0123456789".to_string(),
+            ),
+            ("DEEPGRAM_API_KEY", "deepgram-api-key-value".to_string()),
+            ("GROQ_API_KEY", "gsk_groq-api-key-value".to_string()),
+            ("PLIVO_AUTH_TOKEN", "very-secret-token".to_string()),
+            (
+                "WHATSAPP_WEBHOOK_TOKEN",
+                "whatsapp-webhook-token".to_string(),
+            ),
+        ];
+        let mut all: Vec<(&str, &str)> = secrets.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        all.extend([
+            ("STT_PROVIDER", "deepgram"),
+            ("LLM_PROVIDER", "groq"),
+            ("GROQ_MODEL", "some-model"),
             ("PLIVO_AUTH_ID", "MAXXXXXXXX"),
-            ("PLIVO_AUTH_TOKEN", "very-secret-token"),
-        ]))
-        .unwrap();
-        let debug = format!("{s:?}");
-        assert!(!debug.contains("pepper-pepper"));
-        assert!(!debug.contains("very-secret-token"));
-        assert_eq!(s.secret_values().len(), 2);
+            ("WHATSAPP_WEBHOOK_URL", "https://relay.example.in/send"),
+        ]);
+        let s = Settings::from_vars(&vars(&all)).unwrap();
+        let debug = format!("{s:?} {s:#?}");
+        for (name, value) in &secrets {
+            assert!(!debug.contains(value.as_str()), "{name} in {debug}");
+        }
+        assert_eq!(s.secret_values().len(), secrets.len());
     }
 
     #[test]

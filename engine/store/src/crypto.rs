@@ -347,6 +347,21 @@ mod tests {
     }
 
     #[test]
+    fn debug_of_the_keyring_shows_key_ids_only() {
+        let c = crypto(0x5a, "pepper-for-the-debug-test");
+        let shown = format!("{c:?} {c:#?}");
+        assert!(shown.contains("k90"), "the key id is shown: {shown}");
+        for secret in [
+            format!("{:?}", [0x5au8; 32]),
+            hex::encode([0x5au8; 32]),
+            "pepper-for-the-debug-test".to_string(),
+            format!("{:?}", b"pepper-for-the-debug-test".to_vec()),
+        ] {
+            assert!(!shown.contains(&secret), "{secret} in {shown}");
+        }
+    }
+
+    #[test]
     fn round_trip_with_fresh_nonces() {
         let c = crypto(1, "pepper-pepper-pepper");
         let p = phone("+91 98765 43210");

@@ -216,3 +216,20 @@ impl WhatsAppSender {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_of_the_whatsapp_config_hides_the_token() {
+        let cfg = WhatsAppConfig {
+            webhook_url: "https://relay.example.in/send".into(),
+            token: WebhookToken::new("whatsapp-bearer-token-value"),
+            timeout: Duration::from_secs(5),
+        };
+        let shown = format!("{cfg:?} {cfg:#?}");
+        assert!(!shown.contains("whatsapp-bearer-token-value"), "{shown}");
+        assert!(shown.contains("WebhookToken(<redacted>)"), "{shown}");
+    }
+}

@@ -34,6 +34,28 @@ impl fmt::Debug for PlivoVoiceConfig {
     }
 }
 
+/// Key bytes whose `Debug` never shows them, so `{:?}` of a [`VoiceConfig`] is safe to log.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct SecretBytes(Vec<u8>);
+
+impl SecretBytes {
+    /// Wraps key material.
+    pub fn new(bytes: Vec<u8>) -> Self {
+        SecretBytes(bytes)
+    }
+
+    /// The bytes; only where the key is used.
+    pub fn expose(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SecretBytes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SecretBytes(***)")
+    }
+}
+
 /// Which offline speech recogniser calls use when Deepgram is not configured.
 #[derive(Debug, Clone, Default)]
 pub enum OfflineStt {
@@ -72,7 +94,7 @@ pub struct VoiceConfig {
     /// The longest call; at this point the bot says goodbye and hangs up.
     pub max_call: Duration,
     /// Secret that signs stream tokens (derived from the session secret by the server).
-    pub stream_token_secret: Vec<u8>,
+    pub stream_token_secret: SecretBytes,
     /// How long a stream token from the answer URL stays usable.
     pub stream_token_ttl: Duration,
     /// How long shutdown waits for calls to say goodbye.
@@ -98,7 +120,7 @@ impl VoiceConfig {
             tts_workers: 2,
             phrase_cache_entries: 512,
             max_call: Duration::from_secs(15 * 60),
-            stream_token_secret,
+            stream_token_secret: SecretBytes(stream_token_secret),
             stream_token_ttl: vartalaap_telephony::token::DEFAULT_TOKEN_TTL
                 .to_std()
                 .unwrap_or(Duration::from_secs(60)),
@@ -106,5 +128,31 @@ impl VoiceConfig {
             max_concurrent_calls: 0,
             speculate: true,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_of_the_voice_config_shows_no_secret() {
+        let mut config = VoiceConfig::offline(None, b"stream-token-key-bytes".to_vec());
+        config.plivo = Some(PlivoVoiceConfig {
+            auth_id: "MAPLIVOAUTHID".into(),
+            auth_token: "plivo-auth-token-value".into(),
+            api_base_url: "https://api.plivo.com".into(),
+            public_base_url: "https://bot.example.in".into(),
+        });
+        let shown = format!("{config:?} {config:#?}");
+        let key_as_debug = format!("{:?}", b"stream-token-key-bytes".to_vec());
+        for secret in [
+            "plivo-auth-token-value",
+            "MAPLIVOAUTHID",
+            key_as_debug.as_str(),
+        ] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
+        assert!(shown.contains("SecretBytes(***)"), "{shown}");
     }
 }

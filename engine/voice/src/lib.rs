@@ -38,7 +38,7 @@ mod speech;
 mod timing;
 
 pub use backchannel::is_backchannel;
-pub use config::{OfflineStt, PlivoVoiceConfig, VoiceConfig};
+pub use config::{OfflineStt, PlivoVoiceConfig, SecretBytes, VoiceConfig};
 pub use engine::{CallLogError, EngineError};
 pub use listen::{SharedSilero, VadChoice};
 pub use phrases::Phrase;

@@ -192,7 +192,7 @@ impl VoiceService {
     /// `spawn_blocking` or before the runtime is busy) and logs what the calls will be able to do.
     pub fn new(cfg: VoiceConfig, deps: VoiceDeps) -> Result<VoiceService, VoiceError> {
         let token_key =
-            StreamTokenKey::new(&cfg.stream_token_secret).map_err(VoiceError::TokenKey)?;
+            StreamTokenKey::new(cfg.stream_token_secret.expose()).map_err(VoiceError::TokenKey)?;
         let speech = Arc::new(SpeechPool::new(
             cfg.models.as_ref(),
             &cfg.espeak_program,

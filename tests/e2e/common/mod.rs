@@ -214,6 +214,16 @@ impl Server {
     }
 }
 
+/// A free local port, for a server whose `PUBLIC_BASE_URL` (which Plivo signatures cover)
+/// must name its port before it starts.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 /// How to start a server process (see [`Server::launch`]).
 #[derive(Default)]
 pub struct Launch<'a> {

@@ -98,7 +98,7 @@ pub fn compile_business(
             ),
         }
     }
-    let (prompts, broken) = prompts(&mut cx, &raw.prompts, &supported);
+    let (prompts, broken) = prompts(&mut cx, &raw.prompts, &supported, &doc.value);
 
     let (flows, plugins, mut foreign) =
         references(&mut cx, &raw, lib, &prompts, &broken, &supported);
@@ -520,11 +520,17 @@ const COMMON_BUILTIN_FILTERS: &[&str] = &[
 /// Templates that failed to compile, so they are not also reported as missing.
 pub(super) type Broken = BTreeSet<(Lang, String)>;
 
+/// Compiles the prompts; `business` (the document) is what a template can already see at load
+/// time, for the runaway-loop check.
 fn prompts(
     cx: &mut Ctx<'_>,
     raw: &BTreeMap<String, BTreeMap<String, String>>,
     supported: &[Lang],
+    business: &serde_json::Value,
 ) -> (Prompts, Broken) {
+    let known = minijinja::context! {
+        business => minijinja::Value::from_serialize(business),
+    };
     let mut prompts = Prompts::new();
     let mut broken = Broken::new();
     let all: BTreeSet<&str> = raw
@@ -571,6 +577,12 @@ fn prompts(
                     (None, Some(n)) => cx.err_within(ptr, n, message),
                     (None, None) => cx.err(ptr, message),
                 }
+            } else if prompts.exhausts_fuel(src, &known) {
+                broken.insert((lang, name.clone()));
+                cx.err(
+                    format!("/prompts/{code}/{name}"),
+                    runaway_template_message(&format!("template `{name}`")),
+                );
             }
         }
     }
@@ -589,6 +601,16 @@ fn prompts(
         }
     }
     (prompts, broken)
+}
+
+/// The error for a template that runs out of fuel with no data (`what` names it).
+pub(super) fn runaway_template_message(what: &str) -> String {
+    format!(
+        "{what} does not finish within {} template steps even with no call data (a loop, or \
+         loops inside loops, that runs too long); a reply must render in an instant, so \
+         shorten the loop",
+        crate::model::prompts::TEMPLATE_FUEL
+    )
 }
 
 #[cfg(test)]

@@ -445,6 +445,12 @@ impl StepBuilder<'_, '_, '_> {
                     format!("the notes template does not compile: {detail}"),
                 ),
             }
+        } else if probe.exhausts_fuel(src, ()) {
+            ok = false;
+            self.cx.err(
+                ptr,
+                super::business::runaway_template_message("the notes template"),
+            );
         }
         for (scope, name) in template_tags(src).iter().flat_map(|t| member_refs(t)) {
             let known = match scope {

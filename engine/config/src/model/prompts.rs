@@ -14,6 +14,13 @@ use super::Lang;
 /// (`spoken_tme`) is an error at load time rather than in the middle of a call.
 pub const ENGINE_FILTERS: &[&str] = &["money", "spoken_time", "spoken_date", "number"];
 
+/// Most template instructions one render may run (minijinja "fuel"), here and in the engine's
+/// renderer. A prompt is a sentence or a short list, far below this; loops nested in loops
+/// (ten over a seven-item list: 282 million steps) stop here with an error instead of stalling
+/// a call. The loader also renders every template once with what it knows (the business) and
+/// rejects one that runs out even then ([`Prompts::exhausts_fuel`]).
+pub const TEMPLATE_FUEL: u64 = 100_000;
+
 /// The variables the engine passes to every template, and the fields it fills in those whose
 /// shape it owns. `business` is the business document itself (checked against the file),
 /// `slots` the slots of the flows the business uses, `vars` the `into` names of their `call`
@@ -71,6 +78,9 @@ pub const ENGINE_VARS: &[&str] = &["closure"];
 #[derive(Debug)]
 pub struct Prompts {
     env: Environment<'static>,
+    /// Renders a template with no data to see whether it runs out of fuel (lenient about
+    /// undefined values, so a template gets as far as it can without a context).
+    probe: Environment<'static>,
     sources: BTreeMap<Lang, BTreeMap<String, String>>,
 }
 
@@ -78,13 +88,31 @@ impl Prompts {
     pub(crate) fn new() -> Self {
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Strict);
+        env.set_fuel(Some(TEMPLATE_FUEL));
+        let mut probe = Environment::new();
+        probe.set_undefined_behavior(UndefinedBehavior::Chainable);
+        probe.set_fuel(Some(TEMPLATE_FUEL));
         for name in ENGINE_FILTERS {
             env.add_filter(*name, |v: MjValue| v);
+            probe.add_filter(*name, |v: MjValue| v);
         }
         Prompts {
             env,
+            probe,
             sources: BTreeMap::new(),
         }
+    }
+
+    /// Whether `source` runs out of fuel ([`TEMPLATE_FUEL`]) when rendered with what is known
+    /// at load time (`known`: the business document as `business`; nothing for a flow's
+    /// templates, which serve several businesses): loops that would stall every call using the
+    /// template. Work that depends on the call (slots, results) cannot be judged here; the same
+    /// fuel limit stops it when it renders (a template error, like any other).
+    pub(crate) fn exhausts_fuel(&self, source: &str, known: impl Serialize) -> bool {
+        matches!(
+            self.probe.render_str(source, known),
+            Err(e) if e.kind() == ErrorKind::OutOfFuel
+        )
     }
 
     /// Adds one template; fails with minijinja's syntax error (line within the template).
@@ -221,4 +249,65 @@ fn filter_names(source: &str) -> Vec<(String, usize, usize)> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_runaway_template_runs_out_of_fuel_instead_of_running_on() {
+        let mut prompts = Prompts::new();
+        prompts
+            .add(
+                Lang::En,
+                "bomb",
+                "{% for i in range(10000) %}{% for j in range(10000) %}x{% endfor %}{% endfor %}",
+            )
+            .unwrap();
+        prompts
+            .add(
+                Lang::En,
+                "menu",
+                "{% for i in range(50) %}{{ i }}, {% endfor %}",
+            )
+            .unwrap();
+        let err = prompts.render(Lang::En, "bomb", ()).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::OutOfFuel, "{err}");
+        assert!(prompts.render(Lang::En, "menu", ()).is_ok());
+    }
+
+    #[test]
+    fn the_load_probe_catches_loops_that_do_not_depend_on_the_call() {
+        let prompts = Prompts::new();
+        let known = minijinja::context! {
+            business => MjValue::from_serialize(serde_json::json!({
+                "name": { "en": "Himalayan Kitchen" },
+                "faqs": [1, 2, 3, 4, 5, 6, 7],
+            })),
+        };
+        let loops = |depth: usize| {
+            let mut t = String::new();
+            for n in 0..depth {
+                t.push_str(&format!("{{% for f{n} in business.faqs %}}"));
+            }
+            t.push_str(&"{% endfor %}".repeat(depth));
+            t
+        };
+        // 7¹⁰ steps over the business's own list: known at load, rejected.
+        let static_bomb = format!("Hello {{{{ business.name.en }}}}{}", loops(10));
+        assert!(prompts.exhausts_fuel(&static_bomb, &known));
+        // The same loops only for large parties: the call decides, so the load passes it and
+        // the render-time limit stops it.
+        let data_bomb = format!("{{% if slots.party_size > 3 %}}{}{{% endif %}}", loops(10));
+        assert!(!prompts.exhausts_fuel(&data_bomb, &known));
+        // Ordinary templates pass, whatever their context would hold.
+        for fine in [
+            "A table for {{ spoken.party_size }}, {{ spoken.date }}. Shall I book it?",
+            "{% if result.alternatives %}{% for t in result.alternatives %}{{ t | spoken_time }}{% if not loop.last %}, {% endif %}{% endfor %}{% endif %}",
+            &loops(3),
+        ] {
+            assert!(!prompts.exhausts_fuel(fine, &known), "{fine}");
+        }
+    }
 }

@@ -58,3 +58,16 @@ impl fmt::Debug for GroqConfig {
             .finish()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_of_the_groq_config_hides_the_api_key() {
+        let cfg = GroqConfig::new("https://api.groq.com/openai/v1", "gsk_live_secret_key", "m");
+        let shown = format!("{cfg:?} {cfg:#?}");
+        assert!(!shown.contains("gsk_live_secret_key"), "{shown}");
+        assert!(shown.contains("<redacted, 19 chars>"), "{shown}");
+    }
+}

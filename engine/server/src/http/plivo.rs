@@ -705,6 +705,9 @@ pub(crate) async fn voice_service(
         }),
         metrics: Arc::new(move |stage: &str, seconds: f64| metrics.turn_stage(stage, seconds)),
     };
+    // What calls will run with, for whoever debugs a deployment; every secret in it prints
+    // redacted (`VoiceConfig`'s `Debug`), and tests/e2e/faults.rs checks the log for them.
+    tracing::debug!(config = ?cfg, "Voice service configuration.");
     let service = tokio::task::spawn_blocking(move || VoiceService::new(cfg, deps))
         .await
         .map_err(|e| anyhow::anyhow!("building the voice service was interrupted: {e}"))??;

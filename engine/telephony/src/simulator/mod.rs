@@ -65,8 +65,9 @@ pub enum UpgradeSigning {
     HttpsUrl,
 }
 
-/// Who the call is and where it goes.
-#[derive(Debug, Clone)]
+/// Who the call is and where it goes. Its `Debug` hides the auth token (a smoke test may run
+/// against a real deployment with the real token).
+#[derive(Clone)]
 pub struct SimConfig {
     pub answer_url: String,
     pub auth_token: String,
@@ -99,6 +100,23 @@ pub enum StatusScheme {
     A,
     /// `started` / `stopped` (newer guide).
     B,
+}
+
+impl std::fmt::Debug for SimConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SimConfig")
+            .field("answer_url", &self.answer_url)
+            .field("auth_token", &"***")
+            .field("from", &self.from)
+            .field("to", &self.to)
+            .field("call_uuid", &self.call_uuid)
+            .field("upgrade_signing", &self.upgrade_signing)
+            .field("bot_quiet", &self.bot_quiet)
+            .field("max_call", &self.max_call)
+            .field("hangup_url", &self.hangup_url)
+            .field("status_scheme", &self.status_scheme)
+            .finish_non_exhaustive()
+    }
 }
 
 impl SimConfig {
@@ -356,5 +374,21 @@ mod tests {
             check_stream(doc(ok, "https://h/s")),
             Err(SimError::StreamAttr(_))
         ));
+    }
+
+    #[test]
+    fn debug_of_the_sim_config_hides_the_auth_token() {
+        let cfg = SimConfig::new(
+            "https://bot.example.in/plivo/answer",
+            "plivo-auth-token-for-the-sim",
+            "+919812345678",
+            "918071234567",
+        );
+        let shown = format!("{cfg:?} {cfg:#?}");
+        assert!(!shown.contains("plivo-auth-token-for-the-sim"), "{shown}");
+        assert!(
+            shown.contains("https://bot.example.in/plivo/answer"),
+            "{shown}"
+        );
     }
 }
