@@ -497,7 +497,7 @@ fn a_before_booking_hook_that_throws_or_hits_a_sandbox_limit_refuses_the_booking
             "fn before_booking(reservation) {\n    throw \"the table-rules service is down\";\n}\n",
         ),
         (
-            "loops past the operations limit",
+            "loops for ever (operations or CPU-time limit)",
             "fn before_booking(reservation) {\n    let n = 0;\n    loop { n += 1; }\n}\n",
         ),
         (

@@ -603,7 +603,7 @@ fn prompts(
     (prompts, broken)
 }
 
-/// The error for a template that runs out of fuel with no data (`what` names it).
+/// The error for a template that runs out of fuel with no call data (`what` names it).
 pub(super) fn runaway_template_message(what: &str) -> String {
     format!(
         "{what} does not finish within {} template steps even with no call data (a loop, or \

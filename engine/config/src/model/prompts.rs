@@ -78,8 +78,8 @@ pub const ENGINE_VARS: &[&str] = &["closure"];
 #[derive(Debug)]
 pub struct Prompts {
     env: Environment<'static>,
-    /// Renders a template with no data to see whether it runs out of fuel (lenient about
-    /// undefined values, so a template gets as far as it can without a context).
+    /// Renders a template with what is known at load time to see whether it runs out of fuel
+    /// (lenient about undefined values, so a template gets as far as it can without a call).
     probe: Environment<'static>,
     sources: BTreeMap<Lang, BTreeMap<String, String>>,
 }
