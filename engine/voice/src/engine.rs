@@ -300,6 +300,18 @@ impl Speculation {
     }
 }
 
+/// The call log as it is written, echoed to whoever watches the call live (the browser's
+/// "Talk to it" page): what [`CallLog`] stores, never more.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CallNote {
+    /// The call log was created with this id.
+    Opened { call_log_id: u64 },
+    /// The caller's recognised words (or key press) as stored.
+    Caller { text: String, language: String },
+    /// What the caller heard of the bot's reply, as stored (cut short at a barge-in).
+    Bot { text: String, language: String },
+}
+
 /// The call's record in storage.
 ///
 /// Turns are queued to one writer task per call and stored in order, so a slow disk (redb
@@ -313,6 +325,8 @@ pub(crate) struct CallLog {
     turns: Arc<AtomicU32>,
     writer: Mutex<Option<mpsc::UnboundedSender<NewTurn>>>,
     written: Mutex<Option<JoinHandle<()>>>,
+    /// Live echo of the transcript (see [`CallNote`]).
+    notes: Option<mpsc::UnboundedSender<CallNote>>,
 }
 
 /// Stores queued turns in order, a batch per blocking task.
@@ -361,6 +375,11 @@ fn utterance_lang(text: &str) -> Option<Lang> {
     Lang::from_code(evidence.lang.code())
 }
 
+/// The system turn that marks a call placed from the admin's browser ("Talk to it"), with no
+/// phone line; its `external_call_id` starts with [`crate::browser::BROWSER_CALL_PREFIX`].
+pub const BROWSER_CHANNEL_NOTE: &str =
+    "Channel: the admin's browser (Talk to it), not a phone line; no caller number.";
+
 fn stored_text(text: &str) -> String {
     if text.trim().is_empty() {
         "[cut off before any words were heard]".to_string()
@@ -385,6 +404,8 @@ impl CallLog {
         let version = snapshot.version.clone();
         let default_lang = snapshot.business.languages.default;
         let supports: Vec<Lang> = snapshot.business.languages.supported.clone();
+        let notes = params.notes.clone();
+        let browser = params.is_browser();
         tokio::task::spawn_blocking(move || {
             let hash = caller.as_ref().map(|p| store.crypto().hash(p));
             let prefs = match &hash {
@@ -428,7 +449,9 @@ impl CallLog {
                 turns,
                 writer: Mutex::new(Some(writer)),
                 written: Mutex::new(Some(written)),
+                notes,
             };
+            log.note(CallNote::Opened { call_log_id: id });
             log.queue(NewTurn {
                 role: TurnRole::System,
                 text: format!("Call started with configuration version {version}."),
@@ -438,8 +461,27 @@ impl CallLog {
                 timings: TurnTimings::default(),
                 handled_by: None,
             });
+            if browser {
+                // The channel marker a reviewer reads: this was the owner trying the bot.
+                log.queue(NewTurn {
+                    role: TurnRole::System,
+                    text: BROWSER_CHANNEL_NOTE.to_string(),
+                    language: None,
+                    stt_confidence: None,
+                    started_at: now,
+                    timings: TurnTimings::default(),
+                    handled_by: None,
+                });
+            }
             log
         })
+    }
+
+    /// Echoes `note` to the live watcher, if any (a closed page is not an error).
+    fn note(&self, note: CallNote) {
+        if let Some(tx) = &self.notes {
+            let _ = tx.send(note);
+        }
     }
 
     /// Turns written so far (all of them once [`CallLog::finish`] has returned).
@@ -508,6 +550,10 @@ impl CallLog {
             },
             handled_by: None,
         };
+        self.note(CallNote::Caller {
+            text: turn.text.clone(),
+            language: lang.code().to_string(),
+        });
         self.append(svc, turn).await;
     }
 
@@ -534,6 +580,10 @@ impl CallLog {
             timings: marks.timings(),
             handled_by,
         };
+        self.note(CallNote::Bot {
+            text: turn.text.clone(),
+            language: lang.code().to_string(),
+        });
         self.append(svc, turn).await;
     }
 

@@ -25,6 +25,7 @@
 //! See `docs/VOICE.md` for the lifecycle, turn-taking and barge-in rules, and failure handling.
 
 mod backchannel;
+pub mod browser;
 mod config;
 mod engine;
 mod listen;
@@ -39,7 +40,7 @@ mod timing;
 
 pub use backchannel::is_backchannel;
 pub use config::{OfflineStt, PlivoVoiceConfig, SecretBytes, VoiceConfig};
-pub use engine::{CallLogError, EngineError};
+pub use engine::{BROWSER_CHANNEL_NOTE, CallLogError, CallNote, EngineError};
 pub use listen::{SharedSilero, VadChoice};
 pub use phrases::Phrase;
 pub use service::{

@@ -139,6 +139,13 @@ impl AdmittedCall {
     pub fn call_uuid(&self) -> &str {
         &self.params.call_uuid
     }
+
+    /// Echoes the call's log as it is written — its id, then each caller and bot line — to
+    /// `notes` (the browser's "Talk to it" page shows the transcript live).
+    pub fn with_notes(mut self, notes: mpsc::UnboundedSender<crate::engine::CallNote>) -> Self {
+        self.params.notes = Some(notes);
+        self
+    }
 }
 
 /// Shared state of all calls.
@@ -405,6 +412,7 @@ impl VoiceService {
                 call_uuid: claims.call_uuid,
                 business_id: pending.business_id,
                 caller: pending.caller,
+                notes: None,
             },
         })
     }

@@ -10,6 +10,7 @@
 //! - `GET /api/admin/backup` — a consistent database snapshot (`vartalaap backup`).
 //! - `/api/...` — see [`api`] and `docs/API.md`.
 //! - `/plivo/...` — Plivo's webhooks and the call audio WebSocket, see [`plivo`].
+//! - `/api/talk/...` — "Talk to it": the admin's browser calls the bot, see [`talk`].
 //!
 //! A documented path called with a method it does not have gets 405 with `Allow` ([`allow`]).
 
@@ -28,6 +29,7 @@ pub(crate) mod plivo;
 pub mod replay;
 mod staff_edits;
 mod stats;
+mod talk;
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -142,6 +144,8 @@ pub fn routes(state: AppState) -> impl Filter<Extract = (impl Reply,), Error = I
         .or(conversations::routes(state.clone()))
         .unify()
         .or(plivo::routes(state.clone()))
+        .unify()
+        .or(talk::routes(state.clone()))
         .unify()
         .or(backup::route(state.clone()))
         .unify()

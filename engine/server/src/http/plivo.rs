@@ -426,6 +426,14 @@ async fn upgrade(state: AppState, query: &str, headers: &HeaderMap, ws: Ws) -> R
     }
     let now = state.clock.now();
     let claims = match state.voice.stream_claims(token, now) {
+        // A Talk-to-it ticket opens only the browser's socket (`/api/talk/socket`).
+        Ok(claims) if vartalaap_voice::browser::is_browser_call(&claims.call_uuid) => {
+            tracing::warn!("Refused a stream upgrade with a Talk-to-it ticket.");
+            return fail(
+                StatusCode::FORBIDDEN,
+                "a Talk-to-it ticket cannot open a Plivo stream",
+            );
+        }
         Ok(claims) => claims,
         Err(e) => {
             tracing::warn!(error = %e, "Refused a stream upgrade.");

@@ -54,6 +54,17 @@ pub struct CallParams {
     pub business_id: String,
     /// Caller id, when Plivo sent a valid one.
     pub caller: Option<PhoneNumber>,
+    /// Where the call's transcript is echoed as it is logged (the browser's "Talk to it"
+    /// socket shows it live); `None` for phone calls.
+    pub notes: Option<mpsc::UnboundedSender<crate::engine::CallNote>>,
+}
+
+impl CallParams {
+    /// Whether the owner's browser is the caller ("Talk to it"), not a phone line: there is
+    /// no Plivo call to transfer or hang up over REST.
+    pub fn is_browser(&self) -> bool {
+        crate::browser::is_browser_call(&self.call_uuid)
+    }
 }
 
 /// How a call went, for the route and tests.

@@ -333,6 +333,10 @@ impl Session {
     }
 
     pub(super) async fn transfer(&mut self, to: Option<&str>) -> bool {
+        if self.params.is_browser() {
+            tracing::info!(call = %self.params.call_uuid, "Transfer asked for on a browser call; there is no phone line to transfer.");
+            return false;
+        }
         let (Some(rest), Some(plivo), Some(_)) = (&self.svc.rest, &self.svc.cfg.plivo, to) else {
             tracing::warn!(call = %self.params.call_uuid, "Transfer asked for, but Plivo REST or the transfer number is not configured.");
             return false;
@@ -362,7 +366,7 @@ impl Session {
 
     pub(super) async fn hangup_via_rest(&mut self) {
         let (svc, uuid) = (self.svc.clone(), self.params.call_uuid.clone());
-        if let Some(rest) = &svc.rest
+        if let Some(rest) = svc.rest.as_ref().filter(|_| !self.params.is_browser())
             && let Err(e) = rest.hangup(&uuid).await
         {
             tracing::warn!(call = %uuid, error = %e, "Plivo hang-up failed; closing the stream ends the call.");
