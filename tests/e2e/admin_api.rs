@@ -201,6 +201,7 @@ fn a_callers_preferences_are_corrected_and_calls_feed_the_stats() {
             outcome,
             reservation_id: None,
             language: None,
+            summary: None,
         };
         store.finish_call(call.id, &end, call_day).unwrap();
     }

@@ -842,3 +842,190 @@ async fn sigterm_mid_call_says_goodbye_writes_the_call_log_and_then_stops() {
     );
     assert!(call["call"]["ended_at"].is_string(), "{call:#}");
 }
+
+/// The review loop through the real binary: a call that goes badly (a dish not on the menu,
+/// the party size corrected twice at the read-back, the caller hanging up before confirming)
+/// is reviewed by the `analyze_transcript_quality` job queued with the call's end; the review
+/// names the menu in the business file, and the API's filters, stats, idempotent re-analysis
+/// and suggestion decisions work on it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_that_goes_badly_is_reviewed_with_a_suggestion_naming_the_menu() {
+    if !espeak_available() {
+        eprintln!("skipped: espeak-ng is not installed");
+        return;
+    }
+    let (day, _) = booking_day_word();
+    let request = format!("{day} raat 8 baje 4 log ke liye table chahiye");
+    let lines = [
+        "pizza milta hai kya",
+        request.as_str(),
+        "Amit ke naam se",
+        "nahi, 5 log",
+        "nahi, 6 log",
+    ];
+    let rig = rig(&lines).await;
+    let mut steps = vec![wait()];
+    for line in lines {
+        steps.push(say(line));
+        steps.push(wait());
+    }
+    steps.push(Step::Hangup);
+    let report = rig.call(steps).await;
+    assert!(
+        report.protocol_errors.is_empty(),
+        "{:?}",
+        report.protocol_errors
+    );
+    let call = rig.finished_call().await;
+    let call_id = call["call"]["id"].as_u64().unwrap();
+    let bots: Vec<serde_json::Value> = turns(&call)
+        .into_iter()
+        .filter(|t| t["role"] == "bot")
+        .collect();
+    assert_eq!(
+        bots[1]["handled_by"]["step"], "not_found",
+        "the dish is not on the menu: {call:#}"
+    );
+    // The summary says how the call ended and what it was about.
+    let summary = call["call"]["summary"].as_str().unwrap_or_default();
+    assert!(
+        summary.contains("hung up") && summary.contains("make_reservation"),
+        "{summary:?}"
+    );
+
+    // The review job ran after the call log was written.
+    let mut reviews = serde_json::Value::Null;
+    for _ in 0..300 {
+        reviews = rig.api("/api/reviews?business_id=himalayan_kitchen");
+        if !reviews["items"].as_array().unwrap().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let items = reviews["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{reviews:#}\n{}", rig.server.logs());
+    let review = &items[0];
+    assert_eq!(review["call_id"], call_id);
+    assert_eq!(review["agent_model"], "offline");
+    assert_eq!(review["reviewed_by"], "agent");
+    assert_eq!(review["has_knowledge_gap"], true);
+    assert_eq!(review["has_unanswered_query"], true);
+    assert_eq!(review["has_ux_issue"], true);
+    let issues = review["issues"].as_array().unwrap();
+    let kinds: Vec<&str> = issues.iter().filter_map(|i| i["kind"].as_str()).collect();
+    for expected in [
+        "menu_item_missing",
+        "repeated_correction",
+        "hangup_mid_flow",
+    ] {
+        assert!(kinds.contains(&expected), "{expected} missing: {review:#}");
+    }
+    let gap = issues
+        .iter()
+        .find(|i| i["kind"] == "menu_item_missing")
+        .unwrap();
+    assert_eq!(gap["category"], "knowledge_gap");
+    assert_eq!(gap["file"], "businesses/himalayan_kitchen.yaml");
+    assert_eq!(gap["yaml_path"], "/menu");
+    assert_eq!(gap["turn"], bots[1]["seq"]);
+    let score = review["quality_score"].as_u64().unwrap();
+    assert!(score <= 2, "{review:#}");
+
+    // The review with its suggestions: the knowledge gap names the menu path.
+    let review_id = review["id"].as_u64().unwrap();
+    let full = rig.api(&format!("/api/reviews/{review_id}"));
+    let suggestions = full["suggestions"].as_array().unwrap();
+    let menu = suggestions
+        .iter()
+        .find(|s| s["category"] == "knowledge_gap")
+        .unwrap_or_else(|| panic!("no knowledge_gap suggestion: {full:#}"));
+    assert_eq!(menu["target"]["file"], "businesses/himalayan_kitchen.yaml");
+    assert_eq!(menu["target"]["yaml_path"], "/menu");
+    assert_eq!(menu["status"], "pending");
+    assert!(
+        menu["title"].as_str().unwrap().contains("Pizza"),
+        "{menu:#}"
+    );
+    assert!(
+        menu["proposed_text"]
+            .as_str()
+            .unwrap()
+            .starts_with("- id: pizza"),
+        "{menu:#}"
+    );
+
+    // Filters: category, score range, business, date range.
+    let count = |path: &str| rig.api(path)["items"].as_array().unwrap().len();
+    assert_eq!(count("/api/reviews?category=knowledge_gap"), 1);
+    assert_eq!(count("/api/reviews?category=config_error"), 0);
+    assert_eq!(count(&format!("/api/reviews?max_score={score}")), 1);
+    assert_eq!(count(&format!("/api/reviews?min_score={}", score + 1)), 0);
+    assert_eq!(count("/api/reviews?business_id=muskaan_dental"), 0);
+    assert_eq!(count("/api/reviews?to=2020-01-01T00:00:00Z"), 0);
+    assert_eq!(count("/api/reviews?limit=1&from=2020-01-01T00:00:00Z"), 1);
+    let stats = rig.api("/api/reviews/stats?business_id=himalayan_kitchen");
+    assert_eq!(stats["reviews"], 1, "{stats:#}");
+    assert_eq!(stats["days"][0]["reviews"], 1, "{stats:#}");
+    let gaps = stats["categories"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["category"] == "knowledge_gap")
+        .unwrap();
+    assert_eq!(gaps["reviews"], 1, "{stats:#}");
+
+    // Asking again (either field name) is idempotent: the same job, and the review exists.
+    let (token, analyzed, again) = tokio::task::block_in_place(|| {
+        let token = rig.server.login();
+        let body = format!(r#"{{"call_id": {call_id}}}"#);
+        let a = rig.server.request(
+            "POST",
+            "/api/reviews/analyze",
+            Some(&token),
+            Some(body.as_str()),
+        );
+        let body = format!(r#"{{"call_log_id": {call_id}}}"#);
+        let b = rig.server.request(
+            "POST",
+            "/api/reviews/analyze",
+            Some(&token),
+            Some(body.as_str()),
+        );
+        (token, a, b)
+    });
+    assert_eq!(analyzed.status, 202, "{}", analyzed.text);
+    assert_eq!(analyzed.json["review_id"], review_id);
+    assert_eq!(analyzed.json["job"]["id"], again.json["job"]["id"]);
+    assert_eq!(
+        analyzed.json["job"]["kind"], "analyze_transcript_quality",
+        "{}",
+        analyzed.text
+    );
+    assert_eq!(count("/api/jobs?kind=analyze_transcript_quality"), 1);
+    assert_eq!(count("/api/reviews"), 1, "still one review");
+
+    // The owner marks the suggestion implemented.
+    let id = menu["id"].as_u64().unwrap();
+    let patched = tokio::task::block_in_place(|| {
+        rig.server.request(
+            "PATCH",
+            &format!("/api/reviews/suggestions/{id}"),
+            Some(&token),
+            Some(r#"{"status": "implemented"}"#),
+        )
+    });
+    assert_eq!(patched.status, 200, "{}", patched.text);
+    assert_eq!(patched.json["status"], "implemented");
+    assert_eq!(
+        count(
+            "/api/reviews/suggestions?business_id=himalayan_kitchen&status=implemented&category=knowledge_gap"
+        ),
+        1
+    );
+    assert_eq!(
+        count(
+            "/api/reviews/suggestions?business_id=himalayan_kitchen&status=pending&category=knowledge_gap"
+        ),
+        0
+    );
+}

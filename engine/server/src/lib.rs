@@ -13,6 +13,7 @@ pub mod http;
 pub mod llm;
 pub mod logging;
 pub mod private_files;
+pub mod review_job;
 pub mod secrets;
 pub mod serve;
 pub mod settings;

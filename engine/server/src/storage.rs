@@ -9,12 +9,13 @@ use anyhow::Context;
 use tokio_util::sync::CancellationToken;
 use vartalaap_config::ConfigStore;
 use vartalaap_store::{
-    Clock, HashPepper, PhoneCrypto, PhoneKey, PurgeHandler, RETENTION_PURGE_KIND, RunnerConfig,
-    ScheduleSource, ScheduledJob, Store, WHATSAPP_FOLLOWUP_KIND, WHATSAPP_RETRY_SWEEP_KIND,
-    WebhookToken, WhatsAppConfig, WhatsAppFollowupHandler, WhatsAppRetrySweepHandler,
-    WhatsAppSender,
+    ANALYZE_TRANSCRIPT_KIND, Clock, HashPepper, PhoneCrypto, PhoneKey, PurgeHandler,
+    RETENTION_PURGE_KIND, RunnerConfig, ScheduleSource, ScheduledJob, Store,
+    WHATSAPP_FOLLOWUP_KIND, WHATSAPP_RETRY_SWEEP_KIND, WebhookToken, WhatsAppConfig,
+    WhatsAppFollowupHandler, WhatsAppRetrySweepHandler, WhatsAppSender,
 };
 
+use crate::review_job::AnalyzeTranscriptHandler;
 use crate::secrets::Secret;
 use crate::settings::Settings;
 
@@ -61,7 +62,8 @@ pub fn open_store(settings: &Settings) -> anyhow::Result<Store> {
     Store::open(&path, crypto).with_context(|| format!("could not open {}", path.display()))
 }
 
-/// Starts the background job runner: WhatsApp follow-ups, the daily purge per business
+/// Starts the background job runner: the review of each finished call, WhatsApp follow-ups,
+/// the daily purge per business
 /// (03:00 business time) and the hourly retry sweep of failed WhatsApp sends. The schedules
 /// follow the live configuration: a business added, or a retention changed, by a hot reload
 /// gets its purge at the next poll, without a restart.
@@ -72,6 +74,7 @@ pub fn spawn_job_runner(
     clock: Arc<dyn Clock>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+    let reviews = AnalyzeTranscriptHandler::new(store.clone(), config.clone(), clock.clone());
     let schedules: ScheduleSource = Arc::new(move || current_schedules(&config));
     let runner_config = RunnerConfig {
         owner: format!("vartalaap-{}", std::process::id()),
@@ -80,6 +83,7 @@ pub fn spawn_job_runner(
     let mut runner = vartalaap_store::JobRunner::new(store.clone(), runner_config)
         .with_schedule_source(schedules)
         .with_clock(clock.clone())
+        .register(ANALYZE_TRANSCRIPT_KIND, reviews)
         .register(
             RETENTION_PURGE_KIND,
             PurgeHandler::new(store.clone(), clock.clone()),

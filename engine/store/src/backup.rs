@@ -272,6 +272,7 @@ const BACKED_UP: &[&str] = &[
     "caller_preferences",
     "whatsapp_followups",
     "transcript_reviews",
+    "reviews_by_call",
     "improvement_suggestions",
     "suggestions_by_business_status",
     "callback_requests",
@@ -324,6 +325,7 @@ fn copy_tables(from: &ReadTransaction, to: &WriteTransaction) -> Result<TableCou
         ("caller_preferences", copy_table(from, to, CALLER_PREFS)?),
         ("whatsapp_followups", copy_table(from, to, FOLLOWUPS)?),
         ("transcript_reviews", copy_table(from, to, REVIEWS)?),
+        ("reviews_by_call", copy_table(from, to, REVIEWS_BY_CALL)?),
         (
             "improvement_suggestions",
             copy_table(from, to, SUGGESTIONS)?,

@@ -39,6 +39,8 @@ pub struct CallEnd {
     pub reservation_id: Option<u64>,
     /// Final language, if it changed during the call.
     pub language: Option<String>,
+    /// Short account of the call (`vartalaap_review::call_summary`).
+    pub summary: Option<String>,
 }
 
 /// One utterance to append.
@@ -122,6 +124,7 @@ impl Store {
             language: new.language.clone(),
             outcome: CallOutcome::InProgress,
             reservation_id: None,
+            summary: None,
             created_at: now,
             updated_at: now,
         };
@@ -139,7 +142,9 @@ impl Store {
         Ok(call)
     }
 
-    /// Records the end of a call; a call handed to a person counts in its day's `handoffs`.
+    /// Records the end of a call (a call handed to a person counts in its day's `handoffs`)
+    /// and, in the same transaction, queues its review ([`crate::ANALYZE_TRANSCRIPT_KIND`],
+    /// once per call).
     pub fn finish_call(
         &self,
         id: u64,
@@ -158,6 +163,9 @@ impl Store {
         if end.language.is_some() {
             call.language.clone_from(&end.language);
         }
+        if end.summary.is_some() {
+            call.summary.clone_from(&end.summary);
+        }
         call.updated_at = now;
         put_json(&mut txn.open_table(CALLS)?, id, &call)?;
         let is_handoff = call.outcome == CallOutcome::Transferred;
@@ -166,6 +174,7 @@ impl Store {
             let delta = if is_handoff { 1 } else { -1 };
             crate::aggregates::adjust(&txn, &call.business_id, &day, "handoffs", delta)?;
         }
+        crate::jobs::enqueue_in(&txn, &crate::reviews::analyze_job(id, now), now)?;
         txn.commit()?;
         Ok(call)
     }

@@ -47,7 +47,8 @@ fn at(h: u32) -> DateTime<Utc> {
 /// Writes a fresh database at `path` at schema `version` (1..SCHEMA_VERSION) with two
 /// reservations (one confirmed, one cancelled), one call with two turns (the bot's timed) and
 /// caller preferences; from version 3 on, the daily counters as that release kept them (it
-/// counted cancelled bookings too).
+/// counted cancelled bookings too); and one review and
+/// suggestion in the shape before 0005.
 pub fn write_fixture(path: &Path, version: u32) -> Result<(), OpenError> {
     let db = Database::create(path).map_err(|source| OpenError::Open {
         path: path.display().to_string(),
@@ -95,6 +96,7 @@ pub fn write_fixture(path: &Path, version: u32) -> Result<(), OpenError> {
         language: Some("hi".into()),
         outcome: CallOutcome::ReservationMade,
         reservation_id: Some(1),
+        summary: None,
         created_at: at(10),
         updated_at: at(10),
     };
@@ -198,7 +200,34 @@ pub fn write_fixture(path: &Path, version: u32) -> Result<(), OpenError> {
             .map_err(StoreError::from)?
             .insert(hash.as_str(), encode(&prefs).as_slice())
             .map_err(StoreError::from)?;
+        // A review and a suggestion in the first release's shape (converted by 0005).
+        let review = serde_json::json!({
+            "id": 1, "call_id": 1, "business_id": FIXTURE_BUSINESS, "reviewer": "manager",
+            "rating": 2, "issues": ["slow_reply"], "notes": "long pause before the price",
+            "status": "reviewed", "created_at": at(11), "updated_at": at(11)
+        });
+        txn.open_table(REVIEWS)
+            .map_err(StoreError::from)?
+            .insert(1, encode(&review).as_slice())
+            .map_err(StoreError::from)?;
+        let suggestion = serde_json::json!({
+            "id": 1, "business_id": FIXTURE_BUSINESS, "call_id": 1, "review_id": 1,
+            "category": "menu", "title": "Add the thali", "description": "Callers ask for it.",
+            "status": "accepted", "created_at": at(11), "updated_at": at(11)
+        });
+        txn.open_table(SUGGESTIONS)
+            .map_err(StoreError::from)?
+            .insert(1, encode(&suggestion).as_slice())
+            .map_err(StoreError::from)?;
+        txn.open_multimap_table(SUGGESTIONS_BY_STATUS)
+            .map_err(StoreError::from)?
+            .insert((FIXTURE_BUSINESS, "accepted"), 1)
+            .map_err(StoreError::from)?;
         let mut meta = txn.open_table(META).map_err(StoreError::from)?;
+        for entity in ["transcript_review", "improvement_suggestion"] {
+            meta.insert(format!("next_id:{entity}").as_str(), 2)
+                .map_err(StoreError::from)?;
+        }
         for (entity, next) in [("reservation", 3), ("call", 2)] {
             meta.insert(format!("next_id:{entity}").as_str(), next)
                 .map_err(StoreError::from)?;

@@ -33,6 +33,7 @@ mod once;
 mod phone;
 mod records;
 mod retention;
+mod reviews;
 mod rotation;
 mod runner;
 mod schedule;
@@ -60,15 +61,17 @@ pub use migrate::{MigrationReport, SCHEMA_VERSION};
 pub use model::{
     BadTime, CallLog, CallOutcome, CallWithTurns, CallbackReason, CallbackRequest, CallbackStatus,
     CallerPreferences, ConversationTurn, FollowupStatus, HandledBy, ImprovementSuggestion, Job,
-    JobStatus, Reservation, ReservationStatus, ReviewStatus, SuggestionStatus, TimeOfDay,
-    TranscriptReview, TurnRole, TurnTimings, WhatsappFollowup,
+    JobStatus, Reservation, ReservationStatus, ReviewCategory, ReviewIssue, SuggestionStatus,
+    SuggestionTarget, TimeOfDay, TranscriptReview, TurnRole, TurnTimings, WhatsappFollowup,
 };
 pub use once::MAX_ONCE_KEY_LEN;
 pub use phone::{PhoneError, PhoneNumber};
-pub use records::{
-    CallbackFilter, CallbackUpdate, MAX_STAFF_NOTE, NewCallback, NewReview, NewSuggestion,
-};
+pub use records::{CallbackFilter, CallbackUpdate, MAX_STAFF_NOTE, NewCallback};
 pub use retention::{PurgeReport, RetentionPolicy};
+pub use reviews::{
+    CategoryReviewStats, DayReviewStats, MAX_DESCRIPTION_CHARS, MAX_TITLE_CHARS, NewReview,
+    NewSuggestion, ReviewFilter, ReviewRequest, ReviewStats, SuggestionFilter, analyze_job_key,
+};
 pub use rotation::RotationReport;
 pub use runner::HandlerFuture;
 pub use runner::{Clock, JobHandler, JobRunner, RunnerConfig, ScheduleSource, SystemClock};
@@ -82,5 +85,8 @@ pub use whatsapp::{
 pub const WHATSAPP_FOLLOWUP_KIND: &str = "whatsapp_followup";
 /// Job kind of the daily retention purge.
 pub const RETENTION_PURGE_KIND: &str = "retention_purge";
+/// Job kind of the review of a finished call (reviewer → classifier → improver), queued by
+/// [`Store::finish_call`] in the same transaction as the call's end.
+pub const ANALYZE_TRANSCRIPT_KIND: &str = "analyze_transcript_quality";
 /// Job kind of the hourly sweep that re-queues failed WhatsApp sends.
 pub const WHATSAPP_RETRY_SWEEP_KIND: &str = "whatsapp_retry_sweep";

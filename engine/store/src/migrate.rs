@@ -10,11 +10,14 @@ use std::collections::BTreeMap;
 use redb::{Database, ReadableDatabase, ReadableTable, TableError, WriteTransaction};
 
 use crate::error::{OpenError, StoreError};
-use crate::model::{CallLog, CallOutcome, ConversationTurn, Reservation, TurnRole};
+use crate::model::{
+    CallLog, CallOutcome, ConversationTurn, ImprovementSuggestion, Reservation, ReviewCategory,
+    ReviewIssue, SuggestionStatus, SuggestionTarget, TurnRole,
+};
 use crate::tables::*;
 
 /// The schema version this build writes and understands.
-pub const SCHEMA_VERSION: u32 = 4;
+pub const SCHEMA_VERSION: u32 = 5;
 
 /// One migration step.
 #[derive(Clone, Copy)]
@@ -54,6 +57,11 @@ pub const MIGRATIONS: &[Migration] = &[
         version: 4,
         name: "standing_bookings_handoffs_latency",
         apply: m0004_standing_bookings_handoffs_latency,
+    },
+    Migration {
+        version: 5,
+        name: "call_review_records",
+        apply: m0005_call_review_records,
     },
 ];
 
@@ -258,6 +266,169 @@ fn m0004_standing_bookings_handoffs_latency(txn: &WriteTransaction) -> Result<()
         for ms in latencies {
             crate::aggregates::turn_latency(txn, &call.business_id, &day, ms)?;
         }
+    }
+    Ok(())
+}
+
+/// A review row as written before 0005 (the first release's shape; no code path of that
+/// release wrote one, but a database may hold rows written through the library).
+#[derive(serde::Deserialize)]
+struct ReviewV1 {
+    id: u64,
+    call_id: u64,
+    business_id: String,
+    reviewer: Option<String>,
+    rating: Option<u8>,
+    issues: Vec<String>,
+    notes: Option<String>,
+    updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// A suggestion row as written before 0005.
+#[derive(serde::Deserialize)]
+struct SuggestionV1 {
+    id: u64,
+    business_id: String,
+    call_id: Option<u64>,
+    review_id: Option<u64>,
+    category: String,
+    title: String,
+    description: String,
+    status: String,
+    created_at: chrono::DateTime<chrono::Utc>,
+    updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// 0005: reviews and suggestions take the review loop's shape (`migrations/0005_*.md` gives
+/// the field mapping); the one-review-per-call index is built, and the suggestion status index
+/// is rebuilt with the new status names.
+fn m0005_call_review_records(txn: &WriteTransaction) -> Result<(), StoreError> {
+    let old_reviews: Vec<ReviewV1> = {
+        let rows = txn.open_table(REVIEWS)?;
+        let mut out = Vec::new();
+        for row in rows.iter()? {
+            let (id, bytes) = row?;
+            out.push(decode("transcript_reviews", id.value(), bytes.value())?);
+        }
+        out
+    };
+    let mut call_of_review = BTreeMap::new();
+    {
+        let mut reviews = txn.open_table(REVIEWS)?;
+        let mut by_call = txn.open_table(REVIEWS_BY_CALL)?;
+        for old in old_reviews {
+            let mut issues: Vec<ReviewIssue> = old
+                .issues
+                .iter()
+                .map(|tag| ReviewIssue {
+                    turn: None,
+                    kind: tag.clone(),
+                    category: ReviewCategory::UxIssue,
+                    description: format!("Tagged {tag:?} by a reviewer before categories existed."),
+                    flow: None,
+                    step: None,
+                    file: None,
+                    yaml_path: None,
+                })
+                .collect();
+            if let Some(notes) = old.notes.filter(|n| !n.trim().is_empty()) {
+                issues.push(ReviewIssue {
+                    turn: None,
+                    kind: "reviewer_note".into(),
+                    category: ReviewCategory::UxIssue,
+                    description: notes,
+                    flow: None,
+                    step: None,
+                    file: None,
+                    yaml_path: None,
+                });
+            }
+            let new = crate::reviews::NewReview {
+                call_id: old.call_id,
+                // An unrated old review had no verdict; 3 is the middle of the scale.
+                quality_score: old.rating.filter(|r| (1..=5).contains(r)).unwrap_or(3),
+                issues,
+                has_unanswered_query: false,
+                agent_model: "offline".into(),
+                review_latency_ms: 0,
+                reviewed_by: old.reviewer.unwrap_or_else(|| "admin".into()),
+            };
+            let review =
+                crate::reviews::review_record(old.id, &old.business_id, &new, old.updated_at);
+            put_json(&mut reviews, old.id, &review)?;
+            call_of_review.insert(old.id, old.call_id);
+            // The first review of a call is the one the index points at.
+            if by_call.get(old.call_id)?.is_none() {
+                by_call.insert(old.call_id, old.id)?;
+            }
+        }
+    }
+    let old_suggestions: Vec<SuggestionV1> = {
+        let rows = txn.open_table(SUGGESTIONS)?;
+        let mut out = Vec::new();
+        for row in rows.iter()? {
+            let (id, bytes) = row?;
+            out.push(decode(
+                "improvement_suggestions",
+                id.value(),
+                bytes.value(),
+            )?);
+        }
+        out
+    };
+    {
+        let mut index = txn.open_multimap_table(SUGGESTIONS_BY_STATUS)?;
+        for old in &old_suggestions {
+            index.remove_all((old.business_id.as_str(), old.status.as_str()))?;
+        }
+    }
+    let mut rows = txn.open_table(SUGGESTIONS)?;
+    for old in old_suggestions {
+        let category = match old.category.as_str() {
+            "menu" | "faq" | "knowledge_gap" => ReviewCategory::KnowledgeGap,
+            "voice" | "tts" | "tts_issue" => ReviewCategory::TtsIssue,
+            "stt" | "stt_error" => ReviewCategory::SttError,
+            "config" | "plugin" | "config_error" => ReviewCategory::ConfigError,
+            "flow" | "ux" | "ux_issue" => ReviewCategory::UxIssue,
+            _ => ReviewCategory::PromptWeakness,
+        };
+        let status = match old.status.as_str() {
+            "implemented" => SuggestionStatus::Implemented,
+            "rejected" => SuggestionStatus::Rejected,
+            _ => SuggestionStatus::Pending,
+        };
+        let review_id = old.review_id.unwrap_or(0);
+        let call_id = old
+            .call_id
+            .or_else(|| call_of_review.get(&review_id).copied())
+            .unwrap_or(0);
+        let new = ImprovementSuggestion {
+            id: old.id,
+            review_id,
+            call_id,
+            business_id: old.business_id.clone(),
+            category,
+            title: old.title.chars().take(crate::MAX_TITLE_CHARS).collect(),
+            description: old
+                .description
+                .chars()
+                .take(crate::MAX_DESCRIPTION_CHARS)
+                .collect(),
+            target: SuggestionTarget {
+                // Old suggestions named no file; the business's own file (named after its id)
+                // is where most changes land.
+                file: format!("businesses/{}.yaml", old.business_id),
+                yaml_path: None,
+                flow_step: None,
+            },
+            priority: 3,
+            proposed_text: None,
+            status,
+            created_at: old.created_at,
+            updated_at: old.updated_at,
+        };
+        put_json(&mut rows, new.id, &new)?;
+        crate::reviews::index_suggestion(txn, &new)?;
     }
     Ok(())
 }

@@ -1,13 +1,9 @@
-//! Manager callback requests, transcript reviews and improvement suggestions.
+//! Manager callback requests.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use redb::ReadableTable;
 
 use crate::error::StoreError;
-use crate::model::{
-    CallbackReason, CallbackRequest, CallbackStatus, ImprovementSuggestion, ReviewStatus,
-    SuggestionStatus, TimeOfDay, TranscriptReview,
-};
+use crate::model::{CallbackReason, CallbackRequest, CallbackStatus, TimeOfDay};
 use crate::phone::PhoneNumber;
 use crate::store::{Page, PageRequest, Store};
 use crate::tables::*;
@@ -54,42 +50,6 @@ pub struct CallbackUpdate {
     pub status: Option<CallbackStatus>,
     /// Replaces the staff note (an empty string clears what it says).
     pub staff_note: Option<String>,
-}
-
-/// A transcript review to record.
-#[derive(Debug, Clone, PartialEq)]
-pub struct NewReview {
-    /// Reviewed call.
-    pub call_id: u64,
-    /// Owning business.
-    pub business_id: String,
-    /// Reviewer.
-    pub reviewer: Option<String>,
-    /// 1–5.
-    pub rating: Option<u8>,
-    /// Issue tags.
-    pub issues: Vec<String>,
-    /// Free text.
-    pub notes: Option<String>,
-    /// Progress.
-    pub status: ReviewStatus,
-}
-
-/// A suggestion to record.
-#[derive(Debug, Clone, PartialEq)]
-pub struct NewSuggestion {
-    /// Owning business.
-    pub business_id: String,
-    /// Inspiring call.
-    pub call_id: Option<u64>,
-    /// Producing review.
-    pub review_id: Option<u64>,
-    /// Area.
-    pub category: String,
-    /// One line.
-    pub title: String,
-    /// Details.
-    pub description: String,
 }
 
 impl Store {
@@ -208,135 +168,10 @@ impl Store {
         tracing::info!(callback_id = id, status = %cb.status, "Callback request updated.");
         Ok(cb)
     }
-
-    /// Records a transcript review.
-    pub fn create_review(
-        &self,
-        new: &NewReview,
-        now: DateTime<Utc>,
-    ) -> Result<TranscriptReview, StoreError> {
-        if new.rating.is_some_and(|r| !(1..=5).contains(&r)) {
-            return Err(StoreError::invalid("rating", "must be 1 to 5"));
-        }
-        let txn = self.db.begin_write()?;
-        if txn.open_table(CALLS)?.get(new.call_id)?.is_none() {
-            return Err(StoreError::not_found("call", new.call_id));
-        }
-        let id = next_id(&txn, "transcript_review")?;
-        let review = TranscriptReview {
-            id,
-            call_id: new.call_id,
-            business_id: new.business_id.clone(),
-            reviewer: new.reviewer.clone(),
-            rating: new.rating,
-            issues: new.issues.clone(),
-            notes: new.notes.clone(),
-            status: new.status,
-            created_at: now,
-            updated_at: now,
-        };
-        put_json(&mut txn.open_table(REVIEWS)?, id, &review)?;
-        txn.commit()?;
-        Ok(review)
-    }
-
-    /// Reviews of one call.
-    pub fn reviews_for_call(&self, call_id: u64) -> Result<Vec<TranscriptReview>, StoreError> {
-        let page = PageRequest {
-            after: None,
-            limit: crate::MAX_PAGE,
-        };
-        Ok(scan(
-            self,
-            REVIEWS,
-            "transcript_reviews",
-            &page,
-            |r: &TranscriptReview| r.call_id == call_id,
-        )?
-        .items)
-    }
-
-    /// Records an improvement suggestion (status `open`).
-    pub fn create_suggestion(
-        &self,
-        new: &NewSuggestion,
-        now: DateTime<Utc>,
-    ) -> Result<ImprovementSuggestion, StoreError> {
-        if new.business_id.is_empty() || new.title.is_empty() {
-            return Err(StoreError::invalid(
-                "suggestion",
-                "business_id and title must not be empty",
-            ));
-        }
-        let txn = self.db.begin_write()?;
-        let id = next_id(&txn, "improvement_suggestion")?;
-        let s = ImprovementSuggestion {
-            id,
-            business_id: new.business_id.clone(),
-            call_id: new.call_id,
-            review_id: new.review_id,
-            category: new.category.clone(),
-            title: new.title.clone(),
-            description: new.description.clone(),
-            status: SuggestionStatus::Open,
-            created_at: now,
-            updated_at: now,
-        };
-        put_json(&mut txn.open_table(SUGGESTIONS)?, id, &s)?;
-        txn.open_multimap_table(SUGGESTIONS_BY_STATUS)?
-            .insert((s.business_id.as_str(), s.status.as_str()), id)?;
-        txn.commit()?;
-        Ok(s)
-    }
-
-    /// Suggestions of a business in one status, via the business+status index.
-    pub fn list_suggestions(
-        &self,
-        business_id: &str,
-        status: SuggestionStatus,
-        page: &PageRequest,
-    ) -> Result<Page<ImprovementSuggestion>, StoreError> {
-        let txn = self.db.begin_read()?;
-        let index = txn.open_multimap_table(SUGGESTIONS_BY_STATUS)?;
-        let rows = txn.open_table(SUGGESTIONS)?;
-        let mut found = Vec::new();
-        for id in index.get((business_id, status.as_str()))? {
-            let id = id?.value();
-            if let Some(s) =
-                get_json::<ImprovementSuggestion>(&rows, "improvement_suggestions", id)?
-            {
-                found.push((id, s));
-            }
-        }
-        Ok(page.paginate(found))
-    }
-
-    /// Moves a suggestion to another status, keeping the index in step.
-    pub fn set_suggestion_status(
-        &self,
-        id: u64,
-        status: SuggestionStatus,
-        now: DateTime<Utc>,
-    ) -> Result<ImprovementSuggestion, StoreError> {
-        let txn = self.db.begin_write()?;
-        let mut s: ImprovementSuggestion =
-            get_json(&txn.open_table(SUGGESTIONS)?, "improvement_suggestions", id)?
-                .ok_or_else(|| StoreError::not_found("suggestion", id))?;
-        {
-            let mut index = txn.open_multimap_table(SUGGESTIONS_BY_STATUS)?;
-            index.remove((s.business_id.as_str(), s.status.as_str()), id)?;
-            index.insert((s.business_id.as_str(), status.as_str()), id)?;
-        }
-        s.status = status;
-        s.updated_at = now;
-        put_json(&mut txn.open_table(SUGGESTIONS)?, id, &s)?;
-        txn.commit()?;
-        Ok(s)
-    }
 }
 
 /// Full-table scan in id order with a predicate (tables that are small per business).
-fn scan<T: serde::de::DeserializeOwned>(
+pub(crate) fn scan<T: serde::de::DeserializeOwned>(
     store: &Store,
     def: redb::TableDefinition<u64, &'static [u8]>,
     name: &'static str,

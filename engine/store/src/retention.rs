@@ -122,9 +122,13 @@ impl Store {
                         doomed.push(id.value());
                     }
                 }
+                let mut by_call = txn.open_table(REVIEWS_BY_CALL)?;
                 for id in doomed {
                     reviews.remove(id)?;
                     report.reviews_deleted += 1;
+                }
+                for call in &ids {
+                    by_call.remove(*call)?;
                 }
             }
             txn.commit()?;

@@ -44,6 +44,10 @@ pub(crate) const FOLLOWUPS: TableDefinition<u64, &[u8]> =
     TableDefinition::new("whatsapp_followups");
 /// Transcript reviews by id.
 pub(crate) const REVIEWS: TableDefinition<u64, &[u8]> = TableDefinition::new("transcript_reviews");
+/// call_id → its review's id: one review per call, so the review job is idempotent
+/// (migration 0004).
+pub(crate) const REVIEWS_BY_CALL: TableDefinition<u64, u64> =
+    TableDefinition::new("reviews_by_call");
 /// Suggestions by id.
 pub(crate) const SUGGESTIONS: TableDefinition<u64, &[u8]> =
     TableDefinition::new("improvement_suggestions");

@@ -119,6 +119,7 @@ fn end(outcome: CallOutcome) -> CallEnd {
         outcome,
         reservation_id: None,
         language: None,
+        summary: None,
     }
 }
 

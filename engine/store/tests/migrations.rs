@@ -98,6 +98,36 @@ fn fixtures_from_every_earlier_version_upgrade() {
             ),
             "old rows count for capacity"
         );
+        // 0004 converted the old review and suggestion and indexed them.
+        let review = store
+            .review_for_call(1)
+            .unwrap()
+            .expect("review indexed by call");
+        assert_eq!(
+            (review.quality_score, review.reviewed_by.as_str()),
+            (2, "manager"),
+            "v{version}"
+        );
+        let kinds: Vec<&str> = review.issues.iter().map(|i| i.kind.as_str()).collect();
+        assert_eq!(kinds, ["slow_reply", "reviewer_note"], "v{version}");
+        assert!(review.has_ux_issue && !review.has_knowledge_gap);
+        let pending = store
+            .list_suggestions(
+                &SuggestionFilter {
+                    business_id: Some(FIXTURE_BUSINESS.into()),
+                    status: Some(SuggestionStatus::Pending),
+                    category: None,
+                },
+                &PageRequest::default(),
+            )
+            .unwrap()
+            .items;
+        assert_eq!(pending.len(), 1, "v{version}: accepted became pending");
+        assert_eq!(pending[0].category, ReviewCategory::KnowledgeGap);
+        assert_eq!(
+            pending[0].target.file,
+            format!("businesses/{FIXTURE_BUSINESS}.yaml")
+        );
         // Opening again is a no-op.
         drop(store);
         assert!(migrate_file(&path).unwrap().applied.is_empty());

@@ -140,20 +140,7 @@ fn purge_deletes_old_personal_data_and_keeps_aggregates() {
             )
             .unwrap();
     }
-    store
-        .create_review(
-            &NewReview {
-                call_id: call.id,
-                business_id: "himalayan-kitchen".into(),
-                reviewer: None,
-                rating: Some(3),
-                issues: vec![],
-                notes: None,
-                status: ReviewStatus::Pending,
-            },
-            old,
-        )
-        .unwrap();
+    store.save_review(&review_of(call.id, 3), &[], old).unwrap();
     let fresh = store
         .create_call(
             &NewCall {
@@ -229,6 +216,7 @@ fn purge_deletes_old_personal_data_and_keeps_aggregates() {
     assert_eq!(report.calls_deleted, 1);
     assert_eq!(report.turns_deleted, 2);
     assert_eq!(report.reviews_deleted, 1);
+    assert_eq!(store.review_for_call(call.id).unwrap(), None);
     assert_eq!(report.reservations_scrubbed, 1);
     assert_eq!(report.callbacks_deleted, 1);
     assert_eq!(report.caller_preferences_deleted, 1);
@@ -331,12 +319,42 @@ fn calls_turns_preferences_callbacks_and_suggestions() {
         outcome: CallOutcome::Completed,
         reservation_id: None,
         language: Some("hi".into()),
+        summary: Some("Asked about the menu.".into()),
     };
     let finished = store.finish_call(c.id, &end, now()).unwrap();
     assert_eq!(
         (finished.duration_seconds, finished.language.as_deref()),
         (Some(75), Some("hi"))
     );
+    assert_eq!(finished.summary.as_deref(), Some("Asked about the menu."));
+    // The call's review is queued in the same commit as its end, once.
+    let review_jobs = |store: &Store| {
+        store
+            .list_jobs(
+                &JobFilter {
+                    status: None,
+                    kind: Some(ANALYZE_TRANSCRIPT_KIND.into()),
+                },
+                &PageRequest::default(),
+            )
+            .unwrap()
+            .items
+    };
+    let queued = review_jobs(&store);
+    assert_eq!(queued.len(), 1);
+    assert_eq!(queued[0].payload, serde_json::json!({"call_id": c.id}));
+    assert_eq!(queued[0].idempotency_key, analyze_job_key(c.id));
+    let asked = store.request_review(c.id, now()).unwrap();
+    assert_eq!((asked.job.id, asked.review_id), (queued[0].id, None));
+    assert_eq!(
+        review_jobs(&store).len(),
+        1,
+        "asking again queues nothing new"
+    );
+    assert!(matches!(
+        store.request_review(9999, now()),
+        Err(StoreError::NotFound { .. })
+    ));
     let with_turns = store.get_call(c.id).unwrap().unwrap();
     assert_eq!(
         with_turns
@@ -440,63 +458,96 @@ fn calls_turns_preferences_callbacks_and_suggestions() {
         CallbackStatus::Contacted
     );
 
-    let s = store
-        .create_suggestion(
-            &NewSuggestion {
-                business_id: "hk".into(),
-                call_id: Some(c.id),
-                review_id: None,
-                category: "prompt".into(),
-                title: "Repeat the date".into(),
-                description: String::new(),
+    let (review, made, created) = store
+        .save_review(&review_of(c.id, 2), &[suggestion("Add pizza")], now())
+        .unwrap();
+    assert!(created);
+    assert_eq!(made.len(), 1);
+    let s = &made[0];
+    assert_eq!((s.review_id, s.call_id), (review.id, c.id));
+    let pending = |store: &Store| {
+        store
+            .list_suggestions(
+                &SuggestionFilter {
+                    business_id: Some("hk".into()),
+                    status: Some(SuggestionStatus::Pending),
+                    category: None,
+                },
+                &PageRequest::default(),
+            )
+            .unwrap()
+            .items
+    };
+    assert_eq!(pending(&store).len(), 1);
+    store
+        .set_suggestion_status(s.id, SuggestionStatus::Implemented, now())
+        .unwrap();
+    assert!(pending(&store).is_empty());
+    let implemented = store
+        .list_suggestions(
+            &SuggestionFilter {
+                business_id: Some("hk".into()),
+                status: Some(SuggestionStatus::Implemented),
+                category: Some(ReviewCategory::KnowledgeGap),
             },
-            now(),
+            &PageRequest::default(),
         )
         .unwrap();
-    assert_eq!(
-        store
-            .list_suggestions("hk", SuggestionStatus::Open, &PageRequest::default())
-            .unwrap()
-            .items
-            .len(),
-        1
-    );
-    store
-        .set_suggestion_status(s.id, SuggestionStatus::Accepted, now())
+    assert_eq!(implemented.items[0].id, s.id);
+    // Saving the same call's review again (the job ran twice) keeps the owner's decision.
+    let (again, kept, created) = store
+        .save_review(&review_of(c.id, 4), &[suggestion("Add pizza")], now())
         .unwrap();
-    assert!(
-        store
-            .list_suggestions("hk", SuggestionStatus::Open, &PageRequest::default())
-            .unwrap()
-            .items
-            .is_empty()
-    );
-    assert_eq!(
-        store
-            .list_suggestions("hk", SuggestionStatus::Accepted, &PageRequest::default())
-            .unwrap()
-            .items[0]
-            .id,
-        s.id
-    );
+    assert!(!created);
+    assert_eq!((again.id, again.quality_score), (review.id, 2));
+    assert_eq!(kept[0].status, SuggestionStatus::Implemented);
     assert!(matches!(
-        store.create_review(
-            &NewReview {
-                call_id: c.id,
-                business_id: "hk".into(),
-                reviewer: None,
-                rating: Some(6),
-                issues: vec![],
-                notes: None,
-                status: ReviewStatus::Pending
-            },
-            now()
-        ),
+        store.save_review(&review_of(c.id, 6), &[], now()),
         Err(StoreError::Invalid {
-            field: "rating",
+            field: "quality_score",
             ..
         })
     ));
+    assert!(matches!(
+        store.save_review(&review_of(c.id, 3), &[suggestion(&"x".repeat(201))], now()),
+        Err(StoreError::Invalid { field: "title", .. })
+    ));
+}
+
+fn review_of(call_id: u64, score: u8) -> NewReview {
+    NewReview {
+        call_id,
+        quality_score: score,
+        issues: vec![ReviewIssue {
+            turn: Some(1),
+            kind: "menu_item_missing".into(),
+            category: ReviewCategory::KnowledgeGap,
+            description: "pizza".into(),
+            flow: Some("menu_question".into()),
+            step: Some("not_found".into()),
+            file: Some("businesses/hk.yaml".into()),
+            yaml_path: Some("/menu".into()),
+        }],
+        has_unanswered_query: true,
+        agent_model: "offline".into(),
+        review_latency_ms: 1,
+        reviewed_by: "agent".into(),
+    }
+}
+
+fn suggestion(title: &str) -> NewSuggestion {
+    NewSuggestion {
+        category: ReviewCategory::KnowledgeGap,
+        title: title.into(),
+        description: "Callers ask for pizza.".into(),
+        target: SuggestionTarget {
+            file: "businesses/hk.yaml".into(),
+            yaml_path: Some("/menu".into()),
+            flow_step: Some("menu_question.not_found".into()),
+        },
+        priority: 2,
+        proposed_text: None,
+    }
 }
 
 #[test]

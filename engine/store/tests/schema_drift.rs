@@ -111,6 +111,7 @@ fn all_types_sample() -> (
         language: Some("en".into()),
         outcome: CallOutcome::ReservationMade,
         reservation_id: Some(1),
+        summary: Some("Booked a table for 4 on 24 Dec at 19:30.".into()),
         created_at: now(),
         updated_at: later,
     };
@@ -163,27 +164,62 @@ fn all_types_sample() -> (
         created_at: now(),
         updated_at: later,
     };
+    let issue = ReviewIssue {
+        turn: Some(4),
+        kind: "menu_item_missing".into(),
+        category: ReviewCategory::KnowledgeGap,
+        description: "The caller asked for pizza, which is not on the menu.".into(),
+        flow: Some("menu_question".into()),
+        step: Some("not_found".into()),
+        file: Some("businesses/himalayan_kitchen.yaml".into()),
+        yaml_path: Some("/menu".into()),
+    };
     let review = TranscriptReview {
         id: 1,
         call_id: 3,
         business_id: "himalayan-kitchen".into(),
-        reviewer: Some("manager".into()),
-        rating: Some(4),
-        issues: vec!["slow_reply".into()],
-        notes: Some("ok".into()),
-        status: ReviewStatus::Reviewed,
-        created_at: now(),
-        updated_at: later,
+        quality_score: 3,
+        issues: vec![
+            issue.clone(),
+            ReviewIssue {
+                turn: None,
+                kind: "hangup_mid_flow".into(),
+                category: ReviewCategory::UxIssue,
+                flow: None,
+                step: None,
+                file: None,
+                yaml_path: None,
+                ..issue
+            },
+        ],
+        has_unanswered_query: true,
+        has_knowledge_gap: true,
+        has_prompt_weakness: false,
+        has_ux_issue: true,
+        has_stt_error: false,
+        has_tts_issue: false,
+        has_config_error: false,
+        agent_model: "offline".into(),
+        review_latency_ms: 3,
+        reviewed_at: later,
+        reviewed_by: "agent".into(),
     };
     let suggestion = ImprovementSuggestion {
         id: 1,
+        review_id: 1,
+        call_id: 3,
         business_id: "himalayan-kitchen".into(),
-        call_id: Some(3),
-        review_id: Some(1),
-        category: "prompt".into(),
-        title: "Confirm the date twice".into(),
+        category: ReviewCategory::KnowledgeGap,
+        title: "Callers ask for pizza: add it to the menu or say you don't serve it".into(),
         description: "…".into(),
-        status: SuggestionStatus::Accepted,
+        target: SuggestionTarget {
+            file: "businesses/himalayan_kitchen.yaml".into(),
+            yaml_path: Some("/menu".into()),
+            flow_step: Some("menu_question.not_found".into()),
+        },
+        priority: 2,
+        proposed_text: Some("- id: pizza".into()),
+        status: SuggestionStatus::Implemented,
         created_at: now(),
         updated_at: later,
     };
@@ -248,7 +284,13 @@ fn every_type_matches_its_schema() {
         bare_res.notes,
     ) = (None, None, None, None, None, None);
     check("reservation", &[reservation.clone(), bare_res]);
-    check("call_log", &[call]);
+    let in_progress = CallLog {
+        summary: None,
+        ended_at: None,
+        duration_seconds: None,
+        ..call.clone()
+    };
+    check("call_log", &[call, in_progress]);
     let caller_turn = ConversationTurn {
         handled_by: None,
         ..turn.clone()
@@ -264,8 +306,22 @@ fn every_type_matches_its_schema() {
     check("conversation_turn", &[turn, caller_turn, not_understood]);
     check("caller_preferences", &[prefs]);
     check("whatsapp_followup", &[followup]);
-    check("transcript_review", &[review]);
-    check("improvement_suggestion", &[suggestion]);
+    let clean = TranscriptReview {
+        quality_score: 5,
+        issues: vec![],
+        ..review.clone()
+    };
+    check("transcript_review", &[review, clean]);
+    let bare_suggestion = ImprovementSuggestion {
+        target: SuggestionTarget {
+            yaml_path: None,
+            flow_step: None,
+            ..suggestion.target.clone()
+        },
+        proposed_text: None,
+        ..suggestion.clone()
+    };
+    check("improvement_suggestion", &[suggestion, bare_suggestion]);
     let mut bare_cb = callback.clone();
     (
         bare_cb.party_size,
@@ -318,11 +374,20 @@ fn every_enum_variant_is_in_the_schema() {
             .collect::<Vec<_>>()
     );
     assert_eq!(
-        enum_of("transcript_review", "status"),
-        ReviewStatus::ALL
+        enum_of("improvement_suggestion", "category"),
+        ReviewCategory::ALL
             .iter()
             .map(|s| s.to_string())
             .collect::<Vec<_>>()
+    );
+    assert_eq!(
+        schema("transcript_review")["properties"]["issues"]["items"]["properties"]["category"]["enum"],
+        json!(
+            ReviewCategory::ALL
+                .iter()
+                .map(|s| s.to_string())
+                .collect::<Vec<_>>()
+        )
     );
     assert_eq!(
         enum_of("improvement_suggestion", "status"),
@@ -392,4 +457,56 @@ fn schemas_reject_out_of_range_values() {
         json!("yesterday"),
     );
     rejects("reservation", valid, "unknown_field", json!(1));
+}
+
+#[test]
+fn review_schemas_reject_out_of_range_values() {
+    let (_, _, _, _, _, review, suggestion, ..) = all_types_sample();
+    let review = serde_json::to_value(&review).unwrap();
+    rejects(
+        "transcript_review",
+        review.clone(),
+        "quality_score",
+        json!(0),
+    );
+    rejects(
+        "transcript_review",
+        review.clone(),
+        "quality_score",
+        json!(6),
+    );
+    let mut bad_issue = review.clone();
+    bad_issue["issues"][0]["category"] = json!("slow_reply");
+    assert!(!validator("transcript_review").is_valid(&bad_issue));
+    let suggestion = serde_json::to_value(&suggestion).unwrap();
+    rejects(
+        "improvement_suggestion",
+        suggestion.clone(),
+        "title",
+        json!("x".repeat(201)),
+    );
+    rejects(
+        "improvement_suggestion",
+        suggestion.clone(),
+        "description",
+        json!("x".repeat(2001)),
+    );
+    rejects(
+        "improvement_suggestion",
+        suggestion.clone(),
+        "priority",
+        json!(6),
+    );
+    rejects(
+        "improvement_suggestion",
+        suggestion.clone(),
+        "status",
+        json!("open"),
+    );
+    rejects(
+        "improvement_suggestion",
+        suggestion,
+        "category",
+        json!("prompt"),
+    );
 }

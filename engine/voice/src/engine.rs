@@ -246,6 +246,11 @@ impl Engine {
     pub fn slots(&self) -> Map<String, Value> {
         self.conv.view().slots
     }
+
+    /// The flows the call went through (for its summary).
+    pub fn flows(&self) -> Vec<String> {
+        self.conv.trace().flows.iter().cloned().collect()
+    }
 }
 
 /// A copy of the conversation to try a transcript on before it is final. Nothing it does is
@@ -587,7 +592,8 @@ impl CallLog {
         self.append(svc, turn).await;
     }
 
-    /// Records the end, and what to remember about the caller next time.
+    /// Records the end with the call's summary (which also queues its review), and what to
+    /// remember about the caller next time.
     pub async fn finish(
         &self,
         svc: &Arc<VoiceService>,
@@ -595,7 +601,13 @@ impl CallLog {
         reservation_id: Option<u64>,
         lang: Option<Lang>,
         slots: Option<Map<String, Value>>,
+        flows: &[String],
     ) {
+        let summary = vartalaap_review::call_summary(
+            outcome,
+            flows.iter().map(String::as_str),
+            slots.as_ref().unwrap_or(&Map::new()),
+        );
         self.flush().await;
         let store = svc.deps.store.clone();
         let now = svc.deps.clock.now();
@@ -610,6 +622,7 @@ impl CallLog {
                     outcome,
                     reservation_id,
                     language: lang.map(|l| l.code().to_string()),
+                    summary: Some(summary),
                 },
                 now,
             )?;

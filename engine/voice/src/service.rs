@@ -652,6 +652,11 @@ fn record_unstreamed(
             outcome,
             reservation_id: None,
             language: None,
+            summary: Some(vartalaap_review::call_summary(
+                outcome,
+                [],
+                &serde_json::Map::new(),
+            )),
         },
         now,
     )?;

@@ -185,7 +185,7 @@ pub(super) fn reply_json<T: Serialize>(status: StatusCode, value: &T) -> Respons
 }
 
 #[derive(Serialize)]
-struct PageBody<T> {
+pub(super) struct PageBody<T> {
     items: Vec<T>,
     /// Pass as `after` for the next page; absent on the last page.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -227,7 +227,7 @@ pub(super) fn non_empty(v: &str) -> Option<String> {
 
 /// A whole number in a query string: `20`, or `20.0` as a client that writes every number as
 /// a float sends it (the document's `integer` allows both).
-fn whole_number(v: &str) -> Option<u64> {
+pub(super) fn whole_number(v: &str) -> Option<u64> {
     let digits = match v.split_once('.') {
         Some((whole, zeros)) if !zeros.is_empty() && zeros.bytes().all(|b| b == b'0') => whole,
         Some(_) => return None,
@@ -239,7 +239,7 @@ fn whole_number(v: &str) -> Option<u64> {
     digits.parse().ok()
 }
 
-fn page_request(q: &HashMap<String, String>) -> Result<PageRequest, ApiError> {
+pub(super) fn page_request(q: &HashMap<String, String>) -> Result<PageRequest, ApiError> {
     let after = param(q, "after", "a record id (0 or more)", whole_number)?;
     let limit = param(q, "limit", "a number from 1 to 500", |v| {
         whole_number(v)
@@ -267,7 +267,7 @@ pub(super) fn parse_date(v: &str) -> Option<NaiveDate> {
         .flatten()
 }
 
-fn parse_instant(v: &str) -> Option<DateTime<Utc>> {
+pub(super) fn parse_instant(v: &str) -> Option<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(v)
         .ok()
         .map(|t| t.with_timezone(&Utc))

@@ -27,6 +27,7 @@ mod log_budget;
 pub mod metrics;
 pub(crate) mod plivo;
 pub mod replay;
+mod reviews;
 mod staff_edits;
 mod stats;
 mod talk;
@@ -55,7 +56,7 @@ const OPENAPI_BASE: &str = include_str!("openapi.json");
 
 /// Record shapes come from `schemas/*.json`, the single source of truth the store is tested
 /// against, so the API description cannot drift from what the API returns.
-const RECORD_SCHEMAS: [(&str, &str); 6] = [
+const RECORD_SCHEMAS: [(&str, &str); 8] = [
     (
         "Reservation",
         include_str!("../../../../schemas/reservation.json"),
@@ -74,6 +75,14 @@ const RECORD_SCHEMAS: [(&str, &str); 6] = [
         include_str!("../../../../schemas/callback_request.json"),
     ),
     ("Job", include_str!("../../../../schemas/job.json")),
+    (
+        "TranscriptReview",
+        include_str!("../../../../schemas/transcript_review.json"),
+    ),
+    (
+        "ImprovementSuggestion",
+        include_str!("../../../../schemas/improvement_suggestion.json"),
+    ),
 ];
 
 /// The OpenAPI 3.1 document served at `/openapi.json`.
@@ -152,6 +161,8 @@ pub fn routes(state: AppState) -> impl Filter<Extract = (impl Reply,), Error = I
         .or(staff_edits::routes(state.clone()))
         .unify()
         .or(stats::route(state.clone()))
+        .unify()
+        .or(reviews::routes(state.clone()))
         .unify()
         .or(api::routes(state))
         .unify()

@@ -56,6 +56,10 @@ pub struct CallLog {
     pub outcome: CallOutcome,
     /// Reservation made during the call.
     pub reservation_id: Option<u64>,
+    /// A short account of the call (flow, details given, outcome) for the call list; `None`
+    /// while in progress and for calls stored before it existed.
+    #[serde(default)]
+    pub summary: Option<String>,
     /// Creation time.
     pub created_at: DateTime<Utc>,
     /// Last change.

@@ -18,7 +18,10 @@ pub use reservations::{
     CallbackReason, CallbackRequest, CallbackStatus, FollowupStatus, Reservation,
     ReservationStatus, WhatsappFollowup,
 };
-pub use reviews::{ImprovementSuggestion, ReviewStatus, SuggestionStatus, TranscriptReview};
+pub use reviews::{
+    ImprovementSuggestion, ReviewCategory, ReviewIssue, SuggestionStatus, SuggestionTarget,
+    TranscriptReview,
+};
 
 use std::fmt;
 use std::str::FromStr;

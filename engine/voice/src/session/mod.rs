@@ -269,7 +269,7 @@ pub(crate) async fn run(
         Ok(x) => x,
         Err(e) => {
             tracing::error!(error = %e, call = %params.call_uuid, "The conversation could not start.");
-            log.finish(&svc, CallOutcome::Failed, None, None, None)
+            log.finish(&svc, CallOutcome::Failed, None, None, None, &[])
                 .await;
             return failed(Some(log.id));
         }

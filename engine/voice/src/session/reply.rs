@@ -402,8 +402,16 @@ impl Session {
             (None, None) => CallOutcome::Abandoned,
         };
         let slots = self.engine.as_ref().map(|e| e.slots());
+        let flows = self.engine.as_ref().map(|e| e.flows()).unwrap_or_default();
         self.log
-            .finish(&self.svc, outcome, reservation, Some(self.lang), slots)
+            .finish(
+                &self.svc,
+                outcome,
+                reservation,
+                Some(self.lang),
+                slots,
+                &flows,
+            )
             .await;
         tracing::info!(call = %self.params.call_uuid, call_log = self.log.id, outcome = ?outcome, "Call ended.");
         CallSummary {
