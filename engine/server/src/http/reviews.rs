@@ -7,7 +7,8 @@ use std::collections::HashMap;
 use std::str::FromStr;
 
 use bytes::Bytes;
-use serde::{Deserialize, Serialize};
+use serde::de::Error as _;
+use serde::{Deserialize, Deserializer, Serialize};
 use warp::http::StatusCode;
 use warp::reply::Response;
 use warp::{Filter, Rejection};
@@ -152,8 +153,26 @@ async fn get_review(id: u64, state: AppState) -> Result<Response, Rejection> {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct AnalyzeRequest {
+    #[serde(default, deserialize_with = "optional_whole_id")]
     call_id: Option<u64>,
+    #[serde(default, deserialize_with = "optional_whole_id")]
     call_log_id: Option<u64>,
+}
+
+/// A record id however JSON writes it: `12` or `12.0` (JSON Schema's `integer` allows both,
+/// so the OpenAPI document cannot tell them apart, and neither does the server).
+fn optional_whole_id<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    let Some(n) = Option::<serde_json::Number>::deserialize(d)? else {
+        return Ok(None);
+    };
+    let whole = n.as_u64().or_else(|| {
+        n.as_f64()
+            .filter(|f| f.fract() == 0.0 && *f >= 0.0 && *f < u64::MAX as f64)
+            .map(|f| f as u64)
+    });
+    whole
+        .map(Some)
+        .ok_or_else(|| D::Error::custom(format!("must be a whole number, found {n}")))
 }
 
 /// `POST /api/reviews/analyze`: queues the call's review (the same job the call's end
@@ -242,4 +261,21 @@ async fn set_suggestion_status(
     })
     .await?;
     Ok(reply_json(StatusCode::OK, &updated))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_call_may_be_named_either_way_and_written_as_a_whole_float() {
+        let parse = |body: &str| serde_json::from_str::<AnalyzeRequest>(body);
+        let r = parse(r#"{"call_id": 12}"#).unwrap();
+        assert_eq!((r.call_id, r.call_log_id), (Some(12), None));
+        let r = parse(r#"{"call_log_id": 12.0}"#).unwrap();
+        assert_eq!((r.call_id, r.call_log_id), (None, Some(12)));
+        assert!(parse(r#"{"call_id": 12.5}"#).is_err());
+        assert!(parse(r#"{"call_id": -1}"#).is_err());
+        assert!(parse(r#"{"call": 1}"#).is_err());
+    }
 }
