@@ -447,6 +447,8 @@ fn every_documented_operation_exists_and_every_route_is_documented() {
         "POST /api/reviews/analyze",
         "GET /api/reviews/suggestions",
         "PATCH /api/reviews/suggestions/{id}",
+        "POST /api/talk/tickets",
+        "GET /api/talk/socket",
         "GET /api/jobs",
         "GET /api/jobs/dead",
         "POST /api/jobs/{id}/retry",
