@@ -363,3 +363,225 @@ fn stats_follow_bookings_as_they_are_made_changed_and_cancelled() {
     );
     assert_eq!(r.status, 401);
 }
+
+/// Asks a fresh text conversation the price of masala chai and returns the bot's reply.
+fn chai_price(server: &Server, token: &str) -> String {
+    let r = server.request(
+        "POST",
+        "/api/businesses/himalayan_kitchen/conversations",
+        Some(token),
+        Some(&json!({ "at": "2026-11-25T12:00:00+05:30" }).to_string()),
+    );
+    assert_eq!(r.status, 201, "{}", r.text);
+    let id = r.json["conversation_id"].as_str().unwrap().to_string();
+    let reply = server.say(token, &id, "how much is the masala chai");
+    reply["reply"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn the_config_editor_changes_a_price_live_and_refuses_a_broken_save() {
+    const FILE: &str = "/api/config/files/businesses/himalayan_kitchen.yaml";
+    let server = Server::start();
+    let token = server.login();
+    let listing = server.request("GET", "/api/config/files", Some(&token), None);
+    assert_eq!(listing.status, 200, "{}", listing.text);
+    let paths: Vec<&str> = listing.json["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    for expected in [
+        "businesses/himalayan_kitchen.yaml",
+        "businesses/muskaan_dental.yaml",
+    ] {
+        assert!(paths.contains(&expected), "{paths:?}");
+    }
+    assert!(paths.iter().any(|p| p.starts_with("flows/")), "{paths:?}");
+    assert!(paths.iter().any(|p| p.starts_with("plugins/")), "{paths:?}");
+
+    let original = server.request("GET", FILE, Some(&token), None);
+    assert_eq!(original.status, 200, "{}", original.text);
+    let text = original.json["content"].as_str().unwrap().to_string();
+    let sha = original.json["sha256"].as_str().unwrap().to_string();
+    assert!(chai_price(&server, &token).contains("sixty rupees"));
+
+    // The chai's price line, and the same file with it changed or broken.
+    let chai_line = text
+        .lines()
+        .position(|l| l.contains("id: masala_chai"))
+        .unwrap()
+        + 4;
+    assert_eq!(
+        text.lines().nth(chai_line - 1).unwrap().trim(),
+        "price_inr: 60"
+    );
+    let with_price = |price: &str| -> String {
+        let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+        lines[chai_line - 1] = format!("          price_inr: {price}");
+        lines.join("\n") + "\n"
+    };
+
+    // Checked before saving: the mistake at its line, nothing written.
+    let broken = with_price("sixty");
+    let check = server.request(
+        "POST",
+        &format!("{FILE}/check"),
+        Some(&token),
+        Some(&json!({ "content": broken }).to_string()),
+    );
+    assert_eq!(check.status, 200, "{}", check.text);
+    assert_eq!(check.json["valid"], false);
+    let first = &check.json["errors"][0];
+    assert_eq!(first["file"], "businesses/himalayan_kitchen.yaml");
+    assert_eq!(first["line"], chai_line, "{}", check.text);
+    let good = with_price("90");
+    let check = server.request(
+        "POST",
+        &format!("{FILE}/check"),
+        Some(&token),
+        Some(&json!({ "content": good }).to_string()),
+    );
+    assert_eq!(
+        (check.status, &check.json["valid"]),
+        (200, &json!(true)),
+        "{}",
+        check.text
+    );
+    assert_eq!(
+        server.request("GET", FILE, Some(&token), None).json["sha256"],
+        sha,
+        "a check writes nothing"
+    );
+
+    // Saved: live at once, the bot quotes the new price.
+    let saved = server.request(
+        "PUT",
+        FILE,
+        Some(&token),
+        Some(&json!({ "content": good, "base_sha256": sha }).to_string()),
+    );
+    assert_eq!(saved.status, 200, "{}", saved.text);
+    assert_eq!(saved.json["saved"], true);
+    assert!(
+        saved.json["reload"]["updated"]
+            .to_string()
+            .contains("himalayan_kitchen"),
+        "{}",
+        saved.text
+    );
+    assert!(
+        chai_price(&server, &token).contains("ninety rupees"),
+        "the bot quotes the new price"
+    );
+    let new_sha = saved.json["sha256"].as_str().unwrap().to_string();
+
+    // A broken save is refused with the error at its line; the saved version stays live.
+    let refused = server.request(
+        "PUT",
+        FILE,
+        Some(&token),
+        Some(&json!({ "content": broken }).to_string()),
+    );
+    assert_eq!(refused.status, 409, "{}", refused.text);
+    assert_eq!(refused.json["field"], "content");
+    assert_eq!(
+        refused.json["errors"][0]["line"], chai_line,
+        "{}",
+        refused.text
+    );
+    assert!(
+        refused.json["error"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("businesses/himalayan_kitchen.yaml:{chai_line}")),
+        "{}",
+        refused.text
+    );
+    let on_disk = std::fs::read_to_string(server.business_file()).unwrap();
+    assert_eq!(on_disk, good, "a refused save writes nothing");
+    assert!(chai_price(&server, &token).contains("ninety rupees"));
+    // A save over a stale copy is refused too.
+    let stale = server.request(
+        "PUT",
+        FILE,
+        Some(&token),
+        Some(&json!({ "content": with_price("95"), "base_sha256": sha }).to_string()),
+    );
+    assert_eq!(
+        (stale.status, stale.json["field"].as_str()),
+        (409, Some("base_sha256"))
+    );
+
+    // History with the diff, then revert.
+    let history = server.request(
+        "GET",
+        "/api/config/history?path=businesses/himalayan_kitchen.yaml",
+        Some(&token),
+        None,
+    );
+    assert_eq!(history.status, 200, "{}", history.text);
+    let items = history.json["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{}", history.text);
+    assert_eq!(items[0]["after_sha256"], new_sha.as_str());
+    let id = items[0]["id"].as_u64().unwrap();
+    let detail = server.request(
+        "GET",
+        &format!("/api/config/history/{id}"),
+        Some(&token),
+        None,
+    );
+    let diff = detail.json["diff"].as_str().unwrap();
+    assert!(diff.contains("-          price_inr: 60"), "{diff}");
+    assert!(diff.contains("+          price_inr: 90"), "{diff}");
+    let reverted = server.request(
+        "POST",
+        &format!("/api/config/history/{id}/revert"),
+        Some(&token),
+        None,
+    );
+    assert_eq!(reverted.status, 200, "{}", reverted.text);
+    assert_eq!(reverted.json["sha256"], sha.as_str());
+    assert_eq!(reverted.json["history"]["reverts"], id);
+    assert!(chai_price(&server, &token).contains("sixty rupees"));
+
+    // Only the three directories' plain file names; size-bounded; admin only.
+    for path in [
+        "/api/config/files/businesses/..%2F..%2Fdata%2Fvartalaap.redb",
+        "/api/config/files/businesses/..",
+        "/api/config/files/data/vartalaap.redb",
+        "/api/config/files/businesses/.himalayan_kitchen.yaml",
+        "/api/config/files/plugins/himalayan_kitchen.yaml",
+    ] {
+        let r = server.request("GET", path, Some(&token), None);
+        assert!(
+            matches!(r.status, 400 | 404),
+            "{path}: {} {}",
+            r.status,
+            r.text
+        );
+        assert!(r.json["error"].is_string(), "{path}: {}", r.text);
+    }
+    let r = server.request(
+        "GET",
+        "/api/config/files/businesses/nowhere.yaml",
+        Some(&token),
+        None,
+    );
+    assert_eq!(r.status, 404, "{}", r.text);
+    let huge = json!({ "content": "#".repeat(300 * 1024) }).to_string();
+    let r = server.request("PUT", FILE, Some(&token), Some(&huge));
+    assert_eq!(r.status, 413, "{}", r.text);
+    assert_eq!(server.request("GET", FILE, None, None).status, 401);
+    assert_eq!(
+        server
+            .request(
+                "PUT",
+                FILE,
+                None,
+                Some(&json!({ "content": good }).to_string())
+            )
+            .status,
+        401
+    );
+}

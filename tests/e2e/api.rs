@@ -403,6 +403,7 @@ fn every_documented_operation_exists_and_every_route_is_documented() {
             let concrete = path
                 .replace("/businesses/{id}", "/businesses/himalayan_kitchen")
                 .replace("{id}", "1")
+                .replace("{dir}/{name}", "businesses/himalayan_kitchen.yaml")
                 .replace("{phone_hash}", &"a".repeat(64));
             let body = if method == "post" || method == "patch" {
                 Some("{}")
@@ -447,12 +448,19 @@ fn every_documented_operation_exists_and_every_route_is_documented() {
         "POST /api/reviews/analyze",
         "GET /api/reviews/suggestions",
         "PATCH /api/reviews/suggestions/{id}",
-        "POST /api/talk/tickets",
-        "GET /api/talk/socket",
+        "GET /api/config/files",
+        "GET /api/config/files/{dir}/{name}",
+        "PUT /api/config/files/{dir}/{name}",
+        "POST /api/config/files/{dir}/{name}/check",
+        "GET /api/config/history",
+        "GET /api/config/history/{id}",
+        "POST /api/config/history/{id}/revert",
         "GET /api/jobs",
         "GET /api/jobs/dead",
         "POST /api/jobs/{id}/retry",
         "GET /api/admin/backup",
+        "POST /api/talk/tickets",
+        "GET /api/talk/socket",
         "POST /api/businesses/{id}/conversations",
         "POST /api/conversations/{id}/messages",
         "POST /plivo/answer",

@@ -8,6 +8,7 @@ pub mod backup;
 pub mod chat;
 pub mod cli;
 pub mod commands;
+pub mod config_editor;
 pub mod dialog;
 pub mod http;
 pub mod llm;

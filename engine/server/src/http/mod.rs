@@ -19,6 +19,7 @@ pub mod api;
 pub mod auth;
 mod backup;
 mod booking_rules;
+mod config_files;
 mod conversations;
 pub mod edge;
 pub mod error;
@@ -163,6 +164,8 @@ pub fn routes(state: AppState) -> impl Filter<Extract = (impl Reply,), Error = I
         .or(stats::route(state.clone()))
         .unify()
         .or(reviews::routes(state.clone()))
+        .unify()
+        .or(config_files::routes(state.clone()))
         .unify()
         .or(api::routes(state))
         .unify()
