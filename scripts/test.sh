@@ -18,6 +18,10 @@ export WITH_DEV_TOOLS=1
 # tests/e2e/deploy.rs runs caddy in front of the server and checks deploy/ (caddy validate,
 # systemd-analyze verify); a missing tool fails those tests rather than skipping them.
 export WITH_DEPLOY=1
+# The admin web app: Node + its packages (WITH_WEB) and Debian's chromium for its browser tests
+# (tests/e2e/admin_web.rs).
+export WITH_WEB=1
+export WITH_BROWSER=1
 # shellcheck source=/dev/null
 source scripts/setup.sh
 # Tests that need the models must not silently skip here: a missing model is a failure, and
@@ -51,6 +55,15 @@ else
     echo "check: deny-advisories SKIPPED: no RustSec advisory database in $advisory_dbs (it comes from GitHub, which this machine cannot reach)" >&2
 fi
 check clippy cargo clippy --workspace --all-targets --locked --features vartalaap/stt-whisper -- -D warnings
+
+# The admin web app: built from this server's OpenAPI document (the same binary the tests run,
+# same features, so nothing is compiled twice), then type-checked, linted and unit-tested; the
+# browser tests run with the cargo tests (tests/e2e/admin_web.rs) against the build.
+check server-build cargo build --locked -p vartalaap --features vartalaap/stt-whisper
+check web-build scripts/build-web.sh "${CARGO_TARGET_DIR:-target}/debug/vartalaap"
+check web-typecheck npm --prefix web run --silent typecheck
+check web-lint npm --prefix web run --silent lint
+check web-unit npm --prefix web run --silent test
 
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT

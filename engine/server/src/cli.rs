@@ -30,6 +30,11 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         config_root: Option<PathBuf>,
     },
+    /// Print the OpenAPI document the server serves at /openapi.json.
+    ///
+    /// The admin web app's API client is generated from it at build time (web/, `npm run
+    /// build`), so the admin can only use what the document describes.
+    Openapi,
     /// Check business, flow and plugin files and print every error with file:line:column.
     ///
     /// With no PATH, checks businesses/, flows/ and plugins/ under --root. Exits 1 when any

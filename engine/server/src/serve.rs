@@ -55,6 +55,14 @@ pub fn run_cli(cli: Cli) -> anyhow::Result<ExitCode> {
         }),
         Command::Test { dir, root } => crate::commands::test(&dir, &root),
         Command::Migrate => migrate_command(),
+        Command::Openapi => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(crate::http::openapi_document())
+                    .context("could not print the OpenAPI document")?
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         Command::RotateKeys => rotate_keys_command(),
         Command::Backup { file, server } => {
             crate::backup::backup_command(&command_settings()?, &file, server.as_deref())
@@ -108,7 +116,8 @@ fn serve_command(bind: Option<String>, config_root: Option<PathBuf>) -> anyhow::
     }
     warn_about_shared_files(&settings);
     if let Some(password) = &dev_secrets.new_admin_password {
-        reveal_admin_password(password, &settings.data_dir)?;
+        let url = admin_url(settings.public_base_url.as_deref(), settings.bind_addr);
+        reveal_admin_password(password, &settings.data_dir, &url)?;
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -124,12 +133,12 @@ pub const ADMIN_PASSWORD_FILE: &str = "admin-password.txt";
 /// Shows a generated admin password to the person starting the server, never to a log: on the
 /// terminal when standard output is one; otherwise (systemd, Docker, a pipe — output that ends
 /// in journald or a log file) in `DATA_DIR/admin-password.txt`, readable by this user only.
-fn reveal_admin_password(password: &str, data_dir: &Path) -> anyhow::Result<()> {
+fn reveal_admin_password(password: &str, data_dir: &Path, admin_url: &str) -> anyhow::Result<()> {
     use std::io::IsTerminal;
     if std::io::stdout().is_terminal() {
         println!(
             "\nGenerated a development admin password (shown only now): {password}\n\
-             Its hash is stored in {}.\n",
+             Log in to the admin at {admin_url} with it. Its hash is stored in {}.\n",
             crate::secrets::dev_secrets_path(data_dir).display()
         );
         return Ok(());
@@ -148,9 +157,31 @@ fn reveal_admin_password(password: &str, data_dir: &Path) -> anyhow::Result<()> 
         .with_context(|| format!("could not write the admin password to {}", path.display()))?;
     tracing::warn!(
         file = %path.display(),
+        admin = %admin_url,
         "Generated a development admin password. It is in this file (readable only by this user), not in the log: read it, then delete the file."
     );
     Ok(())
+}
+
+/// Where the owner opens the admin web app: under `PUBLIC_BASE_URL` when set, otherwise on
+/// the listening address (a wildcard address shown as loopback, which a local browser reaches).
+pub fn admin_url(public_base_url: Option<&str>, bind: std::net::SocketAddr) -> String {
+    if let Some(base) = public_base_url {
+        return format!(
+            "{}{}",
+            base.trim_end_matches('/'),
+            crate::http::admin_web::ADMIN_PATH
+        );
+    }
+    let mut shown = bind;
+    if shown.ip().is_unspecified() {
+        shown.set_ip(if bind.is_ipv4() {
+            std::net::Ipv4Addr::LOCALHOST.into()
+        } else {
+            std::net::Ipv6Addr::LOCALHOST.into()
+        });
+    }
+    format!("http://{shown}{}", crate::http::admin_web::ADMIN_PATH)
 }
 
 /// Warns about private files other users can read (made by an older version, or by hand);
@@ -237,6 +268,16 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         .with_context(|| format!("could not listen on {}", settings.bind_addr))?;
     let local = listener.local_addr().context("listener has no address")?;
     tracing::info!(address = %local, offline = settings.deepgram.is_none(), "Vartalaap is serving.");
+    let admin_web = Arc::new(crate::http::admin_web::AdminWeb::load(
+        &settings.admin_web_dir,
+    ));
+    match admin_web.missing() {
+        None => tracing::info!(
+            url = %admin_url(settings.public_base_url.as_deref(), local),
+            "Admin web app: open it and log in with the admin password."
+        ),
+        Some(reason) => tracing::warn!(%reason, "Admin web app is not available."),
+    }
     let chat = Arc::new(
         crate::chat::ChatService::new(
             config.clone(),
@@ -266,6 +307,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
             settings.trusted_proxies.clone(),
             settings.public_base_url.as_deref(),
         )),
+        admin_web,
         started: Instant::now(),
     };
     let limits = crate::http::listener::ConnectionLimits {
@@ -461,4 +503,21 @@ fn rotate_keys_command() -> anyhow::Result<ExitCode> {
         report.reencrypted, report.batches, report.active_key_id, report.remaining_old
     );
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::admin_url;
+
+    #[test]
+    fn the_admin_url_is_the_public_origin_or_a_reachable_local_address() {
+        let any: std::net::SocketAddr = "0.0.0.0:8080".parse().unwrap();
+        assert_eq!(admin_url(None, any), "http://127.0.0.1:8080/admin/");
+        let local: std::net::SocketAddr = "127.0.0.1:9000".parse().unwrap();
+        assert_eq!(admin_url(None, local), "http://127.0.0.1:9000/admin/");
+        assert_eq!(
+            admin_url(Some("https://bot.example.in/"), any),
+            "https://bot.example.in/admin/"
+        );
+    }
 }

@@ -125,6 +125,8 @@ pub struct Settings {
     pub config_root: PathBuf,
     /// Database, generated development secrets.
     pub data_dir: PathBuf,
+    /// `ADMIN_WEB_DIR`: the built admin web app (`npm run build` in `web/`), served at `/admin`.
+    pub admin_web_dir: PathBuf,
     pub log_level: String,
     pub log_format: LogFormat,
     /// Daily-rotated log files go here; `None` turns file logging off.
@@ -410,6 +412,7 @@ impl Settings {
         };
         let config_root = PathBuf::from(r.string_or("CONFIG_ROOT", "."));
         let data_dir = PathBuf::from(r.string_or("DATA_DIR", "data"));
+        let admin_web_dir = PathBuf::from(r.string_or("ADMIN_WEB_DIR", "web/dist"));
         let log_level = r.string_or("LOG_LEVEL", "info");
         if tracing_subscriber::EnvFilter::try_new(&log_level).is_err() {
             r.problems.push(format!(
@@ -600,6 +603,7 @@ impl Settings {
             trusted_proxies,
             config_root,
             data_dir,
+            admin_web_dir,
             log_level,
             log_format,
             log_dir,

@@ -6,6 +6,7 @@
 //!   last rejected edit with its errors (so an owner sees why a save did not take effect).
 //! - `GET /metrics` — Prometheus text format.
 //! - `GET /openapi.json` — the OpenAPI 3.1 description of every route.
+//! - `GET /` → `/admin/`, the owner's web app ([`admin_web`], built from `web/`).
 //! - `POST /api/auth/login` — admin password → bearer token; every other `/api` route needs it.
 //! - `GET /api/admin/backup` — a consistent database snapshot (`vartalaap backup`).
 //! - `/api/...` — see [`api`] and `docs/API.md`.
@@ -14,6 +15,7 @@
 //!
 //! A documented path called with a method it does not have gets 405 with `Allow` ([`allow`]).
 
+pub mod admin_web;
 mod allow;
 pub mod api;
 pub mod auth;
@@ -135,6 +137,8 @@ pub struct AppState {
     pub replay: Arc<replay::ReplayGuard>,
     /// Trusted proxies (the real client address) and the headers every reply carries.
     pub edge: Arc<edge::Edge>,
+    /// The built admin web app served under `/admin`.
+    pub admin_web: Arc<admin_web::AdminWeb>,
     pub started: Instant,
 }
 
@@ -148,6 +152,8 @@ pub fn routes(state: AppState) -> impl Filter<Extract = (impl Reply,), Error = I
         .or(metrics_route(state.clone()))
         .unify()
         .or(openapi())
+        .unify()
+        .or(admin_web::routes(state.admin_web.clone()))
         .unify()
         .or(login(state.clone()))
         .unify()

@@ -1,0 +1,90 @@
+//! The admin web app in a real browser: Debian's Chromium (headless) driven by playwright-core
+//! (`web/e2e/admin.e2e.mjs`) against a real `vartalaap serve` serving the built admin
+//! (`web/dist`). Scenarios: `/` leads to the admin, a wrong password is refused and the right
+//! one logs in; a booking made in the admin (with a refused date shown at its field first)
+//! appears on the dashboard's chart, and a caller-supplied name with HTML in it stays text;
+//! the dashboard fits a 390×844 phone screen; Try it quotes a menu price. Screenshots of every
+//! scenario go to `web/e2e-output/` (or `ADMIN_E2E_OUTPUT`).
+//!
+//! Needs Node, `npm ci` and `npm run build` in web/, and the `chromium` package:
+//! `WITH_WEB=1 scripts/setup.sh` does all of it (scripts/test.sh does). Without them this
+//! test says so and passes, unless `VARTALAAP_REQUIRE_TOOLS=1` (CI), where it fails.
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use common::{ADMIN_PASSWORD, Server, repo_root};
+
+fn chromium() -> PathBuf {
+    std::env::var_os("CHROMIUM")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"))
+}
+
+/// What is missing to run the browser tests, if anything.
+fn missing_tools() -> Option<String> {
+    let web = repo_root().join("web");
+    if Command::new("node").arg("--version").output().is_err() {
+        return Some("node is not installed".into());
+    }
+    if !web.join("node_modules/playwright-core").is_dir() {
+        return Some("web/node_modules is missing (npm ci in web/)".into());
+    }
+    if !web.join("dist/index.html").is_file() {
+        return Some("the admin is not built (npm run build in web/)".into());
+    }
+    if !chromium().is_file() {
+        return Some(format!(
+            "{} is missing (apt install chromium)",
+            chromium().display()
+        ));
+    }
+    None
+}
+
+#[test]
+fn the_admin_works_in_a_real_browser() {
+    if let Some(missing) = missing_tools() {
+        let required = std::env::var("VARTALAAP_REQUIRE_TOOLS").is_ok_and(|v| v == "1");
+        assert!(
+            !required,
+            "{missing}: run WITH_WEB=1 scripts/setup.sh (scripts/test.sh does)"
+        );
+        eprintln!("SKIPPED: {missing} (WITH_WEB=1 scripts/setup.sh)");
+        return;
+    }
+    let web = repo_root().join("web");
+    let dist = web.join("dist");
+    let server = Server::start_with(&[("ADMIN_WEB_DIR", dist.to_str().unwrap())]);
+    let output_dir = std::env::var_os("ADMIN_E2E_OUTPUT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| web.join("e2e-output"));
+    let run = Command::new("node")
+        .arg("e2e/admin.e2e.mjs")
+        .current_dir(&web)
+        .env("ADMIN_URL", format!("http://{}", server.addr))
+        .env("ADMIN_PASSWORD", ADMIN_PASSWORD)
+        .env("SCREENSHOT_DIR", &output_dir)
+        .env("CHROMIUM", chromium())
+        .output()
+        .expect("node runs");
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    println!("{stdout}");
+    assert!(
+        run.status.success(),
+        "browser scenarios failed:\n{stdout}\n{stderr}\nserver log:\n{}",
+        server.logs()
+    );
+    assert!(
+        stdout.contains("admin e2e: 4 passed, 0 failed"),
+        "not every scenario ran:\n{stdout}"
+    );
+    // The start-up log points the owner at the admin.
+    assert!(
+        server.logs().contains("/admin/"),
+        "the start-up log does not name the admin URL"
+    );
+}

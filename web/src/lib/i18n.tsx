@@ -1,0 +1,67 @@
+/**
+ * Labels in English and Hindi. The admin shows Hindi labels when the chosen business's
+ * default language is Hindi (owners of a Hindi-first business read Hindi first); the
+ * toggle in the header overrides it.
+ */
+import { createContext, useContext } from 'react';
+
+export type UiLanguage = 'en' | 'hi';
+
+const labels = {
+  dashboard: { en: 'Dashboard', hi: 'डैशबोर्ड' },
+  reservations: { en: 'Reservations', hi: 'बुकिंग' },
+  calls: { en: 'Calls', hi: 'कॉल' },
+  config: { en: 'Business config', hi: 'बिज़नेस सेटिंग' },
+  tryIt: { en: 'Try it', hi: 'आज़माएँ' },
+  reviews: { en: 'Reviews', hi: 'समीक्षा' },
+  logout: { en: 'Log out', hi: 'लॉग आउट' },
+  login: { en: 'Log in', hi: 'लॉग इन' },
+  password: { en: 'Admin password', hi: 'एडमिन पासवर्ड' },
+  business: { en: 'Business', hi: 'बिज़नेस' },
+  day: { en: 'Day', hi: 'दिन' },
+  today: { en: 'Today', hi: 'आज' },
+  upcoming: { en: 'Upcoming reservations', hi: 'आने वाली बुकिंग' },
+  reservationsOn: { en: 'Reservations on', hi: 'बुकिंग —' },
+  coversPerSlot: { en: 'Covers per slot', hi: 'हर स्लॉट में मेहमान' },
+  capacity: { en: 'Capacity', hi: 'क्षमता' },
+  callsToday: { en: 'Calls today', hi: 'आज की कॉल' },
+  handoffs: { en: 'Handoffs', hi: 'स्टाफ़ को सौंपी गई' },
+  openCallbacks: { en: 'Open callback requests', hi: 'बाकी कॉल-बैक' },
+  latency: { en: 'Turn latency', hi: 'जवाब का समय' },
+  topSuggestions: { en: 'Top open suggestions', hi: 'मुख्य सुझाव' },
+  name: { en: 'Name', hi: 'नाम' },
+  phone: { en: 'Phone', hi: 'फ़ोन' },
+  partySize: { en: 'Party size', hi: 'लोग' },
+  date: { en: 'Date', hi: 'तारीख' },
+  time: { en: 'Time', hi: 'समय' },
+  notes: { en: 'Notes', hi: 'नोट' },
+  status: { en: 'Status', hi: 'स्थिति' },
+  search: { en: 'Search by name', hi: 'नाम से खोजें' },
+  newReservation: { en: 'New reservation', hi: 'नई बुकिंग' },
+  book: { en: 'Book', hi: 'बुक करें' },
+  save: { en: 'Save', hi: 'सेव करें' },
+  edit: { en: 'Edit', hi: 'बदलें' },
+  cancel: { en: 'Cancel booking', hi: 'बुकिंग रद्द करें' },
+  callbacks: { en: 'Callback requests', hi: 'कॉल-बैक अनुरोध' },
+  none: { en: 'Nothing here yet.', hi: 'अभी कुछ नहीं।' },
+  loading: { en: 'Loading…', hi: 'लोड हो रहा है…' },
+  send: { en: 'Send', hi: 'भेजें' },
+  start: { en: 'Start a conversation', hi: 'बातचीत शुरू करें' },
+  at: { en: 'At (optional)', hi: 'समय (वैकल्पिक)' },
+  slots: { en: 'Slots', hi: 'स्लॉट' },
+  transcript: { en: 'Transcript', hi: 'बातचीत' },
+} as const;
+
+export type LabelKey = keyof typeof labels;
+
+export function label(key: LabelKey, language: UiLanguage): string {
+  return labels[key][language];
+}
+
+export const LanguageContext = createContext<UiLanguage>('en');
+
+/** The label for `key` in the admin's current language. */
+export function useT(): (key: LabelKey) => string {
+  const language = useContext(LanguageContext);
+  return (key) => label(key, language);
+}

@@ -1,0 +1,106 @@
+import { useMemo, useState } from 'react';
+import { Link } from 'react-router';
+import { useGetApiCallbacks, useGetApiCalls, useGetApiReservations } from '../api/generated/client';
+import type { Reservation } from '../api/generated/client';
+import { Card, ErrorText, Field, TextInput } from '../components/ui';
+import { CoversChart } from '../components/CoversChart';
+import { useBusiness } from '../lib/business';
+import { useT } from '../lib/i18n';
+import type { BusinessFacts } from '../lib/facts';
+import { coversPerSlot, isoDay } from '../lib/stats';
+
+export function ReservationRows({ items, showDate = false }: { items: Reservation[]; showDate?: boolean }) {
+  const t = useT();
+  if (items.length === 0) return <p className="text-sm text-slate-500">{t('none')}</p>;
+  return (
+    <ul className="divide-y divide-slate-100">
+      {items.map((r) => (
+        <li key={r.id} className="flex flex-wrap items-center justify-between gap-2 py-2 text-sm" data-reservation={r.id}>
+          <span className="font-medium">{r.customer_name ?? '—'}</span>
+          <span className="text-slate-600">
+            {showDate && `${r.reservation_date} `}
+            {r.reservation_time} · {r.party_size}
+          </span>
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+function Stat({ label, value, testId }: { label: string; value: string | number; testId: string }) {
+  return (
+    <div className="rounded-lg border border-slate-200 bg-white p-3">
+      <div className="text-xs text-slate-500">{label}</div>
+      <div className="text-2xl font-semibold" data-testid={testId}>
+        {value}
+      </div>
+    </div>
+  );
+}
+
+/** Today at a glance, and the chosen day's covers per slot against capacity. */
+export function DashboardPage({ facts }: { facts: BusinessFacts }) {
+  const t = useT();
+  const { current } = useBusiness();
+  const today = isoDay(new Date());
+  const [day, setDay] = useState(today);
+  const business = current || undefined;
+
+  const onDay = useGetApiReservations({ business_id: business, date_from: day, date_to: day, status: 'confirmed', limit: 500 }, { query: { enabled: !!business } });
+  const upcoming = useGetApiReservations({ business_id: business, date_from: today, status: 'confirmed', limit: 200 }, { query: { enabled: !!business } });
+  const startOfToday = new Date(`${today}T00:00:00`);
+  const calls = useGetApiCalls({ business_id: business, from: startOfToday.toISOString(), limit: 500 }, { query: { enabled: !!business } });
+  const callbacks = useGetApiCallbacks({ business_id: business, status: 'pending', limit: 100 }, { query: { enabled: !!business } });
+
+  const slots = useMemo(
+    () => coversPerSlot(onDay.data?.items ?? [], { slotMinutes: facts.slotMinutes, holdMinutes: facts.holdMinutes }),
+    [onDay.data, facts.slotMinutes, facts.holdMinutes],
+  );
+  const callItems = calls.data?.items ?? [];
+  const handoffs = callItems.filter((c) => c.outcome === 'transferred').length;
+  const upcomingSorted = [...(upcoming.data?.items ?? [])].sort((a, b) =>
+    `${a.reservation_date} ${a.reservation_time}`.localeCompare(`${b.reservation_date} ${b.reservation_time}`),
+  );
+
+  return (
+    <div className="flex flex-col gap-3">
+      <div className="grid grid-cols-2 gap-3 md:grid-cols-4">
+        <Stat label={t('callsToday')} value={calls.data ? callItems.length : '…'} testId="calls-today" />
+        <Stat label={t('handoffs')} value={calls.data ? handoffs : '…'} testId="handoffs-today" />
+        <Stat label={t('openCallbacks')} value={callbacks.data ? callbacks.data.items.length : '…'} testId="open-callbacks" />
+        <Stat label={t('upcoming')} value={upcoming.data ? upcoming.data.items.length : '…'} testId="upcoming-count" />
+      </div>
+      <Card
+        title={t('coversPerSlot')}
+        actions={
+          <Field label={t('day')} htmlFor="dashboard-day">
+            <TextInput id="dashboard-day" type="date" value={day} onChange={(e) => setDay(e.target.value || today)} />
+          </Field>
+        }
+      >
+        <ErrorText error={onDay.error} />
+        <CoversChart slots={slots} capacity={facts.capacity} capacityLabel={t('capacity')} />
+        {facts.capacity === null && <p className="mt-2 text-xs text-slate-500">Capacity is not known for this business yet.</p>}
+      </Card>
+      <div className="grid gap-3 md:grid-cols-2">
+        <Card title={`${t('reservationsOn')} ${day}`}>
+          <ReservationRows items={onDay.data?.items ?? []} />
+        </Card>
+        <Card title={t('upcoming')}>
+          <ErrorText error={upcoming.error} />
+          <ReservationRows items={upcomingSorted.slice(0, 10)} showDate />
+        </Card>
+        <Card title={t('openCallbacks')} actions={<Link className="text-sm text-brand-700 underline" to="/reservations">{t('reservations')}</Link>}>
+          <ul className="divide-y divide-slate-100 text-sm">
+            {(callbacks.data?.items ?? []).slice(0, 5).map((c) => (
+              <li key={c.id} className="py-2">
+                <span className="font-medium">{c.customer_name ?? '—'}</span> · {c.party_size ?? '?'} · {c.requested_date ?? ''} {c.requested_time ?? ''}
+              </li>
+            ))}
+          </ul>
+          {callbacks.data?.items.length === 0 && <p className="text-sm text-slate-500">{t('none')}</p>}
+        </Card>
+      </div>
+    </div>
+  );
+}
