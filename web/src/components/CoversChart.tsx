@@ -5,7 +5,8 @@ import type { SlotCovers } from '../lib/stats';
  * Plain elements (no chart library): each bar is labelled for screen readers and tests.
  */
 export function CoversChart({ slots, capacity, capacityLabel }: { slots: SlotCovers[]; capacity: number | null; capacityLabel: string }) {
-  const top = Math.max(capacity ?? 0, ...slots.map((s) => s.covers), 1);
+  // Headroom above the capacity line so it and its label stay inside the chart.
+  const top = Math.max((capacity ?? 0) * 1.2, ...slots.map((s) => s.covers), 1);
   const height = 160;
   return (
     <div className="overflow-x-auto" data-testid="covers-chart">
@@ -16,7 +17,7 @@ export function CoversChart({ slots, capacity, capacityLabel }: { slots: SlotCov
             style={{ bottom: (capacity / top) * height }}
             data-testid="capacity-line"
           >
-            <span className="absolute -top-5 right-0 bg-white px-1 text-xs text-red-600">
+            <span className="absolute -top-4 right-0 bg-white px-1 text-xs text-red-600">
               {capacityLabel} {capacity}
             </span>
           </div>

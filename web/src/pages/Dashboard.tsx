@@ -80,7 +80,6 @@ export function DashboardPage({ facts }: { facts: BusinessFacts }) {
       >
         <ErrorText error={onDay.error} />
         <CoversChart slots={slots} capacity={facts.capacity} capacityLabel={t('capacity')} />
-        {facts.capacity === null && <p className="mt-2 text-xs text-slate-500">Capacity is not known for this business yet.</p>}
       </Card>
       <div className="grid gap-3 md:grid-cols-2">
         <Card title={`${t('reservationsOn')} ${day}`}>

@@ -8,6 +8,7 @@
 //! - `GET /openapi.json` — the OpenAPI 3.1 description of every route.
 //! - `GET /` → `/admin/`, the owner's web app ([`admin_web`], built from `web/`).
 //! - `POST /api/auth/login` — admin password → bearer token; every other `/api` route needs it.
+//! - `GET /api/businesses` — each live business's names, languages and booking limits.
 //! - `GET /api/admin/backup` — a consistent database snapshot (`vartalaap backup`).
 //! - `/api/...` — see [`api`] and `docs/API.md`.
 //! - `/plivo/...` — Plivo's webhooks and the call audio WebSocket, see [`plivo`].
@@ -21,6 +22,7 @@ pub mod api;
 pub mod auth;
 mod backup;
 mod booking_rules;
+mod businesses;
 mod config_files;
 mod conversations;
 pub mod edge;
@@ -156,6 +158,8 @@ pub fn routes(state: AppState) -> impl Filter<Extract = (impl Reply,), Error = I
         .or(admin_web::routes(state.admin_web.clone()))
         .unify()
         .or(login(state.clone()))
+        .unify()
+        .or(businesses::route(state.clone()))
         .unify()
         .or(conversations::routes(state.clone()))
         .unify()
