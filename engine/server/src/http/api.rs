@@ -152,6 +152,14 @@ pub(super) fn body() -> impl Filter<Extract = (Bytes,), Error = Rejection> + Clo
 
 /// Parses JSON, naming the path of the field at fault (`party_size: invalid type …`).
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    // Every body is a JSON object; serde would also fill a struct from an array
+    // (`[null, null]`), which the API document does not allow.
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid JSON body: expected a JSON object ({...})",
+        ));
+    }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
@@ -654,6 +662,19 @@ async fn retry_job(id: u64, state: AppState) -> Result<Response, Rejection> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_body_must_be_a_json_object_not_an_array_serde_would_accept() {
+        #[derive(Debug, Deserialize)]
+        #[allow(dead_code)]
+        struct Two {
+            a: Option<String>,
+            b: Option<String>,
+        }
+        assert!(parse_json::<Two>(b"[null, null]").is_err());
+        assert!(parse_json::<Two>(b" \n[]").is_err());
+        assert!(parse_json::<Two>(b" {\"a\": \"x\"}").is_ok());
+    }
 
     #[test]
     fn query_numbers_are_whole_and_unsigned() {
