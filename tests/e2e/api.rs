@@ -461,6 +461,7 @@ fn every_documented_operation_exists_and_every_route_is_documented() {
         "GET /api/admin/backup",
         "POST /api/talk/tickets",
         "GET /api/talk/socket",
+        "GET /api/businesses",
         "POST /api/businesses/{id}/conversations",
         "POST /api/conversations/{id}/messages",
         "POST /plivo/answer",
