@@ -440,35 +440,60 @@ async fn upgrade(state: AppState, query: &str, headers: &HeaderMap, ws: Ws) -> R
             return fail(StatusCode::FORBIDDEN, e.to_string());
         }
     };
-    if !state
-        .replay
-        .first_use(OnceKind::StreamToken, &claims.call_uuid, now)
-        .await
-    {
-        tracing::warn!(call = %claims.call_uuid, "Refused a stream upgrade: its token was already used.");
-        return fail(
-            StatusCode::FORBIDDEN,
-            "this stream token was already used (a call streams once)",
-        );
-    }
-    let call = match state.voice.admit_stream(token, now) {
+    let call = match claim_once(&state, token, &claims.call_uuid, now, &PLIVO_STREAM).await {
         Ok(call) => call,
-        Err(VoiceError::ShuttingDown) => {
-            return fail(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "the server is shutting down",
-            );
-        }
-        Err(e) => {
-            tracing::warn!(error = %e, "Refused a stream upgrade.");
-            return fail(StatusCode::FORBIDDEN, e.to_string());
-        }
+        Err((status, message)) => return fail(status, message),
     };
     let voice = state.voice.clone();
     ws.max_message_size(STREAM_MESSAGE_LIMIT)
         .max_frame_size(STREAM_MESSAGE_LIMIT)
         .on_upgrade(move |socket| run_socket(voice, call, socket))
         .into_response()
+}
+
+/// How one audio-socket route names itself and its single-use credential in refusals.
+pub(super) struct UpgradeWords {
+    /// The route in log lines ("stream", "Talk-to-it").
+    pub route: &'static str,
+    /// The reply when the credential was used before.
+    pub reused: &'static str,
+}
+
+const PLIVO_STREAM: UpgradeWords = UpgradeWords {
+    route: "stream",
+    reused: "this stream token was already used (a call streams once)",
+};
+
+/// The end of every audio-socket upgrade, shared by the Plivo stream and Talk-to-it: record
+/// the credential's call as used (a replay is refused, across restarts too), then claim the
+/// answered call. A refusal is the status and message the route replies with.
+pub(super) async fn claim_once(
+    state: &AppState,
+    token: &str,
+    call_uuid: &str,
+    now: chrono::DateTime<chrono::Utc>,
+    words: &UpgradeWords,
+) -> Result<AdmittedCall, (StatusCode, String)> {
+    let route = words.route;
+    if !state
+        .replay
+        .first_use(OnceKind::StreamToken, call_uuid, now)
+        .await
+    {
+        tracing::warn!(call = %call_uuid, "Refused a {route} upgrade: its credential was already used.");
+        return Err((StatusCode::FORBIDDEN, words.reused.to_string()));
+    }
+    match state.voice.admit_stream(token, now) {
+        Ok(call) => Ok(call),
+        Err(VoiceError::ShuttingDown) => Err((
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the server is shutting down".to_string(),
+        )),
+        Err(e) => {
+            tracing::warn!(error = %e, "Refused a {route} upgrade.");
+            Err((StatusCode::FORBIDDEN, e.to_string()))
+        }
+    }
 }
 
 /// Largest stream message (and WebSocket frame) accepted. Plivo's messages are small JSON

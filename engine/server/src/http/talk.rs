@@ -43,7 +43,7 @@ use warp::{Filter, Rejection, Reply};
 use super::api::parse_json;
 use super::error::ApiError;
 use super::log_budget::{LogBudget, Verdict};
-use super::replay::OnceKind;
+use super::plivo::{UpgradeWords, claim_once};
 use super::{AppState, BODY_LIMIT, with_auth};
 
 /// Both "Talk to it" routes.
@@ -135,6 +135,11 @@ fn fail(status: StatusCode, message: impl Into<String>) -> Response {
     ApiError::new(status, message).into_response()
 }
 
+const TALK_SOCKET: UpgradeWords = UpgradeWords {
+    route: "Talk-to-it",
+    reused: "this ticket was already used (a ticket is good for one call)",
+};
+
 /// The upgrade policy: a valid, unexpired browser ticket, used once; a supported rate.
 async fn upgrade(state: AppState, query: &str, ws: Ws) -> Response {
     let params = parse_form(query);
@@ -178,29 +183,9 @@ async fn upgrade(state: AppState, query: &str, ws: Ws) -> Response {
             return fail(StatusCode::FORBIDDEN, format!("ticket refused: {e}"));
         }
     };
-    if !state
-        .replay
-        .first_use(OnceKind::StreamToken, &claims.call_uuid, now)
-        .await
-    {
-        tracing::warn!(call = %claims.call_uuid, "Refused a Talk-to-it upgrade: its ticket was already used.");
-        return fail(
-            StatusCode::FORBIDDEN,
-            "this ticket was already used (a ticket is good for one call)",
-        );
-    }
-    let call = match state.voice.admit_stream(ticket, now) {
+    let call = match claim_once(&state, ticket, &claims.call_uuid, now, &TALK_SOCKET).await {
         Ok(call) => call,
-        Err(VoiceError::ShuttingDown) => {
-            return fail(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "the server is shutting down",
-            );
-        }
-        Err(e) => {
-            tracing::warn!(error = %e, "Refused a Talk-to-it upgrade.");
-            return fail(StatusCode::FORBIDDEN, e.to_string());
-        }
+        Err((status, message)) => return fail(status, message),
     };
     let audio = match BrowserAudio::new(rate) {
         Ok(audio) => audio,
