@@ -3,8 +3,9 @@
 //! (`web/dist`). Scenarios: `/` leads to the admin, a wrong password is refused and the right
 //! one logs in; a booking made in the admin (with a refused date shown at its field first)
 //! appears on the dashboard's chart, and a caller-supplied name with HTML in it stays text;
-//! the dashboard fits a 390×844 phone screen; Try it quotes a menu price. Screenshots of every
-//! scenario go to `web/e2e-output/` (or `ADMIN_E2E_OUTPUT`).
+//! the dashboard fits a 390×844 phone screen; Try it quotes a menu price; and "Call the bot"
+//! in Try it talks to the bot through Chromium's fake microphone (`web/e2e/talk.e2e.mjs`).
+//! Screenshots of every scenario go to `web/e2e-output/` (or `ADMIN_E2E_OUTPUT`).
 //!
 //! Needs Node, `npm ci` and `npm run build` in web/, and the `chromium` package:
 //! `WITH_WEB=1 scripts/setup.sh` does all of it (scripts/test.sh does). Without them this
@@ -44,8 +45,10 @@ fn missing_tools() -> Option<String> {
     None
 }
 
-#[test]
-fn the_admin_works_in_a_real_browser() {
+/// Runs one browser script (`web/e2e/<script>`) against a fresh server started with `env`, and
+/// returns its output and the server; `None` when the tools are missing outside CI (the test
+/// then passes with a SKIPPED line, as the module doc says).
+fn run_browser_script(script: &str, env: &[(&str, &str)]) -> Option<(String, Server)> {
     if let Some(missing) = missing_tools() {
         let required = std::env::var("VARTALAAP_REQUIRE_TOOLS").is_ok_and(|v| v == "1");
         assert!(
@@ -53,16 +56,18 @@ fn the_admin_works_in_a_real_browser() {
             "{missing}: run WITH_WEB=1 scripts/setup.sh (scripts/test.sh does)"
         );
         eprintln!("SKIPPED: {missing} (WITH_WEB=1 scripts/setup.sh)");
-        return;
+        return None;
     }
     let web = repo_root().join("web");
     let dist = web.join("dist");
-    let server = Server::start_with(&[("ADMIN_WEB_DIR", dist.to_str().unwrap())]);
+    let mut server_env = vec![("ADMIN_WEB_DIR", dist.to_str().unwrap())];
+    server_env.extend_from_slice(env);
+    let server = Server::start_with(&server_env);
     let output_dir = std::env::var_os("ADMIN_E2E_OUTPUT")
         .map(PathBuf::from)
         .unwrap_or_else(|| web.join("e2e-output"));
     let run = Command::new("node")
-        .arg("e2e/admin.e2e.mjs")
+        .arg(format!("e2e/{script}"))
         .current_dir(&web)
         .env("ADMIN_URL", format!("http://{}", server.addr))
         .env("ADMIN_PASSWORD", ADMIN_PASSWORD)
@@ -70,7 +75,7 @@ fn the_admin_works_in_a_real_browser() {
         .env("CHROMIUM", chromium())
         .output()
         .expect("node runs");
-    let stdout = String::from_utf8_lossy(&run.stdout);
+    let stdout = String::from_utf8_lossy(&run.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&run.stderr);
     println!("{stdout}");
     assert!(
@@ -78,6 +83,14 @@ fn the_admin_works_in_a_real_browser() {
         "browser scenarios failed:\n{stdout}\n{stderr}\nserver log:\n{}",
         server.logs()
     );
+    Some((stdout, server))
+}
+
+#[test]
+fn the_admin_works_in_a_real_browser() {
+    let Some((stdout, server)) = run_browser_script("admin.e2e.mjs", &[]) else {
+        return;
+    };
     assert!(
         stdout.contains("admin e2e: 4 passed, 0 failed"),
         "not every scenario ran:\n{stdout}"
@@ -86,5 +99,32 @@ fn the_admin_works_in_a_real_browser() {
     assert!(
         server.logs().contains("/admin/"),
         "the start-up log does not name the admin URL"
+    );
+}
+
+/// "Talk to it" from the Try it page: Chromium's fake microphone plays an espeak-ng question
+/// (`web/e2e/talk.e2e.mjs`), the offline recogniser hears it, the bot's reply shows in the
+/// call transcript, and hanging up links to the call log.
+#[test]
+fn the_owner_talks_to_the_bot_through_the_browsers_microphone() {
+    let model_dir = std::env::var("VARTALAAP_MODEL_DIR").unwrap_or_default();
+    let mut env = Vec::new();
+    if !model_dir.is_empty() {
+        env.push(("VARTALAAP_MODEL_DIR", model_dir.as_str()));
+    }
+    let Some((stdout, server)) = run_browser_script("talk.e2e.mjs", &env) else {
+        return;
+    };
+    assert!(
+        stdout.contains("talk e2e: 1 passed, 0 failed"),
+        "the microphone scenario did not run:\n{stdout}"
+    );
+    // The call went through the phone call's pipeline and was logged as the admin's browser.
+    let token = server.login();
+    let calls = server.request("GET", "/api/calls", Some(&token), None);
+    assert!(
+        calls.text.contains("browser-"),
+        "no browser call in the call log: {}",
+        calls.text
     );
 }

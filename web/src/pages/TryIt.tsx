@@ -4,6 +4,7 @@ import type { ChatReply } from '../api/generated/client';
 import { Button, Card, ErrorText, Field, TextInput } from '../components/ui';
 import { useBusiness } from '../lib/business';
 import { useT } from '../lib/i18n';
+import { TryItVoice } from './TryItVoice';
 
 interface Line {
   who: 'caller' | 'bot';
@@ -92,8 +93,7 @@ export function TryItPage() {
             {t('send')}
           </Button>
         </form>
-        {/* "Call the bot" through the microphone belongs here, below the text chat, as its own
-            component in its own file (src/pages/TryItVoice.tsx), rendered with `current`. */}
+        <TryItVoice business={current} />
       </Card>
       <Card title={t('slots')}>
         {last && (
