@@ -762,3 +762,36 @@ async fn a_call_over_max_concurrent_calls_hears_busy_or_is_transferred() {
     let logs = t.server.logs();
     assert!(logs.contains("every line is busy"), "{logs}");
 }
+
+/// A Plivo webhook POST without a body or `Content-Length` meets the signature check like any
+/// unsigned request (403, the documented refusal), and an announced body over the limit is
+/// refused before it is read (413).
+#[test]
+fn bodyless_and_oversized_plivo_webhooks_are_refused_by_signature_and_size() {
+    let t = telephony(&[], |_| {});
+    for path in [
+        "/plivo/answer",
+        "/plivo/hangup",
+        "/plivo/stream-status",
+        "/plivo/transfer/himalayan_kitchen",
+    ] {
+        assert_eq!(
+            raw_status(&t.server, "POST", path),
+            403,
+            "{path} without a body"
+        );
+        let mut s = TcpStream::connect(t.server.addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        write!(
+            s,
+            "POST {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 50000000\r\n\r\n"
+        )
+        .unwrap();
+        let mut reply = String::new();
+        let _ = s.read_to_string(&mut reply);
+        assert!(
+            reply.starts_with("HTTP/1.1 413"),
+            "{path} oversized: {reply}"
+        );
+    }
+}
