@@ -9,7 +9,7 @@ use std::net::TcpStream;
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
-use common::Server;
+use common::{Server, refused_upgrade};
 use serde_json::json;
 
 /// Peak resident memory of a process, in KiB (`VmHWM` in /proc).
@@ -535,18 +535,6 @@ async fn open_stream(url: &str, call_uuid: &str) -> Ws {
     .await
     .unwrap();
     ws
-}
-
-/// The HTTP status and body of a refused stream upgrade.
-async fn refused_upgrade(url: &str) -> (u16, String) {
-    match tokio_tungstenite::connect_async(url).await {
-        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => (
-            response.status().as_u16(),
-            String::from_utf8_lossy(response.body().as_deref().unwrap_or_default()).into_owned(),
-        ),
-        Err(e) => panic!("upgrade failed without an HTTP answer: {e}"),
-        Ok(_) => panic!("the upgrade was accepted"),
-    }
 }
 
 /// Reads until the bot sends audio (the greeting).

@@ -10,7 +10,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::Server;
+use common::{Server, refused_upgrade};
 use futures_util::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::Message;
 use vartalaap_audio::tts::EspeakTts;
@@ -46,18 +46,6 @@ fn ticket(server: &Server, token: &str) -> serde_json::Value {
 
 fn socket_url(server: &Server, path: &str) -> String {
     format!("ws://{}{path}", server.addr)
-}
-
-/// The HTTP status of a refused upgrade.
-async fn refused_upgrade(url: &str) -> (u16, String) {
-    match tokio_tungstenite::connect_async(url).await {
-        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => (
-            response.status().as_u16(),
-            String::from_utf8_lossy(response.body().as_deref().unwrap_or_default()).into_owned(),
-        ),
-        Err(e) => panic!("upgrade failed without an HTTP answer: {e}"),
-        Ok(_) => panic!("the upgrade was accepted: {url}"),
-    }
 }
 
 /// English speech from espeak-ng as 16 kHz s16le bytes.

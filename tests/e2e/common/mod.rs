@@ -449,3 +449,15 @@ impl Server {
         reply.json
     }
 }
+
+/// Opens a WebSocket upgrade that the server must refuse; the HTTP status and body it answered.
+pub async fn refused_upgrade(url: &str) -> (u16, String) {
+    match tokio_tungstenite::connect_async(url).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => (
+            response.status().as_u16(),
+            String::from_utf8_lossy(response.body().as_deref().unwrap_or_default()).into_owned(),
+        ),
+        Err(e) => panic!("upgrade failed without an HTTP answer: {e}"),
+        Ok(_) => panic!("the upgrade was accepted: {url}"),
+    }
+}
