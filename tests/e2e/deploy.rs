@@ -80,32 +80,7 @@ fn exchange(
         }
     }
     let response = text(&raw);
-    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
-    let mut lines = head.lines();
-    let status: u16 = lines
-        .next()
-        .and_then(|l| l.get(9..12))
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| std::io::Error::other(format!("no status line in {response:?}")))?;
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
-        .collect();
-    let chunked = headers
-        .iter()
-        .any(|(k, v)| k == "transfer-encoding" && v.contains("chunked"));
-    let text = if chunked {
-        common::dechunk(body)
-    } else {
-        body.to_string()
-    };
-    let json = serde_json::from_str(&text).unwrap_or(serde_json::Value::Null);
-    Ok(Reply {
-        status,
-        headers,
-        text,
-        json,
-    })
+    common::parse_reply(&response)
 }
 
 /// A plain request straight to the server, with extra headers.

@@ -396,32 +396,7 @@ impl Server {
         let mut raw = Vec::new();
         let _ = stream.read_to_end(&mut raw);
         let response = String::from_utf8_lossy(&raw).into_owned();
-        let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
-        let mut lines = head.lines();
-        let status: u16 = lines
-            .next()
-            .and_then(|l| l.get(9..12))
-            .and_then(|s| s.parse().ok())
-            .ok_or_else(|| std::io::Error::other(format!("no status line in {response:?}")))?;
-        let headers: Vec<(String, String)> = lines
-            .filter_map(|l| l.split_once(':'))
-            .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
-            .collect();
-        let chunked = headers
-            .iter()
-            .any(|(k, v)| k == "transfer-encoding" && v.contains("chunked"));
-        let text = if chunked {
-            dechunk(body)
-        } else {
-            body.to_string()
-        };
-        let json = serde_json::from_str(&text).unwrap_or(serde_json::Value::Null);
-        Ok(Reply {
-            status,
-            headers,
-            text,
-            json,
-        })
+        parse_reply(&response)
     }
 
     /// Logs in as admin and returns the bearer token.
@@ -460,4 +435,34 @@ pub async fn refused_upgrade(url: &str) -> (u16, String) {
         Err(e) => panic!("upgrade failed without an HTTP answer: {e}"),
         Ok(_) => panic!("the upgrade was accepted: {url}"),
     }
+}
+
+/// Parses a whole HTTP/1.1 response (status line, headers, a plain or chunked body).
+pub fn parse_reply(response: &str) -> std::io::Result<Reply> {
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((response, ""));
+    let mut lines = head.lines();
+    let status: u16 = lines
+        .next()
+        .and_then(|l| l.get(9..12))
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| std::io::Error::other(format!("no status line in {response:?}")))?;
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    let chunked = headers
+        .iter()
+        .any(|(k, v)| k == "transfer-encoding" && v.contains("chunked"));
+    let text = if chunked {
+        dechunk(body)
+    } else {
+        body.to_string()
+    };
+    let json = serde_json::from_str(&text).unwrap_or(serde_json::Value::Null);
+    Ok(Reply {
+        status,
+        headers,
+        text,
+        json,
+    })
 }
