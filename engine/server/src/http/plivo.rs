@@ -514,13 +514,13 @@ pub(super) async fn claim_once(
 /// (a 20 ms media frame is ~300 bytes); anything near this is not Plivo.
 pub const STREAM_MESSAGE_LIMIT: usize = 64 * 1024;
 
-/// WebSocket close code 1009: a message was larger than [`STREAM_MESSAGE_LIMIT`].
-const CLOSE_TOO_BIG: u16 = 1009;
+/// WebSocket close code 1009: a message was larger than the socket's limit.
+pub(super) const CLOSE_TOO_BIG: u16 = 1009;
 /// WebSocket close code 1002: the peer broke the WebSocket protocol.
-const CLOSE_PROTOCOL: u16 = 1002;
+pub(super) const CLOSE_PROTOCOL: u16 = 1002;
 /// WebSocket close code 1000: the call ended (the bot hung up or transferred, the caller's
 /// `stop`, a closed socket); the reason says how (`call ended: completed`).
-const CLOSE_NORMAL: u16 = 1000;
+pub(super) const CLOSE_NORMAL: u16 = 1000;
 /// WebSocket close code 1011: the call's session failed unexpectedly.
 const CLOSE_INTERNAL: u16 = 1011;
 
@@ -534,12 +534,30 @@ fn close_reason(outcome: vartalaap_store::CallOutcome) -> String {
 /// counted (each call also reports its own total once, when it ends).
 static MALFORMED_WARNINGS: LogBudget = LogBudget::new(5, std::time::Duration::from_secs(10));
 
-/// Why the reader stopped reading the socket.
-enum ReadEnd {
+/// Why the reader stopped reading an audio socket (the Plivo stream or Talk-to-it).
+pub(super) enum ReadEnd {
     /// The peer closed the socket (or the session stopped listening).
     Closed,
     /// The socket broke the protocol or the size limit: close it with this code and reason.
     Failed { code: u16, reason: &'static str },
+}
+
+impl ReadEnd {
+    /// The end for a socket read that failed: a message over the size limit (1009) or any
+    /// other protocol breach (1002). warp reports both only as error text.
+    pub(super) fn read_failed(error_text: &str) -> ReadEnd {
+        if error_text.contains("too long") || error_text.contains("too big") {
+            ReadEnd::Failed {
+                code: CLOSE_TOO_BIG,
+                reason: "message too big",
+            }
+        } else {
+            ReadEnd::Failed {
+                code: CLOSE_PROTOCOL,
+                reason: "protocol error",
+            }
+        }
+    }
 }
 
 /// Pumps the socket: text frames → stream events → the call session; its commands → frames.
@@ -567,23 +585,12 @@ async fn run_socket(voice: Arc<VoiceService>, call: AdmittedCall, socket: WebSoc
                 Ok(message) => message,
                 Err(e) => {
                     let text = e.to_string();
-                    let too_big = text.contains("too long") || text.contains("too big");
                     tracing::warn!(
                         call = %reader_call,
                         error = %text,
                         "The stream socket sent what no Plivo stream sends; ending the call."
                     );
-                    break if too_big {
-                        ReadEnd::Failed {
-                            code: CLOSE_TOO_BIG,
-                            reason: "message too big",
-                        }
-                    } else {
-                        ReadEnd::Failed {
-                            code: CLOSE_PROTOCOL,
-                            reason: "protocol error",
-                        }
-                    };
+                    break ReadEnd::read_failed(&text);
                 }
             };
             if message.is_close() {

@@ -43,7 +43,9 @@ use warp::{Filter, Rejection, Reply};
 use super::api::parse_json;
 use super::error::ApiError;
 use super::log_budget::{LogBudget, Verdict};
-use super::plivo::{UpgradeWords, claim_once};
+use super::plivo::{
+    CLOSE_NORMAL, CLOSE_PROTOCOL, CLOSE_TOO_BIG, ReadEnd, UpgradeWords, claim_once,
+};
 use super::{AppState, BODY_LIMIT, with_auth};
 
 /// Both "Talk to it" routes.
@@ -198,21 +200,13 @@ async fn upgrade(state: AppState, query: &str, ws: Ws) -> Response {
         .into_response()
 }
 
-/// WebSocket close codes (RFC 6455 §7.4.1).
-const CLOSE_NORMAL: u16 = 1000;
-const CLOSE_PROTOCOL: u16 = 1002;
+/// WebSocket close codes (RFC 6455 §7.4.1) only this socket uses; the rest are the Plivo
+/// stream's.
 const CLOSE_UNSUPPORTED: u16 = 1003;
 const CLOSE_POLICY: u16 = 1008;
-const CLOSE_TOO_BIG: u16 = 1009;
 
 /// Warnings about malformed control messages, across all browser calls.
 static MALFORMED_WARNINGS: LogBudget = LogBudget::new(5, Duration::from_secs(10));
-
-/// Why the reader stopped.
-enum ReadEnd {
-    Closed,
-    Failed { code: u16, reason: &'static str },
-}
 
 fn refusal(e: &BrowserError) -> ReadEnd {
     let (code, reason) = match e {
@@ -245,17 +239,7 @@ async fn read_browser(
             Err(e) => {
                 let text = e.to_string();
                 tracing::warn!(call = %call, error = %text, "The Talk-to-it socket broke the protocol or a size limit; ending the call.");
-                break if text.contains("too long") || text.contains("too big") {
-                    ReadEnd::Failed {
-                        code: CLOSE_TOO_BIG,
-                        reason: "message too big",
-                    }
-                } else {
-                    ReadEnd::Failed {
-                        code: CLOSE_PROTOCOL,
-                        reason: "protocol error",
-                    }
-                };
+                break ReadEnd::read_failed(&text);
             }
         };
         if message.is_close() {
