@@ -8,7 +8,7 @@
 // "admin e2e: N passed, N failed"; exits 1 when any failed.
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { chromium } from 'playwright-core';
+import { launchChromium } from './chromium.mjs';
 
 const base = (process.env.ADMIN_URL ?? 'http://127.0.0.1:8080').replace(/\/$/, '');
 const password = process.env.ADMIN_PASSWORD;
@@ -21,24 +21,7 @@ if (!password) {
 }
 mkdirSync(shots, { recursive: true });
 
-// As root Chromium needs --no-sandbox; with no internet, nothing in the background may try to
-// reach Google (updates, sync, safe browsing, field trials).
-const browser = await chromium.launch({
-  executablePath,
-  headless: true,
-  args: [
-    '--no-sandbox',
-    '--disable-background-networking',
-    '--disable-sync',
-    '--disable-component-update',
-    '--disable-default-apps',
-    '--disable-extensions',
-    '--no-first-run',
-    '--disable-features=Translate,OptimizationHints,MediaRouter',
-    '--metrics-recording-only',
-    '--disable-dev-shm-usage',
-  ],
-});
+const browser = await launchChromium(executablePath);
 
 /** A day the business is open (Tuesday–Sunday), `daysAhead` or more days from today. */
 function openDay(daysAhead, wantMonday = false) {

@@ -14,7 +14,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { chromium } from 'playwright-core';
+import { launchChromium } from './chromium.mjs';
 
 const base = (process.env.ADMIN_URL ?? 'http://127.0.0.1:8080').replace(/\/$/, '');
 const password = process.env.ADMIN_PASSWORD;
@@ -63,28 +63,13 @@ function questionWav(text) {
 
 const wav = questionWav('What time do you open today?');
 
-// As root Chromium needs --no-sandbox; with no internet, nothing in the background may try to
-// reach Google. The fake device and UI flags give getUserMedia the file above without a prompt.
-const browser = await chromium.launch({
-  executablePath,
-  headless: true,
-  args: [
-    '--no-sandbox',
-    '--disable-background-networking',
-    '--disable-sync',
-    '--disable-component-update',
-    '--disable-default-apps',
-    '--disable-extensions',
-    '--no-first-run',
-    '--disable-features=Translate,OptimizationHints,MediaRouter',
-    '--metrics-recording-only',
-    '--disable-dev-shm-usage',
-    '--use-fake-ui-for-media-stream',
-    '--use-fake-device-for-media-stream',
-    `--use-file-for-fake-audio-capture=${wav}`,
-    '--autoplay-policy=no-user-gesture-required',
-  ],
-});
+// The fake device and UI flags give getUserMedia the file above without a prompt.
+const browser = await launchChromium(executablePath, [
+  '--use-fake-ui-for-media-stream',
+  '--use-fake-device-for-media-stream',
+  `--use-file-for-fake-audio-capture=${wav}`,
+  '--autoplay-policy=no-user-gesture-required',
+]);
 
 function expect(condition, message) {
   if (!condition) throw new Error(message);
