@@ -11,6 +11,12 @@
 //! and [`score`] rates the call 1–5. [`summary::call_summary`] writes the short account stored
 //! on the call log.
 //!
+//! With a language model configured, [`review_call_with_model`] runs the same stages as model
+//! calls whose answers are schema-validated and checked here, each stage falling back to its
+//! offline result; [`Masker`] removes phone numbers and the caller's name from everything
+//! sent, and [`llm_summary`] asks for a one-sentence summary. The model itself is reached
+//! through the [`ReviewModel`] trait, implemented at the edge (`vartalaap-llm`).
+//!
 //! **Invariant:** nothing here reads the clock, does I/O or draws random numbers; the same
 //! call and configuration always give the same review (`docs/REVIEWS.md`).
 
@@ -19,10 +25,17 @@
 pub mod classify;
 pub mod improve;
 pub mod layout;
+pub mod llm_review;
+pub mod llm_summary;
+pub mod mask;
+pub mod model;
 pub mod qa;
 pub mod summary;
 
 pub use layout::{BusinessLayout, FlowLayout, StepLayout, StepRole};
+pub use llm_review::{ModelReview, ReviewStage, StageOutcome, review_call_with_model};
+pub use mask::Masker;
+pub use model::{Message, ModelAnswer, ModelFailure, ReviewModel, Role};
 pub use qa::{Finding, FindingKind, Thresholds};
 pub use summary::call_summary;
 
