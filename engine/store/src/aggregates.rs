@@ -36,7 +36,7 @@ pub const LATENCY_BOUNDS_MS: [u32; 22] = [
 ];
 
 const OVER_METRIC: &str = "turn_ms_over";
-const MAX_METRIC: &str = "turn_ms_max";
+pub(crate) const MAX_METRIC: &str = "turn_ms_max";
 
 fn bucket_metric(bound: u32) -> String {
     format!("turn_ms_le_{bound:05}")
@@ -90,7 +90,7 @@ pub(crate) fn adjust(
 }
 
 /// What a reservation adds to its date's counters: nothing once cancelled.
-fn reservation_share(r: &Reservation) -> Option<(String, u64)> {
+pub(crate) fn reservation_share(r: &Reservation) -> Option<(String, u64)> {
     (r.status != ReservationStatus::Cancelled)
         .then(|| (r.reservation_date.to_string(), u64::from(r.party_size)))
 }
@@ -119,11 +119,7 @@ pub(crate) fn turn_latency(
     date: &str,
     total_ms: u32,
 ) -> Result<(), StoreError> {
-    let metric = LATENCY_BOUNDS_MS
-        .iter()
-        .find(|&&bound| total_ms <= bound)
-        .map_or_else(|| OVER_METRIC.to_string(), |&bound| bucket_metric(bound));
-    adjust(txn, business, date, &metric, 1)?;
+    adjust(txn, business, date, &latency_metric(total_ms), 1)?;
     let mut agg = txn.open_table(AGGREGATES)?;
     let max = agg
         .get((business, date, MAX_METRIC))?
@@ -138,6 +134,14 @@ pub(crate) fn turn_latency(
 /// The latency at quantile `q` of a histogram (`counts[i]` turns within
 /// `LATENCY_BOUNDS_MS[i]`, then `over` slower ones): the bound of the bucket holding the
 /// `ceil(q·n)`-th fastest turn, never more than the slowest turn seen.
+/// The histogram bucket counter a bot turn of `total_ms` adds one to.
+pub(crate) fn latency_metric(total_ms: u32) -> String {
+    LATENCY_BOUNDS_MS
+        .iter()
+        .find(|&&bound| total_ms <= bound)
+        .map_or_else(|| OVER_METRIC.to_string(), |&bound| bucket_metric(bound))
+}
+
 fn quantile(counts: &[u64; LATENCY_BOUNDS_MS.len()], over: u64, max: u64, q: f64) -> Option<u32> {
     let total: u64 = counts.iter().sum::<u64>() + over;
     if total == 0 {
@@ -164,62 +168,71 @@ impl Store {
         from: NaiveDate,
         to: NaiveDate,
     ) -> Result<Vec<DailyAggregate>, StoreError> {
-        struct Day {
-            agg: DailyAggregate,
-            buckets: [u64; LATENCY_BOUNDS_MS.len()],
-            over: u64,
-            max: u64,
-        }
         let txn = self.db.begin_read()?;
         let table = txn.open_table(AGGREGATES)?;
         let (f, t) = (from.to_string(), to.to_string());
-        let mut days: Vec<Day> = Vec::new();
+        let mut rows = Vec::new();
         for row in table.range((business_id, f.as_str(), "")..=(business_id, t.as_str(), "~"))? {
             let (key, count) = row?;
             let (_, day, metric) = key.value();
-            let count = count.value();
-            let Ok(date) = day.parse::<NaiveDate>() else {
-                continue;
-            };
-            if days.last().is_none_or(|d| d.agg.date != date) {
-                days.push(Day {
-                    agg: DailyAggregate {
-                        date,
-                        ..DailyAggregate::default()
-                    },
-                    buckets: [0; LATENCY_BOUNDS_MS.len()],
-                    over: 0,
-                    max: 0,
-                });
+            if let Ok(date) = day.parse::<NaiveDate>() {
+                rows.push((date, metric.to_owned(), count.value()));
             }
-            let Some(d) = days.last_mut() else { continue };
-            match metric {
-                "calls" => d.agg.calls = count,
-                "handoffs" => d.agg.handoffs = count,
-                "reservations" => d.agg.reservations = count,
-                "covers" => d.agg.covers = count,
-                OVER_METRIC => d.over = count,
-                MAX_METRIC => d.max = count,
-                other => {
-                    if let Some(i) = LATENCY_BOUNDS_MS
-                        .iter()
-                        .position(|&b| bucket_metric(b) == other)
-                    {
-                        d.buckets[i] = count;
-                    }
+        }
+        Ok(fold_days(rows))
+    }
+}
+
+/// Turns `(day, metric, count)` counter rows, ordered by day, into one [`DailyAggregate`] per
+/// day (every backend's `daily_aggregates`).
+pub(crate) fn fold_days(
+    rows: impl IntoIterator<Item = (NaiveDate, String, u64)>,
+) -> Vec<DailyAggregate> {
+    struct Day {
+        agg: DailyAggregate,
+        buckets: [u64; LATENCY_BOUNDS_MS.len()],
+        over: u64,
+        max: u64,
+    }
+    let mut days: Vec<Day> = Vec::new();
+    for (date, metric, count) in rows {
+        if days.last().is_none_or(|d| d.agg.date != date) {
+            days.push(Day {
+                agg: DailyAggregate {
+                    date,
+                    ..DailyAggregate::default()
+                },
+                buckets: [0; LATENCY_BOUNDS_MS.len()],
+                over: 0,
+                max: 0,
+            });
+        }
+        let Some(d) = days.last_mut() else { continue };
+        match metric.as_str() {
+            "calls" => d.agg.calls = count,
+            "handoffs" => d.agg.handoffs = count,
+            "reservations" => d.agg.reservations = count,
+            "covers" => d.agg.covers = count,
+            OVER_METRIC => d.over = count,
+            MAX_METRIC => d.max = count,
+            other => {
+                if let Some(i) = LATENCY_BOUNDS_MS
+                    .iter()
+                    .position(|&b| bucket_metric(b) == *other)
+                {
+                    d.buckets[i] = count;
                 }
             }
         }
-        Ok(days
-            .into_iter()
-            .map(|mut d| {
-                d.agg.turns_timed = d.buckets.iter().sum::<u64>() + d.over;
-                d.agg.turn_latency_p50_ms = quantile(&d.buckets, d.over, d.max, 0.5);
-                d.agg.turn_latency_p95_ms = quantile(&d.buckets, d.over, d.max, 0.95);
-                d.agg
-            })
-            .collect())
     }
+    days.into_iter()
+        .map(|mut d| {
+            d.agg.turns_timed = d.buckets.iter().sum::<u64>() + d.over;
+            d.agg.turn_latency_p50_ms = quantile(&d.buckets, d.over, d.max, 0.5);
+            d.agg.turn_latency_p95_ms = quantile(&d.buckets, d.over, d.max, 0.95);
+            d.agg
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@ use chrono::{DateTime, Days, NaiveDate, Utc};
 use redb::{ReadableMultimapTable, ReadableTable, WriteTransaction};
 
 use crate::capacity::{CapacityRule, Hold, SlotAvailability, SlotGrid, absolute_minute};
-use crate::crypto::PhoneHash;
+use crate::crypto::{EncryptedPhone, PhoneHash};
 use crate::error::{BookingError, StoreError};
 use crate::jobs::{NewJob, enqueue_in};
 use crate::model::{FollowupStatus, Reservation, ReservationStatus, TimeOfDay, WhatsappFollowup};
@@ -125,14 +125,7 @@ impl Store {
         rule: &CapacityRule,
         now: DateTime<Utc>,
     ) -> Result<Booked, BookingError> {
-        validate_business(&req.business_id)?;
-        validate_party(req.party_size)?;
-        rule.validate().map_err(|problem| BookingError::Invalid {
-            field: "hold_minutes",
-            problem,
-        })?;
-        validate_text("notes", req.notes.as_deref(), 1000)?;
-        validate_text("customer_name", req.customer_name.as_deref(), 120)?;
+        validate_booking(req, rule)?;
         // Crypto outside the transaction keeps the serialised section short.
         let crypto = self.crypto();
         let phone = req
@@ -151,34 +144,17 @@ impl Store {
             None,
         )?;
         let id = next_id(&txn, "reservation")?;
-        let reservation = Reservation {
-            id,
-            business_id: req.business_id.clone(),
-            call_id: req.call_id,
-            customer_name: req.customer_name.clone(),
-            phone_hash: phone.as_ref().map(|(h, _)| h.clone()),
-            phone_encrypted: phone.as_ref().map(|(_, e)| e.clone()),
-            party_size: req.party_size,
-            reservation_date: req.date,
-            reservation_time: req.time,
-            status: ReservationStatus::Confirmed,
-            whatsapp_sent: false,
-            whatsapp_consent: req.whatsapp_consent,
-            language: req.language.clone(),
-            notes: req.notes.clone(),
-            created_at: now,
-            updated_at: now,
-        };
+        let reservation = reservation_record(id, req, phone.as_ref(), now);
         put_json(&mut txn.open_table(RESERVATIONS)?, id, &reservation)?;
         index_insert(&txn, &reservation)?;
         crate::aggregates::reservation_changed(&txn, None, &reservation)?;
 
-        let (followup, followup_job_id) = match (&req.followup, req.whatsapp_consent, &phone) {
-            (Some(spec), true, Some(_)) => {
+        let (followup, followup_job_id) = match wants_followup(req, phone.as_ref()) {
+            Some(spec) => {
                 let (f, job) = write_followup(&txn, &reservation, spec, now)?;
                 (Some(f), Some(job))
             }
-            _ => (None, None),
+            None => (None, None),
         };
         txn.commit()?;
         tracing::info!(
@@ -215,26 +191,7 @@ impl Store {
         let txn = self.db.begin_write()?;
         let mut r: Reservation = load_reservation(&txn, reservation_id)?
             .ok_or(BookingError::NotFound(reservation_id))?;
-        if r.status != ReservationStatus::Confirmed {
-            return Err(BookingError::Invalid {
-                field: "status",
-                problem: format!(
-                    "reservation {reservation_id} is {}; only a confirmed reservation gets a WhatsApp confirmation",
-                    r.status
-                ),
-            });
-        }
-        if r.phone_encrypted.is_none() {
-            return Err(BookingError::Invalid {
-                field: "phone",
-                problem: format!(
-                    "reservation {reservation_id} has no caller number to send a WhatsApp confirmation to"
-                ),
-            });
-        }
-        if !r.whatsapp_consent {
-            r.whatsapp_consent = true;
-            r.updated_at = now;
+        if consent_to_followup(&mut r, now)? {
             put_json(&mut txn.open_table(RESERVATIONS)?, r.id, &r)?;
         }
         let key = followup_key(&r);
@@ -301,48 +258,12 @@ impl Store {
         rule: &CapacityRule,
         now: DateTime<Utc>,
     ) -> Result<Reservation, BookingError> {
-        if let Some(p) = change.party_size {
-            validate_party(p)?;
-        }
-        validate_text("notes", change.notes.as_deref(), 1000)?;
-        validate_text("customer_name", change.customer_name.as_deref(), 120)?;
-        rule.validate().map_err(|problem| BookingError::Invalid {
-            field: "hold_minutes",
-            problem,
-        })?;
+        validate_change(change, rule)?;
         let txn = self.db.begin_write()?;
         let old: Reservation = get_json(&txn.open_table(RESERVATIONS)?, "reservations", id)?
             .ok_or(BookingError::NotFound(id))?;
-        let mut new = old.clone();
-        if let Some(to) = change.status {
-            if !transition_allowed(old.status, to) {
-                return Err(BookingError::BadTransition {
-                    id,
-                    from: old.status,
-                    to,
-                });
-            }
-            new.status = to;
-        }
-        new.party_size = change.party_size.unwrap_or(old.party_size);
-        new.reservation_date = change.date.unwrap_or(old.reservation_date);
-        new.reservation_time = change.time.unwrap_or(old.reservation_time);
-        if change.notes.is_some() {
-            new.notes.clone_from(&change.notes);
-        }
-        if change.customer_name.is_some() {
-            new.customer_name.clone_from(&change.customer_name);
-        }
-        if let Some(consent) = change.whatsapp_consent {
-            new.whatsapp_consent = consent;
-        }
-        new.updated_at = now;
-        let holds_more = new.status == ReservationStatus::Confirmed
-            && (old.status != ReservationStatus::Confirmed
-                || new.party_size > old.party_size
-                || new.reservation_date != old.reservation_date
-                || new.reservation_time != old.reservation_time);
-        if holds_more {
+        let new = apply_change(&old, change, now)?;
+        if holds_more(&old, &new) {
             check_capacity(
                 &txn,
                 &new.business_id,
@@ -368,15 +289,7 @@ impl Store {
         id: u64,
         now: DateTime<Utc>,
     ) -> Result<Reservation, BookingError> {
-        let change = ReservationChange {
-            status: Some(ReservationStatus::Cancelled),
-            ..ReservationChange::default()
-        };
-        // Cancelling never needs capacity, so any valid rule does.
-        let rule = CapacityRule {
-            capacity_covers: 0,
-            hold_minutes: 1,
-        };
+        let (change, rule) = cancellation();
         self.modify_reservation(id, &change, &rule, now)
     }
 
@@ -415,19 +328,7 @@ impl Store {
     ) -> Result<Page<Reservation>, StoreError> {
         let txn = self.db.begin_read()?;
         let rows = txn.open_table(RESERVATIONS)?;
-        let keep = |r: &Reservation| {
-            filter
-                .business_id
-                .as_ref()
-                .is_none_or(|b| *b == r.business_id)
-                && filter.date_from.is_none_or(|d| r.reservation_date >= d)
-                && filter.date_to.is_none_or(|d| r.reservation_date <= d)
-                && filter.status.is_none_or(|s| r.status == s)
-                && filter
-                    .phone_hash
-                    .as_ref()
-                    .is_none_or(|h| r.phone_hash.as_ref() == Some(h))
-        };
+        let keep = |r: &Reservation| filter.keeps(r);
         let mut found = Vec::new();
         if let Some(business) = &filter.business_id {
             let index = txn.open_multimap_table(RES_BY_DATE)?;
@@ -514,25 +415,18 @@ fn confirmed_holds(
     exclude: Option<u64>,
 ) -> Result<Vec<Hold>, StoreError> {
     let mut holds = Vec::new();
-    let days = [
-        date.checked_sub_days(Days::new(1)),
-        Some(date),
-        date.checked_add_days(Days::new(1)),
-    ];
-    for day in days.into_iter().flatten() {
+    for day in hold_days(date) {
         let key = day.to_string();
         for id in index.get((business, key.as_str()))? {
             let id = id?.value();
             if Some(id) == exclude {
                 continue;
             }
-            if let Some(r) = get_json::<Reservation>(rows, "reservations", id)?
-                && r.status == ReservationStatus::Confirmed
+            if let Some(hold) = get_json::<Reservation>(rows, "reservations", id)?
+                .as_ref()
+                .and_then(hold_of)
             {
-                holds.push(Hold {
-                    start: absolute_minute(r.reservation_date, r.reservation_time),
-                    covers: u32::from(r.party_size),
-                });
+                holds.push(hold);
             }
         }
     }
@@ -551,7 +445,19 @@ fn check_capacity(
     let index = txn.open_multimap_table(RES_BY_DATE)?;
     let rows = txn.open_table(RESERVATIONS)?;
     let holds = confirmed_holds(&index, &rows, business, date, exclude)?;
-    let free = rule.free_at(&holds, absolute_minute(date, time));
+    fits(&holds, date, time, party_size, rule)
+}
+
+/// The capacity rule itself, shared by every backend: `party_size` more covers fit at
+/// `date`/`time` given the confirmed `holds` around it, or [`BookingError::Full`].
+pub(crate) fn fits(
+    holds: &[Hold],
+    date: NaiveDate,
+    time: TimeOfDay,
+    party_size: u8,
+    rule: &CapacityRule,
+) -> Result<(), BookingError> {
+    let free = rule.free_at(holds, absolute_minute(date, time));
     if u32::from(party_size) > free {
         return Err(BookingError::Full {
             party_size,
@@ -563,6 +469,27 @@ fn check_capacity(
         });
     }
     Ok(())
+}
+
+/// The days whose confirmed bookings can overlap a hold starting on `date` (holds may cross
+/// midnight): the day before, the day and the day after.
+pub(crate) fn hold_days(date: NaiveDate) -> Vec<NaiveDate> {
+    [
+        date.checked_sub_days(Days::new(1)),
+        Some(date),
+        date.checked_add_days(Days::new(1)),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
+/// The hold a confirmed reservation takes.
+pub(crate) fn hold_of(r: &Reservation) -> Option<Hold> {
+    (r.status == ReservationStatus::Confirmed).then(|| Hold {
+        start: absolute_minute(r.reservation_date, r.reservation_time),
+        covers: u32::from(r.party_size),
+    })
 }
 
 pub(crate) fn index_insert(txn: &WriteTransaction, r: &Reservation) -> Result<(), StoreError> {
@@ -589,7 +516,7 @@ pub(crate) fn index_remove(txn: &WriteTransaction, r: &Reservation) -> Result<()
 
 /// The idempotency key of a reservation's WhatsApp confirmation (its job and the webhook's
 /// `Idempotency-Key`): one per reservation.
-fn followup_key(r: &Reservation) -> String {
+pub(crate) fn followup_key(r: &Reservation) -> String {
     format!("wa-confirm:{}:{}", r.business_id, r.id)
 }
 
@@ -600,15 +527,27 @@ fn write_followup(
     now: DateTime<Utc>,
 ) -> Result<(WhatsappFollowup, u64), StoreError> {
     let id = next_id(txn, "whatsapp_followup")?;
-    let key = followup_key(r);
-    let followup = WhatsappFollowup {
+    let followup = followup_record(id, r, spec, now);
+    put_json(&mut txn.open_table(FOLLOWUPS)?, id, &followup)?;
+    let job = enqueue_in(txn, &followup_job(&followup, spec, now), now)?;
+    Ok((followup, job.id))
+}
+
+/// A new, pending WhatsApp confirmation of `r`.
+pub(crate) fn followup_record(
+    id: u64,
+    r: &Reservation,
+    spec: &FollowupSpec,
+    now: DateTime<Utc>,
+) -> WhatsappFollowup {
+    WhatsappFollowup {
         id,
         reservation_id: r.id,
         business_id: r.business_id.clone(),
         template: spec.template.clone(),
         language: spec.language.clone(),
         restaurant_name: spec.restaurant_name.clone(),
-        idempotency_key: key.clone(),
+        idempotency_key: followup_key(r),
         status: FollowupStatus::Pending,
         attempts: 0,
         last_error: None,
@@ -616,20 +555,199 @@ fn write_followup(
         sent_at: None,
         created_at: now,
         updated_at: now,
-    };
-    put_json(&mut txn.open_table(FOLLOWUPS)?, id, &followup)?;
-    let job = enqueue_in(
-        txn,
-        &NewJob {
-            kind: crate::WHATSAPP_FOLLOWUP_KIND.to_owned(),
-            payload: serde_json::json!({ "followup_id": id }),
-            idempotency_key: key,
-            max_attempts: spec.max_attempts.max(1),
-            due_at: now,
+    }
+}
+
+/// The job that sends `followup`; its idempotency key is the confirmation's.
+pub(crate) fn followup_job(
+    followup: &WhatsappFollowup,
+    spec: &FollowupSpec,
+    now: DateTime<Utc>,
+) -> NewJob {
+    NewJob {
+        kind: crate::WHATSAPP_FOLLOWUP_KIND.to_owned(),
+        payload: serde_json::json!({ "followup_id": followup.id }),
+        idempotency_key: followup.idempotency_key.clone(),
+        max_attempts: spec.max_attempts.max(1),
+        due_at: now,
+    }
+}
+
+/// The follow-up spec when this booking gets a confirmation: WhatsApp is configured, the
+/// caller consented and left a number.
+pub(crate) fn wants_followup<'a, P>(
+    req: &'a BookingRequest,
+    phone: Option<&P>,
+) -> Option<&'a FollowupSpec> {
+    match (&req.followup, req.whatsapp_consent, phone) {
+        (Some(spec), true, Some(_)) => Some(spec),
+        _ => None,
+    }
+}
+
+/// Every check of a booking request that needs no database.
+pub(crate) fn validate_booking(
+    req: &BookingRequest,
+    rule: &CapacityRule,
+) -> Result<(), BookingError> {
+    validate_business(&req.business_id)?;
+    validate_party(req.party_size)?;
+    validate_rule(rule)?;
+    validate_text("notes", req.notes.as_deref(), 1000)?;
+    validate_text("customer_name", req.customer_name.as_deref(), 120)
+}
+
+/// Every check of a reservation change that needs no database.
+pub(crate) fn validate_change(
+    change: &ReservationChange,
+    rule: &CapacityRule,
+) -> Result<(), BookingError> {
+    if let Some(p) = change.party_size {
+        validate_party(p)?;
+    }
+    validate_text("notes", change.notes.as_deref(), 1000)?;
+    validate_text("customer_name", change.customer_name.as_deref(), 120)?;
+    validate_rule(rule)
+}
+
+fn validate_rule(rule: &CapacityRule) -> Result<(), BookingError> {
+    rule.validate().map_err(|problem| BookingError::Invalid {
+        field: "hold_minutes",
+        problem,
+    })
+}
+
+/// The reservation a booking writes: confirmed, phone stored only as hash + ciphertext.
+pub(crate) fn reservation_record(
+    id: u64,
+    req: &BookingRequest,
+    phone: Option<&(PhoneHash, EncryptedPhone)>,
+    now: DateTime<Utc>,
+) -> Reservation {
+    Reservation {
+        id,
+        business_id: req.business_id.clone(),
+        call_id: req.call_id,
+        customer_name: req.customer_name.clone(),
+        phone_hash: phone.map(|(h, _)| h.clone()),
+        phone_encrypted: phone.map(|(_, e)| e.clone()),
+        party_size: req.party_size,
+        reservation_date: req.date,
+        reservation_time: req.time,
+        status: ReservationStatus::Confirmed,
+        whatsapp_sent: false,
+        whatsapp_consent: req.whatsapp_consent,
+        language: req.language.clone(),
+        notes: req.notes.clone(),
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+/// Checks that `r` can get a WhatsApp confirmation after the booking and records the
+/// consent; true when `r` changed and must be written back.
+pub(crate) fn consent_to_followup(
+    r: &mut Reservation,
+    now: DateTime<Utc>,
+) -> Result<bool, BookingError> {
+    let reservation_id = r.id;
+    if r.status != ReservationStatus::Confirmed {
+        return Err(BookingError::Invalid {
+            field: "status",
+            problem: format!(
+                "reservation {reservation_id} is {}; only a confirmed reservation gets a WhatsApp confirmation",
+                r.status
+            ),
+        });
+    }
+    if r.phone_encrypted.is_none() {
+        return Err(BookingError::Invalid {
+            field: "phone",
+            problem: format!(
+                "reservation {reservation_id} has no caller number to send a WhatsApp confirmation to"
+            ),
+        });
+    }
+    if r.whatsapp_consent {
+        return Ok(false);
+    }
+    r.whatsapp_consent = true;
+    r.updated_at = now;
+    Ok(true)
+}
+
+/// `old` with `change` applied (status transition checked), stamped `now`.
+pub(crate) fn apply_change(
+    old: &Reservation,
+    change: &ReservationChange,
+    now: DateTime<Utc>,
+) -> Result<Reservation, BookingError> {
+    let mut new = old.clone();
+    if let Some(to) = change.status {
+        if !transition_allowed(old.status, to) {
+            return Err(BookingError::BadTransition {
+                id: old.id,
+                from: old.status,
+                to,
+            });
+        }
+        new.status = to;
+    }
+    new.party_size = change.party_size.unwrap_or(old.party_size);
+    new.reservation_date = change.date.unwrap_or(old.reservation_date);
+    new.reservation_time = change.time.unwrap_or(old.reservation_time);
+    if change.notes.is_some() {
+        new.notes.clone_from(&change.notes);
+    }
+    if change.customer_name.is_some() {
+        new.customer_name.clone_from(&change.customer_name);
+    }
+    if let Some(consent) = change.whatsapp_consent {
+        new.whatsapp_consent = consent;
+    }
+    new.updated_at = now;
+    Ok(new)
+}
+
+/// Whether going from `old` to `new` takes covers the old reservation did not hold, so
+/// capacity must be checked again.
+pub(crate) fn holds_more(old: &Reservation, new: &Reservation) -> bool {
+    new.status == ReservationStatus::Confirmed
+        && (old.status != ReservationStatus::Confirmed
+            || new.party_size > old.party_size
+            || new.reservation_date != old.reservation_date
+            || new.reservation_time != old.reservation_time)
+}
+
+/// The change and rule a cancellation is: cancelling never needs capacity, so any valid rule
+/// does.
+pub(crate) fn cancellation() -> (ReservationChange, CapacityRule) {
+    (
+        ReservationChange {
+            status: Some(ReservationStatus::Cancelled),
+            ..ReservationChange::default()
         },
-        now,
-    )?;
-    Ok((followup, job.id))
+        CapacityRule {
+            capacity_covers: 0,
+            hold_minutes: 1,
+        },
+    )
+}
+
+impl ReservationFilter {
+    /// Whether `r` passes every filter.
+    pub(crate) fn keeps(&self, r: &Reservation) -> bool {
+        self.business_id
+            .as_ref()
+            .is_none_or(|b| *b == r.business_id)
+            && self.date_from.is_none_or(|d| r.reservation_date >= d)
+            && self.date_to.is_none_or(|d| r.reservation_date <= d)
+            && self.status.is_none_or(|s| r.status == s)
+            && self
+                .phone_hash
+                .as_ref()
+                .is_none_or(|h| r.phone_hash.as_ref() == Some(h))
+    }
 }
 
 fn validate_business(id: &str) -> Result<(), BookingError> {

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use redb::ReadableTable;
 
-use crate::crypto::PhoneHash;
+use crate::crypto::{PhoneCrypto, PhoneHash};
 use crate::error::StoreError;
 use crate::model::{
     CallLog, CallOutcome, CallWithTurns, CallerPreferences, ConversationTurn, HandledBy, TurnRole,
@@ -106,28 +106,11 @@ pub const MAX_PREFERRED_NAME: usize = 120;
 impl Store {
     /// Records a new call and bumps the business's daily call counter.
     pub fn create_call(&self, new: &NewCall, now: DateTime<Utc>) -> Result<CallLog, StoreError> {
-        if new.business_id.is_empty() {
-            return Err(StoreError::invalid("business_id", "must not be empty"));
-        }
+        validate_call(new)?;
         let crypto = self.crypto();
         let txn = self.db.begin_write()?;
         let id = next_id(&txn, "call")?;
-        let call = CallLog {
-            id,
-            business_id: new.business_id.clone(),
-            external_call_id: new.external_call_id.clone(),
-            caller_phone_hash: new.caller.as_ref().map(|p| crypto.hash(p)),
-            caller_phone_encrypted: new.caller.as_ref().map(|p| crypto.encrypt(p)),
-            started_at: new.started_at,
-            ended_at: None,
-            duration_seconds: None,
-            language: new.language.clone(),
-            outcome: CallOutcome::InProgress,
-            reservation_id: None,
-            summary: None,
-            created_at: now,
-            updated_at: now,
-        };
+        let call = call_record(id, new, &crypto, now);
         put_json(&mut txn.open_table(CALLS)?, id, &call)?;
         txn.open_multimap_table(CALLS_BY_START)?.insert(
             (
@@ -154,26 +137,10 @@ impl Store {
         let txn = self.db.begin_write()?;
         let mut call: CallLog = get_json(&txn.open_table(CALLS)?, "call_logs", id)?
             .ok_or_else(|| StoreError::not_found("call", id))?;
-        let was_handoff = call.outcome == CallOutcome::Transferred;
-        call.ended_at = Some(end.ended_at);
-        let secs = (end.ended_at - call.started_at).num_seconds().max(0);
-        call.duration_seconds = Some(u32::try_from(secs).unwrap_or(u32::MAX));
-        call.outcome = end.outcome;
-        call.reservation_id = end.reservation_id.or(call.reservation_id);
-        if end.language.is_some() {
-            call.language.clone_from(&end.language);
-        }
-        if end.summary.is_some() {
-            call.summary.clone_from(&end.summary);
-        }
-        call.updated_at = now;
+        let handoffs = end_call(&mut call, end, now);
         put_json(&mut txn.open_table(CALLS)?, id, &call)?;
-        let is_handoff = call.outcome == CallOutcome::Transferred;
-        if was_handoff != is_handoff {
-            let day = call.started_at.date_naive().to_string();
-            let delta = if is_handoff { 1 } else { -1 };
-            crate::aggregates::adjust(&txn, &call.business_id, &day, "handoffs", delta)?;
-        }
+        let day = call.started_at.date_naive().to_string();
+        crate::aggregates::adjust(&txn, &call.business_id, &day, "handoffs", handoffs)?;
         crate::jobs::enqueue_in(&txn, &crate::reviews::analyze_job(id, now), now)?;
         txn.commit()?;
         Ok(call)
@@ -199,18 +166,7 @@ impl Store {
             Some(last) => last?.0.value().1 + 1,
             None => 0,
         };
-        let stored = ConversationTurn {
-            call_id,
-            seq,
-            role: turn.role,
-            text: turn.text.clone(),
-            language: turn.language.clone(),
-            stt_confidence: turn.stt_confidence,
-            started_at: turn.started_at,
-            timings: turn.timings.clone(),
-            handled_by: turn.handled_by.clone(),
-            created_at: now,
-        };
+        let stored = turn_record(call_id, seq, turn, now);
         turns.insert((call_id, seq), encode(&stored).as_slice())?;
         drop(turns);
         txn.commit()?;
@@ -244,15 +200,7 @@ impl Store {
     ) -> Result<Page<CallLog>, StoreError> {
         let txn = self.db.begin_read()?;
         let rows = txn.open_table(CALLS)?;
-        let keep = |c: &CallLog| {
-            filter
-                .business_id
-                .as_ref()
-                .is_none_or(|b| *b == c.business_id)
-                && filter.from.is_none_or(|f| c.started_at >= f)
-                && filter.to.is_none_or(|t| c.started_at < t)
-                && filter.outcome.is_none_or(|o| c.outcome == o)
-        };
+        let keep = |c: &CallLog| filter.keeps(c);
         let mut found = Vec::new();
         if let Some(business) = &filter.business_id {
             let index = txn.open_multimap_table(CALLS_BY_START)?;
@@ -311,24 +259,14 @@ impl Store {
         edit: &CallerPreferencesEdit,
         now: DateTime<Utc>,
     ) -> Result<CallerPreferences, StoreError> {
-        if let Some(name) = &edit.preferred_name
-            && name.chars().count() > MAX_PREFERRED_NAME
-        {
-            return Err(StoreError::invalid(
-                "preferred_name",
-                format!("preferred_name is longer than {MAX_PREFERRED_NAME} characters"),
-            ));
-        }
+        validate_edit(edit)?;
         let txn = self.db.begin_write()?;
         let mut table = txn.open_table(CALLER_PREFS)?;
         let mut prefs: CallerPreferences = match table.get(hash.as_str())? {
             Some(bytes) => decode("caller_preferences", hash, bytes.value())?,
             None => return Err(StoreError::not_found("caller preferences", hash)),
         };
-        prefs.last_language.clone_from(&edit.last_language);
-        prefs.preferred_name.clone_from(&edit.preferred_name);
-        prefs.whatsapp_consent = edit.whatsapp_consent;
-        prefs.updated_at = now;
+        apply_edit(&mut prefs, edit, now);
         table.insert(hash.as_str(), encode(&prefs).as_slice())?;
         drop(table);
         txn.commit()?;
@@ -348,33 +286,154 @@ impl Store {
             Some(bytes) => Some(decode("caller_preferences", hash, bytes.value())?),
             None => None,
         };
-        let mut prefs = existing.unwrap_or_else(|| CallerPreferences {
-            phone_hash: hash.clone(),
-            last_language: None,
-            preferred_name: None,
-            whatsapp_consent: None,
-            total_calls: 0,
-            last_call_at: None,
-            created_at: now,
-            updated_at: now,
-        });
-        if update.language.is_some() {
-            prefs.last_language.clone_from(&update.language);
-        }
-        if update.name.is_some() {
-            prefs.preferred_name.clone_from(&update.name);
-        }
-        if update.whatsapp_consent.is_some() {
-            prefs.whatsapp_consent = update.whatsapp_consent;
-        }
-        if let Some(at) = update.call_at {
-            prefs.total_calls += 1;
-            prefs.last_call_at = Some(at);
-        }
-        prefs.updated_at = now;
+        let prefs = updated_preferences(existing, hash, update, now);
         table.insert(hash.as_str(), encode(&prefs).as_slice())?;
         drop(table);
         txn.commit()?;
         Ok(prefs)
     }
+}
+
+/// Refuses a call without a business.
+pub(crate) fn validate_call(new: &NewCall) -> Result<(), StoreError> {
+    if new.business_id.is_empty() {
+        return Err(StoreError::invalid("business_id", "must not be empty"));
+    }
+    Ok(())
+}
+
+/// A new call in progress; the caller's number only as hash + ciphertext.
+pub(crate) fn call_record(
+    id: u64,
+    new: &NewCall,
+    crypto: &PhoneCrypto,
+    now: DateTime<Utc>,
+) -> CallLog {
+    CallLog {
+        id,
+        business_id: new.business_id.clone(),
+        external_call_id: new.external_call_id.clone(),
+        caller_phone_hash: new.caller.as_ref().map(|p| crypto.hash(p)),
+        caller_phone_encrypted: new.caller.as_ref().map(|p| crypto.encrypt(p)),
+        started_at: new.started_at,
+        ended_at: None,
+        duration_seconds: None,
+        language: new.language.clone(),
+        outcome: CallOutcome::InProgress,
+        reservation_id: None,
+        summary: None,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+/// Ends `call`; returns how the day's `handoffs` counter moves (-1, 0 or 1).
+pub(crate) fn end_call(call: &mut CallLog, end: &CallEnd, now: DateTime<Utc>) -> i64 {
+    let was_handoff = call.outcome == CallOutcome::Transferred;
+    call.ended_at = Some(end.ended_at);
+    let secs = (end.ended_at - call.started_at).num_seconds().max(0);
+    call.duration_seconds = Some(u32::try_from(secs).unwrap_or(u32::MAX));
+    call.outcome = end.outcome;
+    call.reservation_id = end.reservation_id.or(call.reservation_id);
+    if end.language.is_some() {
+        call.language.clone_from(&end.language);
+    }
+    if end.summary.is_some() {
+        call.summary.clone_from(&end.summary);
+    }
+    call.updated_at = now;
+    let is_handoff = call.outcome == CallOutcome::Transferred;
+    i64::from(is_handoff) - i64::from(was_handoff)
+}
+
+/// The stored form of turn `seq` of call `call_id`.
+pub(crate) fn turn_record(
+    call_id: u64,
+    seq: u32,
+    turn: &NewTurn,
+    now: DateTime<Utc>,
+) -> ConversationTurn {
+    ConversationTurn {
+        call_id,
+        seq,
+        role: turn.role,
+        text: turn.text.clone(),
+        language: turn.language.clone(),
+        stt_confidence: turn.stt_confidence,
+        started_at: turn.started_at,
+        timings: turn.timings.clone(),
+        handled_by: turn.handled_by.clone(),
+        created_at: now,
+    }
+}
+
+impl CallFilter {
+    /// Whether `c` passes every filter.
+    pub(crate) fn keeps(&self, c: &CallLog) -> bool {
+        self.business_id
+            .as_ref()
+            .is_none_or(|b| *b == c.business_id)
+            && self.from.is_none_or(|f| c.started_at >= f)
+            && self.to.is_none_or(|t| c.started_at < t)
+            && self.outcome.is_none_or(|o| c.outcome == o)
+    }
+}
+
+/// Refuses an over-long preferred name.
+pub(crate) fn validate_edit(edit: &CallerPreferencesEdit) -> Result<(), StoreError> {
+    if let Some(name) = &edit.preferred_name
+        && name.chars().count() > MAX_PREFERRED_NAME
+    {
+        return Err(StoreError::invalid(
+            "preferred_name",
+            format!("preferred_name is longer than {MAX_PREFERRED_NAME} characters"),
+        ));
+    }
+    Ok(())
+}
+
+/// The owner's edit replaces the three editable fields.
+pub(crate) fn apply_edit(
+    prefs: &mut CallerPreferences,
+    edit: &CallerPreferencesEdit,
+    now: DateTime<Utc>,
+) {
+    prefs.last_language.clone_from(&edit.last_language);
+    prefs.preferred_name.clone_from(&edit.preferred_name);
+    prefs.whatsapp_consent = edit.whatsapp_consent;
+    prefs.updated_at = now;
+}
+
+/// `existing` (or a new record for `hash`) with what a call learned merged in.
+pub(crate) fn updated_preferences(
+    existing: Option<CallerPreferences>,
+    hash: &PhoneHash,
+    update: &CallerUpdate,
+    now: DateTime<Utc>,
+) -> CallerPreferences {
+    let mut prefs = existing.unwrap_or_else(|| CallerPreferences {
+        phone_hash: hash.clone(),
+        last_language: None,
+        preferred_name: None,
+        whatsapp_consent: None,
+        total_calls: 0,
+        last_call_at: None,
+        created_at: now,
+        updated_at: now,
+    });
+    if update.language.is_some() {
+        prefs.last_language.clone_from(&update.language);
+    }
+    if update.name.is_some() {
+        prefs.preferred_name.clone_from(&update.name);
+    }
+    if update.whatsapp_consent.is_some() {
+        prefs.whatsapp_consent = update.whatsapp_consent;
+    }
+    if let Some(at) = update.call_at {
+        prefs.total_calls += 1;
+        prefs.last_call_at = Some(at);
+    }
+    prefs.updated_at = now;
+    prefs
 }

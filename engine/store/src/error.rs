@@ -32,6 +32,12 @@ pub enum StoreError {
         /// redb's description of the I/O failure (no paths).
         reason: String,
     },
+    /// PostgreSQL refused a statement for a reason other than being unavailable (a
+    /// constraint, a schema this build does not expect); the operation changed nothing.
+    #[error(
+        "PostgreSQL refused the operation: {0}; check that `vartalaap migrate` ran against this database"
+    )]
+    Postgres(String),
     /// A stored row failed to decode: the file was written by an incompatible build or damaged.
     #[error(
         "stored {table} row {key} does not decode: {source}; run `vartalaap migrate` or restore a backup"

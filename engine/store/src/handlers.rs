@@ -7,9 +7,12 @@ use chrono::{DateTime, TimeDelta, Utc};
 use redb::ReadableTable;
 
 use crate::booking::load_reservation;
+use crate::crypto::PhoneCrypto;
 use crate::error::StoreError;
 use crate::jobs::{JobFailure, JobFilter};
-use crate::model::{FollowupStatus, Job, JobStatus, ReservationStatus, WhatsappFollowup};
+use crate::model::{
+    FollowupStatus, Job, JobStatus, Reservation, ReservationStatus, WhatsappFollowup,
+};
 use crate::retention::RetentionPolicy;
 use crate::runner::{Clock, HandlerFuture, JobHandler};
 use crate::store::{PageRequest, Store};
@@ -17,7 +20,7 @@ use crate::tables::*;
 use crate::whatsapp::{FollowupMessage, SendReceipt, WhatsAppSender};
 
 /// What the follow-up handler should do for a job.
-enum Plan {
+pub(crate) enum Plan {
     /// Already sent or deliberately skipped: finish the job.
     Nothing,
     /// Send this.
@@ -60,31 +63,12 @@ impl Store {
         }
         let r = load_reservation(&txn, f.reservation_id)?
             .ok_or_else(|| StoreError::not_found("reservation", f.reservation_id))?;
-        let phone = match (&r.phone_encrypted, r.whatsapp_consent, r.status) {
-            (Some(enc), true, ReservationStatus::Confirmed) => Some(self.crypto().decrypt(enc)?),
-            _ => None,
-        };
-        let Some(to) = phone else {
-            f.status = FollowupStatus::Skipped;
-            f.updated_at = now;
+        let plan = plan_for(&mut f, &r, &self.crypto(), now)?;
+        if matches!(plan, Plan::Nothing) {
             put_json(&mut txn.open_table(FOLLOWUPS)?, id, &f)?;
             txn.commit()?;
-            tracing::info!(
-                followup_id = id,
-                "WhatsApp follow-up skipped: reservation no longer confirmed."
-            );
-            return Ok(Plan::Nothing);
-        };
-        Ok(Plan::Send(Box::new(FollowupMessage {
-            template: f.template,
-            language: f.language,
-            idempotency_key: f.idempotency_key,
-            to,
-            restaurant: f.restaurant_name,
-            date: r.reservation_date.to_string(),
-            time: r.reservation_time.to_string(),
-            party_size: r.party_size,
-        })))
+        }
+        Ok(plan)
     }
 
     fn record_followup(
@@ -97,28 +81,75 @@ impl Store {
         let mut f: WhatsappFollowup =
             get_json(&txn.open_table(FOLLOWUPS)?, "whatsapp_followups", id)?
                 .ok_or_else(|| StoreError::not_found("whatsapp followup", id))?;
-        f.attempts += 1;
-        f.updated_at = now;
-        match outcome {
-            Ok(receipt) => {
-                f.status = FollowupStatus::Sent;
-                f.sent_at = Some(now);
-                f.provider_message_id.clone_from(&receipt.message_id);
-                f.last_error = None;
-                if let Some(mut r) = load_reservation(&txn, f.reservation_id)? {
-                    r.whatsapp_sent = true;
-                    r.updated_at = now;
-                    put_json(&mut txn.open_table(RESERVATIONS)?, r.id, &r)?;
-                }
-            }
-            Err(message) => {
-                f.status = FollowupStatus::Failed;
-                f.last_error = Some(message);
-            }
+        if record_outcome(&mut f, outcome, now)
+            && let Some(mut r) = load_reservation(&txn, f.reservation_id)?
+        {
+            r.whatsapp_sent = true;
+            r.updated_at = now;
+            put_json(&mut txn.open_table(RESERVATIONS)?, r.id, &r)?;
         }
         put_json(&mut txn.open_table(FOLLOWUPS)?, id, &f)?;
         txn.commit()?;
         Ok(())
+    }
+}
+
+/// What to do with a pending confirmation `f` of reservation `r`: send it (decrypting the
+/// number only now), or — when the reservation is no longer confirmed, consented or has no
+/// number — mark `f` skipped (the caller writes `f` back then).
+pub(crate) fn plan_for(
+    f: &mut WhatsappFollowup,
+    r: &Reservation,
+    crypto: &PhoneCrypto,
+    now: DateTime<Utc>,
+) -> Result<Plan, StoreError> {
+    let phone = match (&r.phone_encrypted, r.whatsapp_consent, r.status) {
+        (Some(enc), true, ReservationStatus::Confirmed) => Some(crypto.decrypt(enc)?),
+        _ => None,
+    };
+    let Some(to) = phone else {
+        f.status = FollowupStatus::Skipped;
+        f.updated_at = now;
+        tracing::info!(
+            followup_id = f.id,
+            "WhatsApp follow-up skipped: reservation no longer confirmed."
+        );
+        return Ok(Plan::Nothing);
+    };
+    Ok(Plan::Send(Box::new(FollowupMessage {
+        template: f.template.clone(),
+        language: f.language.clone(),
+        idempotency_key: f.idempotency_key.clone(),
+        to,
+        restaurant: f.restaurant_name.clone(),
+        date: r.reservation_date.to_string(),
+        time: r.reservation_time.to_string(),
+        party_size: r.party_size,
+    })))
+}
+
+/// Records a send attempt on `f`; true when it was sent (the reservation is then marked
+/// `whatsapp_sent` in the same transaction).
+pub(crate) fn record_outcome(
+    f: &mut WhatsappFollowup,
+    outcome: Result<&SendReceipt, String>,
+    now: DateTime<Utc>,
+) -> bool {
+    f.attempts += 1;
+    f.updated_at = now;
+    match outcome {
+        Ok(receipt) => {
+            f.status = FollowupStatus::Sent;
+            f.sent_at = Some(now);
+            f.provider_message_id.clone_from(&receipt.message_id);
+            f.last_error = None;
+            true
+        }
+        Err(message) => {
+            f.status = FollowupStatus::Failed;
+            f.last_error = Some(message);
+            false
+        }
     }
 }
 
@@ -228,36 +259,52 @@ impl Store {
         not_before: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<u64, StoreError> {
-        let filter = JobFilter {
-            status: Some(JobStatus::Dead),
-            kind: Some(crate::WHATSAPP_FOLLOWUP_KIND.to_owned()),
-        };
-        let mut page = PageRequest {
-            after: None,
-            limit: crate::MAX_PAGE,
-        };
-        let mut n = 0;
-        loop {
-            let jobs = self.list_jobs(&filter, &page)?;
-            for job in &jobs.items {
-                let unsent = match job.payload.get("followup_id").and_then(|v| v.as_u64()) {
-                    Some(fid) => self.get_followup(fid)?.is_some_and(|f| {
-                        matches!(f.status, FollowupStatus::Pending | FollowupStatus::Failed)
-                    }),
-                    None => false,
-                };
-                if unsent && job.created_at >= not_before {
-                    match self.retry_dead(job.id, now) {
-                        Ok(_) => n += 1,
-                        Err(crate::JobError::Store(e)) => return Err(e),
-                        Err(_) => {} // raced with another sweep: already re-queued
-                    }
+        requeue_failed_with(
+            not_before,
+            |filter, page| self.list_jobs(filter, page),
+            |id| self.get_followup(id),
+            |id| self.retry_dead(id, now),
+        )
+    }
+}
+
+/// [`Store::requeue_failed_whatsapp`] over any backend's job list, follow-up look-up and
+/// dead-job retry.
+pub(crate) fn requeue_failed_with(
+    not_before: DateTime<Utc>,
+    list_jobs: impl Fn(&JobFilter, &PageRequest) -> Result<crate::Page<Job>, StoreError>,
+    get_followup: impl Fn(u64) -> Result<Option<WhatsappFollowup>, StoreError>,
+    retry_dead: impl Fn(u64) -> Result<Job, crate::JobError>,
+) -> Result<u64, StoreError> {
+    let filter = JobFilter {
+        status: Some(JobStatus::Dead),
+        kind: Some(crate::WHATSAPP_FOLLOWUP_KIND.to_owned()),
+    };
+    let mut page = PageRequest {
+        after: None,
+        limit: crate::MAX_PAGE,
+    };
+    let mut n = 0;
+    loop {
+        let jobs = list_jobs(&filter, &page)?;
+        for job in &jobs.items {
+            let unsent = match job.payload.get("followup_id").and_then(|v| v.as_u64()) {
+                Some(fid) => get_followup(fid)?.is_some_and(|f| {
+                    matches!(f.status, FollowupStatus::Pending | FollowupStatus::Failed)
+                }),
+                None => false,
+            };
+            if unsent && job.created_at >= not_before {
+                match retry_dead(job.id) {
+                    Ok(_) => n += 1,
+                    Err(crate::JobError::Store(e)) => return Err(e),
+                    Err(_) => {} // raced with another sweep: already re-queued
                 }
             }
-            match jobs.next_after {
-                Some(after) => page.after = Some(after),
-                None => return Ok(n),
-            }
+        }
+        match jobs.next_after {
+            Some(after) => page.after = Some(after),
+            None => return Ok(n),
         }
     }
 }

@@ -130,12 +130,7 @@ pub(crate) fn enqueue_in(
     new: &NewJob,
     now: DateTime<Utc>,
 ) -> Result<Job, StoreError> {
-    if new.kind.is_empty() || new.idempotency_key.is_empty() {
-        return Err(StoreError::invalid(
-            "job",
-            "kind and idempotency_key must not be empty",
-        ));
-    }
+    validate_job(new)?;
     let existing = txn
         .open_table(JOBS_BY_KEY)?
         .get(new.idempotency_key.as_str())?
@@ -145,22 +140,7 @@ pub(crate) fn enqueue_in(
             .ok_or_else(|| StoreError::not_found("job", id));
     }
     let id = next_id(txn, "job")?;
-    let job = Job {
-        id,
-        kind: new.kind.clone(),
-        payload: new.payload.clone(),
-        idempotency_key: new.idempotency_key.clone(),
-        status: JobStatus::Pending,
-        attempts: 0,
-        max_attempts: new.max_attempts.max(1),
-        due_at: new.due_at,
-        lease_owner: None,
-        lease_expires_at: None,
-        last_error: None,
-        created_at: now,
-        updated_at: now,
-        finished_at: None,
-    };
+    let job = job_record(id, new, now);
     put_json(&mut txn.open_table(JOBS)?, id, &job)?;
     txn.open_table(JOBS_BY_DUE)?
         .insert((ms(job.due_at), id), ())?;
@@ -179,16 +159,138 @@ pub(crate) fn rearm_in(
 ) -> Result<(), StoreError> {
     let job: Job = get_json(&txn.open_table(JOBS)?, "jobs", id)?
         .ok_or_else(|| StoreError::not_found("job", id))?;
-    if matches!(job.status, JobStatus::Pending | JobStatus::Running) {
-        return Ok(());
-    }
     let mut job = job;
+    if rearm(&mut job, now) {
+        save(txn, &job)?;
+    }
+    Ok(())
+}
+
+/// Refuses a job without kind or idempotency key.
+pub(crate) fn validate_job(new: &NewJob) -> Result<(), StoreError> {
+    if new.kind.is_empty() || new.idempotency_key.is_empty() {
+        return Err(StoreError::invalid(
+            "job",
+            "kind and idempotency_key must not be empty",
+        ));
+    }
+    Ok(())
+}
+
+/// A new pending job.
+pub(crate) fn job_record(id: u64, new: &NewJob, now: DateTime<Utc>) -> Job {
+    Job {
+        id,
+        kind: new.kind.clone(),
+        payload: new.payload.clone(),
+        idempotency_key: new.idempotency_key.clone(),
+        status: JobStatus::Pending,
+        attempts: 0,
+        max_attempts: new.max_attempts.max(1),
+        due_at: new.due_at,
+        lease_owner: None,
+        lease_expires_at: None,
+        last_error: None,
+        created_at: now,
+        updated_at: now,
+        finished_at: None,
+    }
+}
+
+/// Makes a finished (done or dead) job pending again with fresh attempts, due `now`; false
+/// (unchanged) when it is still pending or running.
+pub(crate) fn rearm(job: &mut Job, now: DateTime<Utc>) -> bool {
+    if matches!(job.status, JobStatus::Pending | JobStatus::Running) {
+        return false;
+    }
+    revive(job, now);
+    true
+}
+
+fn revive(job: &mut Job, now: DateTime<Utc>) {
     job.status = JobStatus::Pending;
     job.attempts = 0;
     job.due_at = now;
     job.finished_at = None;
     job.updated_at = now;
-    save(txn, &job)
+}
+
+/// Leases `job` to `owner` until `now + lease`, counting an attempt.
+pub(crate) fn lease_to(job: &mut Job, owner: &str, now: DateTime<Utc>, lease: Duration) {
+    job.status = JobStatus::Running;
+    job.attempts += 1;
+    job.lease_owner = Some(owner.to_owned());
+    job.lease_expires_at = Some(now + delta(lease));
+    job.updated_at = now;
+}
+
+/// Marks `owner`'s running job done.
+pub(crate) fn complete(job: &mut Job, owner: &str, now: DateTime<Utc>) -> Result<(), JobError> {
+    check_lease(job, owner)?;
+    job.status = JobStatus::Done;
+    job.lease_owner = None;
+    job.lease_expires_at = None;
+    job.updated_at = now;
+    job.finished_at = Some(now);
+    Ok(())
+}
+
+/// Records `owner`'s failed attempt: pending again after the backoff (or the provider's
+/// `retry_after`), or dead when permanent or out of attempts.
+pub(crate) fn fail(
+    job: &mut Job,
+    owner: &str,
+    failure: &JobFailure,
+    backoff: &Backoff,
+    jitter: &mut dyn Jitter,
+    now: DateTime<Utc>,
+) -> Result<JobFate, JobError> {
+    check_lease(job, owner)?;
+    job.lease_owner = None;
+    job.lease_expires_at = None;
+    job.last_error = Some(failure.message.clone());
+    job.updated_at = now;
+    let fate = if failure.permanent || job.attempts >= job.max_attempts {
+        job.status = JobStatus::Dead;
+        job.finished_at = Some(now);
+        JobFate::Dead
+    } else {
+        let wait = failure
+            .retry_after
+            .unwrap_or_else(|| backoff.delay(job.attempts, jitter));
+        job.status = JobStatus::Pending;
+        job.due_at = now + delta(wait);
+        JobFate::Retry(job.due_at)
+    };
+    if fate == JobFate::Dead {
+        tracing::warn!(job_id = job.id, kind = %job.kind, attempts = job.attempts, error = %failure.message, "Job dead-lettered.");
+    }
+    Ok(fate)
+}
+
+/// Gives `owner`'s running job back unattempted (shutdown), due now.
+pub(crate) fn release(job: &mut Job, owner: &str, now: DateTime<Utc>) -> Result<(), JobError> {
+    check_lease(job, owner)?;
+    job.status = JobStatus::Pending;
+    job.attempts = job.attempts.saturating_sub(1);
+    job.lease_owner = None;
+    job.lease_expires_at = None;
+    job.due_at = now;
+    job.updated_at = now;
+    Ok(())
+}
+
+/// Re-queues a dead job with fresh attempts.
+pub(crate) fn retry(job: &mut Job, now: DateTime<Utc>) -> Result<(), JobError> {
+    if job.status != JobStatus::Dead {
+        return Err(JobError::NotDead {
+            id: job.id,
+            status: job.status,
+        });
+    }
+    revive(job, now);
+    tracing::info!(job_id = job.id, kind = %job.kind, "Dead job re-queued.");
+    Ok(())
 }
 
 /// Loads a job for an update and drops its due-index entry (re-added by the caller if needed).
@@ -222,7 +324,7 @@ fn due_ids(
     Ok(ids)
 }
 
-fn due_index_time(job: &Job) -> Option<DateTime<Utc>> {
+pub(crate) fn due_index_time(job: &Job) -> Option<DateTime<Utc>> {
     match job.status {
         JobStatus::Pending => Some(job.due_at),
         JobStatus::Running => job.lease_expires_at,
@@ -246,6 +348,14 @@ fn check_lease(job: &Job, owner: &str) -> Result<(), JobError> {
         });
     }
     Ok(())
+}
+
+impl JobFilter {
+    /// Whether `job` passes the filter.
+    pub(crate) fn keeps(&self, job: &Job) -> bool {
+        self.status.is_none_or(|s| s == job.status)
+            && self.kind.as_ref().is_none_or(|k| *k == job.kind)
+    }
 }
 
 impl Store {
@@ -333,11 +443,7 @@ impl Store {
                 JobError::Store(s) => s,
                 other => StoreError::invalid("jobs_by_due", other.to_string()),
             })?;
-            job.status = JobStatus::Running;
-            job.attempts += 1;
-            job.lease_owner = Some(owner.to_owned());
-            job.lease_expires_at = Some(now + delta(lease));
-            job.updated_at = now;
+            lease_to(&mut job, owner, now, lease);
             save(&txn, &job)?;
             claimed.push(job);
         }
@@ -349,12 +455,7 @@ impl Store {
     pub fn complete_job(&self, id: u64, owner: &str, now: DateTime<Utc>) -> Result<Job, JobError> {
         let txn = self.db.begin_write()?;
         let mut job = take_for_update(&txn, id)?;
-        check_lease(&job, owner)?;
-        job.status = JobStatus::Done;
-        job.lease_owner = None;
-        job.lease_expires_at = None;
-        job.updated_at = now;
-        job.finished_at = Some(now);
+        complete(&mut job, owner, now)?;
         save(&txn, &job)?;
         txn.commit()?;
         Ok(job)
@@ -373,28 +474,9 @@ impl Store {
     ) -> Result<JobFate, JobError> {
         let txn = self.db.begin_write()?;
         let mut job = take_for_update(&txn, id)?;
-        check_lease(&job, owner)?;
-        job.lease_owner = None;
-        job.lease_expires_at = None;
-        job.last_error = Some(failure.message.clone());
-        job.updated_at = now;
-        let fate = if failure.permanent || job.attempts >= job.max_attempts {
-            job.status = JobStatus::Dead;
-            job.finished_at = Some(now);
-            JobFate::Dead
-        } else {
-            let wait = failure
-                .retry_after
-                .unwrap_or_else(|| backoff.delay(job.attempts, jitter));
-            job.status = JobStatus::Pending;
-            job.due_at = now + delta(wait);
-            JobFate::Retry(job.due_at)
-        };
+        let fate = fail(&mut job, owner, failure, backoff, jitter, now)?;
         save(&txn, &job)?;
         txn.commit()?;
-        if fate == JobFate::Dead {
-            tracing::warn!(job_id = id, kind = %job.kind, attempts = job.attempts, error = %failure.message, "Job dead-lettered.");
-        }
         Ok(fate)
     }
 
@@ -402,13 +484,7 @@ impl Store {
     pub fn release_job(&self, id: u64, owner: &str, now: DateTime<Utc>) -> Result<Job, JobError> {
         let txn = self.db.begin_write()?;
         let mut job = take_for_update(&txn, id)?;
-        check_lease(&job, owner)?;
-        job.status = JobStatus::Pending;
-        job.attempts = job.attempts.saturating_sub(1);
-        job.lease_owner = None;
-        job.lease_expires_at = None;
-        job.due_at = now;
-        job.updated_at = now;
+        release(&mut job, owner, now)?;
         save(&txn, &job)?;
         txn.commit()?;
         Ok(job)
@@ -418,20 +494,9 @@ impl Store {
     pub fn retry_dead(&self, id: u64, now: DateTime<Utc>) -> Result<Job, JobError> {
         let txn = self.db.begin_write()?;
         let mut job = take_for_update(&txn, id)?;
-        if job.status != JobStatus::Dead {
-            return Err(JobError::NotDead {
-                id,
-                status: job.status,
-            });
-        }
-        job.status = JobStatus::Pending;
-        job.attempts = 0;
-        job.due_at = now;
-        job.finished_at = None;
-        job.updated_at = now;
+        retry(&mut job, now)?;
         save(&txn, &job)?;
         txn.commit()?;
-        tracing::info!(job_id = id, kind = %job.kind, "Dead job re-queued.");
         Ok(job)
     }
 
@@ -454,9 +519,7 @@ impl Store {
         for row in rows.range(start..)? {
             let (id, bytes) = row?;
             let job: Job = decode("jobs", id.value(), bytes.value())?;
-            if filter.status.is_none_or(|s| s == job.status)
-                && filter.kind.as_ref().is_none_or(|k| *k == job.kind)
-            {
+            if filter.keeps(&job) {
                 found.push((job.id, job));
                 if found.len() > page.clamped_limit() {
                     break;

@@ -30,6 +30,11 @@ mod jobs;
 pub mod migrate;
 mod model;
 mod once;
+#[cfg(feature = "postgres")]
+mod pg;
+#[cfg(feature = "postgres")]
+#[doc(hidden)]
+pub mod pg_test_server;
 mod phone;
 mod records;
 mod retention;
@@ -65,6 +70,8 @@ pub use model::{
     SuggestionTarget, TimeOfDay, TranscriptReview, TurnRole, TurnTimings, WhatsappFollowup,
 };
 pub use once::MAX_ONCE_KEY_LEN;
+#[cfg(feature = "postgres")]
+pub use pg::{PG_MIGRATIONS, PG_SCHEMA_VERSION, PgMigration, PgStore, migrate_url};
 pub use phone::{PhoneError, PhoneNumber};
 pub use records::{CallbackFilter, CallbackUpdate, MAX_STAFF_NOTE, NewCallback};
 pub use retention::{PurgeReport, RetentionPolicy};

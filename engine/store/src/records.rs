@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 
+use crate::crypto::PhoneCrypto;
 use crate::error::StoreError;
 use crate::model::{CallbackReason, CallbackRequest, CallbackStatus, TimeOfDay};
 use crate::phone::PhoneNumber;
@@ -59,32 +60,11 @@ impl Store {
         new: &NewCallback,
         now: DateTime<Utc>,
     ) -> Result<CallbackRequest, StoreError> {
-        if new.business_id.is_empty() {
-            return Err(StoreError::invalid("business_id", "must not be empty"));
-        }
-        if new.party_size == Some(0) {
-            return Err(StoreError::invalid("party_size", "must be at least 1"));
-        }
+        validate_callback(new)?;
         let crypto = self.crypto();
         let txn = self.db.begin_write()?;
         let id = next_id(&txn, "callback_request")?;
-        let cb = CallbackRequest {
-            id,
-            business_id: new.business_id.clone(),
-            call_id: new.call_id,
-            customer_name: new.customer_name.clone(),
-            phone_hash: new.phone.as_ref().map(|p| crypto.hash(p)),
-            phone_encrypted: new.phone.as_ref().map(|p| crypto.encrypt(p)),
-            party_size: new.party_size,
-            requested_date: new.requested_date,
-            requested_time: new.requested_time,
-            reason: new.reason,
-            notes: new.notes.clone(),
-            status: CallbackStatus::Pending,
-            staff_note: None,
-            created_at: now,
-            updated_at: now,
-        };
+        let cb = callback_record(id, new, &crypto, now);
         put_json(&mut txn.open_table(CALLBACKS)?, id, &cb)?;
         txn.commit()?;
         tracing::info!(callback_id = id, business = %cb.business_id, reason = %cb.reason, "Callback requested.");
@@ -108,13 +88,7 @@ impl Store {
             CALLBACKS,
             "callback_requests",
             page,
-            |c: &CallbackRequest| {
-                filter
-                    .business_id
-                    .as_ref()
-                    .is_none_or(|b| *b == c.business_id)
-                    && filter.status.is_none_or(|s| s == c.status)
-            },
+            |c: &CallbackRequest| filter.keeps(c),
         )
     }
 
@@ -143,25 +117,12 @@ impl Store {
         update: &CallbackUpdate,
         now: DateTime<Utc>,
     ) -> Result<CallbackRequest, StoreError> {
-        if let Some(note) = &update.staff_note
-            && note.chars().count() > MAX_STAFF_NOTE
-        {
-            return Err(StoreError::invalid(
-                "note",
-                format!("note is longer than {MAX_STAFF_NOTE} characters"),
-            ));
-        }
+        validate_update(update)?;
         let txn = self.db.begin_write()?;
         let mut table = txn.open_table(CALLBACKS)?;
         let mut cb: CallbackRequest = get_json(&table, "callback_requests", id)?
             .ok_or_else(|| StoreError::not_found("callback request", id))?;
-        if let Some(status) = update.status {
-            cb.status = status;
-        }
-        if update.staff_note.is_some() {
-            cb.staff_note.clone_from(&update.staff_note);
-        }
-        cb.updated_at = now;
+        apply_update(&mut cb, update, now);
         put_json(&mut table, id, &cb)?;
         drop(table);
         txn.commit()?;
@@ -171,6 +132,77 @@ impl Store {
 }
 
 /// Full-table scan in id order with a predicate (tables that are small per business).
+/// Refuses a callback without a business or with an empty party.
+pub(crate) fn validate_callback(new: &NewCallback) -> Result<(), StoreError> {
+    if new.business_id.is_empty() {
+        return Err(StoreError::invalid("business_id", "must not be empty"));
+    }
+    if new.party_size == Some(0) {
+        return Err(StoreError::invalid("party_size", "must be at least 1"));
+    }
+    Ok(())
+}
+
+/// A new pending callback request; the number only as hash + ciphertext.
+pub(crate) fn callback_record(
+    id: u64,
+    new: &NewCallback,
+    crypto: &PhoneCrypto,
+    now: DateTime<Utc>,
+) -> CallbackRequest {
+    CallbackRequest {
+        id,
+        business_id: new.business_id.clone(),
+        call_id: new.call_id,
+        customer_name: new.customer_name.clone(),
+        phone_hash: new.phone.as_ref().map(|p| crypto.hash(p)),
+        phone_encrypted: new.phone.as_ref().map(|p| crypto.encrypt(p)),
+        party_size: new.party_size,
+        requested_date: new.requested_date,
+        requested_time: new.requested_time,
+        reason: new.reason,
+        notes: new.notes.clone(),
+        status: CallbackStatus::Pending,
+        staff_note: None,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+/// Refuses an over-long staff note.
+pub(crate) fn validate_update(update: &CallbackUpdate) -> Result<(), StoreError> {
+    if let Some(note) = &update.staff_note
+        && note.chars().count() > MAX_STAFF_NOTE
+    {
+        return Err(StoreError::invalid(
+            "note",
+            format!("note is longer than {MAX_STAFF_NOTE} characters"),
+        ));
+    }
+    Ok(())
+}
+
+/// Applies the staff's update to `cb`.
+pub(crate) fn apply_update(cb: &mut CallbackRequest, update: &CallbackUpdate, now: DateTime<Utc>) {
+    if let Some(status) = update.status {
+        cb.status = status;
+    }
+    if update.staff_note.is_some() {
+        cb.staff_note.clone_from(&update.staff_note);
+    }
+    cb.updated_at = now;
+}
+
+impl CallbackFilter {
+    /// Whether `c` passes every filter.
+    pub(crate) fn keeps(&self, c: &CallbackRequest) -> bool {
+        self.business_id
+            .as_ref()
+            .is_none_or(|b| *b == c.business_id)
+            && self.status.is_none_or(|s| s == c.status)
+    }
+}
+
 pub(crate) fn scan<T: serde::de::DeserializeOwned>(
     store: &Store,
     def: redb::TableDefinition<u64, &'static [u8]>,

@@ -15,7 +15,7 @@ use crate::model::{
 use crate::store::Store;
 use crate::tables::*;
 
-const BATCH: usize = 200;
+pub(crate) const BATCH: usize = 200;
 
 /// How long one business keeps personal data.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,6 +43,22 @@ pub struct PurgeReport {
     pub caller_preferences_deleted: u64,
     /// Finished jobs deleted.
     pub jobs_deleted: u64,
+}
+
+/// Strips a reservation past retention of its personal fields; false when it had none left.
+pub(crate) fn scrub(r: &mut Reservation) -> bool {
+    if r.phone_hash.is_none()
+        && r.phone_encrypted.is_none()
+        && r.customer_name.is_none()
+        && r.notes.is_none()
+    {
+        return false;
+    }
+    r.phone_hash = None;
+    r.phone_encrypted = None;
+    r.customer_name = None;
+    r.notes = None;
+    true
 }
 
 impl Store {
@@ -173,20 +189,12 @@ impl Store {
                     let Some(mut r) = get_json::<Reservation>(&rows, "reservations", *id)? else {
                         continue;
                     };
-                    if r.phone_hash.is_none()
-                        && r.phone_encrypted.is_none()
-                        && r.customer_name.is_none()
-                        && r.notes.is_none()
-                    {
-                        continue;
-                    }
                     if let Some(h) = &r.phone_hash {
                         by_phone.remove((h.as_str(), day.as_str()), *id)?;
                     }
-                    r.phone_hash = None;
-                    r.phone_encrypted = None;
-                    r.customer_name = None;
-                    r.notes = None;
+                    if !scrub(&mut r) {
+                        continue;
+                    }
                     put_json(&mut rows, *id, &r)?;
                     report.reservations_scrubbed += 1;
                 }

@@ -81,7 +81,7 @@ pub struct ReviewFilter {
 }
 
 impl ReviewFilter {
-    fn keeps(&self, r: &TranscriptReview) -> bool {
+    pub(crate) fn keeps(&self, r: &TranscriptReview) -> bool {
         self.business_id
             .as_ref()
             .is_none_or(|b| *b == r.business_id)
@@ -244,6 +244,114 @@ pub(crate) fn review_record(
     }
 }
 
+/// Counts and average scores of `reviews`, per day and per category (every backend's
+/// `review_stats` after its filter).
+pub(crate) fn review_stats_of(reviews: &[TranscriptReview]) -> ReviewStats {
+    let mut days: BTreeMap<NaiveDate, (u64, u64, BTreeMap<String, u64>)> = BTreeMap::new();
+    let mut categories: BTreeMap<ReviewCategory, (u64, u64, u64)> = ReviewCategory::ALL
+        .iter()
+        .map(|c| (*c, (0, 0, 0)))
+        .collect();
+    let (mut count, mut total) = (0u64, 0u64);
+    for r in reviews {
+        let score = u64::from(r.quality_score);
+        count += 1;
+        total += score;
+        let day = days.entry(r.reviewed_at.date_naive()).or_default();
+        day.0 += 1;
+        day.1 += score;
+        for issue in &r.issues {
+            *day.2.entry(issue.category.to_string()).or_default() += 1;
+        }
+        for (category, (reviews, issues, sum)) in categories.iter_mut() {
+            let n = r.issues.iter().filter(|i| i.category == *category).count() as u64;
+            if n > 0 {
+                *reviews += 1;
+                *issues += n;
+                *sum += score;
+            }
+        }
+    }
+    let average = |sum: u64, n: u64| if n == 0 { 0.0 } else { sum as f64 / n as f64 };
+    ReviewStats {
+        reviews: count,
+        average_score: (count > 0).then(|| average(total, count)),
+        days: days
+            .into_iter()
+            .map(|(date, (reviews, sum, by))| DayReviewStats {
+                date,
+                reviews,
+                average_score: average(sum, reviews),
+                issues_by_category: by,
+            })
+            .collect(),
+        categories: categories
+            .into_iter()
+            .map(|(category, (reviews, issues, sum))| CategoryReviewStats {
+                category,
+                reviews,
+                issues,
+                average_score: average(sum, reviews),
+            })
+            .collect(),
+    }
+}
+
+/// Every check of a review and its suggestions that needs no database.
+pub(crate) fn validate_review(
+    new: &NewReview,
+    suggestions: &[NewSuggestion],
+) -> Result<(), StoreError> {
+    if !(1..=5).contains(&new.quality_score) {
+        return Err(StoreError::invalid("quality_score", "must be 1 to 5"));
+    }
+    if new.agent_model.is_empty() || new.reviewed_by.is_empty() {
+        return Err(StoreError::invalid(
+            "review",
+            "agent_model and reviewed_by must not be empty",
+        ));
+    }
+    for s in suggestions {
+        check_suggestion(s)?;
+    }
+    Ok(())
+}
+
+/// A new pending suggestion of `review`.
+pub(crate) fn suggestion_record(
+    id: u64,
+    review: &TranscriptReview,
+    s: &NewSuggestion,
+    now: DateTime<Utc>,
+) -> ImprovementSuggestion {
+    ImprovementSuggestion {
+        id,
+        review_id: review.id,
+        call_id: review.call_id,
+        business_id: review.business_id.clone(),
+        category: s.category,
+        title: s.title.clone(),
+        description: s.description.clone(),
+        target: s.target.clone(),
+        priority: s.priority,
+        proposed_text: s.proposed_text.clone(),
+        status: SuggestionStatus::Pending,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+impl SuggestionFilter {
+    /// Whether `s` passes every filter.
+    pub(crate) fn keeps(&self, s: &ImprovementSuggestion) -> bool {
+        self.business_id
+            .as_ref()
+            .is_none_or(|b| *b == s.business_id)
+            && self.status.is_none_or(|st| st == s.status)
+            && self.category.is_none_or(|c| c == s.category)
+    }
+}
+
 /// Indexes a suggestion by (business, status).
 pub(crate) fn index_suggestion(
     txn: &WriteTransaction,
@@ -264,18 +372,7 @@ impl Store {
         suggestions: &[NewSuggestion],
         now: DateTime<Utc>,
     ) -> Result<(TranscriptReview, Vec<ImprovementSuggestion>, bool), StoreError> {
-        if !(1..=5).contains(&new.quality_score) {
-            return Err(StoreError::invalid("quality_score", "must be 1 to 5"));
-        }
-        if new.agent_model.is_empty() || new.reviewed_by.is_empty() {
-            return Err(StoreError::invalid(
-                "review",
-                "agent_model and reviewed_by must not be empty",
-            ));
-        }
-        for s in suggestions {
-            check_suggestion(s)?;
-        }
+        validate_review(new, suggestions)?;
         let txn = self.db.begin_write()?;
         let call: CallLog = get_json(&txn.open_table(CALLS)?, "call_logs", new.call_id)?
             .ok_or_else(|| StoreError::not_found("call", new.call_id))?;
@@ -298,21 +395,7 @@ impl Store {
         let mut stored = Vec::with_capacity(suggestions.len());
         for s in suggestions {
             let sid = next_id(&txn, "improvement_suggestion")?;
-            let record = ImprovementSuggestion {
-                id: sid,
-                review_id: id,
-                call_id: new.call_id,
-                business_id: call.business_id.clone(),
-                category: s.category,
-                title: s.title.clone(),
-                description: s.description.clone(),
-                target: s.target.clone(),
-                priority: s.priority,
-                proposed_text: s.proposed_text.clone(),
-                status: SuggestionStatus::Pending,
-                created_at: now,
-                updated_at: now,
-            };
+            let record = suggestion_record(sid, &review, s, now);
             put_json(&mut txn.open_table(SUGGESTIONS)?, sid, &record)?;
             index_suggestion(&txn, &record)?;
             stored.push(record);
@@ -371,59 +454,15 @@ impl Store {
     /// Counts and average scores of the reviews matching `filter`, per day and per category.
     pub fn review_stats(&self, filter: &ReviewFilter) -> Result<ReviewStats, StoreError> {
         let txn = self.db.begin_read()?;
-        let mut days: BTreeMap<NaiveDate, (u64, u64, BTreeMap<String, u64>)> = BTreeMap::new();
-        let mut categories: BTreeMap<ReviewCategory, (u64, u64, u64)> = ReviewCategory::ALL
-            .iter()
-            .map(|c| (*c, (0, 0, 0)))
-            .collect();
-        let (mut count, mut total) = (0u64, 0u64);
+        let mut reviews = Vec::new();
         for row in txn.open_table(REVIEWS)?.iter()? {
             let (id, bytes) = row?;
             let r: TranscriptReview = decode("transcript_reviews", id.value(), bytes.value())?;
-            if !filter.keeps(&r) {
-                continue;
-            }
-            let score = u64::from(r.quality_score);
-            count += 1;
-            total += score;
-            let day = days.entry(r.reviewed_at.date_naive()).or_default();
-            day.0 += 1;
-            day.1 += score;
-            for issue in &r.issues {
-                *day.2.entry(issue.category.to_string()).or_default() += 1;
-            }
-            for (category, (reviews, issues, sum)) in categories.iter_mut() {
-                let n = r.issues.iter().filter(|i| i.category == *category).count() as u64;
-                if n > 0 {
-                    *reviews += 1;
-                    *issues += n;
-                    *sum += score;
-                }
+            if filter.keeps(&r) {
+                reviews.push(r);
             }
         }
-        let average = |sum: u64, n: u64| if n == 0 { 0.0 } else { sum as f64 / n as f64 };
-        Ok(ReviewStats {
-            reviews: count,
-            average_score: (count > 0).then(|| average(total, count)),
-            days: days
-                .into_iter()
-                .map(|(date, (reviews, sum, by))| DayReviewStats {
-                    date,
-                    reviews,
-                    average_score: average(sum, reviews),
-                    issues_by_category: by,
-                })
-                .collect(),
-            categories: categories
-                .into_iter()
-                .map(|(category, (reviews, issues, sum))| CategoryReviewStats {
-                    category,
-                    reviews,
-                    issues,
-                    average_score: average(sum, reviews),
-                })
-                .collect(),
-        })
+        Ok(review_stats_of(&reviews))
     }
 
     /// One suggestion.
@@ -439,14 +478,7 @@ impl Store {
         filter: &SuggestionFilter,
         page: &PageRequest,
     ) -> Result<Page<ImprovementSuggestion>, StoreError> {
-        let keep = |s: &ImprovementSuggestion| {
-            filter
-                .business_id
-                .as_ref()
-                .is_none_or(|b| *b == s.business_id)
-                && filter.status.is_none_or(|st| st == s.status)
-                && filter.category.is_none_or(|c| c == s.category)
-        };
+        let keep = |s: &ImprovementSuggestion| filter.keeps(s);
         let (Some(business), Some(status)) = (&filter.business_id, filter.status) else {
             return scan(self, SUGGESTIONS, "improvement_suggestions", page, keep);
         };

@@ -31,7 +31,24 @@ pub struct RotationReport {
     pub remaining_old: u64,
 }
 
-type Field<T> = fn(&mut T) -> &mut Option<EncryptedPhone>;
+pub(crate) type Field<T> = fn(&mut T) -> &mut Option<EncryptedPhone>;
+
+/// Re-encrypts a stored number under the active key; false when there is none or it already
+/// is.
+pub(crate) fn reencrypt(
+    slot: &mut Option<EncryptedPhone>,
+    crypto: &PhoneCrypto,
+) -> Result<bool, StoreError> {
+    let Some(enc) = slot.as_ref() else {
+        return Ok(false);
+    };
+    if enc.key_id() == Some(crypto.active_key_id()) {
+        return Ok(false);
+    }
+    let phone = crypto.decrypt(enc)?;
+    *slot = Some(crypto.encrypt(&phone));
+    Ok(true)
+}
 
 impl Store {
     /// Makes `new_key` the active phone key and re-encrypts every stored number under it in
@@ -117,13 +134,9 @@ impl Store {
                 }
                 for (id, mut item) in rows {
                     last = Some(id);
-                    let slot = field(&mut item);
-                    let Some(enc) = slot.as_ref() else { continue };
-                    if enc.key_id() == Some(crypto.active_key_id()) {
+                    if !reencrypt(field(&mut item), crypto)? {
                         continue;
                     }
-                    let phone = crypto.decrypt(enc)?;
-                    *slot = Some(crypto.encrypt(&phone));
                     put_json(&mut table, id, &item)?;
                     changed += 1;
                 }

@@ -127,29 +127,41 @@ impl Store {
         jobs: &[ScheduledJob],
         now: DateTime<Utc>,
     ) -> Result<Vec<Job>, StoreError> {
-        let mut out = Vec::with_capacity(jobs.len());
-        for s in jobs {
-            let at = s.schedule.next_after(now);
-            let job = self.enqueue_job(
-                &NewJob {
-                    kind: s.kind.clone(),
-                    payload: s.payload.clone(),
-                    idempotency_key: format!("{}@{}", s.name, at.to_rfc3339()),
-                    max_attempts: s.max_attempts,
-                    due_at: at,
-                },
-                now,
-            )?;
-            let job = if job.status == crate::model::JobStatus::Pending && job.payload != s.payload
-            {
-                self.replace_pending_payload(job.id, &s.payload, now)?
-            } else {
-                job
-            };
-            out.push(job);
-        }
-        Ok(out)
+        ensure_with(
+            jobs,
+            now,
+            |new| self.enqueue_job(new, now),
+            |id, payload| self.replace_pending_payload(id, payload, now),
+        )
     }
+}
+
+/// [`Store::ensure_scheduled`] over any backend's idempotent enqueue and payload update.
+pub(crate) fn ensure_with(
+    jobs: &[ScheduledJob],
+    now: DateTime<Utc>,
+    mut enqueue: impl FnMut(&NewJob) -> Result<Job, StoreError>,
+    mut replace_payload: impl FnMut(u64, &serde_json::Value) -> Result<Job, StoreError>,
+) -> Result<Vec<Job>, StoreError> {
+    let mut out = Vec::with_capacity(jobs.len());
+    for s in jobs {
+        let at = s.schedule.next_after(now);
+        let job = enqueue(&NewJob {
+            kind: s.kind.clone(),
+            payload: s.payload.clone(),
+            idempotency_key: format!("{}@{}", s.name, at.to_rfc3339()),
+            max_attempts: s.max_attempts,
+            due_at: at,
+        })?;
+        // A changed payload (e.g. a new retention period) reaches the pending occurrence.
+        let job = if job.status == crate::model::JobStatus::Pending && job.payload != s.payload {
+            replace_payload(job.id, &s.payload)?
+        } else {
+            job
+        };
+        out.push(job);
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
