@@ -5,6 +5,7 @@
 //! appears on the dashboard's chart, and a caller-supplied name with HTML in it stays text;
 //! the dashboard fits a 390×844 phone screen; Try it quotes a menu price; and "Call the bot"
 //! in Try it talks to the bot through Chromium's fake microphone (`web/e2e/talk.e2e.mjs`).
+//! The Business config editor has its own scenarios (`web/e2e/config.e2e.mjs`).
 //! Screenshots of every scenario go to `web/e2e-output/` (or `ADMIN_E2E_OUTPUT`).
 //!
 //! Needs Node, `npm ci` and `npm run build` in web/, and the `chromium` package:
@@ -126,5 +127,49 @@ fn the_owner_talks_to_the_bot_through_the_browsers_microphone() {
         calls.text.contains("browser-"),
         "no browser call in the call log: {}",
         calls.text
+    );
+}
+
+/// The Business config editor (`web/e2e/config.e2e.mjs`): a deep link to a dish's price opens
+/// the file at that line; the price is changed and saved, and Try it quotes the new one; a
+/// broken price is shown at its line before saving and the old version keeps answering; the
+/// save is reverted from the history (on a phone-sized screen).
+#[test]
+fn the_owner_edits_the_business_config_in_a_real_browser() {
+    let Some((stdout, server)) = run_browser_script("config.e2e.mjs", &[]) else {
+        return;
+    };
+    assert!(
+        stdout.contains("config e2e: 3 passed, 0 failed"),
+        "not every config scenario ran:\n{stdout}"
+    );
+    // The save and the revert went through the server's history; the broken text never did.
+    let token = server.login();
+    let history = server.request(
+        "GET",
+        "/api/config/history?path=businesses/himalayan_kitchen.yaml",
+        Some(&token),
+        None,
+    );
+    assert_eq!(history.status, 200, "{}", history.text);
+    let kinds: Vec<&str> = history.json["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|e| e["kind"].as_str())
+        .collect();
+    assert_eq!(kinds, ["revert", "save"], "history: {}", history.text);
+    let file = server.request(
+        "GET",
+        "/api/config/files/businesses/himalayan_kitchen.yaml",
+        Some(&token),
+        None,
+    );
+    let shipped =
+        std::fs::read_to_string(repo_root().join("businesses/himalayan_kitchen.yaml")).unwrap();
+    assert_eq!(
+        file.json["content"].as_str(),
+        Some(shipped.as_str()),
+        "after the revert the file is not the shipped one again"
     );
 }

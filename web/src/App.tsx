@@ -1,4 +1,4 @@
-import { useEffect, useState, useSyncExternalStore } from 'react';
+import { lazy, Suspense, useEffect, useState, useSyncExternalStore } from 'react';
 import { NavLink, Navigate, Route, Routes } from 'react-router';
 import { useQueryClient } from '@tanstack/react-query';
 import { useGetHealthConfig } from './api/generated/client';
@@ -10,8 +10,10 @@ import { LoginPage } from './pages/Login';
 import { DashboardPage } from './pages/Dashboard';
 import { ReservationsPage } from './pages/Reservations';
 import { CallsPage, CallPage } from './pages/Calls';
-import { ConfigPage } from './pages/Config';
 import { TryItPage } from './pages/TryIt';
+
+// The config editor (CodeMirror) loads only when opened, keeping the first load small on a phone.
+const ConfigPage = lazy(() => import('./pages/Config').then((m) => ({ default: m.ConfigPage })));
 
 function useToken(): string | null {
   return useSyncExternalStore(onSessionChange, currentToken, () => null);
@@ -113,7 +115,7 @@ function Shell() {
               <Route path="/reservations" element={<ReservationsPage />} />
               <Route path="/calls" element={<CallsPage />} />
               <Route path="/calls/:id" element={<CallPage />} />
-              <Route path="/config" element={<ConfigPage />} />
+              <Route path="/config" element={<Suspense fallback={<p className="text-sm text-slate-500">{label('loading', language)}</p>}><ConfigPage /></Suspense>} />
               <Route path="/try" element={<TryItPage />} />
               <Route path="*" element={<Navigate to="/" replace />} />
             </Routes>

@@ -9,12 +9,15 @@ import { currentToken, expireSession } from '../lib/session';
 export class ApiError extends Error {
   readonly status: number;
   readonly field: string | undefined;
+  /** The whole JSON error body (a refused config save lists its `errors` there). */
+  readonly body: unknown;
 
-  constructor(status: number, message: string, field?: string) {
+  constructor(status: number, message: string, field?: string, body?: unknown) {
     super(message);
     this.name = 'ApiError';
     this.status = status;
     this.field = field;
+    this.body = body;
   }
 }
 
@@ -22,8 +25,9 @@ export class ApiError extends Error {
 export async function errorFrom(response: Response): Promise<ApiError> {
   let message = `${response.status} ${response.statusText}`.trim();
   let field: string | undefined;
+  let body: unknown;
   try {
-    const body: unknown = await response.json();
+    body = await response.json();
     if (body && typeof body === 'object' && 'error' in body && typeof body.error === 'string') {
       message = body.error;
       if ('field' in body && typeof body.field === 'string') field = body.field;
@@ -31,7 +35,7 @@ export async function errorFrom(response: Response): Promise<ApiError> {
   } catch {
     // Not JSON (a proxy's error page): keep the status line.
   }
-  return new ApiError(response.status, message, field);
+  return new ApiError(response.status, message, field, body);
 }
 
 export async function apiFetch<T>(url: string, options: RequestInit = {}): Promise<T> {

@@ -50,6 +50,23 @@ const labels = {
   at: { en: 'At (optional)', hi: 'समय (वैकल्पिक)' },
   slots: { en: 'Slots', hi: 'स्लॉट' },
   transcript: { en: 'Transcript', hi: 'बातचीत' },
+  // Business config editor
+  configFile: { en: 'File', hi: 'फ़ाइल' },
+  thisBusiness: { en: 'This business', hi: 'यह बिज़नेस' },
+  otherFiles: { en: 'Other files', hi: 'दूसरी फ़ाइलें' },
+  check: { en: 'Check', hi: 'जाँचें' },
+  discard: { en: 'Discard changes', hi: 'बदलाव हटाएँ' },
+  unsaved: { en: 'Unsaved changes', hi: 'बदलाव सेव नहीं हुए' },
+  problems: { en: 'Problems', hi: 'गलतियाँ' },
+  noProblems: { en: 'No problems found.', hi: 'कोई गलती नहीं मिली।' },
+  notSaved: { en: 'Not saved: fix the problems below. The live version keeps answering calls.', hi: 'सेव नहीं हुआ: नीचे की गलतियाँ ठीक करें। पुराना वर्ज़न कॉल का जवाब देता रहेगा।' },
+  savedLive: { en: 'Saved and live: version', hi: 'सेव हो गया, अब लाइव: वर्ज़न' },
+  liveVersion: { en: 'Live version', hi: 'लाइव वर्ज़न' },
+  history: { en: 'Recent saves', hi: 'हाल के बदलाव' },
+  showDiff: { en: 'Show changes', hi: 'बदलाव देखें' },
+  hideDiff: { en: 'Hide changes', hi: 'बदलाव छिपाएँ' },
+  revert: { en: 'Revert', hi: 'पहले जैसा करें' },
+  line: { en: 'line', hi: 'पंक्ति' },
 } as const;
 
 export type LabelKey = keyof typeof labels;
