@@ -6,22 +6,11 @@
 // Settings: CHROMIUM (default /usr/bin/chromium), SCREENSHOT_DIR (default e2e-output/).
 // Prints "ok - <scenario>" or "not ok - <scenario>: <why>" per scenario, then
 // "admin e2e: N passed, N failed"; exits 1 when any failed.
-import { mkdirSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { launchChromium } from './chromium.mjs';
-
-const base = (process.env.ADMIN_URL ?? 'http://127.0.0.1:8080').replace(/\/$/, '');
-const password = process.env.ADMIN_PASSWORD;
-const shots = resolve(process.env.SCREENSHOT_DIR ?? 'e2e-output');
-const executablePath = process.env.CHROMIUM ?? '/usr/bin/chromium';
-const business = process.env.ADMIN_BUSINESS ?? 'himalayan_kitchen';
-if (!password) {
-  console.error('ADMIN_PASSWORD is not set');
-  process.exit(2);
-}
-mkdirSync(shots, { recursive: true });
+import { executablePath, expect, login, password, scenarios, shots } from './harness.mjs';
 
 const browser = await launchChromium(executablePath);
+const { scenario, finish } = scenarios(browser);
 
 /** A day the business is open (Tuesday–Sunday), `daysAhead` or more days from today. */
 function openDay(daysAhead, wantMonday = false) {
@@ -29,42 +18,6 @@ function openDay(daysAhead, wantMonday = false) {
   d.setDate(d.getDate() + daysAhead);
   while ((d.getDay() === 1) !== wantMonday) d.setDate(d.getDate() + 1);
   return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
-}
-
-const results = [];
-async function scenario(name, viewport, body) {
-  const context = await browser.newContext({ viewport, baseURL: base });
-  const page = await context.newPage();
-  const problems = [];
-  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-  page.on('console', (m) => {
-    if (m.type() === 'error' && !/Failed to load resource/.test(m.text())) problems.push(`console: ${m.text()}`);
-  });
-  const file = name.replace(/[^a-z0-9]+/gi, '-').toLowerCase();
-  try {
-    await body(page);
-    if (problems.length) throw new Error(problems.join('; '));
-    results.push([name, null]);
-    console.log(`ok - ${name}`);
-  } catch (error) {
-    results.push([name, error]);
-    console.log(`not ok - ${name}: ${String(error?.message ?? error).split('\n')[0]}`);
-  } finally {
-    await page.screenshot({ path: `${shots}/${file}.png`, fullPage: true }).catch(() => {});
-    await context.close();
-  }
-}
-
-async function login(page) {
-  await page.goto('/admin/');
-  await page.getByLabel(/Admin password/).fill(password);
-  await page.getByRole('button', { name: 'Log in' }).click();
-  await page.getByRole('navigation', { name: 'Pages' }).waitFor();
-  await page.locator('#business-picker').selectOption(business);
-}
-
-function expect(condition, message) {
-  if (!condition) throw new Error(message);
 }
 
 await scenario('log in: / leads to the admin, a wrong password is refused, the right one logs in', { width: 1280, height: 800 }, async (page) => {
@@ -151,8 +104,4 @@ await scenario('try it: the bot quotes a menu price', { width: 1280, height: 800
   expect(/chicken steamed momos/i.test(text) && /rupees|₹|220/i.test(text), `reply: ${text}`);
 });
 
-await browser.close();
-const failed = results.filter(([, e]) => e).length;
-for (const [name, error] of results) if (error) console.error(`\n--- ${name}\n${error?.stack ?? error}`);
-console.log(`admin e2e: ${results.length - failed} passed, ${failed} failed (screenshots in ${shots})`);
-process.exit(failed ? 1 : 0);
+await finish('admin e2e');
