@@ -145,14 +145,25 @@ export function ConfigPage() {
     return reply.valid;
   };
 
-  /** After a save or revert: the file as stored, the history, and the live version. */
+  /** Puts the file as the server has it now into the editor (unsaved edits are dropped). */
+  const reloadFromServer = async () => {
+    const fresh = await getApiConfigFilesDirName(open.dir, open.name);
+    queryClient.setQueryData(getGetApiConfigFilesDirNameQueryKey(open.dir, open.name), fresh);
+    setEdit(null);
+    setGeneration((g) => g + 1);
+  };
+
+  /**
+   * After a save (`content` is what was saved, still in the editor) or a revert (`null`: the
+   * editor reloads): the file as stored, the history, and the live version.
+   */
   const afterSave = async (saved: ConfigSaved, content: string | null) => {
     if (!openPath) return;
-    const fresh: ConfigFileText = content === null ? await getApiConfigFilesDirName(open.dir, open.name) : { path: saved.path, content, sha256: saved.sha256 };
-    queryClient.setQueryData(getGetApiConfigFilesDirNameQueryKey(open.dir, open.name), fresh);
     if (content === null) {
-      setEdit(null);
-      setGeneration((g) => g + 1);
+      await reloadFromServer();
+    } else {
+      const stored: ConfigFileText = { path: saved.path, content, sha256: saved.sha256 };
+      queryClient.setQueryData(getGetApiConfigFilesDirNameQueryKey(open.dir, open.name), stored);
     }
     void queryClient.invalidateQueries({ queryKey: getGetApiConfigFilesQueryKey() });
     void queryClient.invalidateQueries({ queryKey: getGetApiConfigHistoryQueryKey({ path: openPath }) });
@@ -185,17 +196,19 @@ export function ConfigPage() {
       const saved = await putApiConfigFilesDirName(open.dir, open.name, { content: text, base_sha256: loaded.sha256 });
       await afterSave(saved, text);
     });
-  const onRevert = (entry: ConfigHistoryEntry) =>
-    act(async () => {
+  const onRevert = (entry: ConfigHistoryEntry) => {
+    if (dirty && !window.confirm(`${t('unsaved')}: ${openPath}. ${t('discard')}?`)) return;
+    return act(async () => {
       const saved = await postApiConfigHistoryIdRevert(entry.id);
       setCheck(null);
       await afterSave(saved, null);
     });
-  const onDiscard = () => {
-    setEdit(null);
-    setCheck(null);
-    setGeneration((g) => g + 1);
   };
+  const onDiscard = () =>
+    act(async () => {
+      setCheck(null);
+      await reloadFromServer();
+    });
 
   const problems: Problem[] = shownCheck?.problems.here ?? [];
   const elsewhere = shownCheck?.problems.elsewhere ?? [];
