@@ -67,8 +67,11 @@ fn auth_refuses_missing_tampered_expired_tokens_and_wrong_passwords() {
     let r = server.request("GET", "/api/reservations", Some(&tampered), None);
     assert_eq!(r.status, 401);
     // Expired: correctly signed, but its time is up.
+    let admin_key = |secret: &str| {
+        vartalaap::http::auth::admin_token_key(&vartalaap::secrets::Secret::new(secret)).unwrap()
+    };
     let expired = vartalaap::http::auth::sign_token(
-        SESSION,
+        &admin_key(SESSION),
         &vartalaap::http::auth::Claims {
             sub: "admin".into(),
             iat: Utc::now().timestamp() - 100_000,
@@ -84,7 +87,7 @@ fn auth_refuses_missing_tampered_expired_tokens_and_wrong_passwords() {
     );
     // Signed with another secret.
     let foreign = vartalaap::http::auth::sign_token(
-        "some-other-secret",
+        &admin_key("some-other-secret-of-32-characters"),
         &vartalaap::http::auth::Claims {
             sub: "admin".into(),
             iat: 0,

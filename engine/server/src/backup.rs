@@ -131,14 +131,8 @@ fn backup_from_server(
         "SESSION_SECRET is not set, so this command cannot sign in to the running server; run it with the server's .env",
     )?;
     let now = chrono::Utc::now();
-    let token = auth::sign_token(
-        secret.expose(),
-        &auth::Claims {
-            sub: "admin".into(),
-            iat: now.timestamp(),
-            exp: (now + BACKUP_TOKEN_TTL).timestamp(),
-        },
-    );
+    let key = auth::admin_token_key(secret).context("SESSION_SECRET cannot sign a login token")?;
+    let token = auth::sign_token(&key, &auth::Claims::admin(now, BACKUP_TOKEN_TTL));
     let body = http_get(base, "/api/admin/backup", &token)?;
     let download = sibling(file, ".download");
     write_private(&download, &body)

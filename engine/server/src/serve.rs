@@ -296,7 +296,8 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         store,
         clock,
         auth: Arc::new(AuthState {
-            session_secret,
+            tokens: crate::http::auth::admin_token_key(&session_secret)
+                .context("SESSION_SECRET cannot sign admin tokens")?,
             admin_password_hash: settings.secrets.admin_password_hash.clone(),
             limiter: Default::default(),
             password_checks: Default::default(),

@@ -1,21 +1,20 @@
 //! Admin authentication: password login, signed expiring tokens, login rate limiting.
 //!
-//! Design decision: a self-contained HMAC-signed token (`v1.<claims>.<signature>`, base64url)
-//! instead of server-side sessions. The server keeps no session table, restarts don't log the
-//! owner out, and verification is one HMAC — while `SESSION_SECRET` rotation still revokes
-//! every token at once. Claims carry an expiry, checked against the injected clock.
+//! Design decision: a self-contained signed token (the project's one format, see
+//! [`vartalaap_token`]) instead of server-side sessions. The server keeps no session table,
+//! restarts don't log the owner out, and verification is one HMAC — while `SESSION_SECRET`
+//! rotation still revokes every token at once. The key is derived from `SESSION_SECRET` for
+//! this purpose only, so a stream token or Talk-to-it ticket is never accepted as a login.
+//! Claims carry an expiry, checked against the injected clock.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Mutex;
 
 use argon2::password_hash::{PasswordHash, PasswordVerifier};
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Duration, Utc};
-use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
-use sha2::Sha256;
+use vartalaap_token::{Expiring, TokenKey};
 
 use crate::secrets::Secret;
 
@@ -25,8 +24,8 @@ pub const TOKEN_TTL: Duration = Duration::hours(12);
 pub const MAX_FAILED_LOGINS: usize = 5;
 /// The sliding window for [`MAX_FAILED_LOGINS`].
 pub const LOGIN_WINDOW: Duration = Duration::minutes(15);
-
-type HmacSha256 = Hmac<Sha256>;
+/// Names the admin-login key among the keys derived from `SESSION_SECRET`.
+const ADMIN_TOKEN_PURPOSE: &str = "admin-session/v1";
 
 /// What a token asserts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -39,56 +38,58 @@ pub struct Claims {
     pub exp: i64,
 }
 
-/// Why a token was refused (the HTTP layer maps every case to 401).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+impl Claims {
+    /// The owner's claims for a token issued at `now`, valid for `ttl`.
+    pub fn admin(now: DateTime<Utc>, ttl: Duration) -> Claims {
+        Claims {
+            sub: "admin".into(),
+            iat: now.timestamp(),
+            exp: (now + ttl).timestamp(),
+        }
+    }
+}
+
+impl Expiring for Claims {
+    fn expires_at(&self) -> DateTime<Utc> {
+        DateTime::from_timestamp(self.exp, 0).unwrap_or(DateTime::<Utc>::MIN_UTC)
+    }
+}
+
+/// Why a request's token was refused (the HTTP layer maps every case to 401).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TokenError {
     #[error(
         "missing bearer token: log in at POST /api/auth/login and send `Authorization: Bearer <token>`"
     )]
     Missing,
-    #[error("malformed token")]
-    Malformed,
-    #[error("token signature is invalid")]
-    BadSignature,
     #[error("token has expired: log in again")]
     Expired,
+    #[error("{0}")]
+    Invalid(vartalaap_token::TokenError),
 }
 
-/// Signs `claims` with `secret`.
-pub fn sign_token(secret: &str, claims: &Claims) -> String {
-    let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).unwrap_or_default());
-    let signed = format!("v1.{payload}");
-    let signature = URL_SAFE_NO_PAD.encode(mac(secret, &signed).finalize().into_bytes());
-    format!("{signed}.{signature}")
+impl From<vartalaap_token::TokenError> for TokenError {
+    fn from(e: vartalaap_token::TokenError) -> TokenError {
+        match e {
+            vartalaap_token::TokenError::Expired { .. } => TokenError::Expired,
+            other => TokenError::Invalid(other),
+        }
+    }
+}
+
+/// The key that signs and verifies admin login tokens, derived from `SESSION_SECRET`.
+pub fn admin_token_key(session_secret: &Secret) -> Result<TokenKey, vartalaap_token::TokenError> {
+    TokenKey::for_purpose(session_secret.expose().as_bytes(), ADMIN_TOKEN_PURPOSE)
+}
+
+/// Signs `claims` with the admin key.
+pub fn sign_token(key: &TokenKey, claims: &Claims) -> String {
+    key.sign(claims)
 }
 
 /// Checks signature and expiry; returns the claims of a valid token.
-pub fn verify_token(secret: &str, token: &str, now: DateTime<Utc>) -> Result<Claims, TokenError> {
-    let (signed, signature) = token.rsplit_once('.').ok_or(TokenError::Malformed)?;
-    let payload = signed.strip_prefix("v1.").ok_or(TokenError::Malformed)?;
-    let signature = URL_SAFE_NO_PAD
-        .decode(signature)
-        .map_err(|_| TokenError::Malformed)?;
-    mac(secret, signed)
-        .verify_slice(&signature)
-        .map_err(|_| TokenError::BadSignature)?;
-    let claims: Claims = URL_SAFE_NO_PAD
-        .decode(payload)
-        .ok()
-        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-        .ok_or(TokenError::Malformed)?;
-    if now.timestamp() >= claims.exp {
-        return Err(TokenError::Expired);
-    }
-    Ok(claims)
-}
-
-fn mac(secret: &str, message: &str) -> HmacSha256 {
-    // HMAC accepts keys of any length, so this cannot fail.
-    let mut mac = <HmacSha256 as Mac>::new_from_slice(secret.as_bytes())
-        .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
-    mac.update(message.as_bytes());
-    mac
+pub fn verify_token(key: &TokenKey, token: &str, now: DateTime<Utc>) -> Result<Claims, TokenError> {
+    Ok(key.verify(token, now)?)
 }
 
 /// Verifies a password against an argon2 PHC string (slow on purpose: run off async threads).
@@ -204,37 +205,50 @@ mod tests {
         }
     }
 
+    fn key(secret: &str) -> TokenKey {
+        admin_token_key(&Secret::new(secret)).unwrap()
+    }
+
     #[test]
     fn a_signed_token_verifies_until_it_expires() {
-        let token = sign_token("secret-1", &claims(100));
+        let token = sign_token(&key("session-secret-number-1"), &claims(100));
         assert_eq!(
-            verify_token("secret-1", &token, at(99)).unwrap().sub,
+            verify_token(&key("session-secret-number-1"), &token, at(99))
+                .unwrap()
+                .sub,
             "admin"
         );
         assert_eq!(
-            verify_token("secret-1", &token, at(100)),
+            verify_token(&key("session-secret-number-1"), &token, at(100)),
             Err(TokenError::Expired)
         );
     }
 
     #[test]
-    fn tampering_or_another_secret_is_refused() {
-        let token = sign_token("secret-1", &claims(100));
+    fn tampering_another_secret_or_a_stream_token_is_refused() {
+        let token = sign_token(&key("session-secret-number-1"), &claims(100));
         assert_eq!(
-            verify_token("secret-2", &token, at(0)),
-            Err(TokenError::BadSignature)
+            verify_token(&key("session-secret-number-2"), &token, at(0)),
+            Err(TokenError::Invalid(vartalaap_token::TokenError::Tampered))
         );
-        let forged_claims = URL_SAFE_NO_PAD.encode(br#"{"sub":"admin","iat":0,"exp":999999}"#);
-        let signature = token.rsplit_once('.').unwrap().1;
-        let forged = format!("v1.{forged_claims}.{signature}");
+        assert!(matches!(
+            verify_token(&key("session-secret-number-1"), "garbage", at(0)),
+            Err(TokenError::Invalid(vartalaap_token::TokenError::Malformed(
+                _
+            )))
+        ));
+        // The same secret's stream-token key signs something else entirely.
+        let stream = TokenKey::new(&vartalaap_token::purpose_secret(
+            b"session-secret-number-1",
+            "plivo-stream-token/v1",
+        ))
+        .unwrap();
+        let stream_signed = stream.sign(&claims(100));
         assert_eq!(
-            verify_token("secret-1", &forged, at(0)),
-            Err(TokenError::BadSignature)
+            verify_token(&key("session-secret-number-1"), &stream_signed, at(0)),
+            Err(TokenError::Invalid(vartalaap_token::TokenError::Tampered))
         );
-        assert_eq!(
-            verify_token("secret-1", "garbage", at(0)),
-            Err(TokenError::Malformed)
-        );
+        assert!(admin_token_key(&Secret::new("short")).is_err());
     }
 
     #[test]

@@ -112,8 +112,8 @@ pub fn openapi_document() -> &'static serde_json::Value {
 
 /// Secrets and counters behind admin login.
 pub struct AuthState {
-    /// Signs and verifies session tokens.
-    pub session_secret: Secret,
+    /// Signs and verifies admin login tokens (derived from `SESSION_SECRET`).
+    pub tokens: vartalaap_token::TokenKey,
     /// argon2 hash of the admin password; `None` disables login.
     pub admin_password_hash: Option<Secret>,
     /// Attempts per client address (counted before hashing).
@@ -337,12 +337,8 @@ async fn login_handler(
         return Err(ApiError::unauthorized("wrong password").into());
     }
     state.auth.limiter.succeeded(ip);
-    let claims = auth::Claims {
-        sub: "admin".into(),
-        iat: now.timestamp(),
-        exp: (now + auth::TOKEN_TTL).timestamp(),
-    };
-    let token = auth::sign_token(state.auth.session_secret.expose(), &claims);
+    let claims = auth::Claims::admin(now, auth::TOKEN_TTL);
+    let token = auth::sign_token(&state.auth.tokens, &claims);
     tracing::info!(client = %ip, scheme = %client.scheme, "Admin logged in.");
     Ok(warp::reply::json(&LoginReply {
         token,
@@ -369,8 +365,7 @@ pub fn with_auth(
             let result = match token {
                 None => Err(auth::TokenError::Missing),
                 Some(token) => {
-                    auth::verify_token(state.auth.session_secret.expose(), token, state.clock.now())
-                        .map(|_| ())
+                    auth::verify_token(&state.auth.tokens, token, state.clock.now()).map(|_| ())
                 }
             };
             result.map_err(|e| warp::reject::custom(ApiError::unauthorized(e.to_string())))

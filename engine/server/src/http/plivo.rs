@@ -691,18 +691,15 @@ pub(crate) async fn voice_service(
     session_secret: &crate::secrets::Secret,
     llm: Arc<vartalaap_llm::Llm>,
 ) -> anyhow::Result<Arc<VoiceService>> {
-    use sha2::Digest;
     use vartalaap_voice::{
         DeepgramConfig, EdgeTtsConfig, ModelPaths, ToolContext, VoiceConfig, VoiceDeps,
     };
 
-    // A key of its own for stream tokens, derived so it cannot be confused with session tokens.
-    let derived = sha2::Sha256::digest(
-        format!(
-            "vartalaap/plivo-stream-token/v1\0{}",
-            session_secret.expose()
-        )
-        .as_bytes(),
+    // A key of its own for stream tokens (and Talk-to-it tickets), derived so it cannot be
+    // confused with admin login tokens.
+    let derived = vartalaap_token::purpose_secret(
+        session_secret.expose().as_bytes(),
+        "plivo-stream-token/v1",
     );
     let models = match &settings.model_dir {
         Some(dir) => Some(ModelPaths::under(dir)),
