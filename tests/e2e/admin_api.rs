@@ -193,6 +193,12 @@ fn a_callers_preferences_are_corrected_and_calls_feed_the_stats() {
                     ..TurnTimings::default()
                 },
                 handled_by: None,
+                interrupted: false,
+                played_ms: None,
+                intended_text: None,
+                tts_fallbacks: Vec::new(),
+                config_errors: Vec::new(),
+                corrected_slots: Vec::new(),
             };
             store.append_turn(call.id, &turn, call_day).unwrap();
         }

@@ -204,9 +204,12 @@ impl Conversation {
             Ok(d) => d.message,
             Err(e) => {
                 tracing::warn!(error = %e, "A before_booking hook failed, so the booking was not made.");
-                self.errors.push(format!(
-                    "before_booking failed, so the booking was not made: {e}"
-                ));
+                self.script_failed(
+                    crate::problems::ProblemSource::Hook,
+                    "before_booking",
+                    &e,
+                    format!("before_booking failed, so the booking was not made: {e}"),
+                );
                 None
             }
         };

@@ -200,6 +200,10 @@ pub struct Conversation {
     pub(crate) now_text: String,
     pub(crate) trace: Trace,
     pub(crate) errors: Vec<String>,
+    /// Template and plugin errors of the current turn (see `problems`).
+    pub(crate) turn_problems: Vec<crate::problems::ConfigProblem>,
+    /// Slots the caller corrected in the current turn.
+    pub(crate) turn_corrections: Vec<String>,
     /// Who is calling (number known, earlier WhatsApp answer).
     pub(crate) caller: CallerContext,
     /// The caller said no to WhatsApp in this call: not offered again.
@@ -269,6 +273,8 @@ impl Conversation {
             now_text: now.format("%Y-%m-%dT%H:%M").to_string(),
             trace: Trace::default(),
             errors: Vec::new(),
+            turn_problems: Vec::new(),
+            turn_corrections: Vec::new(),
             caller,
             whatsapp_refused: false,
             turn_repair: None,
@@ -303,6 +309,8 @@ impl Conversation {
             self.turn_repair = None;
             self.turn_step = None;
             self.turn_spoke = None;
+            self.turn_problems.clear();
+            self.turn_corrections.clear();
         }
         let mut remember = true;
         match input {

@@ -29,6 +29,7 @@ mod conversation;
 pub mod guard;
 mod io;
 pub mod policy;
+mod problems;
 mod render;
 mod repair;
 mod run;
@@ -47,6 +48,7 @@ pub use io::{
     CallerContext, HandledBy, HangupReason, Input, Interpretation, Output, ReservationSummary,
     ToolCall, ToolKind, ToolResult,
 };
+pub use problems::{ConfigProblem, ProblemSource, script_message};
 pub use render::{RenderError, Renderer};
 pub use tools::{ToolExecutor, drive, drive_start};
 pub use trace::{Repair, Trace};

@@ -16,6 +16,7 @@ use vartalaap_config::model::flow::{Action, Collect, SlotType, StepKind, Target}
 use crate::conversation::{Conversation, Frame, Wait};
 use crate::io::{HangupReason, Output};
 use crate::policy;
+use crate::problems::ProblemSource;
 use crate::trace::Repair;
 use vartalaap_script::{ScriptHost, ScriptScope, Site};
 
@@ -52,10 +53,10 @@ impl Conversation {
             };
             let flow = frame.flow.clone();
             let Some(step) = flow.steps.get(frame.step) else {
-                self.errors.push(format!(
-                    "flow {}: step index {} out of range",
-                    flow.id, frame.step
-                ));
+                self.flow_failed(
+                    &flow.id,
+                    format!("flow {}: step index {} out of range", flow.id, frame.step),
+                );
                 self.frame = None;
                 continue;
             };
@@ -88,18 +89,25 @@ impl Conversation {
                                 Some(v) => {
                                     self.slots.insert(slot.clone(), v);
                                 }
-                                None => self.errors.push(format!(
-                                    "flow {} step {}: `{}` gave {v}, not a {}",
-                                    flow.id,
-                                    step.id,
-                                    expr.source,
-                                    kind.name()
-                                )),
+                                // The value is left out: it may be the caller's.
+                                None => self.flow_failed(
+                                    &step.id,
+                                    format!(
+                                        "flow {} step {}: `{}` did not give a {}",
+                                        flow.id,
+                                        step.id,
+                                        expr.source,
+                                        kind.name()
+                                    ),
+                                ),
                             },
                             (Ok(_), None) => {}
-                            (Err(e), _) => self
-                                .errors
-                                .push(format!("flow {} step {}: {e}", flow.id, step.id)),
+                            (Err(e), _) => self.script_failed(
+                                ProblemSource::Expression,
+                                &step.id,
+                                &e,
+                                format!("flow {} step {}: {e}", flow.id, step.id),
+                            ),
                         }
                     }
                     self.advance(step.next);
@@ -114,9 +122,12 @@ impl Conversation {
                                 break;
                             }
                             Ok(false) => {}
-                            Err(e) => self
-                                .errors
-                                .push(format!("flow {} step {}: {e}", flow.id, step.id)),
+                            Err(e) => self.script_failed(
+                                ProblemSource::Expression,
+                                &step.id,
+                                &e,
+                                format!("flow {} step {}: {e}", flow.id, step.id),
+                            ),
                         }
                     }
                     if !jumped {
@@ -133,10 +144,15 @@ impl Conversation {
                             self.advance(step.next);
                         }
                         Err(e) => {
-                            self.errors.push(format!(
-                                "flow {} step {}: plugin {}.{}: {e}",
-                                flow.id, step.id, call.plugin, call.function
-                            ));
+                            self.script_failed(
+                                ProblemSource::Plugin,
+                                &format!("{}.{}", call.plugin, call.function),
+                                &e,
+                                format!(
+                                    "flow {} step {}: plugin {}.{}: {e}",
+                                    flow.id, step.id, call.plugin, call.function
+                                ),
+                            );
                             self.fail_to(call.on_failure.as_ref());
                         }
                     }
@@ -163,9 +179,17 @@ impl Conversation {
                 return;
             }
         }
-        self.errors.push(format!(
-            "a flow ran {MAX_STEPS_PER_TURN} steps without waiting for the caller; ending the call"
-        ));
+        let name = self
+            .frame
+            .as_ref()
+            .map(|f| f.flow.id.clone())
+            .unwrap_or_default();
+        self.flow_failed(
+            &name,
+            format!(
+                "a flow ran {MAX_STEPS_PER_TURN} steps without waiting for the caller; ending the call"
+            ),
+        );
         self.hang_up(HangupReason::Error, out);
     }
 
@@ -245,7 +269,7 @@ impl Conversation {
     /// canonical slots carry over.
     pub(crate) fn start_flow(&mut self, id: &str, step: Option<&str>) {
         let Some(flow) = self.snap.flows.get(id).cloned() else {
-            self.errors.push(format!("unknown flow {id}"));
+            self.flow_failed(id, format!("unknown flow {id}"));
             self.frame = None;
             return;
         };
@@ -374,7 +398,12 @@ impl Conversation {
                 Ok(true) => {}
                 Ok(false) => return Some(None),
                 Err(e) => {
-                    self.errors.push(format!("validate `{}`: {e}", expr.source));
+                    self.script_failed(
+                        ProblemSource::Expression,
+                        step,
+                        &e,
+                        format!("validate `{}`: {e}", expr.source),
+                    );
                     return Some(None);
                 }
             }

@@ -32,7 +32,7 @@ impl Conversation {
             }
             Err(e) => {
                 tracing::error!(error = %e, "Template failed to render.");
-                self.errors.push(e.to_string());
+                self.template_failed(&e);
             }
         }
     }

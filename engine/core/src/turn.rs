@@ -104,6 +104,11 @@ impl Conversation {
         }
         if !changed.is_empty() && self.frame.is_some() && !self.committed {
             self.repaired(Repair::Correction);
+            for slot in &changed {
+                if !self.turn_corrections.contains(slot) {
+                    self.turn_corrections.push(slot.clone());
+                }
+            }
             for (k, v) in &heard.values {
                 self.accept_value(k, v.clone(), host, out);
             }
@@ -158,7 +163,12 @@ impl Conversation {
                 return false;
             }
             Err(e) => {
-                self.errors.push(format!("on_slot {name}: {e}"));
+                self.script_failed(
+                    crate::problems::ProblemSource::Hook,
+                    &format!("on_slot({name})"),
+                    &e,
+                    format!("on_slot {name}: {e}"),
+                );
                 value
             }
         };

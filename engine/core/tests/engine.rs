@@ -12,8 +12,8 @@ use vartalaap_config::{BusinessSnapshot, ConfigStore};
 use vartalaap_core::guard::{Facts, Verdict, check_generated};
 use vartalaap_core::policy::{self, PolicyIssue};
 use vartalaap_core::{
-    CallerContext, Conversation, Input, Interpretation, Output, ScriptError, ScriptHost,
-    ScriptScope, Site, ToolKind, ToolResult, drive,
+    CallerContext, Conversation, Input, Interpretation, Output, ProblemSource, ScriptError,
+    ScriptHost, ScriptScope, Site, ToolKind, ToolResult, drive,
 };
 use vartalaap_script::{
     HookDecision, Limit, Location, RhaiHost, ScriptLimits, ScriptRuntime, SlotDecision,
@@ -360,6 +360,115 @@ fn a_failing_plugin_takes_the_safe_path() {
             .iter()
             .any(|e| e.contains("festival_closures"))
     );
+    // The turn's problems name the plugin function, its file and the step that called it.
+    let plugin = conv
+        .turn_problems()
+        .iter()
+        .find(|p| p.source == ProblemSource::Plugin)
+        .cloned()
+        .unwrap_or_else(|| panic!("{:?}", conv.turn_problems()));
+    assert!(plugin.name.starts_with("festival_closures."), "{plugin:?}");
+    assert_eq!(
+        plugin.file.as_deref(),
+        Some("plugins/festival_closures.rhai")
+    );
+    assert_eq!(plugin.flow.as_deref(), Some("make_reservation"));
+    assert!(plugin.step.is_some(), "{plugin:?}");
+    // The next turn starts with none.
+    drive(&mut conv, now, Input::text("Rahul"), &host, &mut tools);
+    assert!(
+        !conv
+            .turn_problems()
+            .iter()
+            .any(|p| p.source == ProblemSource::Plugin && p.step == plugin.step),
+        "{:?}",
+        conv.turn_problems()
+    );
+}
+
+/// A copy of the shipped configuration with the English greeting broken (it reads a slot no
+/// greeting has), loaded from a scratch folder.
+fn with_broken_greeting() -> Arc<BusinessSnapshot> {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let root = std::env::temp_dir().join(format!("vartalaap-core-broken-{}", std::process::id()));
+    for dir in ["businesses", "flows", "plugins"] {
+        std::fs::create_dir_all(root.join(dir)).expect("scratch dir");
+        for entry in std::fs::read_dir(repo.join(dir)).expect("config dir") {
+            let path = entry.expect("entry").path();
+            if path.is_file() {
+                std::fs::copy(&path, root.join(dir).join(path.file_name().expect("name")))
+                    .expect("copy");
+            }
+        }
+    }
+    let business = root.join("businesses/himalayan_kitchen.yaml");
+    let text = std::fs::read_to_string(&business).expect("business file");
+    let broken = text.replace(
+        "greeting: \"Hello, welcome to {{ business.name.en }}. How can I help you?\"",
+        "greeting: \"Hello, welcome to {{ business.name.en }}. Table for {{ slots.party_size | number }}?\"",
+    );
+    assert_ne!(text, broken, "the English greeting was found");
+    std::fs::write(&business, broken).expect("write");
+    let store = ConfigStore::load(&root).unwrap_or_else(|e| panic!("config invalid: {e:?}"));
+    let snap = store.current("himalayan_kitchen").expect("business exists");
+    let _ = std::fs::remove_dir_all(&root);
+    snap
+}
+
+/// A template that cannot render is recorded for the turn with the business file and the
+/// template's YAML path; the call goes on.
+#[test]
+fn a_broken_template_is_a_turn_problem_naming_its_yaml_path() {
+    let snap = with_broken_greeting();
+    let host = host(&snap);
+    let now = at("2026-11-25", "12:00");
+    let english = CallerContext {
+        preferred_lang: Some(vartalaap_core::Lang::En),
+        ..CallerContext::default()
+    };
+    let (conv, out) = Conversation::start(snap, now, english, &host);
+    assert!(said(&out).is_empty(), "nothing is said for it: {out:?}");
+    let problems = conv.turn_problems();
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    let p = &problems[0];
+    assert_eq!(p.source, ProblemSource::Template);
+    assert_eq!(p.name, "greeting");
+    assert_eq!(p.file.as_deref(), Some("businesses/himalayan_kitchen.yaml"));
+    assert_eq!(p.yaml_path.as_deref(), Some("/prompts/en/greeting"));
+    assert_eq!(
+        (p.flow.as_deref(), p.step.as_deref()),
+        (Some("greeting"), Some("welcome"))
+    );
+    assert!(p.message.starts_with("template failed to render"), "{p:?}");
+    assert!(!conv.ended(), "the call goes on");
+}
+
+/// A correction of a slot already given is recorded for the turn, by slot.
+#[test]
+fn corrected_slots_are_recorded_per_turn() {
+    let snap = snapshot();
+    let host = host(&snap);
+    let now = at("2026-11-25", "12:00");
+    let mut tools = StoreWorld::empty(&snap, now).expect("scratch store");
+    let (mut conv, _) = Conversation::start(snap, now, CallerContext::default(), &host);
+    drive(
+        &mut conv,
+        now,
+        Input::text("table for 2 tomorrow at 8 pm"),
+        &host,
+        &mut tools,
+    );
+    assert!(conv.turn_corrections().is_empty());
+    drive(
+        &mut conv,
+        now,
+        Input::text("no, make it 5 people"),
+        &host,
+        &mut tools,
+    );
+    assert_eq!(conv.turn_corrections(), ["party_size"]);
+    drive(&mut conv, now, Input::text("Rahul"), &host, &mut tools);
+    assert!(conv.turn_corrections().is_empty());
 }
 
 /// A host whose `before_booking` hooks fail the way a broken or runaway plugin does.

@@ -128,6 +128,12 @@ mod tests {
                 started_at: at(seq),
                 timings: TurnTimings::default(),
                 handled_by: None,
+                interrupted: false,
+                played_ms: None,
+                intended_text: None,
+                tts_fallbacks: Vec::new(),
+                config_errors: Vec::new(),
+                corrected_slots: Vec::new(),
                 created_at: at(seq),
             });
             self
@@ -155,6 +161,12 @@ mod tests {
                     flow: Some(flow.into()),
                     step: Some(step.into()),
                 }),
+                interrupted: false,
+                played_ms: Some(2_000),
+                intended_text: None,
+                tts_fallbacks: Vec::new(),
+                config_errors: Vec::new(),
+                corrected_slots: Vec::new(),
                 created_at: at(seq),
             });
             self

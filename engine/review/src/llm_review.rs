@@ -782,6 +782,12 @@ mod tests {
                 flow: Some(flow.into()),
                 step: Some(step.into()),
             }),
+            interrupted: false,
+            played_ms: None,
+            intended_text: None,
+            tts_fallbacks: Vec::new(),
+            config_errors: Vec::new(),
+            corrected_slots: Vec::new(),
             created_at: at(seq),
         }
     }

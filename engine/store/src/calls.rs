@@ -6,8 +6,8 @@ use redb::ReadableTable;
 use crate::crypto::{PhoneCrypto, PhoneHash};
 use crate::error::StoreError;
 use crate::model::{
-    CallLog, CallOutcome, CallWithTurns, CallerPreferences, ConversationTurn, HandledBy, TurnRole,
-    TurnTimings,
+    CallLog, CallOutcome, CallWithTurns, CallerPreferences, ConversationTurn, HandledBy,
+    TtsFallback, TurnConfigError, TurnRole, TurnTimings,
 };
 use crate::phone::PhoneNumber;
 use crate::store::{Page, PageRequest, Store};
@@ -60,6 +60,18 @@ pub struct NewTurn {
     pub timings: TurnTimings,
     /// What handled the turn (bot turns).
     pub handled_by: Option<HandledBy>,
+    /// The caller cut this reply short (see [`ConversationTurn::interrupted`]).
+    pub interrupted: bool,
+    /// Audio of the reply the caller heard, in ms (bot turns on a call).
+    pub played_ms: Option<u32>,
+    /// The whole reply, when it was interrupted.
+    pub intended_text: Option<String>,
+    /// Sentences a fallback said instead of their own voice.
+    pub tts_fallbacks: Vec<TtsFallback>,
+    /// Plugin and template errors met in the turn.
+    pub config_errors: Vec<TurnConfigError>,
+    /// Slots the caller corrected in the turn.
+    pub corrected_slots: Vec<String>,
 }
 
 /// Filters for [`Store::list_calls`].
@@ -363,6 +375,12 @@ pub(crate) fn turn_record(
         started_at: turn.started_at,
         timings: turn.timings.clone(),
         handled_by: turn.handled_by.clone(),
+        interrupted: turn.interrupted,
+        played_ms: turn.played_ms,
+        intended_text: turn.intended_text.clone(),
+        tts_fallbacks: turn.tts_fallbacks.clone(),
+        config_errors: turn.config_errors.clone(),
+        corrected_slots: turn.corrected_slots.clone(),
         created_at: now,
     }
 }

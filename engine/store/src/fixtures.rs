@@ -180,6 +180,12 @@ pub fn write_fixture(path: &Path, version: u32) -> Result<(), OpenError> {
                     ..TurnTimings::default()
                 },
                 handled_by: None,
+                interrupted: false,
+                played_ms: None,
+                intended_text: None,
+                tts_fallbacks: Vec::new(),
+                config_errors: Vec::new(),
+                corrected_slots: Vec::new(),
                 created_at: at(10),
             };
             turns

@@ -65,9 +65,11 @@ pub use jobs::{
 pub use migrate::{MigrationReport, SCHEMA_VERSION};
 pub use model::{
     BadTime, CallLog, CallOutcome, CallWithTurns, CallbackReason, CallbackRequest, CallbackStatus,
-    CallerPreferences, ConversationTurn, FollowupStatus, HandledBy, ImprovementSuggestion, Job,
-    JobStatus, Reservation, ReservationStatus, ReviewCategory, ReviewIssue, SuggestionStatus,
-    SuggestionTarget, TimeOfDay, TranscriptReview, TurnRole, TurnTimings, WhatsappFollowup,
+    CallerPreferences, ConfigErrorSource, ConversationTurn, FollowupStatus, HandledBy,
+    ImprovementSuggestion, Job, JobStatus, MAX_SIGNAL_MESSAGE_CHARS, Reservation,
+    ReservationStatus, ReviewCategory, ReviewIssue, SuggestionStatus, SuggestionTarget, TimeOfDay,
+    TranscriptReview, TtsFallback, TurnConfigError, TurnRole, TurnTimings, WhatsappFollowup,
+    short_message,
 };
 pub use once::MAX_ONCE_KEY_LEN;
 #[cfg(feature = "postgres")]

@@ -151,6 +151,12 @@ fn handoffs_and_turn_latency_percentiles_are_counted_per_call_day() {
             ..TurnTimings::default()
         },
         handled_by: None,
+        interrupted: false,
+        played_ms: None,
+        intended_text: None,
+        tts_fallbacks: Vec::new(),
+        config_errors: Vec::new(),
+        corrected_slots: Vec::new(),
     };
     for i in 0..19 {
         store

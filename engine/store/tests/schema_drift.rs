@@ -136,6 +136,26 @@ fn all_types_sample() -> (
             flow: Some("menu_question".into()),
             step: Some("answer".into()),
         }),
+        interrupted: true,
+        played_ms: Some(1_840),
+        intended_text: Some("We have momos. They cost 180 rupees.".into()),
+        tts_fallbacks: vec![TtsFallback {
+            sentence: 1,
+            failed_voice: "piper:en_US-lessac-medium".into(),
+            used: "edge:en-IN-NeerjaNeural".into(),
+            error: "inference failed".into(),
+        }],
+        config_errors: vec![TurnConfigError {
+            source: ConfigErrorSource::Template,
+            name: "menu_answer".into(),
+            file: Some("businesses/himalayan_kitchen.yaml".into()),
+            line: Some(3),
+            yaml_path: Some("/prompts/en/menu_answer".into()),
+            flow: Some("menu_question".into()),
+            step: Some("answer".into()),
+            message: "undefined value".into(),
+        }],
+        corrected_slots: vec!["party_size".into()],
         created_at: now(),
     };
     let prefs = CallerPreferences {
@@ -293,6 +313,12 @@ fn every_type_matches_its_schema() {
     check("call_log", &[call, in_progress]);
     let caller_turn = ConversationTurn {
         handled_by: None,
+        interrupted: false,
+        played_ms: None,
+        intended_text: None,
+        tts_fallbacks: Vec::new(),
+        config_errors: Vec::new(),
+        corrected_slots: Vec::new(),
         ..turn.clone()
     };
     let not_understood = ConversationTurn {

@@ -39,6 +39,13 @@ struct Sentence {
     acked_at: Option<Instant>,
 }
 
+impl Sentence {
+    /// The sentence's audio length (frames sent so far).
+    fn duration(&self) -> Duration {
+        FRAME * u32::try_from(self.frames).unwrap_or(u32::MAX)
+    }
+}
+
 /// The reply as heard, returned by [`PlaybackTracker::barge_in`] and
 /// [`PlaybackTracker::finished_reply`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,6 +58,9 @@ pub struct Heard {
     pub sentences_heard: usize,
     /// Whether the reply was cut short.
     pub interrupted: bool,
+    /// How much of the reply's audio the caller heard: the acked sentences in full, plus the
+    /// part of the interrupted sentence that had played.
+    pub played: Duration,
 }
 
 /// Tracks one reply at a time; see the module docs for the call sequence.
@@ -149,6 +159,11 @@ impl PlaybackTracker {
         self.clear_pending = false;
     }
 
+    /// Audio of the current reply sent so far (every frame, heard or not).
+    pub fn sent_audio(&self) -> Duration {
+        self.sentences.iter().map(Sentence::duration).sum()
+    }
+
     /// The whole reply, once it has ended and its last checkpoint is acked.
     pub fn finished_reply(&self) -> Option<Heard> {
         let done = self.ended
@@ -159,6 +174,7 @@ impl PlaybackTracker {
             full_text: self.full_text(),
             sentences_heard: self.sentences.len(),
             interrupted: false,
+            played: self.sentences.iter().map(Sentence::duration).sum(),
         })
     }
 
@@ -171,18 +187,21 @@ impl PlaybackTracker {
     pub fn barge_in(&mut self, now: Instant) -> Heard {
         let mut heard: Vec<String> = Vec::new();
         let mut sentences_heard = 0;
+        let mut played_total = Duration::ZERO;
         let mut cursor: Option<Instant> = None;
         for s in &self.sentences {
             if let Some(acked) = s.acked_at {
                 heard.push(s.text.clone());
                 sentences_heard += 1;
+                played_total += s.duration();
                 cursor = Some(acked);
                 continue;
             }
             let Some(first) = s.first_frame_at else { break };
             let start = cursor.map_or(first, |c| c.max(first));
-            let duration = FRAME * u32::try_from(s.frames).unwrap_or(u32::MAX);
+            let duration = s.duration();
             let played = now.saturating_duration_since(start).min(duration);
+            played_total += played;
             let words: Vec<&str> = s.text.split_whitespace().collect();
             let n = if duration.is_zero() {
                 0
@@ -199,6 +218,7 @@ impl PlaybackTracker {
             full_text: self.full_text(),
             sentences_heard,
             interrupted: sentences_heard < self.sentences.len() || !self.ended,
+            played: played_total,
         };
         self.sentences.clear();
         self.ended = true;
@@ -251,6 +271,9 @@ mod tests {
         assert_eq!(heard.text, "Namaste! Aapki table book ho gayi hai.");
         assert_eq!(heard.text, heard.full_text);
         assert!(!heard.interrupted);
+        // 150 frames of 20 ms.
+        assert_eq!(heard.played, ms(3000));
+        assert_eq!(t.sent_audio(), ms(3000));
     }
 
     #[test]
@@ -274,6 +297,8 @@ mod tests {
         assert_eq!(heard.text, "Table for four at eight. one two three");
         assert_eq!(heard.sentences_heard, 1);
         assert!(heard.interrupted);
+        // The first sentence's 2 s, then 1.2 s of the second.
+        assert_eq!(heard.played, ms(3200));
         assert_eq!(
             heard.full_text,
             "Table for four at eight. one two three four five six seven eight nine ten Anything else?"
@@ -292,6 +317,7 @@ mod tests {
         let a = send(&mut t, "Hello there.", 50, t0);
         let heard = t.barge_in(t0);
         assert_eq!(heard.text, "");
+        assert_eq!(heard.played, Duration::ZERO);
         assert_eq!(heard.sentences_heard, 0);
         assert!(heard.interrupted);
         // The ack for the cleared reply arrives late: not ours any more.
@@ -312,6 +338,7 @@ mod tests {
         // is credited (by estimate), never beyond it.
         let heard = t.barge_in(t0 + ms(10_000));
         assert_eq!(heard.text, "a b c d");
+        assert_eq!(heard.played, ms(200), "capped at the sentence's own audio");
         assert_eq!(heard.sentences_heard, 0);
     }
 

@@ -227,6 +227,20 @@ impl Engine {
         }
     }
 
+    /// What went wrong in the last turn (template and plugin errors, corrected slots), as the
+    /// call log stores it on the bot's reply.
+    pub fn turn_problems(&self) -> TurnProblems {
+        TurnProblems {
+            config_errors: self
+                .conv
+                .turn_problems()
+                .iter()
+                .map(stored_problem)
+                .collect(),
+            corrected_slots: self.conv.turn_corrections().to_vec(),
+        }
+    }
+
     /// The language the bot speaks now.
     pub fn lang(&self) -> Lang {
         self.conv.view().lang
@@ -315,6 +329,63 @@ pub enum CallNote {
     Caller { text: String, language: String },
     /// What the caller heard of the bot's reply, as stored (cut short at a barge-in).
     Bot { text: String, language: String },
+}
+
+/// What went wrong in the dialog engine's handling of a turn, as the call log stores it on the
+/// bot's reply.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct TurnProblems {
+    /// Plugin and template errors met in the turn.
+    pub config_errors: Vec<vartalaap_store::TurnConfigError>,
+    /// Slots the caller corrected in the turn.
+    pub corrected_slots: Vec<String>,
+}
+
+/// The engine's description of a configuration problem, as the call log stores it.
+pub(crate) fn stored_problem(
+    p: &vartalaap_core::ConfigProblem,
+) -> vartalaap_store::TurnConfigError {
+    use vartalaap_core::ProblemSource as P;
+    use vartalaap_store::ConfigErrorSource as S;
+    vartalaap_store::TurnConfigError {
+        source: match p.source {
+            P::Template => S::Template,
+            P::Hook => S::Hook,
+            P::Plugin => S::Plugin,
+            P::Expression => S::Expression,
+            P::Flow => S::Flow,
+        },
+        name: p.name.clone(),
+        file: p.file.clone(),
+        line: p.line,
+        yaml_path: p.yaml_path.clone(),
+        flow: p.flow.clone(),
+        step: p.step.clone(),
+        message: vartalaap_store::short_message(&p.message),
+    }
+}
+
+/// A bot reply as it played, for [`CallLog::bot_turn`].
+#[derive(Debug, Clone)]
+pub(crate) struct BotTurn {
+    /// What the caller heard.
+    pub heard: String,
+    /// Everything the reply meant to say.
+    pub intended: String,
+    /// Whether it was cut short (barge-in, or the call ended mid-reply).
+    pub interrupted: bool,
+    /// Audio the caller heard.
+    pub played: std::time::Duration,
+    /// Language of the reply.
+    pub lang: Lang,
+    /// When the reply started.
+    pub started_at: DateTime<Utc>,
+    /// What handled the turn.
+    pub handled_by: Option<vartalaap_store::HandledBy>,
+    /// Sentences a fallback voice said.
+    pub tts_fallbacks: Vec<vartalaap_store::TtsFallback>,
+    /// Errors and corrections in the engine's turn.
+    pub problems: TurnProblems,
 }
 
 /// The call's record in storage.
@@ -465,6 +536,12 @@ impl CallLog {
                 started_at: now,
                 timings: TurnTimings::default(),
                 handled_by: None,
+                interrupted: false,
+                played_ms: None,
+                intended_text: None,
+                tts_fallbacks: Vec::new(),
+                config_errors: Vec::new(),
+                corrected_slots: Vec::new(),
             });
             if browser {
                 // The channel marker a reviewer reads: this was the owner trying the bot.
@@ -476,6 +553,12 @@ impl CallLog {
                     started_at: now,
                     timings: TurnTimings::default(),
                     handled_by: None,
+                    interrupted: false,
+                    played_ms: None,
+                    intended_text: None,
+                    tts_fallbacks: Vec::new(),
+                    config_errors: Vec::new(),
+                    corrected_slots: Vec::new(),
                 });
             }
             log
@@ -554,6 +637,12 @@ impl CallLog {
                 ..TurnTimings::default()
             },
             handled_by: None,
+            interrupted: false,
+            played_ms: None,
+            intended_text: None,
+            tts_fallbacks: Vec::new(),
+            config_errors: Vec::new(),
+            corrected_slots: Vec::new(),
         };
         self.note(CallNote::Caller {
             text: turn.text.clone(),
@@ -563,31 +652,32 @@ impl CallLog {
     }
 
     /// What the caller heard of the bot's reply, with the whole turn's timings (also sent to
-    /// the metrics sink) and what handled the turn.
-    pub async fn bot_turn(
-        &self,
-        svc: &Arc<VoiceService>,
-        heard: &str,
-        lang: Lang,
-        started_at: DateTime<Utc>,
-        marks: &TurnMarks,
-        handled_by: Option<vartalaap_store::HandledBy>,
-    ) {
+    /// the metrics sink), what handled the turn, how it played and what went wrong in it.
+    pub async fn bot_turn(&self, svc: &Arc<VoiceService>, turn: BotTurn, marks: &TurnMarks) {
         for (stage, seconds) in marks.stages() {
             svc.metric(stage, seconds);
         }
         let turn = NewTurn {
             role: TurnRole::Bot,
-            text: stored_text(heard),
-            language: Some(lang.code().to_string()),
+            text: stored_text(&turn.heard),
+            language: Some(turn.lang.code().to_string()),
             stt_confidence: None,
-            started_at,
+            started_at: turn.started_at,
             timings: marks.timings(),
-            handled_by,
+            handled_by: turn.handled_by,
+            interrupted: turn.interrupted,
+            played_ms: Some(u32::try_from(turn.played.as_millis()).unwrap_or(u32::MAX)),
+            intended_text: turn
+                .interrupted
+                .then(|| turn.intended.trim().to_string())
+                .filter(|t| !t.is_empty()),
+            tts_fallbacks: turn.tts_fallbacks,
+            config_errors: turn.problems.config_errors,
+            corrected_slots: turn.problems.corrected_slots,
         };
         self.note(CallNote::Bot {
             text: turn.text.clone(),
-            language: lang.code().to_string(),
+            language: turn.language.clone().unwrap_or_default(),
         });
         self.append(svc, turn).await;
     }

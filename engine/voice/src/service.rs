@@ -637,6 +637,12 @@ fn record_unstreamed(
             started_at: started,
             timings: TurnTimings::default(),
             handled_by: None,
+            interrupted: false,
+            played_ms: None,
+            intended_text: None,
+            tts_fallbacks: Vec::new(),
+            config_errors: Vec::new(),
+            corrected_slots: Vec::new(),
         },
         now,
     )?;

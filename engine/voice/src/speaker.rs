@@ -21,6 +21,9 @@ use vartalaap_telephony::{Command, PlaybackTracker};
 use crate::speculate::SpecSlot;
 use crate::speech::{EdgeVoices, Source, SpeechPool, Spoken, voice_for};
 
+/// A synthesized sentence, with the fallback used for it (when its own voice failed).
+type Synthesized = (Spoken, Option<vartalaap_store::TtsFallback>);
+
 /// One reply to play.
 #[derive(Debug)]
 pub struct SpeakJob {
@@ -42,12 +45,12 @@ pub enum SpeakerEvent {
     FirstAudio { generation: u64, at: Instant },
     /// The first frame went out.
     FirstFrame { generation: u64, at: Instant },
-    /// The sentence's own voice failed; `source` said it instead (Edge, espeak-ng, the
-    /// apology or a tone).
+    /// The sentence's own voice failed; another link of the chain said it instead (Edge,
+    /// espeak-ng, the apology or a tone).
     Fallback {
         generation: u64,
-        source: Source,
-        error: String,
+        /// What happened, as the call log stores it.
+        fallback: vartalaap_store::TtsFallback,
     },
     /// Every frame of the reply was sent (or it was cancelled).
     Done { generation: u64, cancelled: bool },
@@ -105,11 +108,12 @@ fn synthesize_ahead(
     sentences: Vec<(String, Lang)>,
     mut more: Option<mpsc::Receiver<(String, Lang)>>,
     cancel: CancellationToken,
-) -> mpsc::Receiver<(Spoken, Vec<String>)> {
+) -> mpsc::Receiver<Synthesized> {
     let (tx, rx) = mpsc::channel(1);
     tokio::spawn(async move {
         let mut queued = sentences.into_iter();
         let mut first = true;
+        let mut index = 0u32;
         loop {
             let next = match (queued.next(), more.as_mut()) {
                 (Some(s), _) => Some(s),
@@ -133,7 +137,8 @@ fn synthesize_ahead(
             } else {
                 None
             };
-            let spoken = match speculated {
+            let edge_voice = voices.get(&lang).map(String::as_str);
+            let (spoken, errors) = match speculated {
                 Some(pcm) => (
                     Spoken {
                         pcm,
@@ -143,15 +148,21 @@ fn synthesize_ahead(
                     Vec::new(),
                 ),
                 None => {
-                    let voice = voices.get(&lang).map(String::as_str);
                     tokio::select! {
                         biased;
                         _ = cancel.cancelled() => break,
-                        spoken = pool.speak(&text, lang, voice) => spoken,
+                        spoken = pool.speak(&text, lang, edge_voice) => spoken,
                     }
                 }
             };
-            if tx.send(spoken).await.is_err() {
+            let fallback = (!errors.is_empty()).then(|| vartalaap_store::TtsFallback {
+                sentence: index,
+                failed_voice: pool.voice_label(Source::Local, &text, lang, edge_voice),
+                used: pool.voice_label(spoken.source, &text, lang, edge_voice),
+                error: vartalaap_store::short_message(&errors.join("; ")),
+            });
+            index += 1;
+            if tx.send((spoken, fallback)).await.is_err() {
                 break;
             }
         }
@@ -191,7 +202,7 @@ async fn play(
             _ = cancel.cancelled() => return false,
             next = audio.recv() => next,
         };
-        let Some((spoken, errors)) = next else {
+        let Some((spoken, fallback)) = next else {
             break;
         };
         if first_audio {
@@ -203,12 +214,11 @@ async fn play(
                 })
                 .await;
         }
-        if !errors.is_empty() {
+        if let Some(fallback) = fallback {
             let _ = events
                 .send(SpeakerEvent::Fallback {
                     generation,
-                    source: spoken.source,
-                    error: errors.join("; "),
+                    fallback,
                 })
                 .await;
         }

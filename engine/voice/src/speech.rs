@@ -585,6 +585,28 @@ impl SpeechPool {
         (self.apology(lang), errors)
     }
 
+    /// The name of what `source` is for a sentence, as the call log records a fallback: the
+    /// local voice's name (`piper:…`, `espeak-ng:hi`), `edge:<voice>`, `apology` or `tone`.
+    pub fn voice_label(
+        &self,
+        source: Source,
+        text: &str,
+        lang: Lang,
+        edge_voice: Option<&str>,
+    ) -> String {
+        let voice = voice_for(text, lang);
+        match source {
+            Source::Local => self.voice_key(voice).to_string(),
+            Source::Edge => format!(
+                "edge:{}",
+                edge_voice.unwrap_or_else(|| default_edge_voice(lang))
+            ),
+            Source::Espeak => self.espeak_key(voice).to_string(),
+            Source::Apology => "apology".to_string(),
+            Source::Tone => "tone".to_string(),
+        }
+    }
+
     /// Cache hits and misses so far.
     pub fn cache_stats(&self) -> (u64, u64) {
         lock(&self.cache).stats()

@@ -113,6 +113,80 @@ pub struct HandledBy {
     pub step: Option<String>,
 }
 
+/// A sentence of a bot reply that its own voice could not say, and what said it instead
+/// (the call page shows it; the reviewer's `tts_issue` points at the business's `/voices`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TtsFallback {
+    /// 0-based position of the sentence in the reply.
+    pub sentence: u32,
+    /// The voice that failed (`piper:en_US-lessac-medium`, `espeak-ng:hi`).
+    pub failed_voice: String,
+    /// What said the sentence instead: another voice (`edge:hi-IN-SwaraNeural`,
+    /// `espeak-ng:en`), `apology` (the pre-synthesized "having trouble" line) or `tone`.
+    pub used: String,
+    /// Why the voice failed, shortened ([`MAX_SIGNAL_MESSAGE_CHARS`]); never caller data.
+    pub error: String,
+}
+
+/// Where a configuration error happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConfigErrorSource {
+    /// A prompt template failed to render (nothing was said for it).
+    Template,
+    /// A plugin hook (`before_booking`, `on_slot`) failed.
+    Hook,
+    /// A flow's `call` step into a plugin function failed.
+    Plugin,
+    /// A flow expression (`set`, `if`, a `validate` rule) failed.
+    Expression,
+    /// The flow itself misbehaved (unknown flow, runaway steps).
+    Flow,
+}
+string_enum!(ConfigErrorSource {
+    Template => "template", Hook => "hook", Plugin => "plugin",
+    Expression => "expression", Flow => "flow"
+});
+
+/// A plugin or template error met while handling a turn. The conversation took a safe path
+/// (the call went on); this records it so the owner can fix the file. Messages are short and
+/// carry no caller data (no slot values, no thrown strings).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TurnConfigError {
+    /// What failed.
+    pub source: ConfigErrorSource,
+    /// The template name (`ask_party_size`), hook (`before_booking`), plugin function
+    /// (`festival_closures.is_closed`) or expression's step.
+    pub name: String,
+    /// The file to fix, from the configuration root (`plugins/festival_closures.rhai`,
+    /// `flows/make_reservation.yaml`, `businesses/himalayan_kitchen.yaml`).
+    pub file: Option<String>,
+    /// Line in that file, when known.
+    pub line: Option<u32>,
+    /// JSON pointer in a YAML file (`/prompts/en/ask_party_size`, `/steps/3`), when known.
+    pub yaml_path: Option<String>,
+    /// Flow and step that were running.
+    pub flow: Option<String>,
+    /// Step id.
+    pub step: Option<String>,
+    /// What went wrong, shortened ([`MAX_SIGNAL_MESSAGE_CHARS`]).
+    pub message: String,
+}
+
+/// Longest stored TTS-fallback or configuration-error message, in characters.
+pub const MAX_SIGNAL_MESSAGE_CHARS: usize = 300;
+
+/// `text` cut to [`MAX_SIGNAL_MESSAGE_CHARS`] characters (with "…" when cut).
+pub fn short_message(text: &str) -> String {
+    let text = text.trim();
+    if text.chars().count() <= MAX_SIGNAL_MESSAGE_CHARS {
+        return text.to_string();
+    }
+    let mut out: String = text.chars().take(MAX_SIGNAL_MESSAGE_CHARS - 1).collect();
+    out.push('…');
+    out
+}
+
 /// One utterance in a call transcript (schemas/conversation_turn.json). Purged after the
 /// retention period.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -139,6 +213,27 @@ pub struct ConversationTurn {
     /// turns stored before it existed.
     #[serde(default)]
     pub handled_by: Option<HandledBy>,
+    /// The caller cut this bot reply short (barge-in): `text` holds only what was heard and
+    /// `intended_text` the whole reply. False for other turns and turns stored before it.
+    #[serde(default)]
+    pub interrupted: bool,
+    /// How much of the reply's audio the caller heard, in ms (bot turns on a call; `None` for
+    /// text chats, caller and system turns, and turns stored before it existed).
+    #[serde(default)]
+    pub played_ms: Option<u32>,
+    /// The whole reply the bot meant to say, when it was interrupted; `None` otherwise.
+    #[serde(default)]
+    pub intended_text: Option<String>,
+    /// Sentences of this reply said by a fallback instead of their own voice.
+    #[serde(default)]
+    pub tts_fallbacks: Vec<TtsFallback>,
+    /// Plugin and template errors met while handling the turn this reply answers.
+    #[serde(default)]
+    pub config_errors: Vec<TurnConfigError>,
+    /// Slots the caller corrected in the turn this reply answers (`party_size`, `date`, …);
+    /// the call page and the reviewer count them per slot.
+    #[serde(default)]
+    pub corrected_slots: Vec<String>,
     /// When it was stored.
     pub created_at: DateTime<Utc>,
 }
@@ -188,5 +283,19 @@ mod tests {
         let turn: ConversationTurn = serde_json::from_str(old).expect("old row decodes");
         assert_eq!(turn.handled_by, None);
         assert_eq!(turn.stt_confidence, None);
+        // Nor do the playback and problem signals.
+        assert!(!turn.interrupted);
+        assert_eq!((turn.played_ms, turn.intended_text), (None, None));
+        assert!(turn.tts_fallbacks.is_empty() && turn.config_errors.is_empty());
+        assert!(turn.corrected_slots.is_empty());
+    }
+
+    #[test]
+    fn long_messages_are_cut_with_an_ellipsis() {
+        assert_eq!(short_message("  fine  "), "fine");
+        let long = "x".repeat(MAX_SIGNAL_MESSAGE_CHARS + 50);
+        let cut = short_message(&long);
+        assert_eq!(cut.chars().count(), MAX_SIGNAL_MESSAGE_CHARS);
+        assert!(cut.ends_with('…'));
     }
 }

@@ -10,8 +10,9 @@ mod reservations;
 mod reviews;
 
 pub use calls::{
-    CallLog, CallOutcome, CallWithTurns, CallerPreferences, ConversationTurn, HandledBy, TurnRole,
-    TurnTimings,
+    CallLog, CallOutcome, CallWithTurns, CallerPreferences, ConfigErrorSource, ConversationTurn,
+    HandledBy, MAX_SIGNAL_MESSAGE_CHARS, TtsFallback, TurnConfigError, TurnRole, TurnTimings,
+    short_message,
 };
 pub use jobs::{Job, JobStatus};
 pub use reservations::{

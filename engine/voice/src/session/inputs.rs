@@ -257,8 +257,14 @@ impl Session {
                     r.marks.first_frame.get_or_insert(at);
                 }
             }
-            SpeakerEvent::Fallback { error, source, .. } => {
-                tracing::warn!(call = %self.params.call_uuid, said_by = ?source, %error, "A sentence's own voice failed; the next voice in the chain said it.");
+            SpeakerEvent::Fallback {
+                generation,
+                fallback,
+            } => {
+                tracing::warn!(call = %self.params.call_uuid, failed = %fallback.failed_voice, said_by = %fallback.used, error = %fallback.error, "A sentence's own voice failed; the next voice in the chain said it.");
+                if let Some(r) = self.reply.as_mut().filter(|r| r.generation == generation) {
+                    r.tts_fallbacks.push(fallback);
+                }
             }
             SpeakerEvent::Done {
                 generation,

@@ -113,6 +113,10 @@ struct Reply {
     started_utc: chrono::DateTime<chrono::Utc>,
     /// What handled the turn this reply answers (stored with the bot's turn).
     handled_by: Option<vartalaap_store::HandledBy>,
+    /// Configuration errors and corrections of the engine turn this reply answers.
+    problems: crate::engine::TurnProblems,
+    /// Sentences of this reply a fallback voice said.
+    tts_fallbacks: Vec<vartalaap_store::TtsFallback>,
     sent_all: Option<Instant>,
     /// The line cannot be cut by the caller (goodbyes before hanging up).
     uninterruptible: bool,
@@ -177,6 +181,8 @@ struct Session {
     offline_events: mpsc::Sender<SttEvent>,
     lang: Lang,
     outcome: Option<CallOutcome>,
+    /// What went wrong in the last engine turn, until a reply carries it into the call log.
+    problems: crate::engine::TurnProblems,
     /// Speculative first sentences from interim transcripts.
     spec: speculate::Speculator,
 }
@@ -329,6 +335,7 @@ pub(crate) async fn run(
         offline_events,
         lang,
         outcome: None,
+        problems: Default::default(),
         spec: speculate::Speculator::new(spec_slot, spec_done),
     };
     let mut vad_reports = Some(vad_reports);
@@ -339,6 +346,7 @@ pub(crate) async fn run(
         greeting: true,
         ..TurnMarks::default()
     };
+    s.take_problems();
     s.apply(greeting, greet_marks).await;
     let max_call = started + svc.cfg.max_call;
     let shutdown = svc.shutdown.clone();
@@ -390,6 +398,13 @@ pub(crate) async fn run(
 impl Session {
     fn bot_speaking(&self) -> bool {
         self.reply.is_some()
+    }
+
+    /// Keeps what went wrong in the engine's last turn for the reply that answers it.
+    fn take_problems(&mut self) {
+        if let Some(engine) = &self.engine {
+            self.problems = engine.turn_problems();
+        }
     }
 
     /// The VAD model (Silero) judges the caller only where its judgement decides something:

@@ -7,12 +7,13 @@ use tokio_util::sync::CancellationToken;
 use vartalaap_config::Lang;
 use vartalaap_core::{HangupReason, Input, Output};
 use vartalaap_store::CallOutcome;
-use vartalaap_telephony::Command;
+use vartalaap_telephony::{Command, Heard};
 
 use super::{CallSummary, EndAction, Listening, Reply, Session, end_silence_ms};
 
 /// Longest wait to queue a `clearAudio` (normally instant: pacing keeps the queue short).
 const CLEAR_SEND_TIMEOUT: Duration = Duration::from_millis(250);
+use crate::engine::BotTurn;
 use crate::listen::VadInput;
 use crate::phrases::{self, Phrase};
 use crate::speaker::{self, SpeakJob, Tagged};
@@ -44,6 +45,7 @@ impl Session {
                 marks.decided = Some(Instant::now());
                 self.lang = engine.lang();
                 self.engine = Some(engine);
+                self.take_problems();
                 self.apply_turn(outputs, marks, heard.as_deref()).await;
             }
             Err(e) => {
@@ -159,6 +161,8 @@ impl Session {
             lang,
             started_utc: self.svc.deps.clock.now(),
             handled_by: self.engine.as_ref().map(|e| e.handled_by()),
+            problems: std::mem::take(&mut self.problems),
+            tts_fallbacks: Vec::new(),
             sent_all: None,
             uninterruptible,
         });
@@ -212,16 +216,23 @@ impl Session {
         tracing::info!(call = %self.params.call_uuid, sentences_heard = heard.sentences_heard, "Caller barged in; the bot stopped.");
         self.barge_candidate = false;
         self.offline_barge_at = None;
-        self.log
-            .bot_turn(
-                &self.svc,
-                &heard.text,
-                reply.lang,
-                reply.started_utc,
-                &reply.marks,
-                reply.handled_by.clone(),
-            )
-            .await;
+        self.log_reply(reply, heard).await;
+    }
+
+    /// Stores a reply as its bot turn: what the caller heard of it, and how it played.
+    pub(super) async fn log_reply(&mut self, reply: Reply, heard: Heard) {
+        let turn = BotTurn {
+            heard: heard.text,
+            intended: heard.full_text,
+            interrupted: heard.interrupted,
+            played: heard.played,
+            lang: reply.lang,
+            started_at: reply.started_utc,
+            handled_by: reply.handled_by,
+            tts_fallbacks: reply.tts_fallbacks,
+            problems: reply.problems,
+        };
+        self.log.bot_turn(&self.svc, turn, &reply.marks).await;
     }
 
     /// The current reply finished playing.
@@ -232,25 +243,22 @@ impl Session {
         // One statement per lock: a guard living to the end of a statement that locks again
         // would deadlock (std mutexes are not reentrant).
         let finished = speaker::lock(&self.tracker).finished_reply();
-        let text = match finished {
-            Some(heard) => heard.text,
+        let heard = match finished {
+            Some(heard) => heard,
             // No ack from Plivo: everything was sent at real time, so it was played.
             None => {
-                speaker::lock(&self.tracker)
-                    .barge_in(Instant::now())
-                    .full_text
+                let mut tracker = speaker::lock(&self.tracker);
+                let sent = tracker.sent_audio();
+                let all = tracker.barge_in(Instant::now());
+                Heard {
+                    text: all.full_text.clone(),
+                    interrupted: false,
+                    played: sent,
+                    ..all
+                }
             }
         };
-        self.log
-            .bot_turn(
-                &self.svc,
-                &text,
-                reply.lang,
-                reply.started_utc,
-                &reply.marks,
-                reply.handled_by.clone(),
-            )
-            .await;
+        self.log_reply(reply, heard).await;
         if self.pending_end.is_some() {
             self.end_deadline = Some(Instant::now());
         } else if let Some(l) = self.listening
@@ -378,16 +386,7 @@ impl Session {
         if let Some(r) = self.reply.take() {
             r.cancel.cancel();
             let heard = speaker::lock(&self.tracker).barge_in(Instant::now());
-            self.log
-                .bot_turn(
-                    &self.svc,
-                    &heard.text,
-                    r.lang,
-                    r.started_utc,
-                    &r.marks,
-                    r.handled_by.clone(),
-                )
-                .await;
+            self.log_reply(r, heard).await;
         }
         if let Some(stt) = self.stt.take() {
             stt.sender.close().await;
