@@ -145,6 +145,7 @@ fn cut(text: String, max: usize) -> String {
 
 fn priority(kind: &FindingKind, times: usize) -> u8 {
     let base: u8 = match kind {
+        FindingKind::ConfigError { .. } => 1,
         FindingKind::MenuItemMissing
         | FindingKind::UnansweredFaq
         | FindingKind::HangupMidFlow
@@ -152,11 +153,17 @@ fn priority(kind: &FindingKind, times: usize) -> u8 {
         FindingKind::RepeatedCorrection { .. }
         | FindingKind::Reprompt { .. }
         | FindingKind::Handoff
+        | FindingKind::TtsFallback { .. }
+        | FindingKind::ReplyTooLong { .. }
         | FindingKind::LowSttConfidence { .. } => 3,
         FindingKind::RepeatRequested | FindingKind::LongSilence => 4,
         FindingKind::SlowTurn { .. } => 5,
     };
-    if times > 1 { base - 1 } else { base }
+    if times > 1 {
+        base.saturating_sub(1).max(1)
+    } else {
+        base
+    }
 }
 
 /// One suggestion for a group of findings of the same kind at the same place.
@@ -263,7 +270,56 @@ fn suggestion(group: &[&Finding], layout: &BusinessLayout) -> NewSuggestion {
             ),
             None,
         ),
-        FindingKind::RepeatedCorrection { count } => (
+        FindingKind::RepeatedCorrection {
+            slot: Some(slot),
+            count,
+        } => (
+            format!("Callers correct {slot} again and again{where_}"),
+            format!(
+                "The caller corrected {slot} {count} times in one call{where_}.{asked} Make the question for {slot} say what form of answer you need, and confirm the value back as soon as it is given (a confirmation template naming it), so a mishearing is caught once."
+            ),
+            None,
+        ),
+        FindingKind::TtsFallback {
+            failed_voice, used, ..
+        } => (
+            format!("The voice {failed_voice} failed{where_}"),
+            format!(
+                "The voice {failed_voice} could not say the reply{where_}, {times} time(s); {used} said it instead, so callers heard a different voice (or an apology). Check that the voice is installed (models folder, espeak-ng), or set a working Edge voice for the language at {} (EDGE_TTS_ENABLED=true).",
+                yaml_path.clone().unwrap_or_default()
+            ),
+            None,
+        ),
+        FindingKind::ConfigError { error } => (
+            format!(
+                "Fix the {} {}",
+                crate::classify::source_word(error.source),
+                error.name
+            ),
+            format!(
+                "The {} {} failed{where_}, {times} time(s): {}{}. The call went on without it (nothing said for a template; a hook's safe default; the step's on_failure). `vartalaap validate` and the config editor check the file; `vartalaap test` replays a conversation through it.",
+                crate::classify::source_word(error.source),
+                error.name,
+                error.message,
+                error
+                    .line
+                    .map(|l| format!(" (line {l})"))
+                    .unwrap_or_default()
+            ),
+            None,
+        ),
+        FindingKind::ReplyTooLong { words, .. } => (
+            format!("Callers cut the bot off{where_}: shorten the reply"),
+            format!(
+                "The caller interrupted a {words}-word reply{where_}, {times} time(s). On the phone, one short sentence and a question work better; move details into answers callers ask for{}.",
+                yaml_path
+                    .as_deref()
+                    .map(|p| format!(" (the text is at {p})"))
+                    .unwrap_or_default()
+            ),
+            None,
+        ),
+        FindingKind::RepeatedCorrection { slot: None, count } => (
             format!("Callers correct the details again and again{where_}"),
             format!(
                 "The caller corrected the booking details {count} times in one flow{where_}.{asked} Confirm each detail back as it is given (a confirmation template naming the value), so mistakes are caught once."

@@ -92,7 +92,8 @@ mod tests {
 
     use chrono::{DateTime, TimeZone, Utc};
     use vartalaap_store::{
-        CallLog, CallOutcome, ConversationTurn, HandledBy, ReviewCategory, TurnRole, TurnTimings,
+        CallLog, CallOutcome, ConfigErrorSource, ConversationTurn, HandledBy, ReviewCategory,
+        TtsFallback, TurnConfigError, TurnRole, TurnTimings,
     };
 
     use super::*;
@@ -169,6 +170,12 @@ mod tests {
                 corrected_slots: Vec::new(),
                 created_at: at(seq),
             });
+            self
+        }
+
+        /// Changes the last turn (adds signals to a bot turn).
+        fn last(mut self, change: impl FnOnce(&mut ConversationTurn)) -> Script {
+            change(self.turns.last_mut().expect("a turn"));
             self
         }
 
@@ -340,6 +347,236 @@ mod tests {
             assert!(s.title.chars().count() <= vartalaap_store::MAX_TITLE_CHARS);
             assert!((1..=5).contains(&s.priority));
         }
+    }
+
+    #[test]
+    fn a_tts_fallback_is_a_tts_issue_naming_the_turn_and_the_voices() {
+        let call = script()
+            .caller("what time do you open", 0.9)
+            .bot(Some("ask_hours"), "hours_and_location", "hours", 900)
+            .last(|t| {
+                t.tts_fallbacks = vec![TtsFallback {
+                    sentence: 0,
+                    failed_voice: "espeak-ng:en".into(),
+                    used: "edge:en-IN-NeerjaNeural".into(),
+                    error: "espeak-ng:en: not installed".into(),
+                }]
+            })
+            .ended(CallOutcome::Completed);
+        let review = review_call(&call, &kitchen(), &Thresholds::default());
+        assert_eq!(review.issues.len(), 1, "{:#?}", review.issues);
+        let issue = &review.issues[0];
+        assert_eq!(
+            (issue.kind.as_str(), issue.category, issue.turn),
+            ("tts_fallback", ReviewCategory::TtsIssue, Some(2))
+        );
+        assert_eq!(
+            issue.file.as_deref(),
+            Some("businesses/himalayan_kitchen.yaml")
+        );
+        assert_eq!(issue.yaml_path.as_deref(), Some("/voices/en"));
+        assert!(issue.description.contains("espeak-ng:en"), "{issue:?}");
+        let s = &review.suggestions[0];
+        assert_eq!(s.category, ReviewCategory::TtsIssue);
+        assert_eq!(s.target.yaml_path.as_deref(), Some("/voices/en"));
+        assert_eq!(review.quality_score, 5, "half a point: rounds away");
+    }
+
+    fn problem(
+        source: ConfigErrorSource,
+        name: &str,
+        file: &str,
+        path: Option<&str>,
+    ) -> TurnConfigError {
+        TurnConfigError {
+            source,
+            name: name.into(),
+            file: Some(file.into()),
+            line: Some(3),
+            yaml_path: path.map(str::to_string),
+            flow: Some("make_reservation".into()),
+            step: Some("festival_check".into()),
+            message: "script error: Function not found: is_closed (&str)".into(),
+        }
+    }
+
+    #[test]
+    fn plugin_and_template_errors_are_config_errors_naming_their_files() {
+        let call = script()
+            .caller("table chahiye", 0.9)
+            .bot(
+                Some("book_table"),
+                "make_reservation",
+                "ask_party_size",
+                900,
+            )
+            .last(|t| {
+                t.config_errors = vec![
+                    problem(
+                        ConfigErrorSource::Plugin,
+                        "festival_closures.is_closed",
+                        "plugins/festival_closures.rhai",
+                        None,
+                    ),
+                    TurnConfigError {
+                        source: ConfigErrorSource::Template,
+                        flow: Some("make_reservation".into()),
+                        step: Some("ask_party_size".into()),
+                        message: "template failed to render: undefined value".into(),
+                        ..problem(
+                            ConfigErrorSource::Template,
+                            "ask_party_size",
+                            "businesses/himalayan_kitchen.yaml",
+                            Some("/prompts/en/ask_party_size"),
+                        )
+                    },
+                ]
+            })
+            .ended(CallOutcome::Completed);
+        let review = review_call(&call, &kitchen(), &Thresholds::default());
+        type Place<'a> = (&'a str, Option<&'a str>, Option<&'a str>, Option<&'a str>);
+        let errors: Vec<Place> = review
+            .issues
+            .iter()
+            .filter(|i| i.category == ReviewCategory::ConfigError)
+            .map(|i| {
+                (
+                    i.kind.as_str(),
+                    i.file.as_deref(),
+                    i.yaml_path.as_deref(),
+                    i.step.as_deref(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            errors,
+            [
+                (
+                    "config_error",
+                    Some("plugins/festival_closures.rhai"),
+                    None,
+                    Some("festival_check")
+                ),
+                (
+                    "config_error",
+                    Some("businesses/himalayan_kitchen.yaml"),
+                    Some("/prompts/en/ask_party_size"),
+                    Some("ask_party_size")
+                ),
+            ]
+        );
+        // Most urgent first: a broken file is priority 1.
+        let first = &review.suggestions[0];
+        assert_eq!(first.category, ReviewCategory::ConfigError);
+        assert_eq!(first.priority, 1);
+        assert_eq!(first.target.file, "plugins/festival_closures.rhai");
+        assert!(
+            first.title.contains("festival_closures.is_closed"),
+            "{}",
+            first.title
+        );
+        assert!(
+            first.description.contains("line 3"),
+            "{}",
+            first.description
+        );
+        assert_eq!(review.quality_score, 3);
+    }
+
+    #[test]
+    fn correcting_the_same_slot_twice_names_the_slot_and_the_step_asking_for_it() {
+        let layout = kitchen();
+        let (_, _, ask_party_path) = layout
+            .step("make_reservation", "ask_party_size")
+            .expect("the booking flow asks for the party size");
+        let corrected = |slots: &[&str]| {
+            let slots: Vec<String> = slots.iter().map(|s| s.to_string()).collect();
+            move |t: &mut ConversationTurn| t.corrected_slots = slots
+        };
+        let call = script()
+            .caller("table for four tomorrow", 0.9)
+            .bot(Some("book_table"), "make_reservation", "ask_time", 900)
+            .caller("no, five people", 0.9)
+            .bot(Some("correction"), "make_reservation", "ask_time", 900)
+            .last(corrected(&["party_size"]))
+            .caller("no, the day after", 0.9)
+            .bot(Some("correction"), "make_reservation", "ask_time", 900)
+            .last(corrected(&["date"]))
+            .caller("no, six people", 0.9) // 7
+            .bot(Some("correction"), "make_reservation", "ask_time", 900) // 8
+            .last(corrected(&["party_size"]))
+            .ended(CallOutcome::Completed);
+        let review = review_call(&call, &layout, &Thresholds::default());
+        let repeated: Vec<&ReviewIssue> = review
+            .issues
+            .iter()
+            .filter(|i| i.kind == "repeated_correction")
+            .collect();
+        assert_eq!(
+            repeated.len(),
+            1,
+            "different slots once each are fine: {repeated:#?}"
+        );
+        let issue = repeated[0];
+        assert_eq!(issue.turn, Some(8));
+        assert_eq!(issue.category, ReviewCategory::UxIssue);
+        assert!(
+            issue.description.contains("party_size 2 times"),
+            "{issue:?}"
+        );
+        assert_eq!(issue.file.as_deref(), Some("flows/make_reservation.yaml"));
+        assert_eq!(issue.yaml_path.as_deref(), Some(ask_party_path.as_str()));
+        let s = review
+            .suggestions
+            .iter()
+            .find(|s| s.title.contains("party_size"))
+            .expect("a suggestion names the slot");
+        assert_eq!(
+            s.target.flow_step.as_deref(),
+            Some("make_reservation.ask_time")
+        );
+    }
+
+    #[test]
+    fn a_long_reply_cut_short_is_too_long_naming_its_template() {
+        let long = "Hello, welcome to Himalayan Kitchen in Dehradun. We are open from noon to eleven. How can I help you today?";
+        let call = script()
+            .last(|t| {
+                t.interrupted = true;
+                t.text = "Hello, welcome to".into();
+                t.intended_text = Some(long.into());
+                t.played_ms = Some(1_200);
+            })
+            .caller("table for two", 0.9)
+            .bot(
+                Some("book_table"),
+                "make_reservation",
+                "ask_party_size",
+                900,
+            )
+            .last(|t| {
+                // Short replies may be cut short without a finding.
+                t.interrupted = true;
+                t.intended_text = Some("For how many people?".into());
+            })
+            .ended(CallOutcome::Completed);
+        let review = review_call(&call, &kitchen(), &Thresholds::default());
+        assert_eq!(review.issues.len(), 1, "{:#?}", review.issues);
+        let issue = &review.issues[0];
+        assert_eq!(
+            (issue.kind.as_str(), issue.category, issue.turn),
+            ("reply_too_long", ReviewCategory::UxIssue, Some(0))
+        );
+        assert_eq!(
+            issue.file.as_deref(),
+            Some("businesses/himalayan_kitchen.yaml")
+        );
+        assert_eq!(issue.yaml_path.as_deref(), Some("/prompts/en/greeting"));
+        assert!(issue.description.contains("after 1.2 s"), "{issue:?}");
+        assert_eq!(
+            review.suggestions[0].target.flow_step.as_deref(),
+            Some("greeting.welcome")
+        );
     }
 
     #[test]

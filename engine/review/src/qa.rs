@@ -11,7 +11,10 @@
 //! | `reprompt` | the same question asked again right after the caller answered it |
 //! | `repeat_requested` | the caller asked the bot to say it again |
 //! | `long_silence` | the caller said nothing and the bot had to prompt (`silence`) |
-//! | `repeated_correction` | a second (or later) correction in the same flow |
+//! | `repeated_correction` | a second (or later) correction of the same slot (turns stored before `corrected_slots`: in the same flow) |
+//! | `tts_fallback` | a reply some of whose sentences a fallback voice (or the apology) said |
+//! | `config_error` | a template or plugin that failed while the turn was handled |
+//! | `reply_too_long` | a reply of at least [`Thresholds::long_reply_words`] words the caller cut short |
 //! | `low_stt_confidence` | a caller turn the recogniser was unsure of |
 //! | `slow_turn` | a reply slower than [`Thresholds::slow_turn_ms`], with its slowest stage |
 //! | `handoff` | the caller asked for a person, or the call was transferred |
@@ -30,6 +33,8 @@ pub struct Thresholds {
     pub low_stt_confidence: f32,
     /// A reply whose end-of-speech → first audio took longer than this is a finding.
     pub slow_turn_ms: u32,
+    /// A reply of at least this many words that the caller interrupted was too long.
+    pub long_reply_words: usize,
 }
 
 impl Default for Thresholds {
@@ -37,6 +42,7 @@ impl Default for Thresholds {
         Thresholds {
             low_stt_confidence: 0.5,
             slow_turn_ms: 2500,
+            long_reply_words: 12,
         }
     }
 }
@@ -89,10 +95,34 @@ pub enum FindingKind {
     RepeatRequested,
     /// The caller was silent and was prompted.
     LongSilence,
-    /// A second or later correction in one flow.
+    /// A second or later correction of one slot (or, for turns stored before corrected
+    /// slots were recorded, in one flow).
     RepeatedCorrection {
-        /// Corrections in that flow so far.
+        /// The slot corrected again, when known.
+        slot: Option<String>,
+        /// Corrections of it so far.
         count: u32,
+    },
+    /// Sentences of a reply said by a fallback instead of their own voice.
+    TtsFallback {
+        /// The voice that failed.
+        failed_voice: String,
+        /// What said them instead.
+        used: String,
+        /// How many sentences of the reply.
+        sentences: usize,
+    },
+    /// A template or plugin failed while the turn was handled.
+    ConfigError {
+        /// What failed, as stored on the turn.
+        error: vartalaap_store::TurnConfigError,
+    },
+    /// A long reply the caller cut short.
+    ReplyTooLong {
+        /// Words in the whole reply.
+        words: usize,
+        /// Audio the caller heard before interrupting, in ms.
+        played_ms: Option<u32>,
     },
     /// The recogniser was unsure.
     LowSttConfidence {
@@ -127,6 +157,9 @@ impl FindingKind {
             FindingKind::SlowTurn { .. } => "slow_turn",
             FindingKind::Handoff => "handoff",
             FindingKind::HangupMidFlow => "hangup_mid_flow",
+            FindingKind::TtsFallback { .. } => "tts_fallback",
+            FindingKind::ConfigError { .. } => "config_error",
+            FindingKind::ReplyTooLong { .. } => "reply_too_long",
         }
     }
 
@@ -146,12 +179,15 @@ impl FindingKind {
             | FindingKind::MenuItemMissing
             | FindingKind::UnansweredFaq
             | FindingKind::RepeatedCorrection { .. }
+            | FindingKind::ConfigError { .. }
             | FindingKind::Handoff => 2,
             FindingKind::Reprompt { .. }
             | FindingKind::RepeatRequested
             | FindingKind::LongSilence
             | FindingKind::LowSttConfidence { .. }
-            | FindingKind::SlowTurn { .. } => 1,
+            | FindingKind::SlowTurn { .. }
+            | FindingKind::TtsFallback { .. }
+            | FindingKind::ReplyTooLong { .. } => 1,
         }
     }
 }
@@ -210,6 +246,7 @@ pub fn inspect(
     let mut last_caller: Option<&ConversationTurn> = None;
     let mut previous_bot: Option<&HandledBy> = None;
     let mut corrections: BTreeMap<String, u32> = BTreeMap::new();
+    let mut slot_corrections: BTreeMap<String, u32> = BTreeMap::new();
     let mut handed_off = false;
     for turn in &call.turns {
         let lang = turn.language.clone().unwrap_or_else(|| call_lang.clone());
@@ -253,15 +290,59 @@ pub fn inspect(
                         handed_off = true;
                         found.push(at(FindingKind::Handoff));
                     }
-                    Some("correction") => {
+                    // Older turns name no slot: count corrections per flow instead.
+                    Some("correction") if turn.corrected_slots.is_empty() => {
                         let flow = handled.flow.clone().unwrap_or_default();
                         let count = corrections.entry(flow).or_default();
                         *count += 1;
                         if *count >= 2 {
-                            found.push(at(FindingKind::RepeatedCorrection { count: *count }));
+                            found.push(at(FindingKind::RepeatedCorrection {
+                                slot: None,
+                                count: *count,
+                            }));
                         }
                     }
                     _ => {}
+                }
+                for slot in &turn.corrected_slots {
+                    let count = slot_corrections.entry(slot.clone()).or_default();
+                    *count += 1;
+                    if *count >= 2 {
+                        found.push(at(FindingKind::RepeatedCorrection {
+                            slot: Some(slot.clone()),
+                            count: *count,
+                        }));
+                    }
+                }
+                for error in &turn.config_errors {
+                    found.push(Finding {
+                        flow: error.flow.clone().or_else(|| handled.flow.clone()),
+                        step: error.step.clone().or_else(|| handled.step.clone()),
+                        ..at(FindingKind::ConfigError {
+                            error: error.clone(),
+                        })
+                    });
+                }
+                if let Some(first) = turn.tts_fallbacks.first() {
+                    found.push(at(FindingKind::TtsFallback {
+                        failed_voice: first.failed_voice.clone(),
+                        used: first.used.clone(),
+                        sentences: turn.tts_fallbacks.len(),
+                    }));
+                }
+                if turn.interrupted {
+                    let words = turn
+                        .intended_text
+                        .as_deref()
+                        .unwrap_or(&turn.text)
+                        .split_whitespace()
+                        .count();
+                    if words >= thresholds.long_reply_words {
+                        found.push(at(FindingKind::ReplyTooLong {
+                            words,
+                            played_ms: turn.played_ms,
+                        }));
+                    }
                 }
                 if handled.flow.as_deref() == Some(layout.fallback_flow.as_str())
                     && intent != Some("silence")
