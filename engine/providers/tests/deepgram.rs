@@ -6,7 +6,7 @@ use bytes::Bytes;
 use tokio::sync::mpsc::Receiver;
 use vartalaap_providers::Backoff;
 use vartalaap_providers::deepgram::{
-    DeepgramConfig, DeepgramStt, SttError, SttEvent, SttLanguage, SttSender,
+    AudioRefused, DeepgramConfig, DeepgramStt, SttError, SttEvent, SttLanguage, SttSender,
 };
 use vartalaap_providers::mock::deepgram::{
     DeepgramMode, MockDeepgram, MockDeepgramConfig, ScriptedUtterance, silence, speech,
@@ -267,6 +267,35 @@ async fn finalize_closes_the_turn_early() {
             ..
         }
     )));
+    tx.close().await;
+}
+
+/// The call's task hands frames over without waiting: the words arrive as with `send_audio`,
+/// and a full queue refuses the frame (Deepgram is behind) instead of blocking the call.
+#[tokio::test]
+async fn frames_handed_over_without_waiting_are_transcribed_and_a_full_queue_refuses() {
+    let mock = mock(&[("haan ji", 800)]).await;
+    let (tx, mut rx) = DeepgramStt::connect(config(&mock)).await.unwrap();
+    for frame in speech(800).into_iter().chain(silence(600)) {
+        tx.try_send_audio(frame).unwrap();
+    }
+    let (_, got) = until_utterance(&mut rx).await;
+    assert_eq!(got.as_deref(), Some("haan ji"));
+    // An empty frame is not audio (Deepgram would read it as the end of the stream).
+    assert_eq!(tx.try_send_audio(Bytes::new()), Ok(()));
+    tx.close().await;
+
+    let small = DeepgramConfig {
+        audio_channel_capacity: 4,
+        ..config(&mock)
+    };
+    let (tx, _rx) = DeepgramStt::connect(small).await.unwrap();
+    // This test's runtime has one thread and the loop never yields: nothing drains the queue.
+    let burst: Vec<_> = (0..8)
+        .map(|_| tx.try_send_audio(Bytes::from_static(&[0xFF; 160])))
+        .collect();
+    assert_eq!(burst[..4], [Ok(()); 4]);
+    assert_eq!(burst[4..], [Err(AudioRefused::Behind); 4]);
     tx.close().await;
 }
 

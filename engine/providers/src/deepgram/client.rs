@@ -34,6 +34,17 @@ enum Command {
 #[error("the Deepgram stream has ended")]
 pub struct StreamClosed;
 
+/// Why [`SttSender::try_send_audio`] did not take a frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum AudioRefused {
+    /// The audio queue is full: Deepgram has not kept up with the caller.
+    #[error("the Deepgram audio queue is full; the frame was dropped")]
+    Behind,
+    /// The stream has ended.
+    #[error(transparent)]
+    Closed(StreamClosed),
+}
+
 /// Audio input of a live Deepgram stream.
 ///
 /// Backed by a bounded channel: if Deepgram is slower than the caller for long enough,
@@ -52,6 +63,22 @@ impl SttSender {
             .send(Command::Audio(audio))
             .await
             .map_err(|_| StreamClosed)
+    }
+
+    /// Forwards caller audio without waiting: the call's task hands over each 20 ms frame
+    /// straight from the socket, with no task of its own in between. A full queue (Deepgram
+    /// slower than the caller for seconds) refuses the frame ([`AudioRefused::Behind`]) rather
+    /// than stalling the call. Empty chunks are skipped, as in [`send_audio`](Self::send_audio).
+    pub fn try_send_audio(&self, audio: Bytes) -> Result<(), AudioRefused> {
+        if audio.is_empty() {
+            return Ok(());
+        }
+        self.tx
+            .try_send(Command::Audio(audio))
+            .map_err(|e| match e {
+                mpsc::error::TrySendError::Full(_) => AudioRefused::Behind,
+                mpsc::error::TrySendError::Closed(_) => AudioRefused::Closed(StreamClosed),
+            })
     }
 
     /// Ask Deepgram to transcribe what it has buffered now (our own VAD decided the caller
@@ -232,8 +259,11 @@ impl Session {
     }
 
     async fn pump(&mut self, ws: &mut Ws, commands: &mut mpsc::Receiver<Command>) -> Outcome {
+        // One KeepAlive timer for the connection, re-armed only when it rings (audio sent since
+        // then moves its deadline): not a timer armed and dropped for every 20 ms frame.
+        let keepalive = sleep_until(self.last_sent + self.cfg.keepalive_interval);
+        tokio::pin!(keepalive);
         loop {
-            let keepalive_at = self.last_sent + self.cfg.keepalive_interval;
             let close_at = self
                 .close_deadline
                 .unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
@@ -292,11 +322,15 @@ impl Session {
                         }
                     }
                 }
-                _ = sleep_until(keepalive_at), if !self.closing => {
-                    self.last_sent = Instant::now();
-                    if let Err(e) = ws.send(Message::text(KEEPALIVE)).await {
-                        return self.after_send_error(ws, e).await;
+                _ = &mut keepalive, if !self.closing => {
+                    let due = self.last_sent + self.cfg.keepalive_interval;
+                    if Instant::now() >= due {
+                        self.last_sent = Instant::now();
+                        if let Err(e) = ws.send(Message::text(KEEPALIVE)).await {
+                            return self.after_send_error(ws, e).await;
+                        }
                     }
+                    keepalive.as_mut().reset(self.last_sent + self.cfg.keepalive_interval);
                 }
                 _ = sleep_until(close_at), if self.close_deadline.is_some() => {
                     tracing::debug!("Deepgram did not close in time after CloseStream.");

@@ -23,7 +23,7 @@ mod messages;
 mod replay;
 mod utterance;
 
-pub use client::{DeepgramStt, StreamClosed, SttSender};
+pub use client::{AudioRefused, DeepgramStt, StreamClosed, SttSender};
 pub use config::{DeepgramConfig, SttLanguage};
 pub use messages::{ServerMessage, parse_server_message};
 pub use replay::ReplayBuffer;

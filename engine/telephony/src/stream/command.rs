@@ -2,11 +2,12 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::MAX_FRAME_BYTES;
+use super::parse::fast::{Flex, plain_object};
 use super::parse::{FrameError, field, object, string, stringish};
+use super::{MAX_FRAME_BYTES, json_plain};
 
 /// Most µ-law bytes to put in one `playAudio` (1.5 s): Plivo recommends ≤ 16 KB of base64 per
 /// message. The bot sends 160-byte (20 ms) frames paced at real time, far below this.
@@ -28,11 +29,6 @@ pub enum Command {
     Checkpoint { stream_id: String, name: String },
     /// Play DTMF tones into the call (body schema unconfirmed; field name per Plivo's transport).
     SendDtmf { digits: String },
-}
-
-/// Whether `s` goes into a JSON string as is (no quote, backslash or control character).
-fn json_plain(s: &str) -> bool {
-    !s.chars().any(|c| c == '"' || c == '\\' || c.is_control())
 }
 
 impl Command {
@@ -123,6 +119,9 @@ impl Command {
 
     /// Parses a command as Plivo would receive it, refusing what Plivo would not play: other
     /// codecs, container headers, oversized frames (for the simulator and mocks).
+    ///
+    /// `playAudio` (50 a second per speaking call) is read straight into its fields first, as
+    /// [`StreamEvent::parse`](super::StreamEvent::parse) reads `media`.
     pub fn parse(text: &str) -> Result<Self, FrameError> {
         if text.len() > MAX_FRAME_BYTES {
             return Err(FrameError::TooLarge {
@@ -130,6 +129,14 @@ impl Command {
                 max: MAX_FRAME_BYTES,
             });
         }
+        if let Some(play) = fast_play_audio(text) {
+            return Ok(play);
+        }
+        Self::parse_general(text)
+    }
+
+    /// [`Command::parse`] through a JSON tree: every command, every error.
+    pub(super) fn parse_general(text: &str) -> Result<Self, FrameError> {
         let value: Value = serde_json::from_str(text).map_err(|e| FrameError::NotJson {
             reason: format!("{:?}", e.classify()).to_lowercase(),
             line: e.line(),
@@ -198,4 +205,48 @@ impl Command {
             }),
         }
     }
+}
+
+#[derive(Deserialize)]
+struct FastPlay<'a> {
+    #[serde(borrow)]
+    event: &'a str,
+    #[serde(borrow, default, rename = "streamId")]
+    stream_id: Option<&'a str>,
+    #[serde(borrow)]
+    media: FastPlayMedia<'a>,
+}
+
+#[derive(Deserialize)]
+struct FastPlayMedia<'a> {
+    #[serde(borrow, rename = "contentType")]
+    content_type: &'a str,
+    #[serde(borrow, rename = "sampleRate")]
+    sample_rate: Flex<'a>,
+    #[serde(borrow)]
+    payload: &'a str,
+}
+
+/// A well-formed `playAudio` Plivo would play, read without building a JSON tree; `None`
+/// leaves the frame (and any error) to the general reader.
+pub(super) fn fast_play_audio(text: &str) -> Option<Command> {
+    if !plain_object(text) {
+        return None;
+    }
+    let play: FastPlay = serde_json::from_str(text).ok()?;
+    let rate_ok = match play.media.sample_rate {
+        Flex::Str(s) => s == "8000",
+        Flex::Int(n) => n == 8000,
+    };
+    if play.event != "playAudio" || play.media.content_type != "audio/x-mulaw" || !rate_ok {
+        return None;
+    }
+    let mulaw = B64.decode(play.media.payload.trim()).ok()?;
+    if mulaw.starts_with(b"RIFF") || mulaw.starts_with(b"ID3") {
+        return None;
+    }
+    Some(Command::PlayAudio {
+        mulaw,
+        stream_id: play.stream_id.map(str::to_string),
+    })
 }

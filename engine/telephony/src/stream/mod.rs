@@ -14,6 +14,11 @@ mod parse;
 pub use command::{Command, MAX_PLAY_AUDIO_BYTES};
 pub use parse::FrameError;
 
+/// Whether `s` goes into a JSON string as is (no quote, backslash or control character).
+fn json_plain(s: &str) -> bool {
+    !s.chars().any(|c| c == '"' || c == '\\' || c.is_control())
+}
+
 /// Largest text frame accepted from Plivo. Its own limit for messages is 64 KB; a 20 ms media
 /// frame is ~300 bytes, so anything near this is not Plivo.
 pub const MAX_FRAME_BYTES: usize = 64 * 1024;

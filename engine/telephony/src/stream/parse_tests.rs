@@ -352,3 +352,74 @@ fn plivo_side_refuses_what_plivo_would_not_play() {
     );
     assert!(Command::parse(r#"{"event":"dance"}"#).is_err());
 }
+
+/// The fast readers of `media` and `playAudio` give exactly what the general readers give,
+/// or leave the frame to them: on the documented frames, on odd-but-valid ones, and on
+/// thousands of mutations of both.
+#[test]
+fn fast_readers_agree_with_the_general_readers() {
+    let play = Command::PlayAudio {
+        mulaw: vec![0x55; 160],
+        stream_id: Some("s-1".into()),
+    }
+    .to_json();
+    let media = StreamEvent::Media(MediaFrame {
+        track: "inbound".into(),
+        timestamp: "17".into(),
+        chunk: 17,
+        payload: vec![0xFF; 160],
+    })
+    .to_json(9, "s-1", Some("a=b"));
+    let seeds = [
+        MEDIA.to_string(),
+        media,
+        play,
+        r#"{"event":"media","media":{"timestamp":1705312200000,"chunk":"7","payload":" AAE= "}}"#.into(),
+        r#"{"event":"media","media":{"track":null,"timestamp":null,"chunk":null,"payload":"AA=="}}"#.into(),
+        r#"{"event":"media","media":{"payload":"AA==","chunk":-1}}"#.into(),
+        r#"["media",{"payload":"AA=="}]"#.into(),
+        r#"{"event":"media","media":["AA=="]}"#.into(),
+        r#"{"event":"playAudio","streamId":7,"media":{"contentType":"audio/x-mulaw","sampleRate":"8000","payload":"AAA="}}"#.into(),
+        r#"{"event":"playAudio","media":{"contentType":"audio/x-mulaw","sampleRate":8000,"payload":"UklGRg=="}}"#.into(),
+    ];
+    let alphabet: &[u8] = b"{}[]\":,0123456789abcdeflnrstu\\ /+=-";
+    let mut rng = Rng(0x2545_F491_4F6C_DD1D);
+    let (mut fast_media, mut fast_play) = (0, 0);
+    let mut check = |text: &str| {
+        if let Some(event) = fast::media(text) {
+            fast_media += 1;
+            assert_eq!(StreamEvent::parse_general(text), Ok(event), "{text}");
+        }
+        if let Some(command) = crate::stream::command::fast_play_audio(text) {
+            fast_play += 1;
+            assert_eq!(Command::parse_general(text), Ok(command), "{text}");
+        }
+    };
+    for seed in &seeds {
+        check(seed);
+        for _ in 0..3_000 {
+            let mut bytes = seed.as_bytes().to_vec();
+            for _ in 0..1 + rng.below(3) {
+                let pos = rng.below(bytes.len());
+                match rng.below(3) {
+                    0 => bytes[pos] = alphabet[rng.below(alphabet.len())],
+                    1 => {
+                        bytes.remove(pos);
+                    }
+                    _ => bytes.insert(pos, alphabet[rng.below(alphabet.len())]),
+                }
+            }
+            check(&String::from_utf8_lossy(&bytes));
+        }
+    }
+    // The fast readers did read (mutations inside payloads and ids keep frames valid).
+    assert!(
+        fast_media > 100 && fast_play > 100,
+        "{fast_media} {fast_play}"
+    );
+    // Frames they must leave to the general reader: arrays for objects, negative counters.
+    assert!(fast::media(&seeds[5]).is_none());
+    assert!(fast::media(&seeds[6]).is_none());
+    assert!(StreamEvent::parse(&seeds[7]).is_err());
+    assert!(Command::parse(&seeds[9]).is_err());
+}

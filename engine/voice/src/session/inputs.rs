@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use vartalaap_audio::{SpeechEvent, mulaw};
 use vartalaap_core::Input;
-use vartalaap_providers::deepgram::SttEvent;
+use vartalaap_providers::deepgram::{AudioRefused, SttEvent};
 use vartalaap_telephony::StreamEvent;
 
 use super::{OFFLINE_BARGE_IN, Session};
@@ -21,15 +21,14 @@ impl Session {
         match ev {
             StreamEvent::Media(frame) => {
                 self.media_epoch.get_or_insert_with(Instant::now);
+                let pcm = mulaw::decode(&frame.payload);
+                // The frame's bytes move on to Deepgram as they are (no copy).
                 if let Some(stt) = &self.stt
-                    && stt
-                        .audio
-                        .try_send(Bytes::from(frame.payload.clone()))
-                        .is_err()
+                    && let Err(AudioRefused::Behind) =
+                        stt.sender.try_send_audio(Bytes::from(frame.payload))
                 {
                     tracing::debug!(call = %self.params.call_uuid, "STT is behind; a caller frame was dropped.");
                 }
-                let pcm = mulaw::decode(&frame.payload);
                 let _ = self.vad.try_send(VadInput::Frame(pcm));
             }
             StreamEvent::Dtmf { digit } => self.on_dtmf(digit).await,

@@ -12,7 +12,6 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use tokio::sync::mpsc;
 use tokio::time::sleep_until;
 use tokio_util::sync::CancellationToken;
@@ -129,7 +128,7 @@ struct Listening {
 }
 
 struct Stt {
-    audio: mpsc::Sender<Bytes>,
+    /// Takes the caller's frames straight from the call's task (no forwarding task).
     sender: SttSender,
     events: mpsc::Receiver<SttEvent>,
 }
@@ -141,10 +140,33 @@ async fn recv_opt<T>(rx: &mut Option<mpsc::Receiver<T>>) -> Option<T> {
     }
 }
 
-async fn sleep_opt(at: Option<Instant>) {
-    match at {
-        Some(at) => sleep_until(tokio::time::Instant::from_std(at)).await,
-        None => std::future::pending().await,
+/// A deadline of the call's loop (`None`: none set), kept armed across the loop's passes and
+/// moved only when the deadline does.
+struct Alarm {
+    at: Option<Instant>,
+    sleep: std::pin::Pin<Box<tokio::time::Sleep>>,
+}
+
+impl Alarm {
+    fn new() -> Self {
+        Alarm {
+            at: None,
+            sleep: Box::pin(sleep_until(tokio::time::Instant::now())),
+        }
+    }
+
+    /// Ready at `at`; never, for `None`.
+    async fn ring(&mut self, at: Option<Instant>) {
+        let Some(at) = at else {
+            return std::future::pending().await;
+        };
+        if self.at != Some(at) {
+            self.at = Some(at);
+            self.sleep
+                .as_mut()
+                .reset(tokio::time::Instant::from_std(at));
+        }
+        self.sleep.as_mut().await;
     }
 }
 
@@ -249,22 +271,7 @@ pub(crate) async fn run(
     };
     let (engine, stt) = tokio::join!(engine_start, stt_connect);
     let stt = match stt {
-        Some(Ok((sender, events))) => {
-            let (audio, mut audio_rx) = mpsc::channel::<Bytes>(512);
-            let forward = sender.clone();
-            tokio::spawn(async move {
-                while let Some(chunk) = audio_rx.recv().await {
-                    if forward.send_audio(chunk).await.is_err() {
-                        break;
-                    }
-                }
-            });
-            Some(Stt {
-                audio,
-                sender,
-                events,
-            })
-        }
+        Some(Ok((sender, events))) => Some(Stt { sender, events }),
         Some(Err(e)) => {
             tracing::error!(error = %e, call = %params.call_uuid, "Deepgram is unavailable; this call cannot understand speech.");
             None
@@ -350,6 +357,14 @@ pub(crate) async fn run(
     s.apply(greeting, greet_marks).await;
     let max_call = started + svc.cfg.max_call;
     let shutdown = svc.shutdown.clone();
+    // The loop turns for every caller frame (50 a second): what it waits on is made once and
+    // re-armed only when it moves, not registered and dropped on every pass.
+    let hung_up = hangup.cancelled();
+    let shutting_down = shutdown.cancelled();
+    let max_call_reached = sleep_until(tokio::time::Instant::from_std(max_call));
+    tokio::pin!(hung_up, shutting_down, max_call_reached);
+    let (mut settled, mut silence, mut offline_barge, mut end) =
+        (Alarm::new(), Alarm::new(), Alarm::new(), Alarm::new());
     // 3. The call.
     while !s.done {
         let settle_at = s
@@ -358,12 +373,12 @@ pub(crate) async fn run(
             .and_then(|r| r.sent_all.map(|t| t + PLAYOUT_GRACE));
         let mut stt_events = s.stt.as_mut().map(|x| &mut x.events);
         tokio::select! {
-            _ = hangup.cancelled() => {
+            _ = &mut hung_up => {
                 tracing::info!(call = %s.params.call_uuid, "Plivo reports the call ended.");
                 break;
             }
-            _ = shutdown.cancelled(), if !s.closing => s.close_politely(CallOutcome::Failed).await,
-            _ = sleep_until(tokio::time::Instant::from_std(max_call)), if !s.closing => {
+            _ = &mut shutting_down, if !s.closing => s.close_politely(CallOutcome::Failed).await,
+            _ = &mut max_call_reached, if !s.closing => {
                 tracing::info!(call = %s.params.call_uuid, "Maximum call duration reached.");
                 s.close_politely(CallOutcome::Abandoned).await;
             }
@@ -382,13 +397,13 @@ pub(crate) async fn run(
             ev = recv_opt(&mut offline_rx) => if let Some(ev) = ev { s.on_stt(ev).await },
             ev = speaker_events.recv() => if let Some(ev) = ev { s.on_speaker(ev).await },
             id = spec_done_rx.recv() => if let Some(id) = id { s.on_speculation_done(id) },
-            _ = sleep_opt(settle_at) => s.reply_heard().await,
-            _ = sleep_opt(s.listen_deadline) => s.on_silence().await,
-            _ = sleep_opt(s.offline_barge_at) => {
+            _ = settled.ring(settle_at) => s.reply_heard().await,
+            _ = silence.ring(s.listen_deadline) => s.on_silence().await,
+            _ = offline_barge.ring(s.offline_barge_at) => {
                 s.offline_barge_at = None;
                 if s.caller_speaking { s.barge_in().await; }
             }
-            _ = sleep_opt(s.end_deadline) => s.perform_end().await,
+            _ = end.ring(s.end_deadline) => s.perform_end().await,
         }
         s.sync_vad_model();
     }
