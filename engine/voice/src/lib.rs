@@ -49,7 +49,7 @@ pub use service::{
 };
 pub use session::{CallParams, CallSummary, end_silence_ms};
 pub use speculate::SpeculationCounts;
-pub use speech::{Source as SpeechSource, SpeechPool, Spoken, voice_for};
+pub use speech::{Source as SpeechSource, SpeechPool, Spoken, VoiceNeeds, voice_for};
 pub use timing::TurnMarks;
 
 /// Re-exported so the server can fill [`VoiceConfig`] without depending on the inner crates.

@@ -20,8 +20,12 @@ use crate::config::{OfflineStt, VoiceConfig};
 /// second of one core, so ten is ten seconds of backlog).
 const QUEUE: usize = 10;
 
-/// The offline recogniser this process runs, or why there is none.
+/// The offline recogniser this process runs, or why there is none. With Deepgram configured
+/// there is none: calls never use it, and Whisper's model would hold memory for nothing.
 pub(crate) fn load(cfg: &VoiceConfig) -> Result<Arc<RecogniserWorker>, String> {
+    if cfg.deepgram.is_some() {
+        return Err("Deepgram is configured".into());
+    }
     match &cfg.offline_stt {
         OfflineStt::Off => Err("the offline recogniser is switched off".into()),
         OfflineStt::Worker(w) => Ok(w.clone()),
@@ -196,5 +200,21 @@ mod tests {
         let mut cfg = VoiceConfig::offline(None, vec![1; 32]);
         cfg.offline_stt = OfflineStt::Off;
         assert!(load(&cfg).unwrap_err().contains("switched off"));
+    }
+
+    #[test]
+    fn no_offline_recogniser_is_loaded_when_deepgram_is_configured() {
+        let worker = Arc::new(RecogniserWorker::spawn("whisper", English, 1).unwrap());
+        let mut cfg = VoiceConfig::offline(None, vec![1; 32]);
+        cfg.offline_stt = OfflineStt::Worker(worker);
+        assert!(
+            load(&cfg).is_ok(),
+            "without Deepgram the recogniser is used"
+        );
+        cfg.deepgram = Some(vartalaap_providers::deepgram::DeepgramConfig::default());
+        assert_eq!(load(&cfg).unwrap_err(), "Deepgram is configured");
+        // Nor does `Auto` reach for the Whisper model.
+        cfg.offline_stt = OfflineStt::Auto;
+        assert_eq!(load(&cfg).unwrap_err(), "Deepgram is configured");
     }
 }

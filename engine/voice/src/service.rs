@@ -19,7 +19,7 @@ use vartalaap_telephony::{Command, StreamEvent, StreamTokenKey, TokenError};
 use crate::config::{PlivoVoiceConfig, VoiceConfig};
 use crate::listen::VadChoice;
 use crate::session::{CallParams, CallSummary};
-use crate::speech::SpeechPool;
+use crate::speech::{SpeechPool, VoiceNeeds};
 
 /// Most answered-but-not-yet-streaming calls remembered (a flood of answer requests cannot
 /// grow memory without bound).
@@ -200,12 +200,21 @@ impl VoiceService {
     pub fn new(cfg: VoiceConfig, deps: VoiceDeps) -> Result<VoiceService, VoiceError> {
         let token_key =
             StreamTokenKey::new(cfg.stream_token_secret.expose()).map_err(VoiceError::TokenKey)?;
+        // Voices for the languages the businesses speak now (a reload adding one loads it
+        // when it is first needed).
+        let needs = VoiceNeeds::for_languages(
+            deps.config
+                .list()
+                .iter()
+                .flat_map(|s| s.business.languages.supported.clone()),
+        );
         let speech = Arc::new(SpeechPool::new(
             cfg.models.as_ref(),
             &cfg.espeak_program,
             cfg.tts_workers,
             cfg.phrase_cache_entries,
             cfg.edge.clone(),
+            needs,
         ));
         let vad = VadChoice::detect(cfg.models.as_ref());
         vad.preload();
@@ -222,11 +231,7 @@ impl VoiceService {
                 }
             }
         });
-        let offline = if cfg.deepgram.is_none() {
-            crate::offline::load(&cfg)
-        } else {
-            Err("Deepgram is configured".into())
-        };
+        let offline = crate::offline::load(&cfg);
         let hindi = crate::offline::hindi_businesses(&deps.config);
         for notice in crate::offline::startup_notices(cfg.deepgram.is_some(), &offline, &hindi) {
             if notice.warn {

@@ -333,6 +333,7 @@ mod tests {
             1,
             4,
             None,
+            crate::speech::VoiceNeeds::ALL,
         ));
         let tracker = Arc::new(Mutex::new(PlaybackTracker::new()));
         let (tx, rx) = mpsc::channel(1024);

@@ -90,19 +90,87 @@ impl Spoken {
     }
 }
 
+/// The local voices the businesses speak, decided from the configuration at start-up. A Piper
+/// voice costs each synthesizer ~200 MB (its model and the tensors of its longest sentence), so
+/// one that no business needs is not loaded then; should a reloaded configuration add its
+/// language, it is loaded the first time a sentence needs it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct VoiceNeeds {
+    /// Some business speaks English or Hinglish (romanized: the English voice reads it).
+    pub english: bool,
+    /// Some business speaks Hindi.
+    pub hindi: bool,
+}
+
+impl VoiceNeeds {
+    /// Every voice at start-up.
+    pub const ALL: VoiceNeeds = VoiceNeeds {
+        english: true,
+        hindi: true,
+    };
+
+    /// The voices for businesses that speak `languages` (routed as [`voice_for`] routes
+    /// their text).
+    pub fn for_languages(languages: impl IntoIterator<Item = Lang>) -> Self {
+        let mut needs = Self::default();
+        for lang in languages {
+            match lang {
+                Lang::Hi => needs.hindi = true,
+                Lang::En | Lang::Hinglish => needs.english = true,
+            }
+        }
+        needs
+    }
+
+    /// Whether `voice` is loaded at start-up.
+    pub fn wants(&self, voice: VoiceLang) -> bool {
+        match voice {
+            VoiceLang::English => self.english,
+            VoiceLang::Hindi => self.hindi,
+        }
+    }
+}
+
+/// A Piper voice installed but not loaded: no business needed it at start-up.
+struct Deferred {
+    models: ModelPaths,
+    model: std::path::PathBuf,
+}
+
 /// One worker's local voices.
 struct Voices {
     /// Piper per language, when its model loaded.
     piper: HashMap<VoiceLang, Box<dyn Tts>>,
+    /// Installed Piper voices no business needed at start-up, loaded on first use.
+    deferred: HashMap<VoiceLang, Deferred>,
+    espeak_program: std::path::PathBuf,
     espeak: EspeakTts,
 }
 
 impl Voices {
     /// The language's own voice (Piper, else espeak-ng).
     fn primary(&mut self, text: &str, voice: VoiceLang) -> Result<Pcm, TtsError> {
+        if let Some(later) = self.deferred.remove(&voice) {
+            tracing::info!(voice = ?voice, "Loading a voice no business spoke at start-up.");
+            if let Some(p) = piper(&later.models, &later.model, &self.espeak_program) {
+                self.piper.insert(voice, p);
+            }
+        }
         match self.piper.get_mut(&voice) {
             Some(piper) => piper.synthesize(text, voice),
             None => self.espeak.synthesize(text, voice),
+        }
+    }
+
+    /// The name of the voice that says `voice`'s sentences (a deferred Piper voice by the
+    /// name it will have, so the phrase cache keys it the same before and after it loads).
+    fn voice_name(&self, voice: VoiceLang) -> String {
+        if let Some(p) = self.piper.get(&voice) {
+            return p.voice_name(voice);
+        }
+        match self.deferred.get(&voice) {
+            Some(later) => vartalaap_audio::tts::PiperTts::voice_name_of(&later.model),
+            None => self.espeak.voice_name(voice),
         }
     }
 }
@@ -249,7 +317,8 @@ fn lang_index(lang: Lang) -> usize {
 impl SpeechPool {
     /// Builds `workers` synthesizers (Piper per language when its model is present, else
     /// espeak-ng), keeps Edge TTS ready when `edge` is given, and pre-synthesizes the apology
-    /// in every language. Blocking (model loads, synthesis); when no local voice can say the
+    /// in every language a voice is loaded for. Only the voices in `needs` are loaded now (see
+    /// [`VoiceNeeds`]). Blocking (model loads, synthesis); when no local voice can say the
     /// apology and Edge is on, Edge says it on a short-lived thread of its own.
     pub fn new(
         models: Option<&ModelPaths>,
@@ -257,43 +326,54 @@ impl SpeechPool {
         workers: usize,
         cache_entries: usize,
         edge: Option<EdgeTtsConfig>,
+        needs: VoiceNeeds,
     ) -> Self {
+        let installed: Vec<(VoiceLang, std::path::PathBuf)> = match models {
+            Some(models) => {
+                let en = models.piper_voice(vartalaap_audio::models::DEFAULT_EN_VOICE);
+                std::iter::once((VoiceLang::English, en))
+                    .chain(hindi_voice(models).map(|hi| (VoiceLang::Hindi, hi)))
+                    .filter(|(_, model)| model.is_file() && models.ort_dylib.is_file())
+                    .collect()
+            }
+            None => Vec::new(),
+        };
         let engines = (0..workers.max(1))
             .map(|_| {
-                let mut piper_voices: HashMap<VoiceLang, Box<dyn Tts>> = HashMap::new();
-                if let Some(models) = models {
-                    let en = models.piper_voice(vartalaap_audio::models::DEFAULT_EN_VOICE);
-                    if let Some(p) = piper(models, &en, espeak_program) {
-                        piper_voices.insert(VoiceLang::English, p);
-                    }
-                    if let Some(hi) = hindi_voice(models)
-                        && let Some(p) = piper(models, &hi, espeak_program)
-                    {
-                        piper_voices.insert(VoiceLang::Hindi, p);
-                    }
-                }
-                Voices {
-                    piper: piper_voices,
+                let mut voices = Voices {
+                    piper: HashMap::new(),
+                    deferred: HashMap::new(),
+                    espeak_program: espeak_program.to_path_buf(),
                     espeak: EspeakTts::new(espeak_program),
+                };
+                for (voice, model) in &installed {
+                    let Some(models) = models else { continue };
+                    if !needs.wants(*voice) {
+                        let later = Deferred {
+                            models: models.clone(),
+                            model: model.clone(),
+                        };
+                        voices.deferred.insert(*voice, later);
+                    } else if let Some(p) = piper(models, model, espeak_program) {
+                        voices.piper.insert(*voice, p);
+                    }
                 }
+                voices
             })
             .collect();
-        Self::from_voices(engines, cache_entries, edge)
+        Self::from_voices(engines, cache_entries, edge, needs)
     }
 
     fn from_voices(
         engines: Vec<Voices>,
         cache_entries: usize,
         edge: Option<EdgeTtsConfig>,
+        needs: VoiceNeeds,
     ) -> Self {
-        let name = |v: &Voices, lang: VoiceLang| match v.piper.get(&lang) {
-            Some(p) => p.voice_name(lang),
-            None => v.espeak.voice_name(lang),
-        };
         let (english_voice, hindi_voice, espeak_names) = match engines.first() {
             Some(v) => (
-                name(v, VoiceLang::English),
-                name(v, VoiceLang::Hindi),
+                v.voice_name(VoiceLang::English),
+                v.voice_name(VoiceLang::Hindi),
                 [
                     v.espeak.voice_name(VoiceLang::English),
                     v.espeak.voice_name(VoiceLang::Hindi),
@@ -317,6 +397,10 @@ impl SpeechPool {
         };
         for lang in Lang::ALL {
             let text = phrases::text(Phrase::Trouble, lang);
+            // A language no business speaks needs no apology ready (nor its voice loaded).
+            if !needs.wants(voice_for(text, lang)) {
+                continue;
+            }
             let local = pool.synthesize_local(text, voice_for(text, lang));
             let pcm = match (local, &pool.edge) {
                 (Ok((pcm, _)), _) => Some(pcm),
@@ -647,6 +731,8 @@ mod tests {
         piper.insert(VoiceLang::Hindi, Box::new(Broken));
         Voices {
             piper,
+            deferred: HashMap::new(),
+            espeak_program: espeak.into(),
             espeak: EspeakTts::new(espeak),
         }
     }
@@ -678,6 +764,90 @@ mod tests {
         assert_eq!(voice_for("Ok", Lang::Hi), VoiceLang::Hindi);
     }
 
+    #[test]
+    fn voice_needs_follow_the_languages_businesses_speak() {
+        let hindi_only = VoiceNeeds {
+            english: false,
+            hindi: true,
+        };
+        assert_eq!(VoiceNeeds::for_languages([Lang::Hi]), hindi_only);
+        assert!(!hindi_only.wants(VoiceLang::English));
+        // Hinglish is romanized: the English voice reads it.
+        assert_eq!(
+            VoiceNeeds::for_languages([Lang::Hinglish]),
+            VoiceNeeds {
+                english: true,
+                hindi: false,
+            }
+        );
+        assert_eq!(
+            VoiceNeeds::for_languages([Lang::En, Lang::Hi, Lang::Hinglish]),
+            VoiceNeeds::ALL
+        );
+        assert_eq!(VoiceNeeds::for_languages([]), VoiceNeeds::default());
+    }
+
+    /// A Piper voice no business speaks is not loaded at start-up, is cached under its own
+    /// name all the same, and loads when a sentence first needs it (a reload added the
+    /// language). Needs the English Piper voice (scripts/setup.sh).
+    #[test]
+    fn a_voice_no_business_speaks_loads_only_when_first_needed() {
+        let models = ModelPaths::from_env().filter(|m| {
+            m.ort_dylib.is_file()
+                && m.piper_voice(vartalaap_audio::models::DEFAULT_EN_VOICE)
+                    .is_file()
+        });
+        let Some(models) = models else {
+            assert!(
+                std::env::var("VARTALAAP_REQUIRE_MODELS").as_deref() != Ok("1"),
+                "the English Piper voice is missing and VARTALAAP_REQUIRE_MODELS=1; run scripts/setup.sh"
+            );
+            eprintln!("skipped: no English Piper voice (run scripts/setup.sh)");
+            return;
+        };
+        let hindi_only = VoiceNeeds {
+            english: false,
+            hindi: true,
+        };
+        let pool = SpeechPool::new(
+            Some(&models),
+            Path::new("espeak-ng"),
+            1,
+            8,
+            None,
+            hindi_only,
+        );
+        {
+            let voices = lock(&pool.engines[0]);
+            assert!(!voices.piper.contains_key(&VoiceLang::English));
+            assert!(voices.deferred.contains_key(&VoiceLang::English));
+        }
+        let piper_name = format!("piper:{}", vartalaap_audio::models::DEFAULT_EN_VOICE);
+        assert_eq!(pool.voices().0, piper_name);
+        let pcm = pool
+            .synthesize_exact("Table for two.", VoiceLang::English)
+            .unwrap();
+        assert!(!pcm.samples.is_empty());
+        let voices = lock(&pool.engines[0]);
+        assert!(voices.piper.contains_key(&VoiceLang::English));
+        assert!(voices.deferred.is_empty());
+        drop(voices);
+        // Needed at start-up: loaded at once.
+        let pool = SpeechPool::new(
+            Some(&models),
+            Path::new("espeak-ng"),
+            1,
+            8,
+            None,
+            VoiceNeeds::ALL,
+        );
+        assert!(
+            lock(&pool.engines[0])
+                .piper
+                .contains_key(&VoiceLang::English)
+        );
+    }
+
     #[tokio::test]
     async fn missing_espeak_falls_back_to_a_tone_not_silence() {
         let pool = Arc::new(SpeechPool::new(
@@ -686,6 +856,7 @@ mod tests {
             1,
             8,
             None,
+            VoiceNeeds::ALL,
         ));
         let (spoken, errors) = pool.speak("Hello there.", Lang::En, None).await;
         assert!(!errors.is_empty());
@@ -701,7 +872,12 @@ mod tests {
         // espeak-ng is missing too, so the apology itself comes from Edge at start-up.
         let cfg = edge_config(&edge);
         let pool = tokio::task::spawn_blocking(move || {
-            SpeechPool::from_voices(vec![broken_piper("/nonexistent/espeak-ng")], 8, Some(cfg))
+            SpeechPool::from_voices(
+                vec![broken_piper("/nonexistent/espeak-ng")],
+                8,
+                Some(cfg),
+                VoiceNeeds::ALL,
+            )
         })
         .await
         .unwrap();
@@ -753,7 +929,7 @@ mod tests {
             return;
         }
         let pool = tokio::task::spawn_blocking(|| {
-            SpeechPool::from_voices(vec![broken_piper("espeak-ng")], 8, None)
+            SpeechPool::from_voices(vec![broken_piper("espeak-ng")], 8, None, VoiceNeeds::ALL)
         })
         .await
         .unwrap();
@@ -769,7 +945,14 @@ mod tests {
             eprintln!("skipped: espeak-ng is not installed");
             return;
         }
-        let pool = Arc::new(SpeechPool::new(None, Path::new("espeak-ng"), 2, 8, None));
+        let pool = Arc::new(SpeechPool::new(
+            None,
+            Path::new("espeak-ng"),
+            2,
+            8,
+            None,
+            VoiceNeeds::ALL,
+        ));
         let (_, misses_before) = pool.cache_stats();
         let threads: Vec<_> = (0..6)
             .map(|_| {
@@ -795,7 +978,7 @@ mod tests {
             return;
         }
         // espeak-ng opens "Table for four?" with ~45 ms of silence and ends it with ~300 ms.
-        let pool = SpeechPool::new(None, Path::new("espeak-ng"), 1, 8, None);
+        let pool = SpeechPool::new(None, Path::new("espeak-ng"), 1, 8, None, VoiceNeeds::ALL);
         let (spoken, err) = pool.speak_local("Table for four?", Lang::En);
         assert!(err.is_none(), "{err:?}");
         let cfg = TrimConfig::default();
@@ -827,7 +1010,7 @@ mod tests {
             eprintln!("skipped: espeak-ng is not installed");
             return;
         }
-        let pool = SpeechPool::new(None, Path::new("espeak-ng"), 1, 8, None);
+        let pool = SpeechPool::new(None, Path::new("espeak-ng"), 1, 8, None, VoiceNeeds::ALL);
         let (a, err) = pool.speak_local("Namaste, Himalayan Kitchen.", Lang::Hinglish);
         assert!(err.is_none(), "{err:?}");
         assert_eq!(a.pcm.sample_rate, 8000);

@@ -155,10 +155,7 @@ impl PiperTts {
         let config = PiperConfig::from_json(&json).map_err(|e| load_err(&config_path, e))?;
         let env = crate::onnx::environment(ort_dylib)?;
         let session = crate::onnx::session(&env, model, 1).map_err(|e| load_err(model, e))?;
-        let name = model
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_else(|| model.display().to_string());
+        let name = Self::model_name(model);
         Ok(Self {
             name,
             session,
@@ -166,6 +163,20 @@ impl PiperTts {
             phonemizer: EspeakPhonemizer::default(),
             sentence_silence_ms: 200,
         })
+    }
+
+    /// The voice's name (its model file's stem).
+    fn model_name(model: &Path) -> String {
+        model
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| model.display().to_string())
+    }
+
+    /// The [`Tts::voice_name`] the voice at `model` has once loaded, without loading it (a
+    /// caller that loads voices on first use keys its cache by it beforehand).
+    pub fn voice_name_of(model: &Path) -> String {
+        format!("piper:{}", Self::model_name(model))
     }
 
     /// Uses a specific espeak-ng program for phonemes.
