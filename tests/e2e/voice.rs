@@ -1029,3 +1029,128 @@ async fn a_call_that_goes_badly_is_reviewed_with_a_suggestion_naming_the_menu() 
         0
     );
 }
+
+/// The review loop with Groq configured: a call that asks for a dish not on the menu is
+/// reviewed by the job through the (mock) model — its three stages answered from the replay
+/// fixture `tests/fixtures/llm/review/e2e_menu_call.json` — and the stored review names the
+/// model and holds the model's issue and suggestion; the call's summary becomes the model's
+/// guarded sentence. Nothing sent to Groq carries the caller's number.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_groq_a_call_is_reviewed_by_the_model_and_summarised_in_one_sentence() {
+    use vartalaap_llm::review::ReviewFixture;
+    use vartalaap_providers::mock::groq::{GroqReply, MockGroq, MockGroqConfig};
+
+    if !espeak_available() {
+        eprintln!("skipped: espeak-ng is not installed");
+        return;
+    }
+    const GROQ_KEY: &str = "gsk_review_e2e";
+    const MODEL: &str = "review-model-from-settings";
+    let fx = ReviewFixture::load(
+        common::repo_root().join("tests/fixtures/llm/review/e2e_menu_call.json"),
+    )
+    .unwrap();
+    let groq = MockGroq::start(MockGroqConfig {
+        api_key: GROQ_KEY.into(),
+        replies: fx
+            .exchanges
+            .iter()
+            .map(|e| GroqReply::Sse(e.sse()))
+            .collect(),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let rig = rig_with(
+        &["pizza milta hai kya"],
+        &[
+            ("LLM_PROVIDER", "groq"),
+            ("GROQ_API_KEY", GROQ_KEY),
+            ("GROQ_MODEL", MODEL),
+            ("GROQ_BASE_URL", groq.base_url.as_str()),
+            // Phrasing off: the call itself sends nothing (its words are understood offline),
+            // so every request the mock sees is the review's.
+            ("LLM_PHRASE_TEMPLATES", "none"),
+        ],
+    )
+    .await;
+    let report = rig
+        .call(vec![
+            wait(),
+            say("pizza milta hai kya"),
+            wait(),
+            Step::Hangup,
+        ])
+        .await;
+    assert!(
+        report.protocol_errors.is_empty(),
+        "{:?}",
+        report.protocol_errors
+    );
+    let call = rig.finished_call().await;
+    let call_id = call["call"]["id"].as_u64().unwrap();
+
+    let mut reviews = serde_json::Value::Null;
+    for _ in 0..300 {
+        reviews = rig.api("/api/reviews?business_id=himalayan_kitchen");
+        if !reviews["items"].as_array().unwrap().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let items = reviews["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{reviews:#}\n{}", rig.server.logs());
+    let review = &items[0];
+    assert_eq!(review["call_id"], call_id);
+    assert_eq!(review["agent_model"], MODEL, "{review:#}");
+    assert_eq!(review["quality_score"], 3, "the model's score");
+    let issues = review["issues"].as_array().unwrap();
+    assert_eq!(issues.len(), 1, "{review:#}");
+    assert_eq!(issues[0]["category"], "knowledge_gap");
+    assert!(
+        issues[0]["description"]
+            .as_str()
+            .unwrap()
+            .contains("offered nothing else"),
+        "the model's words: {review:#}"
+    );
+    let full = rig.api(&format!("/api/reviews/{}", review["id"]));
+    let suggestions = full["suggestions"].as_array().unwrap();
+    assert_eq!(suggestions.len(), 1, "{full:#}");
+    assert_eq!(
+        suggestions[0]["title"],
+        "Tell pizza callers what you serve instead"
+    );
+    assert_eq!(suggestions[0]["target"]["yaml_path"], "/faqs");
+    assert_eq!(suggestions[0]["status"], "pending");
+
+    // The summary sentence replaced the templated one.
+    let mut summary = String::new();
+    for _ in 0..100 {
+        let call = rig.api(&format!("/api/calls/{call_id}"));
+        summary = call["call"]["summary"].as_str().unwrap_or_default().into();
+        if summary.starts_with("The caller asked whether pizza") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        summary,
+        "The caller asked whether pizza is on the menu and hung up when told it is not."
+    );
+
+    // Three stages and the summary: four requests, each from the settings' model, with the
+    // call's transcript and never the caller's number.
+    let requests = groq.requests();
+    assert_eq!(requests.len(), 4, "{requests:#?}");
+    for r in &requests {
+        assert!(r.authorized);
+        assert_eq!(r.body["model"], MODEL);
+        let body = r.body.to_string();
+        assert!(!body.contains("98765"), "{body}");
+        assert!(body.contains("pizza milta hai kya"), "{body}");
+    }
+    let logs = rig.server.logs();
+    assert!(logs.contains("Call reviewed with the LLM."), "{logs}");
+    assert!(!logs.contains(GROQ_KEY));
+}

@@ -23,6 +23,14 @@ pub enum Task {
     Understand,
     /// A phrased answer.
     Phrase,
+    /// Call review, stage 1 (QA reviewer).
+    Review,
+    /// Call review, stage 2 (classifier).
+    Classify,
+    /// Call review, stage 3 (improver).
+    Improve,
+    /// The call summary sentence.
+    Summarize,
 }
 
 /// One request/response pair of a recorded turn.

@@ -31,6 +31,9 @@
 //!   rejected like invented numbers.
 //! - Base URL and model name come from settings only (Groq retires models routinely).
 //!
+//! The call review's model ([`review::GroqReviewModel`]) and the guard of the LLM call
+//! summary ([`review::guarded_summary`]) live here too; see `docs/REVIEWS.md`.
+//!
 //! See `docs/LLM.md`.
 
 #![deny(missing_docs)]
@@ -43,6 +46,7 @@ mod guarded;
 mod probe;
 pub mod prompt;
 mod provider;
+pub mod review;
 pub mod schema;
 mod stats;
 

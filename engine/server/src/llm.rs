@@ -8,7 +8,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use vartalaap_llm::review::GroqReviewModel;
 use vartalaap_llm::{GroqConfig, Llm, LlmSettings};
+use vartalaap_review::ReviewModel;
 
 use crate::http::metrics::Metrics;
 use crate::settings::Settings;
@@ -47,4 +49,20 @@ pub fn from_settings(
         "LLM is on: Groq reads what the offline path misses and phrases listed answers; every failure falls back to the offline path."
     );
     Ok(Arc::new(llm))
+}
+
+/// The model the call review asks (each stage, and the summary sentence), from the same Groq
+/// settings; `None` (the offline reviewer) without `LLM_PROVIDER=groq`. See `docs/REVIEWS.md`.
+pub fn review_model(settings: &Settings) -> anyhow::Result<Option<Arc<dyn ReviewModel>>> {
+    let Some(groq) = &settings.groq else {
+        return Ok(None);
+    };
+    let cfg = GroqConfig::new(
+        groq.base_url.clone(),
+        groq.api_key.expose(),
+        groq.model.clone(),
+    );
+    let model = GroqReviewModel::new(cfg)
+        .map_err(|e| anyhow::anyhow!("the Groq client for call reviews cannot be built: {e}"))?;
+    Ok(Some(Arc::new(model)))
 }

@@ -74,7 +74,8 @@ pub fn spawn_job_runner(
     clock: Arc<dyn Clock>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<tokio::task::JoinHandle<()>> {
-    let reviews = AnalyzeTranscriptHandler::new(store.clone(), config.clone(), clock.clone());
+    let reviews = AnalyzeTranscriptHandler::new(store.clone(), config.clone(), clock.clone())
+        .with_model(crate::llm::review_model(settings)?);
     let schedules: ScheduleSource = Arc::new(move || current_schedules(&config));
     let runner_config = RunnerConfig {
         owner: format!("vartalaap-{}", std::process::id()),
