@@ -204,6 +204,21 @@ impl Rig {
         }
         panic!("no finished call log; server log:\n{}", self.server.logs());
     }
+
+    /// The one review of the Himalayan Kitchen, once the review job has stored it.
+    async fn the_review(&self) -> serde_json::Value {
+        let mut reviews = serde_json::Value::Null;
+        for _ in 0..300 {
+            reviews = self.api("/api/reviews?business_id=himalayan_kitchen");
+            if !reviews["items"].as_array().unwrap().is_empty() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let items = reviews["items"].as_array().unwrap();
+        assert_eq!(items.len(), 1, "{reviews:#}\n{}", self.server.logs());
+        items[0].clone()
+    }
 }
 
 fn turns(call: &serde_json::Value) -> Vec<serde_json::Value> {
@@ -894,17 +909,7 @@ async fn a_call_that_goes_badly_is_reviewed_with_a_suggestion_naming_the_menu() 
     );
 
     // The review job ran after the call log was written.
-    let mut reviews = serde_json::Value::Null;
-    for _ in 0..300 {
-        reviews = rig.api("/api/reviews?business_id=himalayan_kitchen");
-        if !reviews["items"].as_array().unwrap().is_empty() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let items = reviews["items"].as_array().unwrap();
-    assert_eq!(items.len(), 1, "{reviews:#}\n{}", rig.server.logs());
-    let review = &items[0];
+    let review = &rig.the_review().await;
     assert_eq!(review["call_id"], call_id);
     assert_eq!(review["agent_model"], "offline");
     assert_eq!(review["reviewed_by"], "agent");
@@ -1090,17 +1095,7 @@ async fn with_groq_a_call_is_reviewed_by_the_model_and_summarised_in_one_sentenc
     let call = rig.finished_call().await;
     let call_id = call["call"]["id"].as_u64().unwrap();
 
-    let mut reviews = serde_json::Value::Null;
-    for _ in 0..300 {
-        reviews = rig.api("/api/reviews?business_id=himalayan_kitchen");
-        if !reviews["items"].as_array().unwrap().is_empty() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let items = reviews["items"].as_array().unwrap();
-    assert_eq!(items.len(), 1, "{reviews:#}\n{}", rig.server.logs());
-    let review = &items[0];
+    let review = &rig.the_review().await;
     assert_eq!(review["call_id"], call_id);
     assert_eq!(review["agent_model"], MODEL, "{review:#}");
     assert_eq!(review["quality_score"], 3, "the model's score");

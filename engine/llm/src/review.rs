@@ -32,7 +32,7 @@ use crate::guarded::claims_booking;
 /// From sending a review request to the first token.
 pub const REVIEW_FIRST_TOKEN_TIMEOUT: Duration = Duration::from_secs(20);
 /// From sending a review request to the end of the answer.
-pub const REVIEW_TOTAL_TIMEOUT: Duration = Duration::from_secs(60);
+pub const REVIEW_TOTAL_TIMEOUT: Duration = Duration::from_secs(30);
 /// Token cap of one stage's answer (a JSON object with up to ten suggestions).
 const MAX_REVIEW_TOKENS: u32 = 2000;
 

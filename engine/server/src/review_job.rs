@@ -11,15 +11,15 @@
 //! (`vartalaap_llm::review::guarded_summary`). See `docs/REVIEWS.md`.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use chrono::{NaiveDate, NaiveTime};
 use vartalaap_config::{BusinessSnapshot, ConfigStore};
 use vartalaap_llm::review::{guarded_summary, summary_facts};
 use vartalaap_review::llm_summary::summary_messages;
 use vartalaap_review::{
-    BusinessLayout, Masker, OFFLINE_MODEL, OfflineReview, ReviewModel, Thresholds, review_call,
-    review_call_with_model,
+    BusinessLayout, Masker, Message, ModelAnswer, ModelFailure, OFFLINE_MODEL, OfflineReview,
+    ReviewModel, Thresholds, review_call, review_call_with_model,
 };
 use vartalaap_store::{
     CallEnd, CallOutcome, CallWithTurns, Clock, HandlerFuture, Job, JobFailure, JobHandler,
@@ -28,6 +28,37 @@ use vartalaap_store::{
 
 /// `reviewed_by` of reviews made by this job.
 pub const REVIEWED_BY_AGENT: &str = "agent";
+
+/// The most time all model requests of one review (stages, retries, summary) may take: under
+/// the job runner's 60 s lease, so a slow model never lets the job be claimed a second time
+/// while it runs. Requests past it are not sent; their stages take the offline result.
+const MODEL_BUDGET: Duration = Duration::from_secs(45);
+
+/// The review's model with one deadline for all its requests.
+struct Budgeted<'m> {
+    model: &'m dyn ReviewModel,
+    deadline: tokio::time::Instant,
+}
+
+impl ReviewModel for Budgeted<'_> {
+    fn model_name(&self) -> &str {
+        self.model.model_name()
+    }
+
+    fn ask<'a>(&'a self, messages: &'a [Message]) -> ModelAnswer<'a> {
+        Box::pin(async move {
+            let past = || ModelFailure {
+                reason: "review_budget".into(),
+            };
+            if tokio::time::Instant::now() >= self.deadline {
+                return Err(past());
+            }
+            tokio::time::timeout_at(self.deadline, self.model.ask(messages))
+                .await
+                .unwrap_or_else(|_| Err(past()))
+        })
+    }
+}
 
 /// Reviews one call per job, offline or with the configured model.
 pub struct AnalyzeTranscriptHandler {
@@ -174,6 +205,10 @@ impl AnalyzeTranscriptHandler {
                 OFFLINE_MODEL.to_string(),
             ),
             Some(model) => {
+                let model = Budgeted {
+                    model: model.as_ref(),
+                    deadline: tokio::time::Instant::now() + MODEL_BUDGET,
+                };
                 let masker = Masker::for_call(
                     &prepared.call,
                     &layout,
@@ -184,7 +219,7 @@ impl AnalyzeTranscriptHandler {
                     &layout,
                     &self.thresholds,
                     &masker,
-                    model.as_ref(),
+                    &model,
                 )
                 .await;
                 let stages: Vec<String> = reviewed
@@ -198,7 +233,7 @@ impl AnalyzeTranscriptHandler {
                     stages = %stages.join(","),
                     "Call reviewed with the LLM."
                 );
-                summary = self.summary(model.as_ref(), &prepared, &masker).await;
+                summary = self.summary(&model, &prepared, &masker).await;
                 (reviewed.review, reviewed.agent_model)
             }
         };
@@ -274,5 +309,52 @@ impl JobHandler for AnalyzeTranscriptHandler {
                 .ok_or_else(|| failure(format!("job {} payload has no call_id", job.id), true))?;
             self.run(call_id).await
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A model that must not be asked.
+    struct Unasked;
+
+    impl ReviewModel for Unasked {
+        fn model_name(&self) -> &str {
+            "unasked"
+        }
+
+        fn ask<'a>(&'a self, _: &'a [Message]) -> ModelAnswer<'a> {
+            panic!("a request was sent past the review's budget")
+        }
+    }
+
+    /// Never answers.
+    struct Silent;
+
+    impl ReviewModel for Silent {
+        fn model_name(&self) -> &str {
+            "silent"
+        }
+
+        fn ask<'a>(&'a self, _: &'a [Message]) -> ModelAnswer<'a> {
+            Box::pin(std::future::pending())
+        }
+    }
+
+    #[tokio::test]
+    async fn past_the_budget_no_request_is_sent_and_a_slow_one_is_cut() {
+        let spent = Budgeted {
+            model: &Unasked,
+            deadline: tokio::time::Instant::now(),
+        };
+        let failed = spent.ask(&[]).await.unwrap_err();
+        assert_eq!(failed.reason, "review_budget");
+        let slow = Budgeted {
+            model: &Silent,
+            deadline: tokio::time::Instant::now() + Duration::from_millis(20),
+        };
+        assert_eq!(slow.ask(&[]).await.unwrap_err().reason, "review_budget");
+        assert_eq!(slow.model_name(), "silent");
     }
 }
