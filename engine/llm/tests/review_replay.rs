@@ -74,6 +74,12 @@ fn call_of(fx: &ReviewFixture) -> CallWithTurns {
                         step: Some(step.into()),
                     },
                 ),
+                interrupted: false,
+                played_ms: None,
+                intended_text: None,
+                tts_fallbacks: Vec::new(),
+                config_errors: Vec::new(),
+                corrected_slots: Vec::new(),
                 created_at: at(seq),
             }
         })
