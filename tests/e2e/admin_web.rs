@@ -5,7 +5,9 @@
 //! appears on the dashboard's chart, and a caller-supplied name with HTML in it stays text;
 //! the dashboard fits a 390×844 phone screen; Try it quotes a menu price; and "Call the bot"
 //! in Try it talks to the bot through Chromium's fake microphone (`web/e2e/talk.e2e.mjs`).
-//! The Business config editor has its own scenarios (`web/e2e/config.e2e.mjs`).
+//! The Business config editor has its own scenarios (`web/e2e/config.e2e.mjs`); a simulated
+//! phone call is saved as a conversation test from its call page and replays
+//! (`web/e2e/save-test.e2e.mjs`).
 //! Screenshots of every scenario go to `web/e2e-output/` (or `ADMIN_E2E_OUTPUT`).
 //!
 //! Needs Node, `npm ci` and `npm run build` in web/, and the `chromium` package:
@@ -13,6 +15,8 @@
 //! test says so and passes, unless `VARTALAAP_REQUIRE_TOOLS=1` (CI), where it fails.
 
 mod common;
+#[path = "common/phone_call.rs"]
+mod phone_call;
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -46,10 +50,9 @@ fn missing_tools() -> Option<String> {
     None
 }
 
-/// Runs one browser script (`web/e2e/<script>`) against a fresh server started with `env`, and
-/// returns its output and the server; `None` when the tools are missing outside CI (the test
+/// Whether the browser tests can run; `false` when the tools are missing outside CI (the test
 /// then passes with a SKIPPED line, as the module doc says).
-fn run_browser_script(script: &str, env: &[(&str, &str)]) -> Option<(String, Server)> {
+fn browser_tools_ready() -> bool {
     if let Some(missing) = missing_tools() {
         let required = std::env::var("VARTALAAP_REQUIRE_TOOLS").is_ok_and(|v| v == "1");
         assert!(
@@ -57,13 +60,34 @@ fn run_browser_script(script: &str, env: &[(&str, &str)]) -> Option<(String, Ser
             "{missing}: run WITH_WEB=1 scripts/setup.sh (scripts/test.sh does)"
         );
         eprintln!("SKIPPED: {missing} (WITH_WEB=1 scripts/setup.sh)");
+        return false;
+    }
+    true
+}
+
+/// The built admin (`web/dist`), as the server's `ADMIN_WEB_DIR`.
+fn admin_web_dir() -> String {
+    repo_root().join("web/dist").display().to_string()
+}
+
+/// Runs one browser script (`web/e2e/<script>`) against a fresh server started with `env`, and
+/// returns its output and the server; `None` when the tools are missing outside CI.
+fn run_browser_script(script: &str, env: &[(&str, &str)]) -> Option<(String, Server)> {
+    if !browser_tools_ready() {
         return None;
     }
-    let web = repo_root().join("web");
-    let dist = web.join("dist");
-    let mut server_env = vec![("ADMIN_WEB_DIR", dist.to_str().unwrap())];
+    let dist = admin_web_dir();
+    let mut server_env = vec![("ADMIN_WEB_DIR", dist.as_str())];
     server_env.extend_from_slice(env);
     let server = Server::start_with(&server_env);
+    let stdout = run_script(&server, script, &[]);
+    Some((stdout, server))
+}
+
+/// Runs `web/e2e/<script>` against `server` with `env` added to its environment; returns what
+/// it printed, failing the test when it fails.
+fn run_script(server: &Server, script: &str, env: &[(&str, &str)]) -> String {
+    let web = repo_root().join("web");
     let output_dir = std::env::var_os("ADMIN_E2E_OUTPUT")
         .map(PathBuf::from)
         .unwrap_or_else(|| web.join("e2e-output"));
@@ -74,6 +98,7 @@ fn run_browser_script(script: &str, env: &[(&str, &str)]) -> Option<(String, Ser
         .env("ADMIN_PASSWORD", ADMIN_PASSWORD)
         .env("SCREENSHOT_DIR", &output_dir)
         .env("CHROMIUM", chromium())
+        .envs(env.iter().copied())
         .output()
         .expect("node runs");
     let stdout = String::from_utf8_lossy(&run.stdout).into_owned();
@@ -84,7 +109,7 @@ fn run_browser_script(script: &str, env: &[(&str, &str)]) -> Option<(String, Ser
         "browser scenarios failed:\n{stdout}\n{stderr}\nserver log:\n{}",
         server.logs()
     );
-    Some((stdout, server))
+    stdout
 }
 
 #[test]
@@ -171,5 +196,57 @@ fn the_owner_edits_the_business_config_in_a_real_browser() {
         file.json["content"].as_str(),
         Some(shipped.as_str()),
         "after the revert the file is not the shipped one again"
+    );
+}
+
+/// "Save as test" (`web/e2e/save-test.e2e.mjs`): a simulated phone call (the call simulator
+/// against this server) is opened on its call page and saved as a test; `vartalaap test` then
+/// replays the file the server wrote and passes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_phone_call_saved_as_a_test_in_the_admin_replays() {
+    if !browser_tools_ready() {
+        return;
+    }
+    if !phone_call::espeak_available() {
+        eprintln!("SKIPPED: espeak-ng is not installed (it voices the simulated caller)");
+        return;
+    }
+    let request = format!(
+        "{} raat 8 baje 4 log ke liye table chahiye",
+        phone_call::booking_day_word()
+    );
+    let lines = ["pizza milta hai kya", request.as_str(), "Amit ke naam se"];
+    let dist = admin_web_dir();
+    let rig = phone_call::rig(&lines, &[("ADMIN_WEB_DIR", dist.as_str())]).await;
+    let call_id = rig.call(&lines).await.to_string();
+    let stdout = tokio::task::block_in_place(|| {
+        run_script(
+            &rig.server,
+            "save-test.e2e.mjs",
+            &[("CALL_ID", call_id.as_str())],
+        )
+    });
+    assert!(
+        stdout.contains("save-test e2e: 1 passed, 0 failed"),
+        "the scenario did not run:\n{stdout}"
+    );
+    let dir = rig.server.dir.path();
+    let file = dir.join("tests/conversations/saved_from_admin.yaml");
+    assert!(
+        stdout.contains(&format!("SAVED {}", file.display())),
+        "{stdout}"
+    );
+    let replay = std::process::Command::new(env!("CARGO_BIN_EXE_vartalaap"))
+        .args(["test", "tests/conversations/saved_from_admin.yaml"])
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .output()
+        .unwrap();
+    let printed = String::from_utf8_lossy(&replay.stdout);
+    assert!(
+        replay.status.success() && printed.contains("dialogues: 1 passed, 0 failed"),
+        "{printed}{}",
+        String::from_utf8_lossy(&replay.stderr)
     );
 }

@@ -442,6 +442,7 @@ fn every_documented_operation_exists_and_every_route_is_documented() {
         "PATCH /api/callbacks/{id}",
         "GET /api/calls",
         "GET /api/calls/{id}",
+        "POST /api/calls/{id}/test",
         "GET /api/callers/{phone_hash}/preferences",
         "PUT /api/callers/{phone_hash}/preferences",
         "GET /api/stats",

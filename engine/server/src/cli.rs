@@ -77,13 +77,17 @@ pub enum Command {
     ///
     /// Exits 1 if any dialogue fails. Prints every failure with file and turn, then which
     /// flows, steps, repair patterns and languages the dialogues exercised.
+    ///
+    /// `vartalaap test record <call_id>` saves a logged call as such a dialogue file.
     Test {
-        /// Folder of dialogue files.
-        #[arg(default_value = "tests/conversations", value_name = "DIR")]
+        /// Folder of dialogue files, or one dialogue file.
+        #[arg(default_value = "tests/conversations", value_name = "PATH")]
         dir: PathBuf,
         /// Folder holding businesses/, flows/ and plugins/.
         #[arg(long, default_value = ".", value_name = "DIR")]
         root: PathBuf,
+        #[command(subcommand)]
+        action: Option<TestAction>,
     },
     /// Apply pending database migrations (serve also does this at start) and report them.
     ///
@@ -127,6 +131,35 @@ pub enum Command {
         /// Hash the admin password read from the first line of standard input.
         #[arg(long)]
         admin_password_stdin: bool,
+    },
+}
+
+/// What `vartalaap test` does besides running the dialogues.
+#[derive(Debug, Subcommand)]
+pub enum TestAction {
+    /// Save a logged call as a dialogue file that `vartalaap test` replays: the caller's
+    /// lines, the bot's replies, slots and actions, at the call's own date and time.
+    ///
+    /// Reads the database in DATA_DIR, so the server must be stopped (redb lets one process
+    /// open it); while it runs, use the admin's "Save as test" button or
+    /// `POST /api/calls/{id}/test`. The caller's phone number is never written. The replies
+    /// are checked by replaying the call against the current configuration; where they
+    /// differ, the file keeps what the call's bot said and says so in a comment.
+    Record {
+        /// The call's id (the call list: the admin's Calls page or GET /api/calls).
+        call_id: u64,
+        /// File name without .yaml: letters, digits, '_' and '-' (default: call_<id>).
+        #[arg(long, value_name = "NAME")]
+        name: Option<String>,
+        /// Replace an existing file of that name.
+        #[arg(long)]
+        force: bool,
+        /// Folder to write into (default: tests/conversations under --root).
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+        /// Folder holding businesses/, flows/ and plugins/.
+        #[arg(long, default_value = ".", value_name = "DIR")]
+        root: PathBuf,
     },
 }
 

@@ -209,3 +209,68 @@ pub fn test(dir: &Path, root: &Path) -> anyhow::Result<ExitCode> {
         ExitCode::FAILURE
     })
 }
+
+/// `vartalaap test record <call_id>`: saves a logged call as a dialogue file (see
+/// [`crate::record_test`]). Opens the database itself, so the server must be stopped; when it
+/// runs, says so and points to the API that does the same inside the server.
+pub fn record_test(
+    settings: &Settings,
+    call_id: u64,
+    name: Option<String>,
+    force: bool,
+    dir: Option<std::path::PathBuf>,
+    root: &Path,
+) -> anyhow::Result<ExitCode> {
+    use crate::record_test::{RecordError, check_name, default_name, record, write_test};
+    let name = name.unwrap_or_else(|| default_name(call_id));
+    check_name(&name)?;
+    let dir = dir.unwrap_or_else(|| root.join("tests/conversations"));
+    let target = dir.join(format!("{name}.yaml"));
+    if target.exists() && !force {
+        return Err(RecordError::Exists(target).into());
+    }
+    let config = load_config(root)?;
+    let database = crate::storage::database_path(settings);
+    anyhow::ensure!(
+        database.exists(),
+        "there is no database at {} (check DATA_DIR): no call has been logged there",
+        database.display()
+    );
+    let store = match crate::storage::open_store(settings) {
+        Ok(store) => store,
+        Err(error) if crate::storage::in_use_by_server(&error) => anyhow::bail!(
+            "{} is in use by a running server; save the call from the server instead: the \
+             admin's Calls page (\"Save as test\") or POST /api/calls/{call_id}/test \
+             {{\"name\": \"{name}\"}} (docs/API.md), or stop the server and run this again",
+            database.display()
+        ),
+        Err(error) => return Err(error),
+    };
+    let call = store
+        .get_call(call_id)
+        .with_context(|| format!("could not read call {call_id}"))?
+        .ok_or(RecordError::UnknownCall(call_id))?;
+    let snapshot =
+        config
+            .current(&call.call.business_id)
+            .ok_or_else(|| RecordError::UnknownBusiness {
+                call: call_id,
+                business: call.call.business_id.clone(),
+            })?;
+    let recording = record(
+        &call,
+        snapshot,
+        Arc::new(ScriptRuntime::new(ScriptLimits::default())),
+    )?;
+    let path = write_test(&dir, &name, &recording.yaml, force)?;
+    println!(
+        "saved call {call_id} as {} ({} turns); run it with: vartalaap test {}",
+        path.display(),
+        recording.turns,
+        path.display()
+    );
+    for note in &recording.notes {
+        println!("note: {note}");
+    }
+    Ok(ExitCode::SUCCESS)
+}

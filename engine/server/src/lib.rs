@@ -14,6 +14,7 @@ pub mod http;
 pub mod llm;
 pub mod logging;
 pub mod private_files;
+pub mod record_test;
 pub mod review_job;
 pub mod secrets;
 pub mod serve;

@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 use vartalaap_config::{ConfigStore, Diagnostic};
 use vartalaap_store::{Clock, SystemClock};
 
-use crate::cli::{Cli, Command, OutputFormat};
+use crate::cli::{Cli, Command, OutputFormat, TestAction};
 use crate::http::metrics::Metrics;
 use crate::http::{AppState, AuthState, routes};
 use crate::logging;
@@ -53,7 +53,22 @@ pub fn run_cli(cli: Cli) -> anyhow::Result<ExitCode> {
             persist,
             root,
         }),
-        Command::Test { dir, root } => crate::commands::test(&dir, &root),
+        Command::Test {
+            action:
+                Some(TestAction::Record {
+                    call_id,
+                    name,
+                    force,
+                    dir,
+                    root,
+                }),
+            ..
+        } => crate::commands::record_test(&command_settings()?, call_id, name, force, dir, &root),
+        Command::Test {
+            dir,
+            root,
+            action: None,
+        } => crate::commands::test(&dir, &root),
         Command::Migrate => migrate_command(),
         Command::Openapi => {
             println!(
@@ -309,6 +324,10 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
             settings.public_base_url.as_deref(),
         )),
         admin_web,
+        conversation_tests_dir: settings
+            .conversation_tests_dir
+            .clone()
+            .unwrap_or_else(|| root.join("tests/conversations")),
         started: Instant::now(),
     };
     let limits = crate::http::listener::ConnectionLimits {

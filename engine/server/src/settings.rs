@@ -127,6 +127,9 @@ pub struct Settings {
     pub data_dir: PathBuf,
     /// `ADMIN_WEB_DIR`: the built admin web app (`npm run build` in `web/`), served at `/admin`.
     pub admin_web_dir: PathBuf,
+    /// `CONVERSATION_TESTS_DIR`: where "Save as test" (`POST /api/calls/{id}/test`) writes
+    /// dialogue files; `None` means `tests/conversations` under the configuration folder.
+    pub conversation_tests_dir: Option<PathBuf>,
     pub log_level: String,
     pub log_format: LogFormat,
     /// Daily-rotated log files go here; `None` turns file logging off.
@@ -413,6 +416,11 @@ impl Settings {
         let config_root = PathBuf::from(r.string_or("CONFIG_ROOT", "."));
         let data_dir = PathBuf::from(r.string_or("DATA_DIR", "data"));
         let admin_web_dir = PathBuf::from(r.string_or("ADMIN_WEB_DIR", "web/dist"));
+        let conversation_tests_dir = r
+            .get("CONVERSATION_TESTS_DIR")
+            .map(str::trim)
+            .filter(|dir| !dir.is_empty())
+            .map(PathBuf::from);
         let log_level = r.string_or("LOG_LEVEL", "info");
         if tracing_subscriber::EnvFilter::try_new(&log_level).is_err() {
             r.problems.push(format!(
@@ -604,6 +612,7 @@ impl Settings {
             config_root,
             data_dir,
             admin_web_dir,
+            conversation_tests_dir,
             log_level,
             log_format,
             log_dir,

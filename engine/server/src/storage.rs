@@ -190,3 +190,13 @@ pub fn spawn_key_rotation(store: Arc<Store>, settings: &Settings) -> anyhow::Res
     });
     Ok(())
 }
+
+/// Whether `error` (from [`open_store`]) means another process — a running server — holds the
+/// database, so a command should go through that server instead.
+pub fn in_use_by_server(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<vartalaap_store::OpenError>()
+            .is_some_and(vartalaap_store::OpenError::is_in_use)
+    })
+}

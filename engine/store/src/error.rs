@@ -266,6 +266,20 @@ pub enum OpenError {
     Store(#[from] StoreError),
 }
 
+impl OpenError {
+    /// Whether another process (a running server) holds the database: redb lets one process
+    /// open a file, so a command should then go through that process instead.
+    pub fn is_in_use(&self) -> bool {
+        matches!(
+            self,
+            OpenError::Open {
+                source: redb::DatabaseError::DatabaseAlreadyOpen,
+                ..
+            }
+        )
+    }
+}
+
 impl<T> From<T> for OpenError
 where
     StoreError: From<T>,

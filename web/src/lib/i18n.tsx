@@ -67,6 +67,10 @@ const labels = {
   hideDiff: { en: 'Hide changes', hi: 'बदलाव छिपाएँ' },
   revert: { en: 'Revert', hi: 'पहले जैसा करें' },
   line: { en: 'line', hi: 'पंक्ति' },
+  saveAsTest: { en: 'Save as test', hi: 'टेस्ट के रूप में सेव करें' },
+  testName: { en: 'Test name', hi: 'टेस्ट का नाम' },
+  replaceTest: { en: 'Replace a test of that name', hi: 'इस नाम का टेस्ट बदल दें' },
+  savedTest: { en: 'Saved as', hi: 'सेव हुआ:' },
 } as const;
 
 export type LabelKey = keyof typeof labels;

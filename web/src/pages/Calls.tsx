@@ -3,6 +3,7 @@ import { Link, useParams } from 'react-router';
 import { useGetApiCalls, useGetApiCallsId } from '../api/generated/client';
 import type { ConversationTurn } from '../api/generated/client';
 import { Badge, Card, ErrorText, Field, TextInput } from '../components/ui';
+import { SaveAsTest } from '../components/SaveAsTest';
 import { useBusiness } from '../lib/business';
 import { useT } from '../lib/i18n';
 import { isoDay } from '../lib/stats';
@@ -107,6 +108,7 @@ export function CallPage() {
               ))}
             </ol>
           </Card>
+          <SaveAsTest callId={data.call.id} />
         </>
       )}
     </div>

@@ -36,7 +36,8 @@ use serde_json::Value;
 
 pub use coverage::Coverage;
 pub use runner::{
-    BusinessReport, FailingTools, Failure, Outcome, Report, run_dialogue, run_dialogues,
+    BusinessReport, FailingTools, Failure, Outcome, Report, TurnOutcome, run_dialogue,
+    run_dialogues,
 };
 pub use world::{
     DEFAULT_CALLER_NUMBER, DialogueCallback, DialogueJob, DialogueReservation, DialogueWorld,
@@ -225,19 +226,24 @@ pub enum DialogueError {
     },
 }
 
-/// Every `*.yaml` dialogue in `dir`, sorted by file name.
+/// Every `*.yaml` dialogue in `dir`, sorted by file name; or, when `dir` is a file, that one
+/// dialogue (`vartalaap test tests/conversations/recorded_call.yaml` runs one recorded call).
 pub fn load_dialogues(dir: &Path) -> Result<Vec<Dialogue>, Vec<DialogueError>> {
-    let entries = std::fs::read_dir(dir).map_err(|source| {
-        vec![DialogueError::Io {
-            path: dir.to_path_buf(),
-            source,
-        }]
-    })?;
-    let mut paths: Vec<PathBuf> = entries
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "yaml" || e == "yml"))
-        .collect();
+    let mut paths: Vec<PathBuf> = if dir.is_file() {
+        vec![dir.to_path_buf()]
+    } else {
+        let entries = std::fs::read_dir(dir).map_err(|source| {
+            vec![DialogueError::Io {
+                path: dir.to_path_buf(),
+                source,
+            }]
+        })?;
+        entries
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "yaml" || e == "yml"))
+            .collect()
+    };
     paths.sort();
     let (mut ok, mut errs) = (Vec::new(), Vec::new());
     for path in paths {

@@ -41,6 +41,23 @@ pub struct Outcome {
     pub trace: Trace,
     /// The conversation as text (`bot:` / `caller:` lines).
     pub transcript: Vec<String>,
+    /// What each of the dialogue's turns produced, in order (the greeting first when the
+    /// dialogue checks it), whether or not it met its expectations: what `vartalaap test
+    /// record` writes as the expectations of a recorded call.
+    pub turns: Vec<TurnOutcome>,
+}
+
+/// What the engine did in one turn of a dialogue.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TurnOutcome {
+    /// The bot's words (sentences joined by a space; empty when silent).
+    pub reply: String,
+    /// Tool calls, then `transfer` / `hangup`, as a dialogue's `actions` names them.
+    pub actions: Vec<String>,
+    /// Slot values after the turn.
+    pub slots: serde_json::Map<String, Value>,
+    /// Reply language after the turn.
+    pub lang: String,
 }
 
 /// Fails the tools a dialogue names in `failing_tools` (the failure paths of a flow) and
@@ -123,6 +140,7 @@ pub fn run_dialogue(
     record(&mut o, &outputs);
     if greeting {
         check_turn(&mut o, &file, 0, &d.turns[0], &conv, &outputs);
+        o.turns.push(turn_outcome(&conv, &outputs));
     }
     for (i, t) in d.turns.iter().enumerate().skip(usize::from(greeting)) {
         let n = if greeting { i } else { i + 1 };
@@ -154,6 +172,7 @@ pub fn run_dialogue(
         outputs = drive(&mut conv, now, input, host, &mut tools);
         record(&mut o, &outputs);
         check_turn(&mut o, &file, n, t, &conv, &outputs);
+        o.turns.push(turn_outcome(&conv, &outputs));
     }
     let end = d.turns.len();
     for e in conv.errors() {
@@ -273,6 +292,30 @@ fn reply_text(outputs: &[Output]) -> String {
         .join(" ")
 }
 
+/// The tool calls, transfers and hang-ups of one turn, by the names a dialogue's `actions`
+/// uses.
+fn actions(outputs: &[Output]) -> Vec<String> {
+    outputs
+        .iter()
+        .filter_map(|o| match o {
+            Output::Tool(c) => Some(c.kind.name().to_string()),
+            Output::Transfer { .. } => Some("transfer".into()),
+            Output::Hangup { .. } => Some("hangup".into()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn turn_outcome(conv: &Conversation, outputs: &[Output]) -> TurnOutcome {
+    let view = conv.view();
+    TurnOutcome {
+        reply: reply_text(outputs),
+        actions: actions(outputs),
+        slots: view.slots,
+        lang: view.lang.code().to_string(),
+    }
+}
+
 fn record(o: &mut Outcome, outputs: &[Output]) {
     let text = reply_text(outputs);
     if !text.is_empty() {
@@ -315,15 +358,7 @@ fn check_turn(
         }
     }
     if let Some(want) = &t.actions {
-        let got: Vec<String> = outputs
-            .iter()
-            .filter_map(|o| match o {
-                Output::Tool(c) => Some(c.kind.name().to_string()),
-                Output::Transfer { .. } => Some("transfer".into()),
-                Output::Hangup { .. } => Some("hangup".into()),
-                _ => None,
-            })
-            .collect();
+        let got = actions(outputs);
         if &got != want {
             problems.push(format!("actions: expected {want:?}, got {got:?}"));
         }

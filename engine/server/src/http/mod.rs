@@ -33,6 +33,7 @@ pub mod metrics;
 pub(crate) mod plivo;
 pub mod replay;
 mod reviews;
+mod save_test;
 mod staff_edits;
 mod stats;
 mod talk;
@@ -141,6 +142,8 @@ pub struct AppState {
     pub edge: Arc<edge::Edge>,
     /// The built admin web app served under `/admin`.
     pub admin_web: Arc<admin_web::AdminWeb>,
+    /// Where "Save as test" writes dialogue files (`CONVERSATION_TESTS_DIR`).
+    pub conversation_tests_dir: std::path::PathBuf,
     pub started: Instant,
 }
 
@@ -174,6 +177,8 @@ pub fn routes(state: AppState) -> impl Filter<Extract = (impl Reply,), Error = I
         .or(stats::route(state.clone()))
         .unify()
         .or(reviews::routes(state.clone()))
+        .unify()
+        .or(save_test::route(state.clone()))
         .unify()
         .or(config_files::routes(state.clone()))
         .unify()
