@@ -216,12 +216,12 @@ async fn a_call_saved_through_the_api_replays_and_fails_when_the_config_changes(
     let r = post(&path, Some(&token), Some(r#"{"name": "../escape"}"#));
     assert_eq!(r.status, 400, "{}", r.text);
     assert_eq!(r.json["field"], "name");
-    let r = post("/api/calls/999999/test", Some(&token), None);
+    let r = post("/api/calls/999999/test", Some(&token), Some("{}"));
     assert_eq!(r.status, 404, "{}", r.text);
-    let r = post(&path, None, None);
+    let r = post(&path, None, Some("{}"));
     assert_eq!(r.status, 401, "{}", r.text);
-    // No body: the default name.
-    let r = post(&path, Some(&token), None);
+    // An empty object: the default name.
+    let r = post(&path, Some(&token), Some("{}"));
     assert_eq!(r.status, 201, "{}", r.text);
     assert_eq!(r.json["name"], format!("call_{id}"));
 
