@@ -98,6 +98,12 @@ fn store_silent_call(dir: &Path) -> u64 {
                 started_at: now,
                 timings: TurnTimings::default(),
                 handled_by: None,
+                interrupted: false,
+                played_ms: None,
+                intended_text: None,
+                tts_fallbacks: Vec::new(),
+                config_errors: Vec::new(),
+                corrected_slots: Vec::new(),
             },
             now,
         )

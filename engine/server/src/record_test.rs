@@ -179,7 +179,7 @@ fn steps(turns: &[ConversationTurn]) -> Vec<CallStep> {
             }),
             TurnRole::Bot => match steps.last_mut() {
                 Some(step) if step.bot.is_none() && step.input != StepInput::Greeting => {
-                    step.bot = Some(turn.text.clone());
+                    step.bot = Some(bot_words(turn));
                 }
                 last => {
                     let input = if last.is_none() {
@@ -190,13 +190,22 @@ fn steps(turns: &[ConversationTurn]) -> Vec<CallStep> {
                     steps.push(CallStep {
                         input,
                         at: turn.started_at,
-                        bot: Some(turn.text.clone()),
+                        bot: Some(bot_words(turn)),
                     });
                 }
             },
         }
     }
     steps
+}
+
+/// What the bot said in a stored bot turn: the whole reply it began when the caller cut it
+/// short (the log keeps what they heard as the text), else the text.
+fn bot_words(turn: &ConversationTurn) -> String {
+    match &turn.intended_text {
+        Some(intended) if turn.interrupted && !intended.is_empty() => intended.clone(),
+        _ => turn.text.clone(),
+    }
 }
 
 /// A stored caller turn as engine input: `[keypad 5]` is a key press (as the voice session
@@ -457,6 +466,12 @@ mod tests {
             started_at: at + chrono::Duration::seconds(i64::from(seq) * 20),
             timings: Default::default(),
             handled_by: None,
+            interrupted: false,
+            played_ms: None,
+            intended_text: None,
+            tts_fallbacks: Vec::new(),
+            config_errors: Vec::new(),
+            corrected_slots: Vec::new(),
             created_at: at,
         }
     }
