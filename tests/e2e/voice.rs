@@ -1149,3 +1149,97 @@ async fn with_groq_a_call_is_reviewed_by_the_model_and_summarised_in_one_sentenc
     assert!(logs.contains("Call reviewed with the LLM."), "{logs}");
     assert!(!logs.contains(GROQ_KEY));
 }
+
+/// What the caller heard and a TTS fallback reach the call log and the review: no local voice
+/// works on the server (no espeak-ng on its PATH), so Edge TTS (a mock) says every sentence;
+/// the caller talks over the long greeting, cutting it short.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_barge_in_and_a_tts_fallback_are_logged_and_reviewed() {
+    use vartalaap_providers::mock::edge::{MockEdgeConfig, MockEdgeTts};
+    if !espeak_available() {
+        eprintln!("skipped: espeak-ng is not installed (the caller's voice)");
+        return;
+    }
+    let mp3 = std::fs::read(
+        common::repo_root().join("engine/providers/tests/fixtures/edge/namaste_24k_48kbps.mp3"),
+    )
+    .unwrap();
+    let edge = MockEdgeTts::start(MockEdgeConfig::new(mp3)).await.unwrap();
+    let (day, _) = booking_day_word();
+    let request = format!("{day} raat 8 baje 4 log ke liye table chahiye");
+    let rig = rig_from(
+        MockDeepgramConfig {
+            script: scripted(&[request.as_str()]),
+            ..MockDeepgramConfig::default()
+        },
+        &[
+            ("PATH", "/nonexistent-bin"),
+            ("EDGE_TTS_ENABLED", "true"),
+            ("EDGE_TTS_BASE_URL", edge.base_url.as_str()),
+        ],
+    )
+    .await;
+    let report = rig
+        .call(vec![
+            Step::WaitForBotStart {
+                max: Duration::from_secs(20),
+            },
+            Step::Silence(Duration::from_millis(200)),
+            say(&request),
+            wait(),
+            Step::Hangup,
+        ])
+        .await;
+    assert!(report.clears >= 1, "barge-in sends clearAudio");
+    let call = rig.finished_call().await;
+    let call_id = call["call"]["id"].as_u64().unwrap();
+    let bots: Vec<serde_json::Value> = turns(&call)
+        .into_iter()
+        .filter(|t| t["role"] == "bot")
+        .collect();
+    let greeting = &bots[0];
+    assert_eq!(greeting["interrupted"], true, "{call:#}");
+    // The reply as far as it had been synthesized when the caller cut in.
+    let intended = greeting["intended_text"].as_str().unwrap();
+    assert!(intended.starts_with("नमस्ते"), "{greeting:#}");
+    let heard = greeting["text"].as_str().unwrap();
+    assert!(heard.len() < intended.len(), "{greeting:#}");
+    assert!(greeting["played_ms"].is_u64(), "{greeting:#}");
+    let fallbacks = greeting["tts_fallbacks"].as_array().unwrap();
+    assert!(!fallbacks.is_empty(), "{greeting:#}");
+    assert!(
+        fallbacks[0]["used"]
+            .as_str()
+            .unwrap()
+            .starts_with("edge:hi-IN-SwaraNeural"),
+        "{greeting:#}"
+    );
+    assert!(fallbacks[0]["failed_voice"].is_string(), "{greeting:#}");
+    // Replies the caller heard to the end are not marked.
+    for bot in bots.iter().skip(1).filter(|b| b["intended_text"].is_null()) {
+        assert_eq!(bot["interrupted"], false, "{bot:#}");
+    }
+
+    // The review names the fallback at the greeting and the business's voices.
+    let mut reviews = serde_json::Value::Null;
+    for _ in 0..300 {
+        reviews = rig.api("/api/reviews?business_id=himalayan_kitchen");
+        if !reviews["items"].as_array().unwrap().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let items = reviews["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{reviews:#}\n{}", rig.server.logs());
+    let review = &items[0];
+    assert_eq!(review["call_id"], call_id);
+    assert_eq!(review["has_tts_issue"], true, "{review:#}");
+    let issues = review["issues"].as_array().unwrap();
+    let tts = issues
+        .iter()
+        .find(|i| i["kind"] == "tts_fallback" && i["turn"] == greeting["seq"])
+        .unwrap_or_else(|| panic!("no tts_fallback at the greeting: {review:#}"));
+    assert_eq!(tts["category"], "tts_issue");
+    assert_eq!(tts["file"], "businesses/himalayan_kitchen.yaml");
+    assert_eq!(tts["yaml_path"], "/voices/hi");
+}

@@ -221,7 +221,8 @@ pub struct ConversationTurn {
     /// text chats, caller and system turns, and turns stored before it existed).
     #[serde(default)]
     pub played_ms: Option<u32>,
-    /// The whole reply the bot meant to say, when it was interrupted; `None` otherwise.
+    /// When it was interrupted: the reply as far as it had been synthesized and sent (later
+    /// sentences not yet synthesized are missing); `None` otherwise.
     #[serde(default)]
     pub intended_text: Option<String>,
     /// Sentences of this reply said by a fallback instead of their own voice.
