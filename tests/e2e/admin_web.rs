@@ -7,7 +7,10 @@
 //! in Try it talks to the bot through Chromium's fake microphone (`web/e2e/talk.e2e.mjs`).
 //! The Business config editor has its own scenarios (`web/e2e/config.e2e.mjs`); a simulated
 //! phone call is saved as a conversation test from its call page and replays
-//! (`web/e2e/save-test.e2e.mjs`).
+//! (`web/e2e/save-test.e2e.mjs`). A large-party callback is worked through, and a phone call
+//! that went badly shows its transcript, review and suggestion, which the owner marks
+//! implemented; the dashboard shows latency and top suggestions on a phone screen
+//! (`web/e2e/reviews.e2e.mjs`).
 //! Screenshots of every scenario go to `web/e2e-output/` (or `ADMIN_E2E_OUTPUT`).
 //!
 //! Needs Node, `npm ci` and `npm run build` in web/, and the `chromium` package:
@@ -248,5 +251,141 @@ async fn a_phone_call_saved_as_a_test_in_the_admin_replays() {
         replay.status.success() && printed.contains("dialogues: 1 passed, 0 failed"),
         "{printed}{}",
         String::from_utf8_lossy(&replay.stderr)
+    );
+}
+
+/// The review loop and the callbacks in the browser (`web/e2e/reviews.e2e.mjs`). Before the
+/// browser starts, a large party leaves a callback request through the text conversation API
+/// and a phone call that goes badly (a dish not on the menu, the party size corrected twice,
+/// a hang-up before confirming) comes in through the call simulator; its review is awaited
+/// through `GET /api/calls/{id}/review`. The browser then works the callback (status + note,
+/// kept after a reload), opens the call (summary, transcript, review, suggestion), marks the
+/// suggestion implemented from the Reviews page, and checks the dashboard on a 390×844 screen.
+/// Afterwards the API must show what the browser did.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_owner_works_callbacks_and_reviews_in_a_real_browser() {
+    if !browser_tools_ready() {
+        return;
+    }
+    if !phone_call::espeak_available() {
+        let required = std::env::var("VARTALAAP_REQUIRE_TOOLS").is_ok_and(|v| v == "1");
+        assert!(
+            !required,
+            "espeak-ng is missing (scripts/setup.sh installs it)"
+        );
+        eprintln!("SKIPPED: espeak-ng is missing");
+        return;
+    }
+    let caller_lines = [
+        "how much is the pizza",
+        "table for 4 on Saturday at 8 pm",
+        "my name is Amit",
+        "no, make it 5 people",
+        "no, make it 6 people",
+    ];
+    let dist = admin_web_dir();
+    let rig = phone_call::rig(&caller_lines, &[("ADMIN_WEB_DIR", dist.as_str())]).await;
+    let server = &rig.server;
+    let api = |method: &str, path: &str, body: Option<&str>| {
+        tokio::task::block_in_place(|| {
+            let token = server.login();
+            server.request(method, path, Some(&token), body)
+        })
+    };
+
+    // A party of twelve becomes a callback request for the manager.
+    let started = api(
+        "POST",
+        "/api/businesses/himalayan_kitchen/conversations",
+        Some(r#"{"at": "2026-11-25T12:00:00+05:30", "caller": "+91 98111 22333"}"#),
+    );
+    assert_eq!(started.status, 201, "{}", started.text);
+    let conversation = started.json["conversation_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    tokio::task::block_in_place(|| {
+        let token = server.login();
+        server.say(
+            &token,
+            &conversation,
+            "I want to book a table for 12 people on Sunday at 1 pm",
+        );
+        let last = server.say(&token, &conversation, "Mr Khanna");
+        assert!(
+            last["actions"].to_string().contains("create_callback"),
+            "{last}"
+        );
+    });
+    let callbacks = api("GET", "/api/callbacks?business_id=himalayan_kitchen", None);
+    let callback_id = callbacks.json["items"][0]["id"]
+        .as_u64()
+        .unwrap()
+        .to_string();
+
+    // The call that goes badly, and its review.
+    let call_id = rig.call(&caller_lines).await;
+    let mut review = api("GET", &format!("/api/calls/{call_id}/review"), None);
+    for _ in 0..300 {
+        if review.status == 200 {
+            break;
+        }
+        assert_eq!(review.status, 404, "{}", review.text);
+        assert!(review.text.contains("no review yet"), "{}", review.text);
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        review = api("GET", &format!("/api/calls/{call_id}/review"), None);
+    }
+    assert_eq!(review.status, 200, "{}\n{}", review.text, server.logs());
+    assert_eq!(review.json["review"]["call_id"], call_id);
+    let suggestion = review.json["suggestions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["category"] == "knowledge_gap")
+        .unwrap_or_else(|| panic!("no knowledge_gap suggestion: {:#}", review.json))
+        .clone();
+    let suggestion_id = suggestion["id"].as_u64().unwrap();
+    let unknown = api("GET", "/api/calls/999999/review", None);
+    assert_eq!(unknown.status, 404, "{}", unknown.text);
+    assert!(unknown.text.contains("not found"), "{}", unknown.text);
+
+    let call_id = call_id.to_string();
+    let suggestion = suggestion_id.to_string();
+    let stdout = tokio::task::block_in_place(|| {
+        run_script(
+            server,
+            "reviews.e2e.mjs",
+            &[
+                ("CALL_ID", call_id.as_str()),
+                ("CALLBACK_ID", callback_id.as_str()),
+                ("SUGGESTION_ID", suggestion.as_str()),
+            ],
+        )
+    });
+    assert!(
+        stdout.contains("reviews e2e: 3 passed, 0 failed"),
+        "not every scenario ran:\n{stdout}"
+    );
+    // What the browser did is stored.
+    let callback = api("GET", "/api/callbacks?business_id=himalayan_kitchen", None);
+    let worked = &callback.json["items"][0];
+    assert_eq!(worked["status"], "contacted", "{worked:#}");
+    assert_eq!(
+        worked["staff_note"], "Called back, offered the 13:00 sitting",
+        "{worked:#}"
+    );
+    let decided = api(
+        "GET",
+        "/api/reviews/suggestions?business_id=himalayan_kitchen&status=implemented",
+        None,
+    );
+    assert!(
+        decided.json["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["id"] == suggestion_id),
+        "{}",
+        decided.text
     );
 }

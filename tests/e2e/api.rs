@@ -449,6 +449,7 @@ fn every_documented_operation_exists_and_every_route_is_documented() {
         "GET /api/reviews",
         "GET /api/reviews/stats",
         "GET /api/reviews/{id}",
+        "GET /api/calls/{id}/review",
         "POST /api/reviews/analyze",
         "GET /api/reviews/suggestions",
         "PATCH /api/reviews/suggestions/{id}",

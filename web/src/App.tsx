@@ -11,6 +11,7 @@ import { DashboardPage } from './pages/Dashboard';
 import { ReservationsPage } from './pages/Reservations';
 import { CallsPage, CallPage } from './pages/Calls';
 import { TryItPage } from './pages/TryIt';
+import { ReviewsPage } from './pages/Reviews';
 
 // The config editor (CodeMirror) loads only when opened, keeping the first load small on a phone.
 const ConfigPage = lazy(() => import('./pages/Config').then((m) => ({ default: m.ConfigPage })));
@@ -29,6 +30,7 @@ const pages: { to: string; key: LabelKey }[] = [
   { to: '/', key: 'dashboard' },
   { to: '/reservations', key: 'reservations' },
   { to: '/calls', key: 'calls' },
+  { to: '/reviews', key: 'reviews' },
   { to: '/config', key: 'config' },
   { to: '/try', key: 'tryIt' },
 ];
@@ -115,6 +117,7 @@ function Shell() {
               <Route path="/reservations" element={<ReservationsPage />} />
               <Route path="/calls" element={<CallsPage />} />
               <Route path="/calls/:id" element={<CallPage />} />
+              <Route path="/reviews" element={<ReviewsPage />} />
               <Route path="/config" element={<Suspense fallback={<p className="text-sm text-slate-500">{label('loading', language)}</p>}><ConfigPage /></Suspense>} />
               <Route path="/try" element={<TryItPage />} />
               <Route path="*" element={<Navigate to="/" replace />} />

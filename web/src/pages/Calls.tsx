@@ -7,6 +7,7 @@ import { SaveAsTest } from '../components/SaveAsTest';
 import { useBusiness } from '../lib/business';
 import { useT } from '../lib/i18n';
 import { isoDay } from '../lib/stats';
+import { CallReviewCard } from './CallReview';
 
 function when(iso: string): string {
   return new Date(iso).toLocaleString();
@@ -60,7 +61,7 @@ export function TurnRow({ turn }: { turn: ConversationTurn }) {
   ].filter((pair): pair is [string, string] => pair[1] !== null);
   const caller = turn.role === 'caller';
   return (
-    <li className={`flex ${caller ? 'justify-start' : 'justify-end'}`} data-turn={turn.seq} data-role={turn.role}>
+    <li id={`turn-${turn.seq}`} className={`flex ${caller ? 'justify-start' : 'justify-end'}`} data-turn={turn.seq} data-role={turn.role}>
       <div className={`max-w-[85%] rounded-lg p-2 text-sm ${caller ? 'bg-slate-100' : turn.role === 'bot' ? 'bg-brand-50' : 'bg-amber-50 italic'}`}>
         <div className="mb-1 flex flex-wrap gap-1 text-[11px] text-slate-500">
           <span>{turn.role}</span>
@@ -100,7 +101,14 @@ export function CallPage() {
               <dt className="text-slate-500">Duration</dt>
               <dd>{data.call.duration_seconds ?? '—'} s</dd>
             </dl>
+            {data.call.summary && (
+              <p className="mt-2 text-sm whitespace-pre-wrap break-words" data-testid="call-summary">
+                <span className="font-medium">{t('summary')}: </span>
+                {data.call.summary}
+              </p>
+            )}
           </Card>
+          <CallReviewCard callId={data.call.id} ended={data.call.ended_at !== null} />
           <Card title={t('transcript')}>
             <ol className="flex flex-col gap-2">
               {[...data.turns].sort((a, b) => a.seq - b.seq).map((turn) => (

@@ -1,6 +1,6 @@
 //! `/api/reviews*`: the call-review loop for the admin — reviews of calls (filtered, paged,
-//! counted per day and category), queuing a review, and the owner's decisions on the
-//! suggestions. Reviews are made by the `analyze_transcript_quality` job
+//! counted per day and category), one call's review (`/api/calls/{id}/review`, for the
+//! admin's call page), queuing a review, and the owner's decisions on the suggestions. Reviews are made by the `analyze_transcript_quality` job
 //! (`crate::review_job`); see `docs/REVIEWS.md`.
 
 use std::collections::HashMap;
@@ -52,6 +52,12 @@ pub fn routes(state: AppState) -> impl Filter<Extract = (Response,), Error = Rej
         .and(s())
         .and(with_auth(s()))
         .and_then(get_review);
+    let of_call = api
+        .and(warp::path!("calls" / u64 / "review"))
+        .and(warp::get())
+        .and(s())
+        .and(with_auth(s()))
+        .and_then(review_of_call);
     let analyze = api
         .and(warp::path!("reviews" / "analyze"))
         .and(warp::post())
@@ -76,6 +82,8 @@ pub fn routes(state: AppState) -> impl Filter<Extract = (Response,), Error = Rej
     list.or(stats)
         .unify()
         .or(one)
+        .unify()
+        .or(of_call)
         .unify()
         .or(analyze)
         .unify()
@@ -145,6 +153,45 @@ async fn get_review(id: u64, state: AppState) -> Result<Response, Rejection> {
     match found {
         Some(r) => Ok(reply_json(StatusCode::OK, &r)),
         None => Err(ApiError::not_found(format!("review {id} not found")).into()),
+    }
+}
+
+/// Whether a call has a review yet, and if not, why not.
+enum CallReview {
+    Reviewed(ReviewWithSuggestions),
+    NotYet,
+    NoSuchCall,
+}
+
+/// `GET /api/calls/{id}/review`: the call's review with its suggestions, so the call page
+/// needs no search through every review. 404 both for an unknown call and for a call not
+/// reviewed yet (the messages differ: the job runs after the call ends).
+async fn review_of_call(call_id: u64, state: AppState) -> Result<Response, Rejection> {
+    let found = blocking(&state, move |store| {
+        if let Some(review) = store.review_for_call(call_id)? {
+            let suggestions = store.suggestions_for_review(review.id)?;
+            return Ok(CallReview::Reviewed(ReviewWithSuggestions {
+                review,
+                suggestions,
+            }));
+        }
+        Ok(if store.get_call(call_id)?.is_some() {
+            CallReview::NotYet
+        } else {
+            CallReview::NoSuchCall
+        })
+    })
+    .await?;
+    match found {
+        CallReview::Reviewed(r) => Ok(reply_json(StatusCode::OK, &r)),
+        CallReview::NotYet => Err(ApiError::not_found(format!(
+            "call {call_id} has no review yet: calls are reviewed after they end \
+             (POST /api/reviews/analyze queues one)"
+        ))
+        .into()),
+        CallReview::NoSuchCall => {
+            Err(ApiError::not_found(format!("call {call_id} not found")).into())
+        }
     }
 }
 
