@@ -8,6 +8,7 @@ import { useBusiness } from '../lib/business';
 import { useT } from '../lib/i18n';
 import { isoDay } from '../lib/stats';
 import { CallReviewCard } from './CallReview';
+import { TurnSignals } from '../components/TurnSignals';
 
 function when(iso: string): string {
   return new Date(iso).toLocaleString();
@@ -70,6 +71,7 @@ export function TurnRow({ turn }: { turn: ConversationTurn }) {
           {turn.handled_by && <span>· {[turn.handled_by.intent, turn.handled_by.flow, turn.handled_by.step].filter(Boolean).join(' / ')}</span>}
         </div>
         <p className="whitespace-pre-wrap break-words">{turn.text}</p>
+        <TurnSignals turn={turn} />
         {timings.length > 0 && <div className="mt-1 text-[11px] text-slate-500">{timings.map(([k, v]) => `${k} ${v}`).join(' · ')}</div>}
       </div>
     </li>

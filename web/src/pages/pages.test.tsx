@@ -49,6 +49,12 @@ describe('TurnRow', () => {
             started_at: '2026-12-01T10:00:00Z',
             timings: { stt_ms: 310, llm_first_token_ms: null, tts_first_audio_ms: null, total_ms: 900, engine_ms: 12, first_frame_ms: null },
             handled_by: null,
+            interrupted: false,
+            played_ms: null,
+            intended_text: null,
+            tts_fallbacks: [],
+            config_errors: [],
+            corrected_slots: [],
             created_at: '2026-12-01T10:00:00Z',
           }}
         />
