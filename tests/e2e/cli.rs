@@ -287,6 +287,101 @@ fn every_subcommand_has_help() {
 }
 
 #[test]
+fn migrate_applies_the_postgresql_schema_when_database_url_is_set() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = vartalaap_store::pg_test_server::fresh_database();
+    let migrate = || {
+        vartalaap(dir.path())
+            .env("DATABASE_URL", &url)
+            .arg("migrate")
+            .output()
+            .unwrap()
+    };
+    let out = migrate();
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    assert!(
+        stdout.contains("PostgreSQL (DATABASE_URL): migrated from schema version 0 to"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("applied 0001_initial_schema"), "{stdout}");
+    assert!(
+        !stdout.contains(&url),
+        "the URL (and its password) is never printed"
+    );
+    assert!(
+        !dir.path().join("data/vartalaap.redb").exists(),
+        "no redb file is created when PostgreSQL is selected"
+    );
+    let out = migrate();
+    assert!(
+        text(&out.stdout).contains("is current"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    // The ER diagram of what was just migrated.
+    let out = vartalaap(dir.path())
+        .env("DATABASE_URL", &url)
+        .arg("schema-diagram")
+        .output()
+        .unwrap();
+    let diagram = text(&out.stdout);
+    assert!(out.status.success(), "{diagram}{}", text(&out.stderr));
+    assert!(diagram.starts_with("erDiagram\n"), "{diagram}");
+    assert!(
+        diagram.contains("reservations ||--o{ whatsapp_followups"),
+        "{diagram}"
+    );
+
+    // A URL of another database is a settings mistake, said as such.
+    let out = vartalaap(dir.path())
+        .env("DATABASE_URL", "mysql://root@localhost/vartalaap")
+        .arg("migrate")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("DATABASE_URL must be a PostgreSQL URL"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn migrate_import_redb_copies_an_existing_database_into_postgresql_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let source = data.join("vartalaap.redb");
+    std::fs::copy(repo_root().join("tests/fixtures/store/v1.redb"), &source).unwrap();
+    let url = vartalaap_store::pg_test_server::fresh_database();
+    let import = || {
+        vartalaap(dir.path())
+            .env("DATABASE_URL", &url)
+            .args(["migrate", "--import-redb"])
+            .arg(&source)
+            .output()
+            .unwrap()
+    };
+    let out = import();
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    assert!(stdout.contains("copied into PostgreSQL"), "{stdout}");
+    assert!(stdout.contains("reservations: 2"), "{stdout}");
+    assert!(stdout.contains("conversation_turns: 2"), "{stdout}");
+    assert!(!stdout.contains(&url), "{stdout}");
+    // The target now holds records: a second import is refused, nothing is doubled.
+    let out = import();
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("already holds"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
 fn migrate_upgrades_an_old_database_and_reports_each_step() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");

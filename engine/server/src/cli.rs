@@ -92,8 +92,17 @@ pub enum Command {
     /// Apply pending database migrations (serve also does this at start) and report them.
     ///
     /// Each migration runs in its own transaction: a failure leaves the database as it was.
-    /// A database written by a newer vartalaap is refused.
-    Migrate,
+    /// A database written by a newer vartalaap is refused. With DATABASE_URL set, the
+    /// PostgreSQL database is migrated instead of the file in DATA_DIR.
+    Migrate {
+        /// Then copy every record of this redb file (e.g. data/vartalaap.redb) into the empty
+        /// PostgreSQL database in DATABASE_URL, phone numbers still encrypted (same keys).
+        #[arg(long, value_name = "FILE")]
+        import_redb: Option<PathBuf>,
+    },
+    /// Print the ER diagram (Mermaid) of the PostgreSQL database in DATABASE_URL, read from
+    /// the database itself; docs/STORAGE.md shows it (a test keeps the two in step).
+    SchemaDiagram,
     /// Re-encrypt every stored phone number under PHONE_ENCRYPTION_KEY (run with the server
     /// stopped; a running server does the same in the background when
     /// PHONE_ENCRYPTION_OLD_KEYS is set). The previous key(s) must be in

@@ -69,7 +69,18 @@ pub fn run_cli(cli: Cli) -> anyhow::Result<ExitCode> {
             root,
             action: None,
         } => crate::commands::test(&dir, &root),
-        Command::Migrate => migrate_command(),
+        Command::Migrate { import_redb } => migrate_command(import_redb.as_deref()),
+        Command::SchemaDiagram => {
+            let settings = Settings::from_process_env()?;
+            let url = settings.database_url.as_ref().context(
+                "DATABASE_URL is not set: the ER diagram is read from a PostgreSQL database \
+                 (run `vartalaap migrate` against it first)",
+            )?;
+            let diagram = vartalaap_store::schema_diagram(url.expose())
+                .context("could not read the schema from DATABASE_URL")?;
+            print!("{diagram}");
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Openapi => {
             println!(
                 "{}",
@@ -475,8 +486,31 @@ fn command_settings() -> anyhow::Result<Settings> {
     Ok(settings)
 }
 
-fn migrate_command() -> anyhow::Result<ExitCode> {
+fn migrate_command(import_redb: Option<&std::path::Path>) -> anyhow::Result<ExitCode> {
     let settings = Settings::from_process_env()?;
+    if let Some(source) = import_redb {
+        return import_redb_command(source);
+    }
+    if let Some(url) = &settings.database_url {
+        // The URL may hold a password: never printed.
+        let report = vartalaap_store::migrate_url(url.expose())
+            .context("could not migrate the PostgreSQL database in DATABASE_URL")?;
+        if report.applied.is_empty() {
+            println!(
+                "PostgreSQL (DATABASE_URL): schema version {} is current",
+                report.to
+            );
+        } else {
+            println!(
+                "PostgreSQL (DATABASE_URL): migrated from schema version {} to {}",
+                report.from, report.to
+            );
+            for name in &report.applied {
+                println!("  applied {name}");
+            }
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     let path = storage::database_path(&settings);
     std::fs::create_dir_all(&settings.data_dir)
         .with_context(|| format!("could not create {}", settings.data_dir.display()))?;
@@ -498,6 +532,36 @@ fn migrate_command() -> anyhow::Result<ExitCode> {
         for name in &report.applied {
             println!("  applied {name}");
         }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `migrate --import-redb FILE`: migrates the PostgreSQL database in DATABASE_URL, then copies
+/// every record of the redb file into it (nothing is decrypted: the same keys read them).
+fn import_redb_command(source: &std::path::Path) -> anyhow::Result<ExitCode> {
+    let settings = command_settings()?;
+    let url = settings.database_url.as_ref().context(
+        "--import-redb copies into PostgreSQL: set DATABASE_URL=postgres://… to the (empty) target database",
+    )?;
+    anyhow::ensure!(
+        source.is_file(),
+        "there is no redb database at {} to import",
+        source.display()
+    );
+    let crypto = storage::phone_crypto(&settings)?;
+    let redb = vartalaap_store::Store::open(source, crypto.clone())
+        .with_context(|| format!("could not open {}", source.display()))?;
+    let pg = vartalaap_store::PgStore::open(url.expose(), crypto)
+        .context("could not open the PostgreSQL database in DATABASE_URL")?;
+    let report = pg
+        .import_redb(&redb)
+        .with_context(|| format!("could not import {} into PostgreSQL", source.display()))?;
+    println!(
+        "{}: copied into PostgreSQL (DATABASE_URL)",
+        source.display()
+    );
+    for (table, rows) in &report {
+        println!("  {table}: {rows}");
     }
     Ok(ExitCode::SUCCESS)
 }

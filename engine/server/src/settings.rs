@@ -125,6 +125,9 @@ pub struct Settings {
     pub config_root: PathBuf,
     /// Database, generated development secrets.
     pub data_dir: PathBuf,
+    /// `DATABASE_URL`: a `postgres://…` URL selects the shared PostgreSQL store (several nodes);
+    /// unset keeps the embedded redb file in `data_dir`. A secret: it may hold a password.
+    pub database_url: Option<Secret>,
     /// `ADMIN_WEB_DIR`: the built admin web app (`npm run build` in `web/`), served at `/admin`.
     pub admin_web_dir: PathBuf,
     /// `CONVERSATION_TESTS_DIR`: where "Save as test" (`POST /api/calls/{id}/test`) writes
@@ -415,6 +418,20 @@ impl Settings {
         };
         let config_root = PathBuf::from(r.string_or("CONFIG_ROOT", "."));
         let data_dir = PathBuf::from(r.string_or("DATA_DIR", "data"));
+        let database_url = match r.get("DATABASE_URL") {
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                Some(Secret::new(url))
+            }
+            Some(_) => {
+                r.problems.push(
+                    "DATABASE_URL must be a PostgreSQL URL, postgres://user:password@host:5432/database \
+                     (unset it to keep the embedded database in DATA_DIR)"
+                        .to_string(),
+                );
+                None
+            }
+            None => None,
+        };
         let admin_web_dir = PathBuf::from(r.string_or("ADMIN_WEB_DIR", "web/dist"));
         let conversation_tests_dir = r
             .get("CONVERSATION_TESTS_DIR")
@@ -611,6 +628,7 @@ impl Settings {
             trusted_proxies,
             config_root,
             data_dir,
+            database_url,
             admin_web_dir,
             conversation_tests_dir,
             log_level,

@@ -73,7 +73,10 @@ pub use model::{
 };
 pub use once::MAX_ONCE_KEY_LEN;
 #[cfg(feature = "postgres")]
-pub use pg::{PG_MIGRATIONS, PG_SCHEMA_VERSION, PgMigration, PgStore, migrate_url};
+pub use pg::{
+    ImportReport, PG_MIGRATIONS, PG_SCHEMA_VERSION, PgMigration, PgStore, migrate_url,
+    schema_diagram,
+};
 pub use phone::{PhoneError, PhoneNumber};
 pub use records::{CallbackFilter, CallbackUpdate, MAX_STAFF_NOTE, NewCallback};
 pub use retention::{PurgeReport, RetentionPolicy};

@@ -27,7 +27,7 @@ static SERVER: OnceLock<Result<TestServer, String>> = OnceLock::new();
 static NEXT_DB: AtomicUsize = AtomicUsize::new(0);
 
 /// A fresh, empty database on this process's server (started on first use); returns its
-/// connection string. Panics with what to do when PostgreSQL is not installed.
+/// `postgresql://` URL. Panics with what to do when PostgreSQL is not installed.
 pub fn fresh_database() -> String {
     let server = match SERVER.get_or_init(TestServer::start) {
         Ok(server) => server,
@@ -52,11 +52,11 @@ pub fn server_url(database: &str) -> String {
 }
 
 impl TestServer {
+    /// A `postgresql://` URL (what `DATABASE_URL` takes): the socket directory is the
+    /// percent-encoded host.
     fn url(&self, database: &str) -> String {
-        format!(
-            "host={} port={PORT} user=postgres dbname={database} connect_timeout=10",
-            self.socket_dir.display()
-        )
+        let host = self.socket_dir.display().to_string().replace('/', "%2F");
+        format!("postgresql://postgres@{host}:{PORT}/{database}?connect_timeout=10")
     }
 
     fn start() -> Result<TestServer, String> {

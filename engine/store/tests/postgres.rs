@@ -313,13 +313,7 @@ fn a_single_use_key_is_used_once_across_nodes() {
 fn an_unreachable_database_is_unavailable_with_a_reason_and_recovers() {
     let url = fresh_database();
     let store = open_pg(&url);
-    let dbname = url
-        .rsplit("dbname=")
-        .next()
-        .unwrap()
-        .split(' ')
-        .next()
-        .unwrap();
+    let dbname = url.rsplit('/').next().unwrap().split('?').next().unwrap();
     let admin_url = vartalaap_store::pg_test_server::server_url("postgres");
     let mut admin = postgres::Client::connect(&admin_url, postgres::NoTls).unwrap();
     admin
@@ -350,9 +344,246 @@ fn an_unreachable_database_is_unavailable_with_a_reason_and_recovers() {
         .unwrap();
 
     // A server that is not there at all: refused at open, never a panic.
-    let nowhere = "host=/nonexistent-vartalaap port=5432 user=postgres dbname=x connect_timeout=2";
+    let nowhere = "postgresql://postgres@%2Fnonexistent-vartalaap:5432/x?connect_timeout=2";
     assert!(matches!(
         PgStore::open(nowhere, crypto()).unwrap_err(),
         OpenError::Store(StoreError::Unavailable { .. })
+    ));
+}
+
+#[test]
+fn the_er_diagram_in_the_docs_matches_the_migrated_schema() {
+    let url = fresh_database();
+    migrate_url(&url).unwrap();
+    let diagram = schema_diagram(&url).unwrap();
+    let docs = std::fs::read_to_string(repo().join("docs/STORAGE.md")).unwrap();
+    let start = "<!-- schema-diagram:start (vartalaap schema-diagram) -->\n```mermaid\n";
+    let end = "```\n<!-- schema-diagram:end -->";
+    let documented = docs
+        .split_once(start)
+        .and_then(|(_, rest)| rest.split_once(end))
+        .map(|(block, _)| block)
+        .expect("docs/STORAGE.md has the schema-diagram block");
+    assert!(
+        documented == diagram,
+        "docs/STORAGE.md's ER diagram is out of date: replace the mermaid block between the \
+         schema-diagram markers with the output of `DATABASE_URL=postgres://… vartalaap \
+         schema-diagram` (after `vartalaap migrate`), which is:\n{diagram}"
+    );
+    assert!(diagram.contains("call_logs ||--o{ conversation_turns : \"call_id\""));
+    assert!(diagram.contains("bigint id PK"));
+}
+
+/// Fills a redb store with one record of every kind through its public API.
+fn fill_redb(store: &Store) -> (u64, u64) {
+    let booked = store
+        .book(&request(4, "19:00", Some("9876543210"), true), &RULE, now())
+        .unwrap();
+    store
+        .book(&request(2, "20:00", None, false), &RULE, now())
+        .unwrap();
+    let call = store
+        .create_call(
+            &NewCall {
+                business_id: "himalayan-kitchen".into(),
+                external_call_id: Some("plivo-1".into()),
+                caller: Some(phone("9876543210")),
+                started_at: now(),
+                language: Some("hi".into()),
+            },
+            now(),
+        )
+        .unwrap();
+    for (role, text) in [
+        (TurnRole::Caller, "table chahiye"),
+        (TurnRole::Bot, "kitne log?"),
+    ] {
+        store
+            .append_turn(
+                call.id,
+                &NewTurn {
+                    role,
+                    text: text.into(),
+                    language: Some("hi".into()),
+                    stt_confidence: Some(0.87),
+                    started_at: now(),
+                    timings: TurnTimings {
+                        total_ms: Some(640),
+                        ..TurnTimings::default()
+                    },
+                    handled_by: None,
+                    interrupted: false,
+                    played_ms: Some(900),
+                    intended_text: None,
+                    tts_fallbacks: Vec::new(),
+                    config_errors: Vec::new(),
+                    corrected_slots: Vec::new(),
+                },
+                now(),
+            )
+            .unwrap();
+    }
+    store
+        .finish_call(
+            call.id,
+            &CallEnd {
+                ended_at: now() + chrono::TimeDelta::minutes(2),
+                outcome: CallOutcome::ReservationMade,
+                reservation_id: Some(booked.reservation.id),
+                language: None,
+                summary: Some("booked 4".into()),
+            },
+            now(),
+        )
+        .unwrap();
+    store
+        .update_caller_preferences(
+            &store.crypto().hash(&phone("9876543210")),
+            &CallerUpdate {
+                language: Some("hi".into()),
+                name: Some("Asha".into()),
+                whatsapp_consent: Some(true),
+                call_at: Some(now()),
+            },
+            now(),
+        )
+        .unwrap();
+    store
+        .create_callback(
+            &NewCallback {
+                business_id: "himalayan-kitchen".into(),
+                call_id: Some(call.id),
+                customer_name: Some("Ravi".into()),
+                phone: Some(phone("9123456789")),
+                party_size: Some(30),
+                requested_date: Some(day()),
+                requested_time: Some(t("20:00")),
+                reason: CallbackReason::LargeParty,
+                notes: None,
+            },
+            now(),
+        )
+        .unwrap();
+    store
+        .save_review(
+            &NewReview {
+                call_id: call.id,
+                quality_score: 4,
+                issues: Vec::new(),
+                has_unanswered_query: false,
+                agent_model: "offline".into(),
+                review_latency_ms: 3,
+                reviewed_by: "test".into(),
+            },
+            &[NewSuggestion {
+                category: ReviewCategory::KnowledgeGap,
+                title: "Add parking".into(),
+                description: "Callers ask about parking".into(),
+                target: SuggestionTarget {
+                    file: "businesses/himalayan_kitchen.yaml".into(),
+                    yaml_path: None,
+                    flow_step: None,
+                },
+                priority: 2,
+                proposed_text: None,
+            }],
+            now(),
+        )
+        .unwrap();
+    assert!(
+        store
+            .use_once("nonce:1", now() + chrono::TimeDelta::hours(1), now())
+            .unwrap()
+    );
+    (booked.reservation.id, call.id)
+}
+
+#[test]
+fn a_redb_database_moves_into_postgresql_unchanged_with_phones_still_encrypted() {
+    let dir = tempfile::tempdir().unwrap();
+    let redb = open(&dir);
+    let (reservation_id, call_id) = fill_redb(&redb);
+    let url = fresh_database();
+    let pg = open_pg(&url);
+    let report = pg.import_redb(&redb).unwrap();
+    assert_eq!(report["reservations"], 2, "{report:?}");
+    assert_eq!(report["conversation_turns"], 2, "{report:?}");
+
+    let all = PageRequest {
+        after: None,
+        limit: 500,
+    };
+    assert_eq!(
+        pg.list_reservations(&ReservationFilter::default(), &all)
+            .unwrap(),
+        redb.list_reservations(&ReservationFilter::default(), &all)
+            .unwrap()
+    );
+    assert_eq!(
+        pg.get_call(call_id).unwrap(),
+        redb.get_call(call_id).unwrap()
+    );
+    assert_eq!(
+        pg.list_jobs(&JobFilter::default(), &all).unwrap(),
+        redb.list_jobs(&JobFilter::default(), &all).unwrap()
+    );
+    assert_eq!(
+        pg.list_callbacks(&CallbackFilter::default(), &all).unwrap(),
+        redb.list_callbacks(&CallbackFilter::default(), &all)
+            .unwrap()
+    );
+    assert_eq!(
+        pg.review_for_call(call_id).unwrap(),
+        redb.review_for_call(call_id).unwrap()
+    );
+    let review = pg.review_for_call(call_id).unwrap().unwrap();
+    assert_eq!(
+        pg.suggestions_for_review(review.id).unwrap(),
+        redb.suggestions_for_review(review.id).unwrap()
+    );
+    assert_eq!(
+        pg.followups_for_reservation(reservation_id).unwrap(),
+        redb.followups_for_reservation(reservation_id).unwrap()
+    );
+    let hash = redb.crypto().hash(&phone("9876543210"));
+    assert_eq!(
+        pg.get_caller_preferences(&hash).unwrap(),
+        redb.get_caller_preferences(&hash).unwrap()
+    );
+    assert_eq!(
+        pg.daily_aggregates("himalayan-kitchen", day(), day())
+            .unwrap(),
+        redb.daily_aggregates("himalayan-kitchen", day(), day())
+            .unwrap()
+    );
+    let mid = now().date_naive();
+    assert_eq!(
+        pg.daily_aggregates("himalayan-kitchen", mid, mid).unwrap(),
+        redb.daily_aggregates("himalayan-kitchen", mid, mid)
+            .unwrap()
+    );
+    // Same ciphertext, still decryptable with the same keys; the marker still blocks a replay.
+    let moved = pg.get_reservation(reservation_id).unwrap().unwrap();
+    assert_eq!(
+        pg.crypto()
+            .decrypt(moved.phone_encrypted.as_ref().unwrap())
+            .unwrap(),
+        phone("9876543210")
+    );
+    assert!(
+        !pg.use_once("nonce:1", now() + chrono::TimeDelta::hours(2), now())
+            .unwrap()
+    );
+    // New records continue after the copied ids; a second import is refused.
+    let next = pg
+        .book(&request(2, "21:00", None, false), &RULE, now())
+        .unwrap();
+    assert_eq!(next.reservation.id, 3);
+    assert!(matches!(
+        pg.import_redb(&redb).unwrap_err(),
+        StoreError::Invalid {
+            field: "DATABASE_URL",
+            ..
+        }
     ));
 }

@@ -22,6 +22,8 @@
 
 mod booking;
 mod calls;
+mod diagram;
+mod import;
 mod jobs;
 mod maintenance;
 mod migrate;
@@ -41,6 +43,8 @@ use crate::crypto::PhoneCrypto;
 use crate::error::{OpenError, StoreError};
 use crate::store::{Page, PageRequest, WRITE_PROBE_BYTES};
 
+pub use diagram::schema_diagram;
+pub use import::ImportReport;
 pub use migrate::{PG_MIGRATIONS, PG_SCHEMA_VERSION, PgMigration, migrate_url};
 
 type Pool = r2d2::Pool<PostgresConnectionManager<NoTls>>;
