@@ -6,6 +6,8 @@
 //! DTMF, a Deepgram socket dropped mid-call, bad signatures and token-less streams.
 
 mod common;
+#[path = "common/phone_call.rs"]
+mod phone_call;
 
 #[path = "../../engine/store/tests/common/webhook.rs"]
 #[allow(dead_code)]
@@ -25,19 +27,7 @@ use vartalaap_providers::mock::deepgram::{
 use vartalaap_providers::mock::plivo::MockPlivoRest;
 use vartalaap_telephony::simulator::{CallEnd, CallReport, ServerClose, SimConfig, Step, run_call};
 
-const AUTH_ID: &str = "MAE2ETESTACCOUNT0001";
-const AUTH_TOKEN: &str = "plivo-e2e-auth-token-0123456789";
-const DG_KEY: &str = "dg-test-key";
-/// The restaurant's number as Plivo sends it (no `+`).
-const BUSINESS_NUMBER: &str = "911352710000";
-const CALLER: &str = "+91 98765 43210";
-
-fn espeak_available() -> bool {
-    std::process::Command::new("espeak-ng")
-        .arg("--version")
-        .output()
-        .is_ok()
-}
+use phone_call::{AUTH_TOKEN, BUSINESS_NUMBER, CALLER, espeak_available};
 
 /// The caller's voice: espeak-ng, Hindi voice for romanized Hindi reads well enough for VAD
 /// and the mock (which only needs speech energy).
@@ -70,14 +60,6 @@ fn booking_day_word() -> (&'static str, chrono::NaiveDate) {
     } else {
         ("kal", tomorrow)
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 struct Rig {
@@ -126,42 +108,13 @@ async fn rig_for_callers(callers: &[&[&str]]) -> Rig {
 }
 
 async fn rig_from(deepgram: MockDeepgramConfig, extra: &[(&str, &str)]) -> Rig {
-    let deepgram = MockDeepgram::start(MockDeepgramConfig {
-        api_key: DG_KEY.into(),
-        ..deepgram
-    })
-    .await
-    .unwrap();
-    let plivo = MockPlivoRest::start(AUTH_ID, AUTH_TOKEN).await.unwrap();
-    let port = free_port();
-    let public = format!("http://127.0.0.1:{port}");
-    let bind = format!("127.0.0.1:{port}");
-    let model_dir = std::env::var("VARTALAAP_MODEL_DIR").unwrap_or_default();
-    let mut env = vec![
-        ("BIND_ADDR", bind.as_str()),
-        ("PUBLIC_BASE_URL", public.as_str()),
-        ("STT_PROVIDER", "deepgram"),
-        ("DEEPGRAM_API_KEY", DG_KEY),
-        ("DEEPGRAM_BASE_URL", deepgram.base_url.as_str()),
-        ("PLIVO_AUTH_ID", AUTH_ID),
-        ("PLIVO_AUTH_TOKEN", AUTH_TOKEN),
-        ("PLIVO_API_BASE_URL", plivo.base_url.as_str()),
-    ];
-    if !model_dir.is_empty() {
-        env.push(("VARTALAAP_MODEL_DIR", model_dir.as_str()));
-    }
-    env.extend_from_slice(extra);
-    let server = tokio::task::block_in_place(|| Server::start_with(&env));
-    let env = env
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
+    let phone = phone_call::start(deepgram, extra).await;
     Rig {
-        server,
-        deepgram,
-        _plivo: plivo,
-        public,
-        env,
+        server: phone.server,
+        deepgram: phone.deepgram,
+        _plivo: phone.plivo,
+        public: phone.public,
+        env: phone.env,
     }
 }
 

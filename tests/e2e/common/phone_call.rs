@@ -14,11 +14,12 @@ use vartalaap_telephony::simulator::{CallReport, SimConfig, Step, run_call};
 
 use crate::common::{Server, free_port};
 
-const AUTH_ID: &str = "MAE2ETESTACCOUNT0002";
-const AUTH_TOKEN: &str = "plivo-e2e-auth-token-phone-call-0123";
-const DG_KEY: &str = "dg-test-key";
+/// The Plivo account the server is configured with (its auth token signs every webhook).
+pub const AUTH_ID: &str = "MAE2ETESTACCOUNT0002";
+pub const AUTH_TOKEN: &str = "plivo-e2e-auth-token-phone-call-0123";
+pub const DG_KEY: &str = "dg-test-key";
 /// The restaurant's number as Plivo sends it (Himalayan Kitchen's).
-const BUSINESS_NUMBER: &str = "911352710000";
+pub const BUSINESS_NUMBER: &str = "911352710000";
 /// The caller's number (never expected in a saved test file).
 pub const CALLER: &str = "+91 98765 43210";
 
@@ -33,9 +34,10 @@ pub fn espeak_available() -> bool {
 /// A server that answers phone calls, with its mocks (kept alive as long as it).
 pub struct PhoneRig {
     pub server: Server,
-    _deepgram: MockDeepgram,
-    _plivo: MockPlivoRest,
-    public: String,
+    pub deepgram: MockDeepgram,
+    pub plivo: MockPlivoRest,
+    /// The server's public origin (`http://127.0.0.1:<port>`).
+    pub public: String,
     /// The environment the server runs with beyond the test defaults (to run the CLI with it).
     pub env: Vec<(String, String)>,
 }
@@ -43,13 +45,25 @@ pub struct PhoneRig {
 /// Starts a server whose first call's caller says `lines` (in that order), with `extra`
 /// environment variables.
 pub async fn rig(lines: &[&str], extra: &[(&str, &str)]) -> PhoneRig {
+    start(
+        MockDeepgramConfig {
+            script: lines
+                .iter()
+                .map(|t| ScriptedUtterance::new(*t, 300))
+                .collect(),
+            ..MockDeepgramConfig::default()
+        },
+        extra,
+    )
+    .await
+}
+
+/// Starts the mocks (Deepgram answering with `deepgram`'s scripts, Plivo's REST API) and a
+/// server pointed at them, with `extra` environment variables (they win over the defaults).
+pub async fn start(deepgram: MockDeepgramConfig, extra: &[(&str, &str)]) -> PhoneRig {
     let deepgram = MockDeepgram::start(MockDeepgramConfig {
         api_key: DG_KEY.into(),
-        script: lines
-            .iter()
-            .map(|t| ScriptedUtterance::new(*t, 300))
-            .collect(),
-        ..MockDeepgramConfig::default()
+        ..deepgram
     })
     .await
     .unwrap();
@@ -79,8 +93,8 @@ pub async fn rig(lines: &[&str], extra: &[(&str, &str)]) -> PhoneRig {
         .collect();
     PhoneRig {
         server,
-        _deepgram: deepgram,
-        _plivo: plivo,
+        deepgram,
+        plivo,
         public,
         env,
     }
